@@ -1,0 +1,64 @@
+"""Shared pydantic configuration and field types for every settings group."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class SettingsGroup(BaseModel):
+    """Base of each settings group: camelCase keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=False,
+        frozen=True,
+        strict=False,
+    )
+
+
+_REPO = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SIZE = re.compile(r"^[1-9][0-9]*[kmg]$")
+_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+
+
+def _image_repo(value: str) -> str:
+    if ":" in value.rsplit("/", 1)[-1] or "@" in value:
+        raise ValueError("give the repository only, without ':tag' or '@digest' (the tag is its own setting)")
+    if not _REPO.match(value):
+        raise ValueError("must be an image repository such as 'ghcr.io/owner/name'")
+    return value
+
+
+def _image_tag(value: str) -> str:
+    if value == "latest":
+        raise ValueError("'latest' is not a pinned tag; name a version such as '0.1.0'")
+    if not _TAG.match(value):
+        raise ValueError("must be a Docker tag: letters, digits, '_', '.', '-', at most 128 characters")
+    return value
+
+
+def _size(value: str) -> str:
+    if not _SIZE.match(value):
+        raise ValueError("must be a size such as '10m', '512k' or '1g'")
+    return value
+
+
+def _duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError("must be a Prometheus duration such as '15d', '12h' or '1h30m'")
+    return value
+
+
+ImageRepo = Annotated[str, AfterValidator(_image_repo)]
+ImageTag = Annotated[str, AfterValidator(_image_tag)]
+DockerSize = Annotated[str, AfterValidator(_size)]
+Duration = Annotated[str, AfterValidator(_duration)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+# Non-root ids only: 0 would run the service as root.
+NonRootId = Annotated[int, Field(ge=1, le=2**31 - 1)]

@@ -1,0 +1,53 @@
+"""Every secret a stack can hold: its config key, what it is for, and how it is obtained.
+
+Secrets never sit in the settings model: settings only record which secret keys a stack
+file sets (encrypted), the Pulumi program reads their values as secret Outputs, and
+`render` writes a placeholder instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    key: str
+    description: str
+    # Generated with pulumi-random when the operator gives none; None: never generated.
+    generate_length: int | None = None
+    min_length: int = 1
+
+    def placeholder(self) -> str:
+        """What `render` writes where the value would go."""
+        return f"<secret:{self.key}>"
+
+
+AI_PROVIDER_KEYS: dict[str, str] = {
+    "anthropic": "anthropicApiKey",
+    "openai": "openaiApiKey",
+    "google": "googleApiKey",
+}
+
+SECRETS: tuple[SecretSpec, ...] = (
+    SecretSpec("signingKey", "Gateway audit-chain signing key (SECUREYEOMAN_SIGNING_KEY).", 64, 32),
+    SecretSpec("tokenSecret", "Gateway JWT secret (SECUREYEOMAN_TOKEN_SECRET).", 64, 32),
+    SecretSpec("encryptionKey", "Gateway data encryption key (SECUREYEOMAN_ENCRYPTION_KEY).", 64, 32),
+    SecretSpec("adminPassword", "Gateway admin password (SECUREYEOMAN_ADMIN_PASSWORD).", 32, 12),
+    SecretSpec("anthropicApiKey", "Anthropic API key; required when aiProvider is anthropic."),
+    SecretSpec("openaiApiKey", "OpenAI API key; required when aiProvider is openai."),
+    SecretSpec("googleApiKey", "Google Generative AI key; required when aiProvider is google."),
+    SecretSpec(
+        "metricsToken",
+        "Admin API key Prometheus sends to the gateway's /metrics (the 0.1.0 gateway demands one).",
+    ),
+)
+
+SECRETS_BY_KEY: dict[str, SecretSpec] = {s.key: s for s in SECRETS}
+
+
+def secret(key: str) -> SecretSpec:
+    try:
+        return SECRETS_BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"no secret named {key!r}; known: {', '.join(sorted(SECRETS_BY_KEY))}") from None
