@@ -1,0 +1,79 @@
+"""`build_stack`: settings in, the whole stack as data out.
+
+A new service joins the stack by adding its builder to BUILDERS; no target changes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from infra import PROJECT
+from infra.settings import Settings, SettingsError
+from infra.settings.secrets import SECRETS_BY_KEY
+from infra.stack import gateway
+from infra.stack.parts import Builder
+from infra.stack.spec import Image, StackSpec
+
+BUILDERS: tuple[Builder, ...] = (gateway.build,)
+
+# Optional parts whose settings exist but whose services are not built yet: refusing is
+# better than silently deploying without them.
+_NOT_BUILT = {
+    "swaggerUiEnabled": "swagger_ui_enabled",
+    "proxyEnabled": "proxy_enabled",
+}
+
+
+def build_stack(settings: Settings) -> StackSpec:
+    problems = [
+        f"{PROJECT}:{key} = true: this optional part is not available in this version yet"
+        for key, attr in _NOT_BUILT.items()
+        if getattr(settings, attr)
+    ]
+    if problems:
+        raise SettingsError(settings.stack, problems)
+    parts = [builder(settings) for builder in BUILDERS]
+    spec = StackSpec(
+        stack=settings.stack,
+        environment=settings.environment,
+        prefix=settings.name_prefix,
+        services=tuple(s for p in parts for s in p.services),
+        volumes=tuple(v for p in parts for v in p.volumes),
+        volume_init_image=Image(settings.docker_init_image, settings.docker_init_tag),
+    )
+    _check(spec, settings)
+    return spec
+
+
+def _check(spec: StackSpec, settings: Settings) -> None:
+    """Consistency of the assembled stack; clashing host ports are a settings problem."""
+    problems: list[str] = []
+    for kind, names in (
+        ("service", [s.name for s in spec.services]),
+        ("volume", [v.name for v in spec.volumes]),
+    ):
+        dupes = [n for n, c in Counter(names).items() if c > 1]
+        if dupes:
+            raise AssertionError(f"duplicate {kind} names in the stack: {dupes}")
+    volumes = {v.name for v in spec.volumes}
+    bound: dict[tuple[str, int], str] = {}
+    for service in spec.services:
+        for mount in service.mounts:
+            if mount.volume not in volumes:
+                raise AssertionError(f"{service.name} mounts undeclared volume {mount.volume!r}")
+        for path in [f.path for f in service.files] + [f.path for f in service.secret_files]:
+            if service.config_dir is None or not path.startswith(service.config_dir.rstrip("/") + "/"):
+                raise AssertionError(f"{service.name}: {path} is outside its config_dir {service.config_dir}")
+        for ref in service.secret_refs():
+            if ref not in SECRETS_BY_KEY:
+                raise AssertionError(f"{service.name} uses unknown secret {ref!r}")
+        for port in service.ports:
+            where = (port.bind_address, port.host_port)
+            if where in bound:
+                problems.append(
+                    f"host port {port.host_port} on {port.bind_address} is wanted by both "
+                    f"{bound[where]} and {service.name}/{port.name}; give one another port"
+                )
+            bound[where] = f"{service.name}/{port.name}"
+    if problems:
+        raise SettingsError(settings.stack, problems)

@@ -1,0 +1,129 @@
+"""The gateway as data: every fact from shared/gateway.md the deployment must honour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.settings.load import RawConfig, validate
+from infra.stack import build_stack, gateway
+from infra.stack.spec import SecretRef, Service, StackSpec
+
+
+def spec_of(**plain: Any) -> StackSpec:
+    return build_stack(validate(RawConfig("test", plain)))
+
+
+def gw(**plain: Any) -> Service:
+    return spec_of(**plain).service(gateway.NAME)
+
+
+def config_of(service: Service) -> dict[str, Any]:
+    [config_file] = [f for f in service.files if f.path == gateway.CONFIG_PATH]
+    loaded: dict[str, Any] = yaml.safe_load(config_file.content)
+    return loaded
+
+
+def test_data_dir_is_set_explicitly_and_lives_on_the_data_volume() -> None:
+    service = gw()
+    data_dir = config_of(service)["core"]["dataDir"]
+    assert not data_dir.startswith("~")
+    [mount] = [m for m in service.mounts if m.path == data_dir]
+    assert mount.volume == gateway.DATA_VOLUME and not mount.read_only
+    assert gateway.DATA_VOLUME in {v.name for v in spec_of().volumes}
+
+
+def test_binds_all_interfaces_inside_the_container() -> None:
+    service = gw(gatewayPort=18800)
+    assert config_of(service)["gateway"]["host"] == "0.0.0.0"
+    assert service.env["SECUREYEOMAN_HOST"] == "0.0.0.0"
+    assert service.env["SECUREYEOMAN_PORT"] == "18800"
+    assert service.ports[0].container_port == 18800
+
+
+def test_exactly_one_log_output_json_on_stdout() -> None:
+    outputs = config_of(gw())["logging"]["output"]
+    assert outputs == [{"type": "stdout", "format": "json"}]
+
+
+def test_required_secrets_come_as_secret_references() -> None:
+    env = gw().env
+    for var in (
+        "SECUREYEOMAN_SIGNING_KEY",
+        "SECUREYEOMAN_TOKEN_SECRET",
+        "SECUREYEOMAN_ENCRYPTION_KEY",
+        "SECUREYEOMAN_ADMIN_PASSWORD",
+    ):
+        assert isinstance(env[var], SecretRef), var
+    # No secret material in the config file: secrets reach the gateway only through env.
+    assert "secret" not in gw().files[0].content.lower()
+
+
+@pytest.mark.parametrize(
+    ("provider", "var", "key"),
+    [
+        ("anthropic", "ANTHROPIC_API_KEY", "anthropicApiKey"),
+        ("openai", "OPENAI_API_KEY", "openaiApiKey"),
+        ("google", "GOOGLE_GENERATIVE_AI_API_KEY", "googleApiKey"),
+    ],
+)
+def test_only_the_chosen_provider_key_is_passed(provider: str, var: str, key: str) -> None:
+    env = gw(aiProvider=provider).env
+    assert env[var] == SecretRef(key)
+    others = set(gateway.PROVIDER_ENV.values()) - {var}
+    assert not others & set(env)
+
+
+def test_port_is_published_on_loopback_unless_a_setting_opens_it() -> None:
+    [port] = gw().ports
+    assert (port.bind_address, port.host_port) == ("127.0.0.1", 18789)
+    [opened] = gw(gatewayBindAddress="0.0.0.0", gatewayHostPort=8443).ports
+    assert (opened.bind_address, opened.host_port) == ("0.0.0.0", 8443)
+
+
+def test_healthcheck_probes_health_on_the_listen_port() -> None:
+    check = gw(gatewayPort=18800).healthcheck
+    assert check.command[0] == "wget"
+    assert check.command[-1] == "http://127.0.0.1:18800/health"
+
+
+def test_hardening_and_limits_follow_settings() -> None:
+    service = gw(gatewayMemoryMb=2048, gatewayCpuMillicores=1500, gatewayUid=1234, gatewayGid=4321)
+    assert service.user == "1234:4321"
+    assert (service.limits.memory_mb, service.limits.cpu_millicores) == (2048, 1500)
+    assert service.read_only_root
+    assert "/tmp" in service.tmpfs and "noexec" in service.tmpfs["/tmp"]
+    volume = next(v for v in spec_of(gatewayUid=1234, gatewayGid=4321).volumes if v.name == gateway.DATA_VOLUME)
+    assert (volume.owner_uid, volume.owner_gid) == (1234, 4321)
+
+
+def test_restart_and_log_rotation_follow_settings() -> None:
+    service = gw(dockerRestartPolicy="always", dockerLogMaxSize="20m", dockerLogMaxFiles=7)
+    assert service.restart == "always"
+    assert (service.log.max_size, service.log.max_files) == ("20m", 7)
+
+
+def test_stops_with_sigterm_never_sighup() -> None:
+    # SIGHUP kills the 0.1.0 gateway and SIGUSR1 opens its debugger.
+    assert gw().stop_signal == "SIGTERM"
+
+
+def test_image_is_pinned_from_settings() -> None:
+    assert gw(gatewayImage="registry.example/friday/core", gatewayTag="0.2.1").image.ref == (
+        "registry.example/friday/core:0.2.1"
+    )
+
+
+def test_config_files_live_in_the_config_dir() -> None:
+    service = gw()
+    assert service.config_dir is not None
+    assert all(f.path.startswith(service.config_dir + "/") for f in service.files)
+
+
+def test_optional_parts_not_built_yet_are_refused() -> None:
+    from infra.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="friday:proxyEnabled = true"):
+        spec_of(proxyEnabled=True)
