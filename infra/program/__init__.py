@@ -1,0 +1,1 @@
+"""The Pulumi layer: reads config, resolves secrets, declares the target's resources."""

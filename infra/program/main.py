@@ -1,0 +1,68 @@
+"""The Pulumi program: settings from the engine, the stack as data, then one target."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from infra.program import secrets as program_secrets
+from infra.settings import Settings, SettingsError, missing_required_secrets, validate
+from infra.settings.load import from_config_env
+from infra.stack import build_stack
+from infra.stack import gateway as gateway_service
+from infra.targets.docker import DockerStack
+
+
+def engine_config() -> tuple[dict[str, str], set[str]]:
+    """Every config value the engine passed in, and which of those keys are secret."""
+    values: dict[str, str] = dict(runtime_config.get_config_env())
+    values.update(runtime_config.CONFIG.get())
+    secret = {k for k in values if runtime_config.is_config_secret(k)}
+    secret |= set(runtime_config.get_config_secret_keys_env())
+    return values, secret
+
+
+def load_settings() -> tuple[Settings, dict[str, str]]:
+    values, secret_keys = engine_config()
+    settings = validate(from_config_env(pulumi.get_stack(), values, secret_keys))
+    missing = missing_required_secrets(settings)
+    if missing:
+        raise SettingsError(settings.stack, missing)
+    program_secrets.check_secret_values(settings, values)
+    return settings, values
+
+
+def run() -> DockerStack:
+    """Declare every resource of the current stack. Bad settings fail before the first one."""
+    settings, _ = load_settings()
+    spec = build_stack(settings)
+    if settings.target != "docker":
+        raise SettingsError(
+            settings.stack,
+            [
+                f"friday:target = {settings.target!r}: this version deploys the 'docker' target only; "
+                "the Kubernetes resources are not built yet (`python -m infra render` works for it)"
+            ],
+        )
+    secrets = program_secrets.resolve(settings, spec.secret_keys())
+    stack = DockerStack(f"{spec.prefix}-{spec.stack}", spec, secrets)
+    pulumi.export("target", settings.target)
+    pulumi.export("environment", settings.environment)
+    pulumi.export("network", stack.network.name)
+    pulumi.export("urls", stack.urls)
+    pulumi.export("containers", {n: c.name for n, c in stack.containers.items()})
+    pulumi.export("volumes", {n: v.name for n, v in stack.volumes.items()})
+    gateway = stack.urls.get("gateway/http")
+    if gateway:
+        pulumi.export("gatewayUrl", gateway)
+        pulumi.export("gatewayHealthUrl", f"{gateway}{gateway_service.HEALTH_PATH}")
+        pulumi.export("gatewayMetricsUrl", f"{gateway}{gateway_service.METRICS_PATH}")
+    return stack
+
+
+def main() -> None:
+    """Entry point used by __main__.py: report bad settings as a short error, not a traceback."""
+    try:
+        run()
+    except SettingsError as err:
+        raise pulumi.RunError(str(err)) from None

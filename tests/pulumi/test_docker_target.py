@@ -1,0 +1,212 @@
+"""The real Pulumi program under mocks: what the Docker target declares, and what it refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from infra.program.main import run
+from infra.settings import SettingsError
+from infra.stack import gateway
+from tests.pulumi.harness import FAKE_AI_KEY, Recorder, configure
+
+CONTAINER = "docker:index/container:Container"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+# The engine's marker for a secret value in mocked inputs.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def deploy(
+    check: Callable[[Recorder, Any], None],
+    plain: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    stack: str = "dev",
+) -> None:
+    """Run the program, wait for every container, then call check(recorder, docker_stack)."""
+    recorder = configure(stack, plain or {}, {"anthropicApiKey": FAKE_AI_KEY} if secrets is None else secrets)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        docker_stack = run()
+        ids = [c.id for c in docker_stack.containers.values()]
+        return pulumi.Output.all(*ids).apply(lambda _: check(recorder, docker_stack))
+
+    program()
+
+
+def gateway_inputs(recorder: Recorder) -> dict[str, Any]:
+    return dict(recorder.named("friday-dev-gateway").inputs)
+
+
+def test_gateway_container_is_hardened_and_limited() -> None:
+    def check(rec: Recorder, _: Any) -> None:
+        c = gateway_inputs(rec)
+        assert c["user"] == "1000:1000"
+        assert c["readOnly"] is True
+        assert "/tmp" in c["tmpfs"]
+        assert c["securityOpts"] == ["no-new-privileges:true"]
+        assert c["capabilities"] == {"drops": ["ALL"]}
+        assert c["memory"] == 768 and c["memorySwap"] == 768
+        assert c["cpus"] == "0.5"
+        assert c["restart"] == "unless-stopped"
+        assert c["logDriver"] == "json-file"
+        assert c["logOpts"] == {"max-size": "10m", "max-file": "5"}
+        assert c["stopSignal"] == "SIGTERM"
+
+    deploy(check, {"gatewayMemoryMb": 768, "gatewayCpuMillicores": 500})
+
+
+def test_image_is_pinned_and_pulled_by_tag() -> None:
+    def check(rec: Recorder, _: Any) -> None:
+        images = {r.inputs["name"] for r in rec.of_type("docker:index/remoteImage:RemoteImage")}
+        assert "ghcr.io/maccracken/secureyeoman-core:0.2.0" in images
+        assert all(":" in i.rsplit("/", 1)[-1] and not i.endswith(":latest") for i in images)
+        assert gateway_inputs(rec)["image"] == "sha256:friday-dev-image-ghcr.io-maccracken-secureyeoman-core-0.2.0"
+
+    deploy(check, {"gatewayTag": "0.2.0"})
+
+
+def test_port_published_on_loopback_by_default() -> None:
+    def check(rec: Recorder, stack: Any) -> None:
+        assert gateway_inputs(rec)["ports"] == [
+            {"internal": 18789, "external": 18789, "ip": "127.0.0.1", "protocol": "tcp"}
+        ]
+        assert stack.urls == {"gateway/http": "http://127.0.0.1:18789"}
+
+    deploy(check)
+
+
+def test_port_opened_only_by_a_setting() -> None:
+    def check(rec: Recorder, stack: Any) -> None:
+        [port] = gateway_inputs(rec)["ports"]
+        assert (port["ip"], port["external"]) == ("0.0.0.0", 8080)
+        assert stack.urls["gateway/http"] == "http://localhost:8080"
+
+    deploy(check, {"gatewayBindAddress": "0.0.0.0", "gatewayHostPort": 8080})
+
+
+def test_config_file_is_uploaded_with_data_dir_on_the_volume() -> None:
+    def check(rec: Recorder, _: Any) -> None:
+        c = gateway_inputs(rec)
+        [upload] = c["uploads"]
+        assert upload["file"] == gateway.CONFIG_PATH
+        config = yaml.safe_load(upload["content"])
+        assert config["core"]["dataDir"] == gateway.DATA_DIR
+        assert config["gateway"]["host"] == "0.0.0.0"
+        assert config["logging"]["output"] == [{"type": "stdout", "format": "json"}]
+        mounts = {v["containerPath"]: v["volumeName"] for v in c["volumes"]}
+        assert mounts[gateway.DATA_DIR] == "friday-dev-gateway-data"
+        # Uploads land in a volume because Docker refuses them on a read-only root.
+        assert mounts[gateway.CONFIG_DIR] == "friday-dev-gateway-config"
+        assert "hostPath" not in str(c["volumes"])
+
+    deploy(check)
+
+
+def test_healthcheck_on_health() -> None:
+    def check(rec: Recorder, _: Any) -> None:
+        hc = gateway_inputs(rec)["healthcheck"]
+        assert hc["tests"] == ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:18789/health"]
+        assert gateway_inputs(rec)["wait"] is True
+
+    deploy(check)
+
+
+def test_volume_is_given_to_the_service_user_by_a_minimal_init_container() -> None:
+    def check(rec: Recorder, _: Any) -> None:
+        init = rec.named("friday-dev-gateway-data-init").inputs
+        assert init["command"] == ["chown", "2000:3000", "/volume"]
+        assert init["capabilities"] == {"drops": ["ALL"], "adds": ["CHOWN"]}
+        assert init["networkMode"] == "none"
+        assert init["attach"] is True and init["mustRun"] is False
+        assert init["volumes"] == [{"volumeName": "friday-dev-gateway-data", "containerPath": "/volume"}]
+        assert gateway_inputs(rec)["user"] == "2000:3000"
+
+    deploy(check, {"gatewayUid": 2000, "gatewayGid": 3000})
+
+
+def test_network_alias_is_the_service_name() -> None:
+    def check(rec: Recorder, _: Any) -> None:
+        assert gateway_inputs(rec)["networksAdvanced"] == [{"name": "friday-dev", "aliases": ["gateway"]}]
+
+    deploy(check)
+
+
+def test_missing_secrets_are_generated_and_stay_secret() -> None:
+    def check(rec: Recorder, _: Any) -> None:
+        generated = {r.name for r in rec.of_type(PASSWORD)}
+        assert generated == {"friday-signingKey", "friday-tokenSecret", "friday-encryptionKey", "friday-adminPassword"}
+        for r in rec.of_type(PASSWORD):
+            assert r.inputs["special"] is False and r.inputs["length"] >= 32
+        envs = gateway_inputs(rec)["envs"]
+        assert envs[SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270", "envs must be a secret"
+        values = dict(e.split("=", 1) for e in envs["value"])
+        assert values["SECUREYEOMAN_SIGNING_KEY"].startswith("generated-friday-signingKey")
+        assert values["ANTHROPIC_API_KEY"] == FAKE_AI_KEY
+
+    deploy(check)
+
+
+def test_given_secrets_are_used_not_generated() -> None:
+    given = {"anthropicApiKey": FAKE_AI_KEY, "signingKey": "s" * 40, "adminPassword": "correct-horse-battery"}
+
+    def check(rec: Recorder, _: Any) -> None:
+        generated = {r.name for r in rec.of_type(PASSWORD)}
+        assert generated == {"friday-tokenSecret", "friday-encryptionKey"}
+        envs = gateway_inputs(rec)["envs"]
+        values = dict(e.split("=", 1) for e in envs["value"])
+        assert values["SECUREYEOMAN_SIGNING_KEY"] == "s" * 40
+        assert values["SECUREYEOMAN_ADMIN_PASSWORD"] == "correct-horse-battery"
+
+    deploy(check, secrets=given)
+
+
+def test_stack_outputs_carry_urls_and_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    exported: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
+
+    def check(rec: Recorder, _: Any) -> None:
+        assert exported["gatewayUrl"] == "http://127.0.0.1:18789"
+        assert exported["gatewayHealthUrl"] == "http://127.0.0.1:18789/health"
+        assert exported["gatewayMetricsUrl"] == "http://127.0.0.1:18789/metrics"
+        assert exported["target"] == "docker"
+        plain = {k: v for k, v in exported.items() if not isinstance(v, pulumi.Output)}
+        assert FAKE_AI_KEY not in repr(plain)
+        assert "generated-" not in repr(plain)
+
+    deploy(check)
+
+
+def refused(plain: dict[str, Any], secrets: dict[str, str], expected: str) -> None:
+    recorder = configure("dev", plain, secrets)
+    with pytest.raises(SettingsError, match=expected):
+        run()
+    assert recorder.resources == [], "bad settings must fail before any resource is declared"
+
+
+def test_missing_ai_key_fails_before_any_resource() -> None:
+    refused({}, {}, r"friday:anthropicApiKey is required because aiProvider = 'anthropic'")
+
+
+def test_short_secret_fails_without_showing_it() -> None:
+    recorder = configure("dev", {}, {"anthropicApiKey": FAKE_AI_KEY, "signingKey": "short-key"})
+    with pytest.raises(SettingsError, match=r"friday:signingKey must be at least 32 characters") as err:
+        run()
+    assert "short-key" not in str(err.value)
+    assert recorder.resources == []
+
+
+def test_kubernetes_target_is_refused_clearly_for_now() -> None:
+    refused({"target": "kubernetes"}, {"anthropicApiKey": FAKE_AI_KEY}, "deploys the 'docker' target only")
+
+
+def test_unknown_key_from_the_engine_is_refused() -> None:
+    refused({"gatewayPrt": "1"}, {"anthropicApiKey": FAKE_AI_KEY}, "did you mean friday:gatewayPort")
+
+
+def test_secret_given_in_plain_text_is_refused() -> None:
+    refused({"anthropicApiKey": FAKE_AI_KEY}, {}, "stored in plain text")
