@@ -1,0 +1,33 @@
+# Entry points; the logic lives in scripts/ and infra/.
+STACK ?= dev
+PY := .venv/bin/python
+export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+
+.PHONY: up preview test render generate check-generated lint
+
+## up: create the venv, install Pulumi if missing, select/create STACK and deploy it
+up:
+	scripts/up.sh $(STACK)
+
+## preview: show what `make up` would change
+preview:
+	scripts/bootstrap.sh runtime
+	pulumi preview --stack $(STACK)
+
+## test: install test dependencies (pip and Debian) and run lint, types and every test
+test:
+	scripts/test.sh
+
+## render: write every generated artefact of STACK into build/render/STACK
+render:
+	scripts/bootstrap.sh runtime
+	$(PY) -m infra render --stack $(STACK) --out build/render/$(STACK)
+
+## generate: regenerate committed generated files (Pulumi.yaml schema, README reference)
+generate:
+	scripts/bootstrap.sh runtime
+	$(PY) -m infra generate
+
+## check-generated: fail when generated files differ from their sources
+check-generated: generate
+	git diff --exit-code -- Pulumi.yaml README.md

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make up STACK=dev`: everything from a fresh clone to a deployed stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stack=${1:-dev}
+project=friday
+
+scripts/bootstrap.sh runtime
+py=.venv/bin/python
+
+# Validate the stack's settings before touching Pulumi or Docker.
+"$py" -m infra check --stack "$stack"
+
+export PATH="$HOME/.pulumi/bin:$PATH"
+if ! command -v pulumi >/dev/null; then
+  echo "Pulumi CLI not found; installing it into ~/.pulumi with the official installer..."
+  if ! (curl -fsSL https://get.pulumi.com | sh) ; then
+    cat >&2 <<'MSG'
+error: could not install the Pulumi CLI (no network access to get.pulumi.com?).
+Install it by one of these, then run `make up` again:
+  curl -fsSL https://get.pulumi.com | sh          # official installer, into ~/.pulumi/bin
+  brew install pulumi/tap/pulumi                 # macOS / Linuxbrew
+  https://www.pulumi.com/docs/install/           # packages and binaries
+MSG
+    exit 1
+  fi
+fi
+
+# The local file backend inside this repository (ignored by git); override to use another.
+export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}
+mkdir -p .pulumi-state
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  echo "note: PULUMI_CONFIG_PASSPHRASE(_FILE) is not set; Pulumi will ask for the stack passphrase."
+fi
+
+if ! pulumi stack select "$stack" 2>/dev/null; then
+  pulumi stack init "$stack" --secrets-provider passphrase
+fi
+
+# The AI provider key is the one secret that cannot be generated: ask for it once.
+provider=$("$py" -c "from infra.settings import load_stack; print(load_stack('$stack').ai_provider)")
+key=$("$py" -c "from infra.settings.secrets import AI_PROVIDER_KEYS; print(AI_PROVIDER_KEYS['$provider'])")
+if ! pulumi config get "$project:$key" --stack "$stack" >/dev/null 2>&1; then
+  if [ -t 0 ]; then
+    echo "The $provider API key is required (config $project:$key); it is stored encrypted."
+    pulumi config set --secret "$project:$key" --stack "$stack"
+  else
+    echo "error: $project:$key is not set; run: pulumi config set --secret $project:$key --stack $stack" >&2
+    exit 1
+  fi
+fi
+
+pulumi up --stack "$stack" ${PULUMI_UP_ARGS:-}
+pulumi stack output --stack "$stack"
