@@ -32,8 +32,9 @@ class Metric:
     note: str = ""
 
 
-def _real(name: str, type_: MetricType, help_: str, note: str = "", *,
-          labels: tuple[str, ...] = (), in_seed: bool = True) -> Metric:
+def _real(
+    name: str, type_: MetricType, help_: str, note: str = "", *, labels: tuple[str, ...] = (), in_seed: bool = True
+) -> Metric:
     """A metric gateway 0.1.0 exposes (HELP and TYPE as in the fixture)."""
     return Metric(name, type_, help_, labels, in_seed, True, note)
 
@@ -45,65 +46,111 @@ def _seed_only(name: str, type_: MetricType, help_: str, note: str) -> Metric:
 
 # Exposed metrics in the gateway's exposition order, then the seed-only ones in seed order.
 METRICS: tuple[Metric, ...] = (
-    _real("friday_tasks_total", "gauge", "Total number of tasks",
-          "Exposed as a gauge; the seed declares a counter ('Total tasks processed'). "
-          "Do not rely on counter semantics (rate/increase)."),
+    _real(
+        "friday_tasks_total",
+        "gauge",
+        "Total number of tasks",
+        "Exposed as a gauge; the seed declares a counter ('Total tasks processed'). "
+        "Do not rely on counter semantics (rate/increase).",
+    ),
     _real("friday_tasks_queue_depth", "gauge", "Current task queue depth"),
-    _real("friday_tasks_in_progress", "gauge", "Currently executing tasks",
-          "Seed HELP: 'Tasks currently running'."),
-    _real("friday_tasks_success_rate", "gauge", "Task success rate (0-1)",
-          "0 (not 1) while no task has run: alerts need a guard on task activity."),
-    _real("friday_tasks_duration_ms", "summary", "Task duration percentiles in milliseconds",
-          "Not in the seed (which has friday_tasks_avg_duration_ms instead). Quantiles 0.5, "
-          "0.95, 0.99 only, no _sum/_count series; always 0 in 0.1.0.",
-          labels=("quantile",), in_seed=False),
-    _real("friday_tasks_by_status", "gauge", "Tasks by status",
-          "HELP/TYPE without samples until a task exists.", labels=("status",)),
+    _real("friday_tasks_in_progress", "gauge", "Currently executing tasks", "Seed HELP: 'Tasks currently running'."),
+    _real(
+        "friday_tasks_success_rate",
+        "gauge",
+        "Task success rate (0-1)",
+        "0 (not 1) while no task has run: alerts need a guard on task activity.",
+    ),
+    _real(
+        "friday_tasks_duration_ms",
+        "summary",
+        "Task duration percentiles in milliseconds",
+        "Not in the seed (which has friday_tasks_avg_duration_ms instead). Quantiles 0.5, "
+        "0.95, 0.99 only, no _sum/_count series; always 0 in 0.1.0.",
+        labels=("quantile",),
+        in_seed=False,
+    ),
+    _real(
+        "friday_tasks_by_status",
+        "gauge",
+        "Tasks by status",
+        "HELP/TYPE without samples until a task exists.",
+        labels=("status",),
+    ),
     _real("friday_cpu_percent", "gauge", "CPU usage percentage", "Always 0 in 0.1.0."),
-    _real("friday_memory_used_mb", "gauge", "Memory used in MB",
-          "Printed with two decimals."),
-    _real("friday_tokens_used_today", "counter", "Tokens used today",
-          "Counts the current day (per its HELP): expect resets besides restarts."),
-    _real("friday_cost_usd_today", "gauge", "Cost in USD today",
-          "Printed with four decimals."),
-    _real("friday_api_calls_total", "counter", "Total API calls",
-          "Seed HELP: 'Total API calls to AI providers'. Resets on restart."),
-    _real("friday_api_errors_total", "counter", "Total API errors",
-          "Seed HELP: 'Total AI API errors'. Resets on restart."),
-    _real("friday_api_latency_avg_ms", "gauge", "Average API latency in ms",
-          "Not in the seed. Printed with two decimals.", in_seed=False),
-    _real("friday_auth_attempts_total", "counter", "Total auth attempts",
-          "Stays 0 in 0.1.0."),
-    _real("friday_auth_failures_total", "counter", "Total auth failures",
-          "Seed HELP: 'Failed auth attempts'. Stays 0 in 0.1.0, so a brute-force alert "
-          "on it cannot fire against that version."),
-    _real("friday_blocked_requests_total", "counter", "Total blocked requests",
-          "Seed HELP: 'Blocked requests'. Equals friday_rate_limit_hits_total in 0.1.0."),
-    _real("friday_rate_limit_hits_total", "counter", "Total rate limit hits",
-          "Seed HELP: 'Rate limit hits'."),
-    _real("friday_audit_entries_total", "counter", "Total audit entries",
-          "Seed HELP: 'Total audit log entries'."),
-    _real("friday_audit_chain_valid", "gauge", "Audit chain integrity (1=valid, 0=invalid)",
-          "Seed HELP: 'Audit chain integrity (1=valid)'."),
-    _real("process_heap_bytes", "gauge", "Node.js heap usage in bytes",
-          "Not in the seed.", in_seed=False),
-    _real("process_rss_bytes", "gauge", "Node.js RSS in bytes",
-          "Not in the seed.", in_seed=False),
-    _real("friday_uptime_seconds", "gauge", "Process uptime in seconds",
-          "Not in the seed. Drops to 0 on restart, which is when counters reset.",
-          in_seed=False),
-    _seed_only("friday_tasks_avg_duration_ms", "gauge", "Average task duration in ms",
-               "Not exposed; the gateway has the friday_tasks_duration_ms summary instead."),
-    _seed_only("friday_memory_limit_mb", "gauge", "Memory limit in MB",
-               "Not exposed; the infrastructure knows the limit it set and must supply it."),
-    _seed_only("friday_cost_usd_month", "gauge", "Cost in USD this month",
-               "Not exposed; budgets come from the infrastructure."),
-    _seed_only("friday_auth_success_total", "counter", "Successful auth attempts",
-               "Not exposed."),
-    _seed_only("friday_active_sessions", "gauge", "Active authenticated sessions",
-               "Not exposed."),
-    _seed_only("friday_injection_attempts_total", "counter", "Injection attempts detected",
-               "Not exposed."),
+    _real("friday_memory_used_mb", "gauge", "Memory used in MB", "Printed with two decimals."),
+    _real(
+        "friday_tokens_used_today",
+        "counter",
+        "Tokens used today",
+        "Counts the current day (per its HELP): expect resets besides restarts.",
+    ),
+    _real("friday_cost_usd_today", "gauge", "Cost in USD today", "Printed with four decimals."),
+    _real(
+        "friday_api_calls_total",
+        "counter",
+        "Total API calls",
+        "Seed HELP: 'Total API calls to AI providers'. Resets on restart.",
+    ),
+    _real(
+        "friday_api_errors_total", "counter", "Total API errors", "Seed HELP: 'Total AI API errors'. Resets on restart."
+    ),
+    _real(
+        "friday_api_latency_avg_ms",
+        "gauge",
+        "Average API latency in ms",
+        "Not in the seed. Printed with two decimals.",
+        in_seed=False,
+    ),
+    _real("friday_auth_attempts_total", "counter", "Total auth attempts", "Stays 0 in 0.1.0."),
+    _real(
+        "friday_auth_failures_total",
+        "counter",
+        "Total auth failures",
+        "Seed HELP: 'Failed auth attempts'. Stays 0 in 0.1.0, so a brute-force alert "
+        "on it cannot fire against that version.",
+    ),
+    _real(
+        "friday_blocked_requests_total",
+        "counter",
+        "Total blocked requests",
+        "Seed HELP: 'Blocked requests'. Equals friday_rate_limit_hits_total in 0.1.0.",
+    ),
+    _real("friday_rate_limit_hits_total", "counter", "Total rate limit hits", "Seed HELP: 'Rate limit hits'."),
+    _real("friday_audit_entries_total", "counter", "Total audit entries", "Seed HELP: 'Total audit log entries'."),
+    _real(
+        "friday_audit_chain_valid",
+        "gauge",
+        "Audit chain integrity (1=valid, 0=invalid)",
+        "Seed HELP: 'Audit chain integrity (1=valid)'.",
+    ),
+    _real("process_heap_bytes", "gauge", "Node.js heap usage in bytes", "Not in the seed.", in_seed=False),
+    _real("process_rss_bytes", "gauge", "Node.js RSS in bytes", "Not in the seed.", in_seed=False),
+    _real(
+        "friday_uptime_seconds",
+        "gauge",
+        "Process uptime in seconds",
+        "Not in the seed. Drops to 0 on restart, which is when counters reset.",
+        in_seed=False,
+    ),
+    _seed_only(
+        "friday_tasks_avg_duration_ms",
+        "gauge",
+        "Average task duration in ms",
+        "Not exposed; the gateway has the friday_tasks_duration_ms summary instead.",
+    ),
+    _seed_only(
+        "friday_memory_limit_mb",
+        "gauge",
+        "Memory limit in MB",
+        "Not exposed; the infrastructure knows the limit it set and must supply it.",
+    ),
+    _seed_only(
+        "friday_cost_usd_month", "gauge", "Cost in USD this month", "Not exposed; budgets come from the infrastructure."
+    ),
+    _seed_only("friday_auth_success_total", "counter", "Successful auth attempts", "Not exposed."),
+    _seed_only("friday_active_sessions", "gauge", "Active authenticated sessions", "Not exposed."),
+    _seed_only("friday_injection_attempts_total", "counter", "Injection attempts detected", "Not exposed."),
 )
 
 _BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}

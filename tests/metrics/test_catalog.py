@@ -38,7 +38,7 @@ def fixture_families() -> dict[str, tuple[str, str]]:
 def seed_part1() -> str:
     text = SEED.read_text(encoding="utf-8")
     start = text.index("## Part 1")
-    return text[start:text.index("## Part 2", start)]
+    return text[start : text.index("## Part 2", start)]
 
 
 def seed_metrics() -> dict[str, tuple[str, str]]:
@@ -51,7 +51,7 @@ def gateway_md_list(after: str) -> set[str]:
     """The backticked names in gateway.md's sentence that starts with ``after``."""
     text = GATEWAY_MD.read_text(encoding="utf-8")
     start = text.index(after) + len(after)
-    sentence = text[start:text.index(".", start)]  # metric names contain no dots
+    sentence = text[start : text.index(".", start)]  # metric names contain no dots
     return set(re.findall(r"`([a-z0-9_]+)`", sentence))
 
 
@@ -88,7 +88,7 @@ def test_seed_only_metrics_use_the_seeds_type_and_help() -> None:
 
 
 def test_catalog_is_the_union_of_both_sources() -> None:
-    assert NAMES == set(fixture_families()) | set(seed_metrics())
+    assert set(fixture_families()) | set(seed_metrics()) == NAMES
     assert len(METRICS) == len(NAMES) == 28
 
 
@@ -124,7 +124,7 @@ def test_labels() -> None:
 
 
 def test_by_name_unknown_raises_key_error_naming_the_metric() -> None:
-    with pytest.raises(KeyError, match="friday_nope.*not in the catalog"):
+    with pytest.raises(KeyError, match=r"friday_nope.*not in the catalog"):
         by_name("friday_nope")
 
 
@@ -135,19 +135,18 @@ def test_metric_is_immutable() -> None:
 
 # --- metric_names_in_promql -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("expr", "names"),
     [
         ("friday_tasks_success_rate < 0.9", {"friday_tasks_success_rate"}),
-        ("friday_memory_used_mb / friday_memory_limit_mb > 0.85",
-         {"friday_memory_used_mb", "friday_memory_limit_mb"}),
+        ("friday_memory_used_mb / friday_memory_limit_mb > 0.85", {"friday_memory_used_mb", "friday_memory_limit_mb"}),
         # function names and range durations are not metrics
         ("rate(friday_auth_failures_total[5m]) > 1", {"friday_auth_failures_total"}),
         ("absent(friday_audit_chain_valid)", {"friday_audit_chain_valid"}),
         ("sum by (status) (friday_tasks_by_status)", {"friday_tasks_by_status"}),
         # label names and label values are ignored, even when they look like metric names
-        ('friday_tasks_by_status{status="failed", job="friday_gateway"}',
-         {"friday_tasks_by_status"}),
+        ('friday_tasks_by_status{status="failed", job="friday_gateway"}', {"friday_tasks_by_status"}),
         ("sum without (friday_label) (process_rss_bytes)", {"process_rss_bytes"}),
         ("friday_a * on (instance) group_left (friday_b) friday_c", {"friday_a", "friday_c"}),
         # suffixes are kept, so a series the gateway lacks stays visible
@@ -173,8 +172,12 @@ def test_seed_alert_expressions_use_only_catalogued_names() -> None:
     assert len(exprs) == 5
     used = set().union(*(metric_names_in_promql(e) for e in exprs))
     assert used == {
-        "friday_tasks_success_rate", "friday_memory_used_mb", "friday_memory_limit_mb",
-        "friday_auth_failures_total", "friday_audit_chain_valid", "friday_tasks_queue_depth",
+        "friday_tasks_success_rate",
+        "friday_memory_used_mb",
+        "friday_memory_limit_mb",
+        "friday_auth_failures_total",
+        "friday_audit_chain_valid",
+        "friday_tasks_queue_depth",
     }
     assert used <= NAMES
 
