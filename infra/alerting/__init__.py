@@ -1,0 +1,1 @@
+"""Alerting: thresholds (shared with dashboards), rule files, Alertmanager config."""
