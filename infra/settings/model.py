@@ -8,7 +8,9 @@ from infra.settings.groups import (
     CoreSettings,
     DockerSettings,
     GatewaySettings,
+    HostSettings,
     KubernetesSettings,
+    LoggingSettings,
     MonitoringSettings,
     OptionalPartsSettings,
 )
@@ -17,6 +19,8 @@ from infra.settings.groups import (
 # pydantic lists inherited fields from the last base to the first: this order puts
 # core first in the generated Pulumi.yaml and README reference.
 class Settings(
+    HostSettings,
+    LoggingSettings,
     OptionalPartsSettings,
     MonitoringSettings,
     KubernetesSettings,
@@ -48,5 +52,11 @@ class Settings(
             raise ValueError(
                 "swaggerUiEnabled = true is refused on environment 'prod' (it exposes the API "
                 "explorer); set swaggerUiForce = true to accept that"
+            )
+        data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
+        if data.startswith(logs) or logs.startswith(data):
+            raise ValueError(
+                f"friday:hostDataDir = {self.host_data_dir!r} and friday:hostLogDir = {self.host_log_dir!r} must not contain "
+                "each other (logrotate would rotate the databases' folder, or the logs would fill the data disk)"
             )
         return self
