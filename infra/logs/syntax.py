@@ -80,7 +80,7 @@ def _key(key: str) -> str:
     return key if _IDENT.match(key) else string(key)
 
 
-def value(v: Value, depth: int = 0) -> str:
+def value(v: Value, depth: int = 0) -> str:  # noqa: PLR0911 (one return per kind of value)
     pad = INDENT * (depth + 1)
     if isinstance(v, bool):
         return "true" if v else "false"

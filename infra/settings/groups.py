@@ -133,7 +133,9 @@ _HostPath = Annotated[str, Field(pattern=_ABS_PATH), AfterValidator(_outside_hom
 
 class LoggingSettings(SettingsGroup):
     loki_image: ImageRepo = Field("grafana/loki", description="Loki image repository, without tag.")
-    loki_tag: ImageTag = Field("3.7.8", description="Loki image tag (3.x; the rendered config uses the tsdb index, v13).")
+    loki_tag: ImageTag = Field(
+        "3.7.8", description="Loki image tag (3.x; the rendered config uses the tsdb index, v13)."
+    )
     loki_retention_period: Annotated[str, Field(pattern=_LOKI_PERIOD), AfterValidator(_whole_days)] = Field(
         "30d",
         description="How long Loki keeps logs before the compactor deletes them: whole days, as hours, days "

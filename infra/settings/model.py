@@ -56,7 +56,8 @@ class Settings(
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
         if data.startswith(logs) or logs.startswith(data):
             raise ValueError(
-                f"friday:hostDataDir = {self.host_data_dir!r} and friday:hostLogDir = {self.host_log_dir!r} must not contain "
-                "each other (logrotate would rotate the databases' folder, or the logs would fill the data disk)"
+                f"friday:hostDataDir = {self.host_data_dir!r} and friday:hostLogDir = {self.host_log_dir!r} "
+                "must not contain each other (logrotate would rotate the databases' folder, or the logs "
+                "would fill the data disk)"
             )
         return self
