@@ -70,3 +70,31 @@ def test_forced_rotations_under_load_stay_within_the_documented_loss(rate: int, 
     assert result.loss_runs <= result.rotations
     assert result.corrupted <= result.rotations
     assert result.lost <= rotation.max_lost(rate, result.rotations), result
+
+
+@pytest.mark.live
+def test_gateway_double_survives_rotations_and_its_lines_are_counted(tmp_path: Path) -> None:
+    """The gateway double (pino lines, SIGHUP kills it) with its stdout appended to the file,
+    as the unit does: rotations must neither signal it nor leave a hole at the file's start."""
+    measured = rotation.measure_double(tmp_path, requests_count=2000, every_s=0.2, max_seconds=20)
+    result = measured.result
+    assert measured.alive_after_rotations, "a rotation stopped the gateway"
+    assert measured.exit_code == 0, "the double did not stop cleanly on SIGTERM"
+    # With O_APPEND the next line after a truncation lands at offset 0, not after a run of NULs.
+    assert measured.live_file_starts_clean
+    assert result.written == 2000
+    assert result.rotations >= 5 and result.rotated_files == result.rotations
+    assert result.duplicated == 0 and result.corrupted <= result.rotations
+    assert result.loss_runs <= result.rotations
+    assert result.lost <= rotation.max_lost(result.rate, result.rotations), result
+
+
+@pytest.mark.live
+def test_without_append_mode_truncation_leaves_a_hole_of_nul_bytes(tmp_path: Path) -> None:
+    """Why the unit says `append:` and not `file:`: a writer without O_APPEND keeps its offset
+    after the truncation, so the file restarts with NUL bytes and lines get corrupted."""
+    result = rotation.measure(tmp_path, rate=500, count=1000, every_s=0.25, max_seconds=10, append=False)
+    assert result.rotations >= 3
+    live = (tmp_path / "log" / "gateway.log").read_bytes()
+    assert live[:1] == b"\0"
+    assert result.corrupted >= 1
