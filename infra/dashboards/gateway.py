@@ -82,7 +82,7 @@ OVERVIEW = Row(
             alert=HIGH_QUEUE_DEPTH,
         ),
         Panel(
-            "Task success rate",
+            "Success rate",
             "stat",
             (Query(f"friday_tasks_success_rate{{{SEL}}}", "{{instance}}"),),
             f"Share of tasks that succeeded; red below the HighErrorRate threshold ({HIGH_ERROR_RATE.value:g}). "
@@ -110,7 +110,7 @@ OVERVIEW = Row(
             max=1,
         ),
         Panel(
-            "Cost today",
+            "Cost so far today",
             "stat",
             (Query(f"sum(friday_cost_usd_today{{{SEL}}})", "today"),),
             "AI provider cost of the current day in USD, as the gateway counts it.",
