@@ -2,8 +2,11 @@
 
 Debian's Prometheus (127.0.0.1, free ports, a temporary directory, 1 s scrape and rule
 interval) scrapes the gateway double with an admin token (as gateway 0.1.0 demands), itself
-and a real Alertmanager; a one-rule file supplies `friday:memory_limit_mb` as the per-stack
-recording rule does. Then each panel's PromQL, template variables substituted, runs through
+and a real Alertmanager. The configuration has the shape of the stack's own (issue 3): job =
+service name plus a `service` target label, `environment` and `stack` as external labels only
+(so the stack's Prometheus has no environment label on its series: the dashboards' default
+"All" selection is what applies there), and a constants rule file giving the label-less
+`friday:memory_limit_mb`. Then each panel's PromQL, template variables substituted, runs through
 the HTTP API. Panels that cannot have data here (seed metrics gateway 0.1.0 lacks; Loki and
 Alloy, which do not run here) are listed below, and they must be the only ones without data.
 """
@@ -32,6 +35,7 @@ from tests.support.gateway_double import GatewayDouble
 pytestmark = pytest.mark.live
 
 TOKEN = "live-test-admin-key-0123456789"
+ALL = ".*"
 ENVIRONMENT = "test"
 MEMORY_LIMIT_MB = 1024
 START_TIMEOUT_S = 30.0
@@ -79,7 +83,8 @@ class Live:
         return result
 
     def variables(self) -> dict[str, str]:
-        return {"environment": ENVIRONMENT, "instance": self.gateway_instance, "__rate_interval": "1m"}
+        # environment: the "All" value (allValue), the only choice on the stack's own Prometheus.
+        return {"environment": ALL, "instance": self.gateway_instance, "__rate_interval": "1m"}
 
 
 def _start(cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -123,31 +128,36 @@ def _configs(tmp: Path, gateway_port: int, prometheus_port: int, alertmanager_po
                     {
                         "record": "friday:memory_limit_mb",
                         "expr": f"vector({MEMORY_LIMIT_MB})",
-                        "labels": {"environment": ENVIRONMENT},
                     }
                 ],
             }
         ]
     }
     (tmp / "rules.yml").write_text(yaml.safe_dump(rules))
-    labels = {"environment": ENVIRONMENT}
     config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "global": {
+            "scrape_interval": "1s",
+            "scrape_timeout": "1s",
+            "evaluation_interval": "1s",
+            "external_labels": {"stack": "live-test", "environment": ENVIRONMENT},
+        },
         "rule_files": [str(tmp / "rules.yml")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
         "scrape_configs": [
             {
                 "job_name": "gateway",
                 "authorization": {"credentials_file": str(tmp / "token")},
-                "static_configs": [{"targets": [f"127.0.0.1:{gateway_port}"], "labels": labels}],
+                "static_configs": [{"targets": [f"127.0.0.1:{gateway_port}"], "labels": {"service": "gateway"}}],
             },
             {
                 "job_name": "prometheus",
-                "static_configs": [{"targets": [f"127.0.0.1:{prometheus_port}"], "labels": labels}],
+                "static_configs": [{"targets": [f"127.0.0.1:{prometheus_port}"], "labels": {"service": "prometheus"}}],
             },
             {
                 "job_name": "alertmanager",
-                "static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"], "labels": labels}],
+                "static_configs": [
+                    {"targets": [f"127.0.0.1:{alertmanager_port}"], "labels": {"service": "alertmanager"}}
+                ],
             },
         ],
     }
@@ -227,7 +237,8 @@ def panel_queries() -> list[tuple[str, Panel, Query]]:
 def test_scrapes_reach_the_gateway_double_with_its_token(live: Live) -> None:
     [up] = live.query(f'up{{job="gateway", instance="{live.gateway_instance}"}}')
     assert up["value"][1] == "1"
-    assert up["metric"]["environment"] == ENVIRONMENT
+    assert up["metric"]["service"] == "gateway"
+    assert "environment" not in up["metric"], "external labels are not on the stack Prometheus' own series"
     assert ("GET", "/metrics", 200) in live.double.requests
 
 
@@ -241,8 +252,12 @@ def test_template_variable_queries_find_the_scraped_values(live: Live) -> None:
             f"{live.prometheus}/api/v1/label/{label.strip()}/values", params={"match[]": selector}, timeout=10
         )
         values = response.json()["data"]
-        expected = ENVIRONMENT if variable.name == "environment" else live.gateway_instance
-        assert expected in values, f"${variable.name}: {selector} gave {values}"
+        if variable.name == "environment":
+            # Only where series carry the label (a central Prometheus fed by the stacks' external
+            # labels); on the stack's own Prometheus the variable offers just "All".
+            assert values == [], values
+        else:
+            assert values == [live.gateway_instance], f"${variable.name}: {selector} gave {values}"
 
 
 def test_every_panel_query_returns_data_except_the_listed_panels(live: Live) -> None:
@@ -270,10 +285,13 @@ def test_panels_with_data_have_data_in_every_query(live: Live) -> None:
 
 
 def test_variables_narrow_the_queries(live: Live) -> None:
-    other = {**live.variables(), "environment": "elsewhere"}
+    other_environment = {**live.variables(), "environment": "elsewhere"}
+    other_instance = {**live.variables(), "instance": "127.0.0.1:1"}
     for _, query in gateway.DASHBOARD.queries():
         if query.datasource is PROMETHEUS:
-            assert not live.query(substitute(query.expr, other)), query.expr
+            assert not live.query(substitute(query.expr, other_environment)), query.expr
+            if "friday:memory_limit_mb" not in query.expr or "friday_memory_used_mb" in query.expr:
+                assert not live.query(substitute(query.expr, other_instance)), query.expr
 
 
 def test_memory_panels_show_the_limit_and_the_share(live: Live) -> None:
