@@ -35,4 +35,4 @@ dashboards:
 
 ## check-generated: fail when generated files differ from their sources
 check-generated: generate dashboards
-	git diff --exit-code -- Pulumi.yaml README.md dashboards
+	git diff --exit-code -- Pulumi.yaml README.md dashboards docs/dashboards.md

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from grafanalib._gen import loader
 
-from infra.dashboards import gateway, grafana, model, stack
+from infra.dashboards import gateway, grafana, model, reference, stack
 from infra.settings.load import REPO_ROOT
 
 SUFFIX = ".dashboard.py"
@@ -22,9 +22,18 @@ def json_path(source: Path) -> Path:
     return source.with_name(source.name.removesuffix(SUFFIX) + ".json")
 
 
-def expected_files(root: Path = REPO_ROOT) -> dict[Path, str]:
+DOC = Path("docs/dashboards.md")
+
+
+def expected_json(root: Path = REPO_ROOT) -> dict[Path, str]:
     """Each entry point's dashboard rendered fresh, by the JSON path it is committed at."""
     return {json_path(src): grafana.render(loader(str(src))) for src in sources(root)}
+
+
+def expected_files(root: Path = REPO_ROOT) -> dict[Path, str]:
+    """The dashboard JSON files and docs/dashboards.md with its panel reference."""
+    doc = (root / DOC).read_text(encoding="utf-8")
+    return {**expected_json(root), root / DOC: reference.with_reference(doc, list(DASHBOARDS.values()))}
 
 
 def write_all(root: Path = REPO_ROOT) -> list[Path]:
