@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from itertools import combinations
@@ -12,6 +13,8 @@ import pytest
 import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.cog.plugins import register_default_plugins
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as sdk_dashboard
 from grafana_foundation_sdk.models.dashboard import Dashboard as SdkDashboard
 from grafanalib._gen import loader
 
@@ -184,3 +187,53 @@ def test_the_sdk_check_catches_a_key_outside_the_model() -> None:
     doc["panels"][1]["targets"][0]["metric"] = "x"
     again = json.loads(json.dumps(SdkDashboard.from_json(doc), cls=JSONEncoder))
     assert sorted(_lost(doc, again)) == [".panels[1].span", ".panels[1].targets[0].metric"]
+
+
+# Enumerated fields we set, by panel type: (path in the panel, the SDK's enum of allowed values).
+_ENUM_FIELDS: dict[str, list[tuple[str, type[enum.Enum]]]] = {
+    "timeseries": [
+        ("fieldConfig.defaults.color.mode", sdk_dashboard.FieldColorModeId),
+        ("fieldConfig.defaults.custom.drawStyle", common.GraphDrawStyle),
+        ("fieldConfig.defaults.custom.lineInterpolation", common.LineInterpolation),
+        ("fieldConfig.defaults.custom.showPoints", common.VisibilityMode),
+        ("fieldConfig.defaults.custom.axisPlacement", common.AxisPlacement),
+        ("fieldConfig.defaults.custom.gradientMode", common.GraphGradientMode),
+        ("fieldConfig.defaults.custom.thresholdsStyle.mode", common.GraphThresholdsStyleMode),
+        ("fieldConfig.defaults.custom.scaleDistribution.type", common.ScaleDistribution),
+        ("options.legend.displayMode", common.LegendDisplayMode),
+        ("options.legend.placement", common.LegendPlacement),
+        ("options.tooltip.mode", common.TooltipDisplayMode),
+        ("options.tooltip.sort", common.SortOrder),
+    ],
+    "stat": [
+        ("options.colorMode", common.BigValueColorMode),
+        ("options.graphMode", common.BigValueGraphMode),
+        ("options.justifyMode", common.BigValueJustifyMode),
+        ("options.textMode", common.BigValueTextMode),
+        ("options.orientation", common.VizOrientation),
+    ],
+    "logs": [
+        ("options.sortOrder", common.LogsSortOrder),
+        ("options.dedupStrategy", common.LogsDedupStrategy),
+    ],
+}
+
+
+def _at(doc: dict[str, Any], path: str) -> Any:
+    value: Any = doc
+    for key in path.split("."):
+        value = value[key]
+    return value
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_enumerated_options_take_values_the_model_allows(path: Path) -> None:
+    """The SDK stores unknown enum strings as they are; check ours against its enums."""
+    for panel in panels(load(path)):
+        checks = _ENUM_FIELDS[panel["type"]]
+        for field, allowed in checks:
+            value = _at(panel, field)
+            assert value in {m.value for m in allowed}, f"{panel['title']}: {field} = {value!r}"
+        assert panel["fieldConfig"]["defaults"]["thresholds"]["mode"] in {m.value for m in sdk_dashboard.ThresholdsMode}
+        for mapping in panel["fieldConfig"]["defaults"].get("mappings", []):
+            assert mapping["type"] in {m.value for m in sdk_dashboard.MappingType}
