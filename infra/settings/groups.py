@@ -102,7 +102,7 @@ class GrafanaSettings(SettingsGroup):
         description="Grafana image repository, without tag (grafana/grafana carries the same OSS build).",
     )
     grafana_tag: ImageTag = Field("12.1.0", description="Grafana image tag; 'latest' is refused.")
-    grafana_host_port: Port = Field(3000, description="Port Grafana is published on on the Docker host.")
+    grafana_host_port: Port = Field(3000, description="Host port Grafana is published on (Docker target).")
     grafana_bind_address: IPv4Address | IPv6Address = Field(
         IPv4Address("127.0.0.1"),
         description="Host address Grafana's published port binds to. Loopback by default.",
