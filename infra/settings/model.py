@@ -8,6 +8,7 @@ from infra.settings.groups import (
     CoreSettings,
     DockerSettings,
     GatewaySettings,
+    GrafanaSettings,
     KubernetesSettings,
     MonitoringSettings,
     OptionalPartsSettings,
@@ -18,6 +19,7 @@ from infra.settings.groups import (
 # core first in the generated Pulumi.yaml and README reference.
 class Settings(
     OptionalPartsSettings,
+    GrafanaSettings,
     MonitoringSettings,
     KubernetesSettings,
     DockerSettings,
@@ -48,5 +50,10 @@ class Settings(
             raise ValueError(
                 "swaggerUiEnabled = true is refused on environment 'prod' (it exposes the API "
                 "explorer); set swaggerUiForce = true to accept that"
+            )
+        if self.grafana_anonymous_enabled and self.is_prod and not self.grafana_anonymous_force:
+            raise ValueError(
+                "grafanaAnonymousEnabled = true is refused on environment 'prod' (anyone reaching Grafana "
+                "could read every dashboard); set grafanaAnonymousForce = true to accept that"
             )
         return self
