@@ -8,6 +8,7 @@ from infra.settings.groups import (
     CoreSettings,
     DockerSettings,
     GatewaySettings,
+    GrafanaSettings,
     HostSettings,
     KubernetesSettings,
     LoggingSettings,
@@ -22,6 +23,7 @@ class Settings(
     HostSettings,
     LoggingSettings,
     OptionalPartsSettings,
+    GrafanaSettings,
     MonitoringSettings,
     KubernetesSettings,
     DockerSettings,
@@ -52,6 +54,11 @@ class Settings(
             raise ValueError(
                 "swaggerUiEnabled = true is refused on environment 'prod' (it exposes the API "
                 "explorer); set swaggerUiForce = true to accept that"
+            )
+        if self.grafana_anonymous_enabled and self.is_prod and not self.grafana_anonymous_force:
+            raise ValueError(
+                "grafanaAnonymousEnabled = true is refused on environment 'prod' (anyone reaching Grafana "
+                "could read every dashboard); set grafanaAnonymousForce = true to accept that"
             )
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
         if data.startswith(logs) or logs.startswith(data):
