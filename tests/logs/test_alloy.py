@@ -202,3 +202,13 @@ def test_gateway_logs_carry_the_fields_the_pipeline_reads() -> None:
     # The container config that produces these lines: one stdout JSON output.
     config = gateway.gateway_config(settings_of())
     assert config["logging"] == {"output": [{"type": "stdout", "format": "json"}]}
+
+
+def test_dashboard_log_selector_uses_labels_and_values_the_pipeline_produces() -> None:
+    from infra.dashboards.gateway import GATEWAY_PROBLEM_LOGS
+
+    matchers = dict(re.findall(r'(\w+)=~?"([^"]*)"', GATEWAY_PROBLEM_LOGS))
+    assert set(matchers) <= set(pipeline.ALLOWED_LABELS)
+    assert matchers["service"] == gateway.NAME  # Docker: the friday.service label; bare metal: layout.SERVICE
+    assert layout.SERVICE == gateway.NAME
+    assert set(matchers["level"].split("|")) <= set(pipeline.LEVELS.values())
