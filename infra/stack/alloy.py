@@ -54,6 +54,10 @@ def healthcheck() -> Healthcheck:
 
 
 def build(settings: Settings) -> Part:
+    if settings.target != "docker":
+        # The Docker socket exists only on the Docker target; on Kubernetes Alloy would discover
+        # pods instead (discovery.kubernetes), which comes with the Kubernetes target.
+        return Part()
     volume = Volume(
         name=DATA_VOLUME, purpose="Alloy positions (read offsets of each log)", owner_uid=UID, owner_gid=GID, size_gb=1
     )

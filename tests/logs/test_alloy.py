@@ -25,6 +25,34 @@ EXPORTS = {
     "loki.process": {"receiver"},
     "loki.write": {"receiver"},
 }
+# Arguments and nested blocks of the components and blocks the configs use, from Alloy's
+# component reference (v1.19). A misspelt or invented argument fails here, not only at deploy.
+ARGUMENTS: dict[str, set[str]] = {
+    "discovery.docker": {"host", "port", "refresh_interval", "match_first_network"},
+    "discovery.docker/filter": {"name", "values"},
+    "discovery.relabel": {"targets"},
+    "discovery.relabel/rule": {
+        "source_labels",
+        "separator",
+        "regex",
+        "modulus",
+        "target_label",
+        "replacement",
+        "action",
+    },
+    "loki.source.docker": {"forward_to", "host", "labels", "targets", "refresh_interval", "relabel_rules"},
+    "loki.source.file": {"targets", "forward_to", "encoding", "tail_from_end", "legacy_positions_file"},
+    "loki.source.journal": {"forward_to", "format_as_json", "labels", "matches", "max_age", "path", "relabel_rules"},
+    "local.file_match": {"path_targets", "sync_period", "ignore_older_than"},
+    "loki.process": {"forward_to"},
+    "loki.process/stage.json": {"expressions", "source", "drop_malformed"},
+    "loki.process/stage.template": {"source", "template"},
+    "loki.process/stage.timestamp": {"source", "format", "fallback_formats", "location", "action_on_failure"},
+    "loki.process/stage.labels": {"values"},
+    "loki.process/stage.label_keep": {"values"},
+    "loki.write": {"external_labels", "max_streams"},
+    "loki.write/endpoint": {"url", "name", "headers", "batch_wait", "batch_size", "remote_timeout", "tenant_id"},
+}
 # Per-request or per-process pino fields: never labels.
 HIGH_CARDINALITY = {"url", "statusCode", "pid", "hostname", "responseTime", "method", "msg", "time", "reqId"}
 
@@ -67,6 +95,16 @@ def labels_produced(blocks: list[ParsedBlock]) -> set[str]:
     return out
 
 
+def check_arguments(blocks: list[ParsedBlock]) -> None:
+    for b in blocks:
+        assert set(b.attrs) <= ARGUMENTS[b.name], f"{b.component_id}: unknown {set(b.attrs) - ARGUMENTS[b.name]}"
+        for inner in b.blocks:
+            key = f"{b.name}/{inner.name}"
+            assert key in ARGUMENTS, f"{b.component_id} has no block {inner.name}"
+            assert set(inner.attrs) <= ARGUMENTS[key], f"{key}: unknown {set(inner.attrs) - ARGUMENTS[key]}"
+            assert not inner.blocks
+
+
 def check_processing(blocks: list[ParsedBlock], push_url: str) -> None:
     components = by_id(blocks)
     process = components[f"loki.process.{pipeline.PROCESS}"]
@@ -96,6 +134,7 @@ def test_docker_pipeline_blocks_and_references() -> None:
         "loki.write.loki",
     }
     check_references(blocks)
+    check_arguments(blocks)
     check_processing(blocks, loki.push_url())
 
 
@@ -138,11 +177,18 @@ def test_alloy_service_runs_its_config_non_root_with_the_socket_group() -> None:
     assert service.limits.memory_mb == 300 and service.read_only_root
 
 
+def test_no_docker_socket_shipper_on_kubernetes() -> None:
+    spec = build_stack(settings_of({"target": "kubernetes"}))
+    assert alloy.NAME not in [s.name for s in spec.services]
+    assert loki.NAME in [s.name for s in spec.services]
+
+
 @pytest.mark.parametrize("target", ["file", "journal"])
 def test_host_pipeline(target: str) -> None:
     s = settings_of({"hostLogTarget": target, "hostLokiUrl": "http://10.0.0.5:3100"})
     blocks = parse(artefacts.alloy_config(s))
     check_references(blocks)
+    check_arguments(blocks)
     check_processing(blocks, "http://10.0.0.5:3100" + loki.PUSH_PATH)
     components = by_id(blocks)
     if target == "file":
@@ -154,6 +200,13 @@ def test_host_pipeline(target: str) -> None:
         journal = components["loki.source.journal.gateway"]
         assert journal.attrs["matches"] == f"_SYSTEMD_UNIT={layout.UNIT}"
         assert journal.attrs["labels"] == {"service": "gateway"}
+
+
+def test_argument_check_catches_a_misspelt_argument() -> None:
+    blocks = docker_config()
+    blocks[0].attrs["refresh_intervall"] = "30s"
+    with pytest.raises(AssertionError, match="refresh_intervall"):
+        check_arguments(blocks)
 
 
 def test_level_template_maps_pino_numbers_and_names_to_a_bounded_set() -> None:
