@@ -83,3 +83,16 @@ def test_every_host_file_has_an_install_path(target: str) -> None:
     files = artefacts.produce(s, build_stack(s))
     assert {rel.removeprefix("host/") for rel in files} <= set(layout.INSTALL)
     assert all(rel.startswith("host/") for rel in files)
+
+
+def test_render_command_writes_the_host_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.cli import main
+
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "dev", "--out", str(out)]) == 0
+    listed = capsys.readouterr().out
+    for rel in ("systemd/friday-gateway.service", "logrotate/friday", "alloy/config.alloy", "env/gateway.env.example"):
+        assert (out / "host" / rel).is_file()
+        assert f"  host/{rel}\n" in listed
+    env = (out / "host/env/gateway.env.example").read_text()
+    assert "SECUREYEOMAN_SIGNING_KEY=<secret:signingKey>\n" in env
