@@ -9,7 +9,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.settings.base import (
     DockerSize,
@@ -105,11 +105,18 @@ class OptionalPartsSettings(SettingsGroup):
     proxy_kind: Literal["nginx", "caddy"] = Field("nginx", description="Which reverse proxy to run.")
 
 
+def _divides_a_day(hours: int) -> int:
+    if hours < 1 or 24 % hours:
+        raise ValueError("must be one of 1, 2, 3, 4, 6, 8, 12, 24 (a divisor of 24)")
+    return hours
+
+
 _HOST_PATH = r"^/([A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+$"
 
 
 class BackupSettings(SettingsGroup):
-    backup_interval_hours: Literal[1, 2, 3, 4, 6, 8, 12, 24] = Field(
+    # An int checked by value, not a Literal: the Pulumi engine hands every value over as a string.
+    backup_interval_hours: Annotated[int, AfterValidator(_divides_a_day)] = Field(
         6,
         description="Hours between backups of the gateway databases (a divisor of 24, so every "
         "scheduler - Docker loop, CronJob, systemd timer - can express it).",

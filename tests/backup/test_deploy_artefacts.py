@@ -144,7 +144,7 @@ def test_docker_backup_service_shares_the_gateway_volume_as_its_user() -> None:
     ("plain", "expected"),
     [
         ({"backupIntervalHours": 12, "backupStaleAfterHours": 12}, "backupStaleAfterHours = 12 must exceed"),
-        ({"backupIntervalHours": 5}, "friday:backupIntervalHours = 5: Input should be 1, 2, 3, 4, 6, 8, 12 or 24"),
+        ({"backupIntervalHours": 5}, "friday:backupIntervalHours = 5: must be one of 1, 2, 3, 4, 6, 8, 12, 24"),
         ({"backupHostDir": "~/backups"}, "friday:backupHostDir = '~/backups'"),
         ({"backupRetentionCount": 0}, "friday:backupRetentionCount = 0"),
         ({"backupTag": "latest"}, "friday:backupTag = 'latest'"),
