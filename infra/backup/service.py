@@ -17,7 +17,15 @@ from pathlib import Path
 from types import FrameType
 
 from .core import BackupError, backup
-from .metrics import CONTENT_TYPE, BackupState, exposition, load_state, record_failure, record_success
+from .metrics import (
+    CONTENT_TYPE,
+    BackupState,
+    exposition,
+    load_state,
+    record_failure,
+    record_success,
+    write_textfile,
+)
 
 
 @dataclass(frozen=True)
@@ -90,8 +98,6 @@ def run_once(opts: ServeOptions) -> tuple[bool, BackupState]:
         state = record_success(opts.backup_dir, result)
         ok = True
     if opts.textfile is not None:
-        from .metrics import write_textfile
-
         try:
             write_textfile(opts.textfile, state)
         except OSError as err:
