@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import PrivateAttr, model_validator
 
 from infra.settings.groups import (
+    BackupSettings,
     CoreSettings,
     DockerSettings,
     GatewaySettings,
@@ -18,6 +19,7 @@ from infra.settings.groups import (
 # pydantic lists inherited fields from the last base to the first: this order puts
 # core first in the generated Pulumi.yaml and README reference.
 class Settings(
+    BackupSettings,
     OptionalPartsSettings,
     GrafanaSettings,
     MonitoringSettings,
