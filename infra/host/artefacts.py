@@ -44,6 +44,19 @@ def env_example(settings: Settings) -> str:
     return "".join(lines)
 
 
+def sysusers(settings: Settings) -> str:
+    """The service user with the gateway's ids: the same owner as the container's data volume and
+    the bare-metal backup unit (which runs as gatewayUid:gatewayGid)."""
+    user, uid, gid = settings.host_user, settings.gateway_uid, settings.gateway_gid
+    return (
+        _header(settings, "sysusers/friday.conf")
+        + "# Apply with `systemd-sysusers`. If an id is taken it picks another and prints 'already used':\n"
+        + "# then set gatewayUid/gatewayGid to free ids and render again.\n"
+        + f"g {user} {gid}\n"
+        + f'u {user} {uid}:{gid} "F.R.I.D.A.Y. gateway" /nonexistent /usr/sbin/nologin\n'
+    )
+
+
 def tmpfiles(settings: Settings) -> str:
     user = settings.host_user
     lines = [
@@ -83,6 +96,7 @@ def produce(settings: Settings, spec: StackSpec) -> dict[str, str]:
     """render's producer: {path under the output folder: content}."""
     files = {
         "systemd/friday-gateway.service": gateway_unit(settings),
+        "sysusers/friday.conf": sysusers(settings),
         "tmpfiles/friday.conf": tmpfiles(settings),
         "alloy/config.alloy": alloy_config(settings),
         "env/gateway.env.example": env_example(settings),

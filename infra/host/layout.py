@@ -15,6 +15,7 @@ LOG_NAME = "gateway.log"
 # Where each rendered file is installed (render writes them under host/<key>).
 INSTALL = {
     "systemd/friday-gateway.service": f"/etc/systemd/system/{UNIT}",
+    "sysusers/friday.conf": "/etc/sysusers.d/friday.conf",
     "tmpfiles/friday.conf": "/etc/tmpfiles.d/friday.conf",
     "logrotate/friday": "/etc/logrotate.d/friday",
     "journald/friday.conf": "/etc/systemd/journald.conf.d/friday.conf",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.settings.base import (
     DockerSize,
@@ -202,7 +202,9 @@ class HostSettings(SettingsGroup):
         description="Bare metal: the gateway's CLI entry point passed to hostGatewayExec.",
     )
     host_data_dir: _HostPath = Field(
-        "/var/lib/friday", description="Bare metal: the gateway's core.dataDir (SQLite databases); local disk only."
+        "/var/lib/secureyeoman/data",
+        description="Bare metal: the gateway's core.dataDir (SQLite databases, local disk only); the default is "
+        "the container's data path, which the bare-metal backup unit also reads.",
     )
     host_log_dir: _HostPath = Field(
         "/var/log/friday", description="Bare metal: directory of gateway.log (hostLogTarget = file)."
@@ -225,3 +227,54 @@ class HostSettings(SettingsGroup):
         "http://127.0.0.1:3100",
         description="Bare metal: base URL of the Loki the host's Alloy pushes to (scheme, host, port; no path).",
     )
+
+
+def _divides_a_day(hours: int) -> int:
+    if hours < 1 or 24 % hours:
+        raise ValueError("must be one of 1, 2, 3, 4, 6, 8, 12, 24 (a divisor of 24)")
+    return hours
+
+
+_HOST_PATH = r"^/([A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+$"
+
+
+class BackupSettings(SettingsGroup):
+    # An int checked by value, not a Literal: the Pulumi engine hands every value over as a string.
+    backup_interval_hours: Annotated[int, AfterValidator(_divides_a_day)] = Field(
+        6,
+        description="Hours between backups of the gateway databases (a divisor of 24, so every "
+        "scheduler - Docker loop, CronJob, systemd timer - can express it).",
+    )
+    backup_retention_count: Annotated[int, Field(ge=1, le=1000)] = Field(
+        28, description="Complete backups kept; older ones are deleted after each new complete backup."
+    )
+    backup_stale_after_hours: Annotated[int, Field(ge=2, le=720)] = Field(
+        13,
+        description="BackupStale fires when the newest complete backup is older than this many hours; "
+        "must exceed backupIntervalHours.",
+    )
+    backup_host_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+        "/var/backups/friday",
+        description="Bare metal: absolute folder the systemd timer writes backups to (Docker and "
+        "Kubernetes use a volume).",
+    )
+    backup_textfile_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+        "/var/lib/prometheus/node-exporter",
+        description="Bare metal: node-exporter textfile-collector folder the backup metrics are written to.",
+    )
+    backup_image: ImageRepo = Field(
+        "python", description="Image of the backup container and CronJob (a stock Python slim image)."
+    )
+    backup_tag: ImageTag = Field("3.12.8-slim-bookworm", description="Tag of backupImage (Python 3.11 or newer).")
+    backup_metrics_port: Port = Field(
+        9465, description="Port of the backup container's /metrics and /health (internal, scraped by Prometheus)."
+    )
+
+    @model_validator(mode="after")
+    def _stale_after_interval(self) -> BackupSettings:
+        if self.backup_stale_after_hours <= self.backup_interval_hours:
+            raise ValueError(
+                f"backupStaleAfterHours = {self.backup_stale_after_hours} must exceed backupIntervalHours = "
+                f"{self.backup_interval_hours}, or BackupStale fires between two healthy backups"
+            )
+        return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import PrivateAttr, model_validator
 
 from infra.settings.groups import (
+    BackupSettings,
     CoreSettings,
     DockerSettings,
     GatewaySettings,
@@ -22,6 +23,7 @@ from infra.settings.groups import (
 class Settings(
     HostSettings,
     LoggingSettings,
+    BackupSettings,
     OptionalPartsSettings,
     GrafanaSettings,
     MonitoringSettings,

@@ -63,7 +63,8 @@ def test_tmpfiles_creates_the_folders_and_the_log_file_owned_by_the_user(tmp_pat
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     uid = (root / "etc/passwd").read_text().split(":")[2]
-    for rel, mode in (("var/lib/friday", 0o700), ("var/log/friday", 0o750), ("var/log/friday/gateway.log", 0o640)):
+    data = gateway.DATA_DIR.lstrip("/")
+    for rel, mode in ((data, 0o700), ("var/log/friday", 0o750), ("var/log/friday/gateway.log", 0o640)):
         st = (root / rel).stat()
         assert (oct(st.st_mode & 0o777), str(st.st_uid)) == (oct(mode), uid), rel
 
@@ -96,3 +97,31 @@ def test_render_command_writes_the_host_files(tmp_path: Path, capsys: pytest.Cap
         assert f"  host/{rel}\n" in listed
     env = (out / "host/env/gateway.env.example").read_text()
     assert "SECUREYEOMAN_SIGNING_KEY=<secret:signingKey>\n" in env
+
+
+def _sysusers(root: Path, conf_text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    conf = tmp_path / "friday-sysusers.conf"
+    conf.write_text(conf_text)
+    return subprocess.run(
+        ["systemd-sysusers", f"--root={root}", str(conf)], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_sysusers_creates_the_user_with_the_gateway_ids(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    s = settings_of({"gatewayUid": 1234, "gatewayGid": 2345})
+    done = _sysusers(root, artefacts.sysusers(s), tmp_path)
+    assert done.returncode == 0 and "already used" not in done.stderr, done.stderr
+    assert "friday:x:1234:2345:" in (root / "etc/passwd").read_text()
+    assert "friday:x:2345:" in (root / "etc/group").read_text()
+
+
+def test_sysusers_says_when_an_id_is_taken(tmp_path: Path) -> None:
+    # What the operator must look for: the ids would then differ from the container's and the backup unit's.
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/passwd").write_text("someone:x:1000:1000::/home/someone:/bin/sh\n")
+    (root / "etc/group").write_text("someone:x:1000:\n")
+    done = _sysusers(root, artefacts.sysusers(settings_of()), tmp_path)
+    assert "already used" in done.stderr

@@ -107,7 +107,7 @@ def test_stdout_is_appended_to_the_log_file_or_sent_to_the_journal() -> None:
     journal_unit = parse_unit(gateway_unit(settings_of({"hostLogTarget": "journal"})))["Service"]
     assert journal_unit["StandardOutput"] == ["journal"]
     assert journal_unit["LogRateLimitIntervalSec"] == ["0"], "journald's rate limit would drop lines"
-    assert journal_unit["ReadWritePaths"] == ["/var/lib/friday"], "no log folder to write in journal mode"
+    assert journal_unit["ReadWritePaths"] == [gateway.DATA_DIR], "no log folder to write in journal mode"
 
 
 def test_secrets_stay_out_of_the_unit() -> None:
