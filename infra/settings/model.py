@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import PrivateAttr, model_validator
 
 from infra.settings.groups import (
+    AlertingSettings,
     CoreSettings,
     DockerSettings,
     GatewaySettings,
@@ -18,6 +19,7 @@ from infra.settings.groups import (
 # core first in the generated Pulumi.yaml and README reference.
 class Settings(
     OptionalPartsSettings,
+    AlertingSettings,
     MonitoringSettings,
     KubernetesSettings,
     DockerSettings,

@@ -1,0 +1,1 @@
+"""Prometheus and Alertmanager: their configs and services as data, and the scrape-target registry."""
