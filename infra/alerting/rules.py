@@ -110,7 +110,7 @@ GATEWAY_RULES = RuleFile(
             t.AUTH_BRUTE_FORCE,
             f"rate(friday_auth_failures_total[5m]) > {_n(t.AUTH_BRUTE_FORCE.value)}\n",
             "Many failed logins on the gateway",
-            "{{ $labels.instance }} sees {{ $value | humanize }} failed auth attempts per second "
+            '{{ $labels.instance }} sees {{ printf "%.2f" $value }} failed auth attempts per second '
             f"(more than {_n(t.AUTH_BRUTE_FORCE.value)}/s for {t.AUTH_BRUTE_FORCE.for_}).",
         ),
         AlertRule(
@@ -162,7 +162,7 @@ GATEWAY_RULES = RuleFile(
             t.RATE_LIMIT_SPIKE,
             f"rate(friday_rate_limit_hits_total[5m]) > {_n(t.RATE_LIMIT_SPIKE.value)}\n",
             "Gateway rate limiting many requests",
-            "{{ $labels.instance }} rate-limits {{ $value | humanize }} requests per second "
+            '{{ $labels.instance }} rate-limits {{ printf "%.2f" $value }} requests per second '
             f"(more than {_n(t.RATE_LIMIT_SPIKE.value)}/s for {t.RATE_LIMIT_SPIKE.for_}).",
         ),
     ),
