@@ -223,7 +223,9 @@ ALERTS: tuple[AlertRule, ...] = tuple(r for f in RULE_FILES for r in f.rules)
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        # Repeated blocks are written out in full: anchors and aliases hurt readability.
+        return True
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
