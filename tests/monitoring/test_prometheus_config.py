@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from infra.alerting import rules
+from infra.cli import main
 from infra.monitoring import prometheus, scrape
 from infra.settings import load_stack
 from infra.stack import build_stack
@@ -115,3 +116,12 @@ def test_duplicate_job_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(scrape, "SCRAPE_TARGETS", (*scrape.SCRAPE_TARGETS, scrape.prometheus_target))
     with pytest.raises(AssertionError, match="share a job name"):
         prometheus.prometheus_config(settings_of({}))
+
+
+def test_render_notes_a_missing_metrics_token_and_no_receivers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", "--stack", "dev", "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "friday:metricsToken is not set" in err
+    assert "friday:alertReceivers is empty" in err
