@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from infra import generate, render
+from infra.dashboards import files as dashboard_files
 from infra.monitoring.notes import monitoring_notes
 from infra.settings import SettingsError, load_stack, missing_required_secrets
 from infra.settings.load import REPO_ROOT
@@ -42,6 +43,12 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboards(args: argparse.Namespace) -> int:
+    changed = dashboard_files.write_all(args.root)
+    print("updated: " + ", ".join(str(p.relative_to(args.root)) for p in changed) if changed else "up to date")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__)
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
@@ -56,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_check)
     p = sub.add_parser("generate", help="rewrite Pulumi.yaml and README's settings reference")
     p.set_defaults(func=_generate)
+    p = sub.add_parser("dashboards", help="regenerate dashboards/*.json from dashboards/*.dashboard.py")
+    p.set_defaults(func=_dashboards)
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

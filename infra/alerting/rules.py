@@ -20,10 +20,11 @@ from typing import Any
 import yaml
 
 from infra.alerting import thresholds as t
+from infra.dashboards.links import RUNBOOK_BASE_URL
 from infra.settings import Settings
 
-# Relative to the repository root: the rules are the same for every stack and deployment, so
-# they cannot carry a site-specific absolute URL. Each alert points at its own section.
+# The runbooks: one section per alert in this file of the repository. Alerts link to it at the
+# same address as the dashboards' panel links (infra/dashboards/links.py, one place to change).
 RUNBOOK_DOC = "docs/troubleshooting.md"
 RUNBOOK_HEADING = "## Alert runbooks"
 
@@ -42,7 +43,7 @@ def github_anchor(heading: str) -> str:
 
 
 def runbook_url(alert: str) -> str:
-    return f"{RUNBOOK_DOC}#{github_anchor(alert)}"
+    return f"{RUNBOOK_BASE_URL}#{github_anchor(alert)}"
 
 
 def _n(value: float) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from infra.monitoring import endpoints
 from infra.settings import Settings
-from infra.stack import gateway
+from infra.stack import gateway, grafana
 from infra.stack.spec import SecretRef
 
 METRICS_TOKEN = "metricsToken"
@@ -49,10 +49,15 @@ def alertmanager_target(settings: Settings) -> ScrapeTarget:
     return ScrapeTarget(endpoints.ALERTMANAGER, endpoints.ALERTMANAGER_PORT)
 
 
+def grafana_target(settings: Settings) -> ScrapeTarget:
+    # Grafana serves its own /metrics on its HTTP port (enabled by default, no credential).
+    return ScrapeTarget(grafana.NAME, grafana.HTTP_PORT)
+
+
 TargetSource = Callable[[Settings], ScrapeTarget | None]
 
-# Later services (Loki, Alloy, Grafana, a backup exporter) append their source here.
-SCRAPE_TARGETS: tuple[TargetSource, ...] = (gateway_target, prometheus_target, alertmanager_target)
+# Later services (Loki, Alloy, a backup exporter) append their source here.
+SCRAPE_TARGETS: tuple[TargetSource, ...] = (gateway_target, prometheus_target, alertmanager_target, grafana_target)
 
 
 def targets(settings: Settings) -> tuple[ScrapeTarget, ...]:

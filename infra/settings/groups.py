@@ -172,6 +172,31 @@ class AlertingSettings(SettingsGroup):
     )
 
 
+class GrafanaSettings(SettingsGroup):
+    grafana_image: ImageRepo = Field(
+        "grafana/grafana-oss",
+        description="Grafana image repository, without tag (grafana/grafana carries the same OSS build).",
+    )
+    grafana_tag: ImageTag = Field("12.1.0", description="Grafana image tag; 'latest' is refused.")
+    grafana_host_port: Port = Field(3000, description="Host port Grafana is published on (Docker target).")
+    grafana_bind_address: IPv4Address | IPv6Address = Field(
+        IPv4Address("127.0.0.1"),
+        description="Host address Grafana's published port binds to. Loopback by default.",
+    )
+    grafana_memory_mb: Annotated[int, Field(ge=128, le=16384)] = Field(
+        512, description="Memory limit of the Grafana container in MiB."
+    )
+    grafana_cpu_millicores: Annotated[int, Field(ge=100, le=16000)] = Field(
+        500, description="CPU limit of Grafana in millicores (1000 = one core)."
+    )
+    grafana_anonymous_enabled: bool = Field(
+        False, description="Let visitors view dashboards without logging in (Viewer role, read-only)."
+    )
+    grafana_anonymous_force: bool = Field(
+        False, description="Allow grafanaAnonymousEnabled on a 'prod' environment anyway (refused otherwise)."
+    )
+
+
 class OptionalPartsSettings(SettingsGroup):
     swagger_ui_enabled: bool = Field(False, description="Serve docs/openapi.yaml with Swagger UI (dev only).")
     swagger_ui_force: bool = Field(

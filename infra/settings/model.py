@@ -9,6 +9,7 @@ from infra.settings.groups import (
     CoreSettings,
     DockerSettings,
     GatewaySettings,
+    GrafanaSettings,
     KubernetesSettings,
     MonitoringSettings,
     OptionalPartsSettings,
@@ -19,6 +20,7 @@ from infra.settings.groups import (
 # core first in the generated Pulumi.yaml and README reference.
 class Settings(
     OptionalPartsSettings,
+    GrafanaSettings,
     AlertingSettings,
     MonitoringSettings,
     KubernetesSettings,
@@ -50,5 +52,10 @@ class Settings(
             raise ValueError(
                 "swaggerUiEnabled = true is refused on environment 'prod' (it exposes the API "
                 "explorer); set swaggerUiForce = true to accept that"
+            )
+        if self.grafana_anonymous_enabled and self.is_prod and not self.grafana_anonymous_force:
+            raise ValueError(
+                "grafanaAnonymousEnabled = true is refused on environment 'prod' (anyone reaching Grafana "
+                "could read every dashboard); set grafanaAnonymousForce = true to accept that"
             )
         return self

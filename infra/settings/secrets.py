@@ -37,6 +37,7 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("anthropicApiKey", "Anthropic API key; required when aiProvider is anthropic."),
     SecretSpec("openaiApiKey", "OpenAI API key; required when aiProvider is openai."),
     SecretSpec("googleApiKey", "Google Generative AI key; required when aiProvider is google."),
+    SecretSpec("grafanaAdminPassword", "Grafana admin password (GF_SECURITY_ADMIN_PASSWORD__FILE).", 32, 12),
     SecretSpec(
         "metricsToken",
         "Admin API key Prometheus sends to the gateway's /metrics (the 0.1.0 gateway demands one).",

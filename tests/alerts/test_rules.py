@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from infra.alerting import rules, thresholds
+from infra.dashboards.links import RUNBOOK_BASE_URL
 from infra.metrics.catalog import NAMES, metric_names_in_promql
 from infra.settings import load_stack
 from tests.support.paths import REPO_ROOT
@@ -213,7 +214,7 @@ def test_every_runbook_url_resolves_to_its_own_heading() -> None:
     anchors = github_headings(TROUBLESHOOTING.read_text())
     for name, rule in alert_rules().items():
         doc, _, anchor = rule["annotations"]["runbook_url"].partition("#")
-        assert doc == rules.RUNBOOK_DOC
+        assert doc == RUNBOOK_BASE_URL and doc.endswith("/" + rules.RUNBOOK_DOC)
         assert anchor in anchors, f"{name}: #{anchor} is not a heading of {doc}"
         assert anchors[anchor] == name, f"{name} points at the section of {anchors[anchor]}"
 

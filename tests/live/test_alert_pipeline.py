@@ -301,7 +301,10 @@ def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path: Path) -> None:
             assert alert["labels"]["severity"] == DRIVEN.severity
             assert alert["labels"]["stack"] == "live" and alert["labels"]["environment"] == "live"
             assert alert["labels"]["job"] == "gateway"
-            assert alert["annotations"]["runbook_url"] == "docs/troubleshooting.md#highqueuedepth"
+            assert (
+                alert["annotations"]["runbook_url"]
+                == "https://github.com/maccracken/friday-infra/blob/main/docs/troubleshooting.md#highqueuedepth"
+            )
             assert alert["annotations"]["description"].startswith(f"{DRIVEN.value + 30:g} tasks are queued")
 
             # Back under the threshold: the resolution reaches the webhook too.

@@ -48,7 +48,8 @@ def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> 
     out = render_into(settings, tmp_path / "out")
     config = load_yaml(prometheus_dir(out) / "prometheus.yml")
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
-    assert set(jobs) == {"gateway", "prometheus", "alertmanager"}
+    assert set(jobs) == {"gateway", "prometheus", "alertmanager", "grafana"}
+    assert jobs["grafana"]["static_configs"][0]["targets"] == ["grafana:3000"]
     gw = jobs["gateway"]
     assert gw["static_configs"][0]["targets"] == ["gateway:18789"]
     assert gw["metrics_path"] == "/metrics"
