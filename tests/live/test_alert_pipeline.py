@@ -196,6 +196,47 @@ def prepare_alertmanager(out: Path, tmp: Path, hook_url: str, am_port: int) -> l
     return replace_flag(cmd, "--web.listen-address", f"127.0.0.1:{am_port}")
 
 
+def check_metric_names_and_constants(prom_url: str, gw: GatewayDouble, memory_limit_mb: int) -> None:
+    # The self-monitoring alerts use these names: they exist in the real binaries.
+    for metric in (
+        "prometheus_rule_evaluation_failures_total",
+        "prometheus_config_last_reload_successful",
+        "alertmanager_notifications_failed_total",
+        "alertmanager_config_last_reload_successful",
+    ):
+        assert query(prom_url, metric), f"{metric} has no series"
+    # The per-stack constants are loaded and join with the gateway's real series.
+    [limit] = query(prom_url, "friday:memory_limit_mb")
+    assert limit["value"][1] == str(memory_limit_mb)
+    [share] = query(prom_url, "friday_memory_used_mb / on() group_left() friday:memory_limit_mb")
+    assert share["metric"]["job"] == "gateway"
+    assert float(share["value"][1]) == pytest.approx(gw.values.value("friday_memory_used_mb") / memory_limit_mb)
+
+
+def check_inhibition(am_url: str) -> None:
+    """The real Alertmanager applies the rendered inhibit rule: critical silences warning, same alert and instance."""
+    base = {"alertname": "InhibitionProbe", "stack": "live", "environment": "live"}
+    alerts = [
+        {"labels": {**base, "severity": "critical", "instance": "a:1"}},
+        {"labels": {**base, "severity": "warning", "instance": "a:1"}},
+        {"labels": {**base, "severity": "warning", "instance": "b:1"}},
+    ]
+    requests.post(f"{am_url}/api/v2/alerts", json=alerts, timeout=5).raise_for_status()
+
+    def states() -> dict[tuple[str, str], str] | None:
+        r = requests.get(f"{am_url}/api/v2/alerts", params={"filter": 'alertname="InhibitionProbe"'}, timeout=5)
+        found = {(a["labels"]["severity"], a["labels"]["instance"]): a["status"]["state"] for a in r.json()}
+        # Inhibition is computed when alerts are listed; wait until all three are there.
+        return found if len(found) == 3 else None
+
+    found = wait_for("the probe alerts in Alertmanager", states, START_TIMEOUT, lambda: "")
+    assert found == {
+        ("critical", "a:1"): "active",
+        ("warning", "a:1"): "suppressed",
+        ("warning", "b:1"): "active",
+    }
+
+
 def record_latency(latency: float, resolve_latency: float) -> dict[str, Any]:
     interval = float(localize.INTERVAL.rstrip("s"))
     for_s = float(localize.FOR_OVERRIDE.rstrip("s"))
@@ -265,17 +306,8 @@ def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path: Path) -> None:
             wait_for("up == 1 for gateway, prometheus, alertmanager", all_up, START_TIMEOUT, logs)
             assert ("GET", "/metrics", 200) in gw.requests
 
-            # The self-monitoring alerts use these names: they exist in the real binaries.
-            for metric in (
-                "prometheus_rule_evaluation_failures_total",
-                "prometheus_config_last_reload_successful",
-                "alertmanager_notifications_failed_total",
-                "alertmanager_config_last_reload_successful",
-            ):
-                assert query(prom_url, metric), f"{metric} has no series"
-            # The per-stack constants are loaded.
-            [limit] = query(prom_url, "friday:memory_limit_mb")
-            assert limit["value"][1] == str(settings.gateway_memory_mb)
+            check_metric_names_and_constants(prom_url, gw, settings.gateway_memory_mb)
+            check_inhibition(am_url)
 
             # The Watchdog reaches the heartbeat receiver (and only that one).
             wait_for(
