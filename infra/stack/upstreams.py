@@ -1,13 +1,14 @@
 """Where services reach the monitoring services on the stack network (service name and port).
 
-The Prometheus, Alertmanager and Loki services are built by their own modules; until those
-land, their network names and ports are recorded here, the one place to switch to the
-modules' constants then.
+Prometheus and Alertmanager take theirs from infra.monitoring.endpoints; the Loki service is
+built by its own module; until it lands, its network name and port are recorded here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from infra.monitoring import endpoints
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,6 @@ class Upstream:
         return f"http://{self.service}:{self.port}"
 
 
-PROMETHEUS = Upstream("prometheus", 9090)
-ALERTMANAGER = Upstream("alertmanager", 9093)
+PROMETHEUS = Upstream(endpoints.PROMETHEUS, endpoints.PROMETHEUS_PORT)
+ALERTMANAGER = Upstream(endpoints.ALERTMANAGER, endpoints.ALERTMANAGER_PORT)
 LOKI = Upstream("loki", 3100)
