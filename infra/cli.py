@@ -8,6 +8,7 @@ from pathlib import Path
 
 from infra import generate, render
 from infra.dashboards import files as dashboard_files
+from infra.monitoring.notes import monitoring_notes
 from infra.settings import SettingsError, load_stack, missing_required_secrets
 from infra.settings.load import REPO_ROOT
 
@@ -19,7 +20,7 @@ def _render(args: argparse.Namespace) -> int:
     print(f"rendered stack {args.stack} into {out} ({len(written)} files):")
     for path in written:
         print(f"  {path.relative_to(out)}")
-    for note in missing_required_secrets(settings):
+    for note in missing_required_secrets(settings) + monitoring_notes(settings):
         print(f"note: {note}", file=sys.stderr)
     return 0
 
@@ -30,6 +31,8 @@ def _check(args: argparse.Namespace) -> int:
     missing = missing_required_secrets(settings)
     for note in missing:
         print(f"not deployable yet: {note}", file=sys.stderr)
+    for note in monitoring_notes(settings):
+        print(f"note: {note}", file=sys.stderr)
     print(f"stack {args.stack}: settings valid")
     return 1 if missing and args.deployable else 0
 

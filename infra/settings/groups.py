@@ -94,6 +94,82 @@ class MonitoringSettings(SettingsGroup):
     prometheus_retention_size: Annotated[str, Field(pattern=r"^[1-9][0-9]*(B|KB|MB|GB|TB)$")] = Field(
         "5GB", description="Prometheus TSDB retention by size (B, KB, MB, GB, TB)."
     )
+    prometheus_image: ImageRepo = Field("prom/prometheus", description="Prometheus image repository, without tag.")
+    prometheus_tag: ImageTag = Field("v3.5.0", description="Prometheus image tag; 'latest' is refused.")
+    prometheus_host_port: Port = Field(9090, description="Host port of the Prometheus web UI and API.")
+    prometheus_memory_mb: Annotated[int, Field(ge=256, le=65536)] = Field(
+        1024, description="Memory limit of the Prometheus container in MiB."
+    )
+    prometheus_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
+        1000, description="CPU limit of Prometheus in millicores."
+    )
+    scrape_interval: Duration = Field("15s", description="How often Prometheus scrapes every target.")
+    evaluation_interval: Duration = Field("15s", description="How often Prometheus evaluates the alert rules.")
+    alertmanager_image: ImageRepo = Field(
+        "prom/alertmanager", description="Alertmanager image repository, without tag."
+    )
+    alertmanager_tag: ImageTag = Field("v0.28.1", description="Alertmanager image tag; 'latest' is refused.")
+    alertmanager_host_port: Port = Field(9093, description="Host port of the Alertmanager web UI and API.")
+    alertmanager_memory_mb: Annotated[int, Field(ge=64, le=8192)] = Field(
+        256, description="Memory limit of the Alertmanager container in MiB."
+    )
+    alertmanager_cpu_millicores: Annotated[int, Field(ge=50, le=8000)] = Field(
+        250, description="CPU limit of Alertmanager in millicores."
+    )
+    monitoring_bind_address: IPv4Address | IPv6Address = Field(
+        IPv4Address("127.0.0.1"),
+        description="Host address the Prometheus and Alertmanager ports bind to (loopback by default).",
+    )
+
+
+RECEIVER_KINDS = ("webhook", "slack", "email", "pagerduty", "heartbeat")
+
+
+def _receivers(value: str) -> str:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in RECEIVER_KINDS]
+    if unknown:
+        raise ValueError(f"unknown receiver {', '.join(map(repr, unknown))}; allowed: {', '.join(RECEIVER_KINDS)}")
+    if len(set(names)) != len(names):
+        raise ValueError("a receiver is listed twice")
+    return ",".join(names)
+
+
+class AlertingSettings(SettingsGroup):
+    alert_receivers: Annotated[str, AfterValidator(_receivers)] = Field(
+        "",
+        description="Comma-separated receivers Alertmanager notifies: webhook, slack, email, pagerduty "
+        "(critical alerts only), heartbeat (the Watchdog). Each needs its secret; empty: alerts are "
+        "only visible in the Alertmanager UI.",
+    )
+    alert_slack_channel: Annotated[str, Field(pattern=r"^$|^[#@][A-Za-z0-9._-]{1,80}$")] = Field(
+        "", description="Slack channel (#name) for the slack receiver; empty: the webhook's own channel."
+    )
+    alert_email_to: Annotated[str, Field(pattern=r"^$|^[^@\s,]+@[^@\s,]+$")] = Field(
+        "", description="Recipient address of the email receiver."
+    )
+    alert_email_from: Annotated[str, Field(pattern=r"^$|^[^@\s,]+@[^@\s,]+$")] = Field(
+        "", description="Sender address of the email receiver."
+    )
+    alert_email_smarthost: Annotated[str, Field(pattern=r"^$|^[A-Za-z0-9.-]+:[0-9]{1,5}$")] = Field(
+        "", description="SMTP server host:port of the email receiver (STARTTLS required)."
+    )
+    alert_email_username: str = Field(
+        "", description="SMTP login of the email receiver; its password is the secret alertEmailPassword."
+    )
+    alert_group_wait: Duration = Field(
+        "30s", description="Alertmanager group_wait: delay before a new group's first notification."
+    )
+    alert_group_interval: Duration = Field(
+        "5m", description="Alertmanager group_interval: delay between updates of a group."
+    )
+    alert_repeat_interval: Duration = Field("4h", description="Alertmanager repeat_interval for alerts still firing.")
+    alert_heartbeat_interval: Duration = Field(
+        "1m", description="How often the always-firing Watchdog is sent to the heartbeat receiver."
+    )
+    cost_budget_usd_daily: Annotated[float, Field(gt=0, le=1_000_000)] = Field(
+        25.0, description="Daily AI cost budget in USD; DailyCostOverBudget fires above it."
+    )
 
 
 class GrafanaSettings(SettingsGroup):

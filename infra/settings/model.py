@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import PrivateAttr, model_validator
 
 from infra.settings.groups import (
+    AlertingSettings,
     BackupSettings,
     CoreSettings,
     DockerSettings,
@@ -26,6 +27,7 @@ class Settings(
     BackupSettings,
     OptionalPartsSettings,
     GrafanaSettings,
+    AlertingSettings,
     MonitoringSettings,
     KubernetesSettings,
     DockerSettings,

@@ -42,6 +42,16 @@ SECRETS: tuple[SecretSpec, ...] = (
         "metricsToken",
         "Admin API key Prometheus sends to the gateway's /metrics (the 0.1.0 gateway demands one).",
     ),
+    SecretSpec("alertWebhookUrl", "URL the webhook receiver POSTs alerts to (alertReceivers has webhook)."),
+    SecretSpec("alertSlackUrl", "Slack incoming-webhook URL of the slack receiver (alertReceivers has slack)."),
+    SecretSpec("alertEmailPassword", "SMTP password of the email receiver (alertReceivers has email)."),
+    SecretSpec(
+        "alertPagerdutyKey", "PagerDuty Events v2 routing key of the pagerduty receiver (alertReceivers has pagerduty)."
+    ),
+    SecretSpec(
+        "alertHeartbeatUrl",
+        "Dead-man's-switch URL the always-firing Watchdog is sent to (alertReceivers has heartbeat).",
+    ),
 )
 
 SECRETS_BY_KEY: dict[str, SecretSpec] = {s.key: s for s in SECRETS}

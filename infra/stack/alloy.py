@@ -53,10 +53,14 @@ def healthcheck() -> Healthcheck:
     return Healthcheck(command=("curl", "-fsS", "-o", "/dev/null", url), interval_s=15, start_period_s=30)
 
 
+def runs_on(settings: Settings) -> bool:
+    # The Docker socket exists only on the Docker target; on Kubernetes Alloy would discover
+    # pods instead (discovery.kubernetes), which comes with the Kubernetes target.
+    return settings.target == "docker"
+
+
 def build(settings: Settings) -> Part:
-    if settings.target != "docker":
-        # The Docker socket exists only on the Docker target; on Kubernetes Alloy would discover
-        # pods instead (discovery.kubernetes), which comes with the Kubernetes target.
+    if not runs_on(settings):
         return Part()
     volume = Volume(
         name=DATA_VOLUME, purpose="Alloy positions (read offsets of each log)", owner_uid=UID, owner_gid=GID, size_gb=1

@@ -8,13 +8,22 @@ from __future__ import annotations
 from collections import Counter
 
 from infra import PROJECT
+from infra.monitoring import alertmanager, prometheus
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import alloy, backup, gateway, grafana, loki
 from infra.stack.parts import Builder
 from infra.stack.spec import Image, StackSpec
 
-BUILDERS: tuple[Builder, ...] = (gateway.build, grafana.build, backup.build, loki.build, alloy.build)
+BUILDERS: tuple[Builder, ...] = (
+    gateway.build,
+    prometheus.build,
+    alertmanager.build,
+    grafana.build,
+    backup.build,
+    loki.build,
+    alloy.build,
+)
 
 # Optional parts whose settings exist but whose services are not built yet: refusing is
 # better than silently deploying without them.

@@ -1,14 +1,14 @@
 """Where services reach the monitoring services on the stack network (service name and port).
 
-The Prometheus and Alertmanager services are built by their own modules; until those land,
-their network names and ports are recorded here, the one place to switch to the modules'
-constants then. Loki's come from infra.stack.loki.
+Prometheus and Alertmanager take theirs from infra.monitoring.endpoints, Loki from
+infra.stack.loki.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.monitoring import endpoints
 from infra.stack import loki
 
 
@@ -22,6 +22,6 @@ class Upstream:
         return f"http://{self.service}:{self.port}"
 
 
-PROMETHEUS = Upstream("prometheus", 9090)
-ALERTMANAGER = Upstream("alertmanager", 9093)
+PROMETHEUS = Upstream(endpoints.PROMETHEUS, endpoints.PROMETHEUS_PORT)
+ALERTMANAGER = Upstream(endpoints.ALERTMANAGER, endpoints.ALERTMANAGER_PORT)
 LOKI = Upstream(loki.NAME, loki.HTTP_PORT)

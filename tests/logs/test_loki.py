@@ -147,3 +147,14 @@ def test_service_is_non_root_pinned_limited_and_checked_on_ready() -> None:
 
 def test_push_url_is_the_service_name_and_port() -> None:
     assert loki.push_url() == f"http://{loki.NAME}:{loki.HTTP_PORT}/loki/api/v1/push"
+
+
+def test_loki_and_alloy_are_registered_for_scraping() -> None:
+    from infra.monitoring import scrape
+    from infra.stack import alloy
+
+    docker = {t.job: t for t in scrape.targets(settings_of())}
+    assert (docker["loki"].address, docker["loki"].metrics_path) == (f"loki:{loki.METRICS_PORT}", "/metrics")
+    assert docker["alloy"].address == f"alloy:{alloy.METRICS_PORT}"
+    kubernetes = {t.job for t in scrape.targets(settings_of({"target": "kubernetes"}))}
+    assert "loki" in kubernetes and "alloy" not in kubernetes
