@@ -1,7 +1,8 @@
 """Loki, monolithic (`-target=all`): one binary, tsdb index (schema v13), filesystem storage
 on its own volume, retention enforced by the compactor.
 
-The image (grafana/loki 3.x) is distroless with busybox under /busybox and runs as uid 10001.
+The image (grafana/loki 3.6 and later) is distroless without a shell, wget or curl, and runs
+as uid 10001; the binary checks its own /ready with `-health` (grafana/loki PR 20313, Jan 2026).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ NAME = "loki"
 DATA_VOLUME = "loki-data"
 # The image's own user; its directories belong to it.
 UID = GID = 10001
+ENTRYPOINT = "/usr/bin/loki"
 HTTP_PORT = 3100
 GRPC_PORT = 9095
 PUSH_PATH = "/loki/api/v1/push"
@@ -111,7 +113,7 @@ def healthcheck() -> Healthcheck:
     url = f"http://127.0.0.1:{HTTP_PORT}{READY_PATH}"
     # Loki reports ready only after its ring settles (~15 s after start).
     return Healthcheck(
-        command=("/busybox/wget", "-q", "-O", "/dev/null", url), interval_s=15, start_period_s=60, retries=5
+        command=(ENTRYPOINT, "-health", f"-health.url={url}"), interval_s=15, start_period_s=60, retries=5
     )
 
 

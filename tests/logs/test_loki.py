@@ -135,7 +135,12 @@ def test_service_is_non_root_pinned_limited_and_checked_on_ready() -> None:
     assert re.fullmatch(r"3\.\d+\.\d+", service.image.tag)
     assert (service.limits.memory_mb, service.limits.cpu_millicores) == (768, 700)
     assert service.command == (f"-config.file={loki.CONFIG_PATH}", "-target=all")
-    assert service.healthcheck.command[-1] == f"http://127.0.0.1:{loki.HTTP_PORT}{loki.READY_PATH}"
+    # No shell or wget in the image since 3.6: the binary checks itself.
+    assert service.healthcheck.command == (
+        "/usr/bin/loki",
+        "-health",
+        f"-health.url=http://127.0.0.1:{loki.HTTP_PORT}{loki.READY_PATH}",
+    )
     assert service.read_only_root and "/tmp" in service.tmpfs
     assert service.log.max_size == s.docker_log_max_size
     [port] = service.ports
