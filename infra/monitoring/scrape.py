@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from infra.monitoring import endpoints
 from infra.settings import Settings
-from infra.stack import gateway, grafana
+from infra.stack import alloy, gateway, grafana, loki
 from infra.stack.spec import SecretRef
 
 METRICS_TOKEN = "metricsToken"
@@ -54,10 +54,26 @@ def grafana_target(settings: Settings) -> ScrapeTarget:
     return ScrapeTarget(grafana.NAME, grafana.HTTP_PORT)
 
 
+def loki_target(settings: Settings) -> ScrapeTarget:
+    return ScrapeTarget(loki.NAME, loki.METRICS_PORT, loki.METRICS_PATH)
+
+
+def alloy_target(settings: Settings) -> ScrapeTarget | None:
+    # Alloy runs only on the Docker target (it reads the Docker socket).
+    return ScrapeTarget(alloy.NAME, alloy.METRICS_PORT, alloy.METRICS_PATH) if alloy.runs_on(settings) else None
+
+
 TargetSource = Callable[[Settings], ScrapeTarget | None]
 
-# Later services (Loki, Alloy, a backup exporter) append their source here.
-SCRAPE_TARGETS: tuple[TargetSource, ...] = (gateway_target, prometheus_target, alertmanager_target, grafana_target)
+# Later services (a backup exporter...) append their source here.
+SCRAPE_TARGETS: tuple[TargetSource, ...] = (
+    gateway_target,
+    prometheus_target,
+    alertmanager_target,
+    grafana_target,
+    loki_target,
+    alloy_target,
+)
 
 
 def targets(settings: Settings) -> tuple[ScrapeTarget, ...]:

@@ -206,6 +206,105 @@ class OptionalPartsSettings(SettingsGroup):
     proxy_kind: Literal["nginx", "caddy"] = Field("nginx", description="Which reverse proxy to run.")
 
 
+_LOKI_PERIOD = r"^[1-9][0-9]*(h|d|w)$"
+_LOGROTATE_SIZE = r"^[1-9][0-9]*[kMG]$"
+# Absolute, normalised, and safe to write unquoted into unit files and logrotate configs.
+_ABS_PATH = r"^(/[A-Za-z0-9._-]+)+$"
+_UNIX_NAME = r"^[a-z_][a-z0-9_-]{0,30}$"
+# ProtectHome= hides these from the gateway's unit: nothing it needs may live there.
+_HIDDEN_BY_PROTECT_HOME = ("/home", "/root", "/run/user")
+
+
+def _whole_days(value: str) -> str:
+    hours = int(value[:-1]) * {"h": 1, "d": 24, "w": 168}[value[-1]]
+    if hours % 24:
+        raise ValueError("Loki's compactor deletes whole days (24h index periods): use a multiple of 24h")
+    return value
+
+
+def _outside_home(value: str) -> str:
+    for hidden in _HIDDEN_BY_PROTECT_HOME:
+        if value == hidden or value.startswith(hidden + "/"):
+            raise ValueError(f"{hidden} is hidden from the gateway by ProtectHome=yes; use a path such as /var/lib/...")
+    return value
+
+
+_HostPath = Annotated[str, Field(pattern=_ABS_PATH), AfterValidator(_outside_home)]
+
+
+class LoggingSettings(SettingsGroup):
+    loki_image: ImageRepo = Field("grafana/loki", description="Loki image repository, without tag.")
+    loki_tag: ImageTag = Field(
+        "3.7.8", description="Loki image tag (3.x; the rendered config uses the tsdb index, v13)."
+    )
+    loki_retention_period: Annotated[str, Field(pattern=_LOKI_PERIOD), AfterValidator(_whole_days)] = Field(
+        "30d",
+        description="How long Loki keeps logs before the compactor deletes them: whole days, as hours, days "
+        "or weeks ('720h', '30d', '4w'); at least 24h.",
+    )
+    loki_host_port: Port = Field(
+        3100, description="Loopback port on the Docker host where Loki is published (logcli, a host-side Alloy)."
+    )
+    loki_memory_mb: Annotated[int, Field(ge=128, le=65536)] = Field(512, description="Memory limit of Loki in MiB.")
+    loki_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
+        500, description="CPU limit of Loki in millicores."
+    )
+    alloy_image: ImageRepo = Field("grafana/alloy", description="Grafana Alloy image repository, without tag.")
+    alloy_tag: ImageTag = Field("v1.19.2", description="Grafana Alloy image tag (v1.x).")
+    alloy_memory_mb: Annotated[int, Field(ge=64, le=16384)] = Field(256, description="Memory limit of Alloy in MiB.")
+    alloy_cpu_millicores: Annotated[int, Field(ge=50, le=16000)] = Field(
+        250, description="CPU limit of Alloy in millicores."
+    )
+    docker_socket_path: Annotated[str, Field(pattern=_ABS_PATH)] = Field(
+        "/var/run/docker.sock",
+        description="Docker API socket on the host; mounted read-only into Alloy for container discovery and logs.",
+    )
+    docker_socket_gid: NonRootId = Field(
+        999,
+        description="Group id owning the Docker socket on the host (`stat -c %g /var/run/docker.sock`); Alloy "
+        "runs as its non-root user with this extra group.",
+    )
+
+
+class HostSettings(SettingsGroup):
+    host_user: Annotated[str, Field(pattern=_UNIX_NAME)] = Field(
+        "friday", description="Bare metal: system user (and group) the gateway runs as."
+    )
+    host_gateway_exec: _HostPath = Field(
+        "/usr/bin/node", description="Bare metal: absolute path of the program systemd starts (Node.js)."
+    )
+    host_gateway_script: _HostPath = Field(
+        "/opt/secureyeoman/packages/core/dist/cli.js",
+        description="Bare metal: the gateway's CLI entry point passed to hostGatewayExec.",
+    )
+    host_data_dir: _HostPath = Field(
+        "/var/lib/secureyeoman/data",
+        description="Bare metal: the gateway's core.dataDir (SQLite databases, local disk only); the default is "
+        "the container's data path, which the bare-metal backup unit also reads.",
+    )
+    host_log_dir: _HostPath = Field(
+        "/var/log/friday", description="Bare metal: directory of gateway.log (hostLogTarget = file)."
+    )
+    host_log_target: Literal["file", "journal"] = Field(
+        "file",
+        description="Bare metal: 'file' appends stdout to hostLogDir/gateway.log rotated by logrotate "
+        "(copytruncate, may lose a few lines per rotation); 'journal' sends it to journald (no loss).",
+    )
+    host_log_rotate_keep: Annotated[int, Field(ge=1, le=366)] = Field(
+        14, description="Bare metal: rotated gateway.log files kept (one per day, or per hostLogRotateMaxSize)."
+    )
+    host_log_rotate_max_size: Annotated[str, Field(pattern=_LOGROTATE_SIZE)] = Field(
+        "100M", description="Bare metal: rotate gateway.log early when it is bigger than this (k, M, G)."
+    )
+    host_journal_max_use: Annotated[str, Field(pattern=_LOGROTATE_SIZE)] = Field(
+        "1G", description="Bare metal, hostLogTarget = journal: journald's SystemMaxUse (k, M, G)."
+    )
+    host_loki_url: Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.:\[\]-]+$")] = Field(
+        "http://127.0.0.1:3100",
+        description="Bare metal: base URL of the Loki the host's Alloy pushes to (scheme, host, port; no path).",
+    )
+
+
 def _divides_a_day(hours: int) -> int:
     if hours < 1 or 24 % hours:
         raise ValueError("must be one of 1, 2, 3, 4, 6, 8, 12, 24 (a divisor of 24)")

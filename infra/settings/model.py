@@ -11,7 +11,9 @@ from infra.settings.groups import (
     DockerSettings,
     GatewaySettings,
     GrafanaSettings,
+    HostSettings,
     KubernetesSettings,
+    LoggingSettings,
     MonitoringSettings,
     OptionalPartsSettings,
 )
@@ -20,6 +22,8 @@ from infra.settings.groups import (
 # pydantic lists inherited fields from the last base to the first: this order puts
 # core first in the generated Pulumi.yaml and README reference.
 class Settings(
+    HostSettings,
+    LoggingSettings,
     BackupSettings,
     OptionalPartsSettings,
     GrafanaSettings,
@@ -59,5 +63,12 @@ class Settings(
             raise ValueError(
                 "grafanaAnonymousEnabled = true is refused on environment 'prod' (anyone reaching Grafana "
                 "could read every dashboard); set grafanaAnonymousForce = true to accept that"
+            )
+        data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
+        if data.startswith(logs) or logs.startswith(data):
+            raise ValueError(
+                f"friday:hostDataDir = {self.host_data_dir!r} and friday:hostLogDir = {self.host_log_dir!r} "
+                "must not contain each other (logrotate would rotate the databases' folder, or the logs "
+                "would fill the data disk)"
             )
         return self

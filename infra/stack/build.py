@@ -11,7 +11,7 @@ from infra import PROJECT
 from infra.monitoring import alertmanager, prometheus
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import backup, gateway, grafana
+from infra.stack import alloy, backup, gateway, grafana, loki
 from infra.stack.parts import Builder
 from infra.stack.spec import Image, StackSpec
 
@@ -21,6 +21,8 @@ BUILDERS: tuple[Builder, ...] = (
     alertmanager.build,
     grafana.build,
     backup.build,
+    loki.build,
+    alloy.build,
 )
 
 # Optional parts whose settings exist but whose services are not built yet: refusing is

@@ -49,21 +49,24 @@ PROVIDER_ENV: dict[str, str] = {
 }
 
 
-def gateway_config(settings: Settings) -> dict[str, object]:
-    """The gateway's own YAML config (no secrets: those come from the environment)."""
+def gateway_config(settings: Settings, *, data_dir: str = DATA_DIR, host: str = "0.0.0.0") -> dict[str, object]:
+    """The gateway's own YAML config (no secrets: those come from the environment).
+
+    Defaults are the container's; bare metal (infra.host) passes its own data dir and address.
+    """
     return {
-        "core": {"dataDir": DATA_DIR},
-        "gateway": {"host": "0.0.0.0", "port": settings.gateway_port},
+        "core": {"dataDir": data_dir},
+        "gateway": {"host": host, "port": settings.gateway_port},
         "logging": {"output": [{"type": "stdout", "format": "json"}]},
         # Read by later gateway versions; 0.1.0 serves /metrics regardless.
         "metrics": {"prometheus": {"enabled": True, "path": METRICS_PATH}},
     }
 
 
-def gateway_env(settings: Settings) -> dict[str, EnvValue]:
+def gateway_env(settings: Settings, *, host: str = "0.0.0.0") -> dict[str, EnvValue]:
     env: dict[str, EnvValue] = {
         "NODE_ENV": "production",
-        "SECUREYEOMAN_HOST": "0.0.0.0",
+        "SECUREYEOMAN_HOST": host,
         "SECUREYEOMAN_PORT": str(settings.gateway_port),
         "SECUREYEOMAN_LOG_LEVEL": settings.gateway_log_level,
     }

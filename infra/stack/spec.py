@@ -92,6 +92,15 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class HostMount:
+    """A host path bind-mounted into the container (Alloy's view of the Docker socket)."""
+
+    host_path: str
+    path: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
 class PublishedPort:
     """A container port reachable from the host at bind_address:host_port."""
 
@@ -138,6 +147,9 @@ class Service:
     ports: tuple[PublishedPort, ...] = ()
     internal_ports: tuple[int, ...] = ()
     mounts: tuple[Mount, ...] = ()
+    host_mounts: tuple[HostMount, ...] = ()
+    # Supplementary group ids (e.g. the Docker socket's group for a non-root Alloy).
+    extra_groups: tuple[int, ...] = ()
     # Every ConfigFile and SecretFile lives under config_dir: Docker cannot upload into a
     # read-only root filesystem, so targets back this directory with a volume or ConfigMap.
     config_dir: str | None = None

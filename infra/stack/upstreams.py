@@ -1,7 +1,7 @@
 """Where services reach the monitoring services on the stack network (service name and port).
 
-Prometheus and Alertmanager take theirs from infra.monitoring.endpoints; the Loki service is
-built by its own module; until it lands, its network name and port are recorded here.
+Prometheus and Alertmanager take theirs from infra.monitoring.endpoints, Loki from
+infra.stack.loki.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.monitoring import endpoints
+from infra.stack import loki
 
 
 @dataclass(frozen=True)
@@ -23,4 +24,4 @@ class Upstream:
 
 PROMETHEUS = Upstream(endpoints.PROMETHEUS, endpoints.PROMETHEUS_PORT)
 ALERTMANAGER = Upstream(endpoints.ALERTMANAGER, endpoints.ALERTMANAGER_PORT)
-LOKI = Upstream("loki", 3100)
+LOKI = Upstream(loki.NAME, loki.HTTP_PORT)

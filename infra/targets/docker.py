@@ -123,6 +123,14 @@ class DockerStack(pulumi.ComponentResource):
                 )
             )
             child_deps.append(self.volume_inits[mount.volume])
+        for host_mount in service.host_mounts:
+            volumes.append(
+                docker.ContainerVolumeArgs(
+                    host_path=host_mount.host_path,
+                    container_path=host_mount.path,
+                    read_only=host_mount.read_only,
+                )
+            )
         if service.config_dir and (service.files or service.secret_files):
             # Docker refuses uploads into a read-only root filesystem but accepts them into a volume.
             config_volume = docker.Volume(
@@ -170,6 +178,7 @@ class DockerStack(pulumi.ComponentResource):
             hostname=service.name,
             image=self.images[service.image.ref].image_id,
             user=service.user,
+            group_adds=[str(g) for g in service.extra_groups] or None,
             command=list(service.command) or None,
             envs=env_list(service, secrets),
             ports=[

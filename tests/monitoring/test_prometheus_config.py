@@ -48,7 +48,9 @@ def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> 
     out = render_into(settings, tmp_path / "out")
     config = load_yaml(prometheus_dir(out) / "prometheus.yml")
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
-    assert set(jobs) == {"gateway", "prometheus", "alertmanager", "grafana"}
+    assert set(jobs) == {"gateway", "prometheus", "alertmanager", "grafana", "loki", "alloy"}
+    assert jobs["loki"]["static_configs"][0]["targets"] == ["loki:3100"]
+    assert jobs["alloy"]["static_configs"][0]["targets"] == ["alloy:12345"]
     assert jobs["grafana"]["static_configs"][0]["targets"] == ["grafana:3000"]
     gw = jobs["gateway"]
     assert gw["static_configs"][0]["targets"] == ["gateway:18789"]
@@ -104,13 +106,13 @@ def test_rule_files_in_the_service_are_the_committed_ones() -> None:
 
 
 def test_a_new_service_joins_by_registering_a_target(monkeypatch: pytest.MonkeyPatch) -> None:
-    def loki(_: object) -> scrape.ScrapeTarget:
-        return scrape.ScrapeTarget("loki", 3100)
+    def exporter(_: object) -> scrape.ScrapeTarget:
+        return scrape.ScrapeTarget("exporter", 9999)
 
-    monkeypatch.setattr(scrape, "SCRAPE_TARGETS", (*scrape.SCRAPE_TARGETS, loki))
+    monkeypatch.setattr(scrape, "SCRAPE_TARGETS", (*scrape.SCRAPE_TARGETS, exporter))
     config = prometheus.prometheus_config(settings_of({}))
-    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "loki"]
-    assert job["static_configs"] == [{"targets": ["loki:3100"], "labels": {"service": "loki"}}]
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "exporter"]
+    assert job["static_configs"] == [{"targets": ["exporter:9999"], "labels": {"service": "exporter"}}]
 
 
 def test_duplicate_job_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -75,12 +75,9 @@ def test_port_published_on_loopback_by_default() -> None:
         assert gateway_inputs(rec)["ports"] == [
             {"internal": 18789, "external": 18789, "ip": "127.0.0.1", "protocol": "tcp"}
         ]
-        assert stack.urls == {
-            "gateway/http": "http://127.0.0.1:18789",
-            "prometheus/http": "http://127.0.0.1:9090",
-            "alertmanager/http": "http://127.0.0.1:9093",
-            "grafana/http": "http://127.0.0.1:3000",
-        }
+        assert stack.urls["gateway/http"] == "http://127.0.0.1:18789"
+        assert {"prometheus/http", "alertmanager/http", "grafana/http", "loki/http"} <= set(stack.urls)
+        assert all(url.startswith("http://127.0.0.1:") for url in stack.urls.values())
 
     deploy(check)
 

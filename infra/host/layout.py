@@ -1,0 +1,33 @@
+"""Where things live on a bare-metal host: one place for every path the host files share."""
+
+from __future__ import annotations
+
+from infra.settings import Settings
+
+UNIT = "friday-gateway.service"
+SERVICE = "gateway"
+SYSLOG_IDENTIFIER = "friday-gateway"
+ETC_DIR = "/etc/friday"
+CONFIG_PATH = f"{ETC_DIR}/gateway.yaml"
+ENV_PATH = f"{ETC_DIR}/gateway.env"
+LOG_NAME = "gateway.log"
+
+# Where each rendered file is installed (render writes them under host/<key>).
+INSTALL = {
+    "systemd/friday-gateway.service": f"/etc/systemd/system/{UNIT}",
+    "sysusers/friday.conf": "/etc/sysusers.d/friday.conf",
+    "tmpfiles/friday.conf": "/etc/tmpfiles.d/friday.conf",
+    "logrotate/friday": "/etc/logrotate.d/friday",
+    "journald/friday.conf": "/etc/systemd/journald.conf.d/friday.conf",
+    "alloy/config.alloy": "/etc/alloy/config.alloy",
+    "env/gateway.env.example": ENV_PATH,
+    "gateway/gateway.yaml": CONFIG_PATH,
+}
+
+
+def log_file(settings: Settings) -> str:
+    return f"{settings.host_log_dir}/{LOG_NAME}"
+
+
+def writes_file(settings: Settings) -> bool:
+    return settings.host_log_target == "file"

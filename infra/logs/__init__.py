@@ -1,0 +1,1 @@
+"""Log shipping: the Alloy configuration syntax and the pipelines written in it."""

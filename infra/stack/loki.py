@@ -1,0 +1,148 @@
+"""Loki, monolithic (`-target=all`): one binary, tsdb index (schema v13), filesystem storage
+on its own volume, retention enforced by the compactor.
+
+The image (grafana/loki 3.6 and later) is distroless without a shell, wget or curl, and runs
+as uid 10001; the binary checks its own /ready with `-health` (grafana/loki PR 20313, Jan 2026).
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from infra.settings import Settings
+from infra.stack.common import TMPFS_TMP, log_options, user
+from infra.stack.parts import Part
+from infra.stack.spec import (
+    ConfigFile,
+    Healthcheck,
+    Image,
+    Limits,
+    Mount,
+    PublishedPort,
+    Service,
+    Volume,
+)
+
+NAME = "loki"
+DATA_VOLUME = "loki-data"
+# The image's own user; its directories belong to it.
+UID = GID = 10001
+ENTRYPOINT = "/usr/bin/loki"
+HTTP_PORT = 3100
+GRPC_PORT = 9095
+PUSH_PATH = "/loki/api/v1/push"
+READY_PATH = "/ready"
+# Where Prometheus scrapes Loki (same port as the API).
+METRICS_PORT = HTTP_PORT
+METRICS_PATH = "/metrics"
+CONFIG_DIR = "/etc/loki"
+CONFIG_PATH = f"{CONFIG_DIR}/config.yaml"
+DATA_DIR = "/loki"
+# First day of the v13/tsdb schema; a fresh store has nothing older.
+SCHEMA_FROM = "2024-04-01"
+_HOURS = {"h": 1, "d": 24, "w": 168}
+
+
+def push_url() -> str:
+    """Loki's push endpoint as seen from other containers on the stack network."""
+    return f"http://{NAME}:{HTTP_PORT}{PUSH_PATH}"
+
+
+def retention_hours(period: str) -> int:
+    return int(period[:-1]) * _HOURS[period[-1]]
+
+
+def loki_config(settings: Settings) -> dict[str, object]:
+    retention = f"{retention_hours(settings.loki_retention_period)}h"
+    return {
+        "target": "all",
+        "auth_enabled": False,
+        "server": {
+            "http_listen_address": "0.0.0.0",
+            "http_listen_port": HTTP_PORT,
+            "grpc_listen_port": GRPC_PORT,
+            "log_level": "info",
+        },
+        "common": {
+            "path_prefix": DATA_DIR,
+            "instance_addr": "127.0.0.1",
+            "replication_factor": 1,
+            "ring": {"kvstore": {"store": "inmemory"}},
+            "storage": {
+                "filesystem": {
+                    "chunks_directory": f"{DATA_DIR}/chunks",
+                    "rules_directory": f"{DATA_DIR}/rules",
+                }
+            },
+        },
+        "schema_config": {
+            "configs": [
+                {
+                    "from": SCHEMA_FROM,
+                    "store": "tsdb",
+                    "object_store": "filesystem",
+                    "schema": "v13",
+                    "index": {"prefix": "index_", "period": "24h"},
+                }
+            ]
+        },
+        "storage_config": {
+            "tsdb_shipper": {
+                "active_index_directory": f"{DATA_DIR}/tsdb-index",
+                "cache_location": f"{DATA_DIR}/tsdb-cache",
+            },
+        },
+        "compactor": {
+            "working_directory": f"{DATA_DIR}/compactor",
+            "compaction_interval": "10m",
+            "retention_enabled": True,
+            "retention_delete_delay": "2h",
+            "delete_request_store": "filesystem",
+        },
+        "limits_config": {
+            "retention_period": retention,
+            "reject_old_samples": True,
+            "reject_old_samples_max_age": "168h",
+            "allow_structured_metadata": True,
+        },
+        "analytics": {"reporting_enabled": False},
+    }
+
+
+def healthcheck() -> Healthcheck:
+    url = f"http://127.0.0.1:{HTTP_PORT}{READY_PATH}"
+    # Loki reports ready only after its ring settles (~15 s after start).
+    return Healthcheck(
+        command=(ENTRYPOINT, "-health", f"-health.url={url}"), interval_s=15, start_period_s=60, retries=5
+    )
+
+
+def build(settings: Settings) -> Part:
+    volume = Volume(
+        name=DATA_VOLUME,
+        purpose=f"Loki chunks and tsdb index (retention {settings.loki_retention_period})",
+        owner_uid=UID,
+        owner_gid=GID,
+    )
+    service = Service(
+        name=NAME,
+        image=Image(settings.loki_image, settings.loki_tag),
+        user=user(UID, GID),
+        limits=Limits(settings.loki_memory_mb, settings.loki_cpu_millicores),
+        healthcheck=healthcheck(),
+        log=log_options(settings),
+        command=(f"-config.file={CONFIG_PATH}", "-target=all"),
+        ports=(
+            PublishedPort(
+                name="http", container_port=HTTP_PORT, host_port=settings.loki_host_port, bind_address="127.0.0.1"
+            ),
+        ),
+        internal_ports=(HTTP_PORT, GRPC_PORT),
+        mounts=(Mount(DATA_VOLUME, DATA_DIR),),
+        config_dir=CONFIG_DIR,
+        files=(ConfigFile(CONFIG_PATH, yaml.safe_dump(loki_config(settings), sort_keys=False)),),
+        tmpfs=dict(TMPFS_TMP),
+        restart=settings.docker_restart_policy,
+        stop_grace_s=30,
+    )
+    return Part(services=(service,), volumes=(volume,))

@@ -1,0 +1,1 @@
+"""Bare-metal files: systemd unit, logrotate, tmpfiles, environment file."""

@@ -1,0 +1,104 @@
+"""logrotate: the rendered config passes `logrotate -d`, and forced rotations under load
+lose no more than the documented copytruncate window (tests.support.rotation)."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infra.host.logrotate import logrotate_config
+from tests.support import rotation
+from tests.support.host import settings_of
+
+
+def debug_run(conf: Path, state: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["logrotate", "-d", "-f", "-s", str(state), str(conf)], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_config_rotates_by_copy_and_truncate_only() -> None:
+    text = logrotate_config(settings_of({"hostLogRotateKeep": 7, "hostLogRotateMaxSize": "50M"}))
+    directives = [line.strip() for line in text.splitlines() if line.startswith("    ")]
+    assert "copytruncate" in directives
+    assert "su friday friday" in directives
+    assert "rotate 7" in directives and "maxsize 50M" in directives
+    # The gateway has no pid file, dies on SIGHUP and opens a debugger on SIGUSR1.
+    for forbidden in ("create", "postrotate", "prerotate", "firstaction", "lastaction", "kill", "HUP", "USR1"):
+        assert not any(forbidden in d for d in directives), forbidden
+    assert text.splitlines()[2] == "/var/log/friday/gateway.log {"
+
+
+def test_logrotate_debug_accepts_the_rendered_config(tmp_path: Path) -> None:
+    log_dir = tmp_path / "log"
+    log_dir.mkdir(mode=0o750)
+    (log_dir / "gateway.log").write_text('{"level":"info","msg":"x"}\n')
+    conf = rotation.write_config(rotation.host_settings(log_dir, keep=9), tmp_path / "friday")
+    done = debug_run(conf, tmp_path / "state")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout + done.stderr
+    assert "error" not in out.lower(), out
+    assert f"rotating pattern: {log_dir}/gateway.log" in out
+    assert "(9 rotations)" in out
+    assert "log files >= 104857600 are rotated earlier" in out
+    assert f"copying {log_dir}/gateway.log to {log_dir}/gateway.log.1" in out
+    assert f"truncating {log_dir}/gateway.log" in out
+
+
+def test_logrotate_debug_would_reject_a_bad_config(tmp_path: Path) -> None:
+    conf = rotation.write_config(rotation.host_settings(tmp_path), tmp_path / "friday")
+    conf.write_text(conf.read_text().replace("copytruncate", "copytruncate\n    rotatehourly"))
+    done = debug_run(conf, tmp_path / "state")
+    assert "unknown option 'rotatehourly'" in done.stderr
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("rate", [200, 2000])
+def test_forced_rotations_under_load_stay_within_the_documented_loss(rate: int, tmp_path: Path) -> None:
+    seconds = 3.0
+    result = rotation.measure(tmp_path, rate=rate, count=int(rate * seconds), every_s=0.2, max_seconds=20)
+    assert result.written == int(rate * seconds)
+    # Rotations really happened: one copy per forced run, the older ones compressed.
+    assert result.rotations >= 8
+    assert result.rotated_files == result.rotations
+    assert result.compressed_files == result.rotations - 1
+    # copytruncate can drop what is written between its copy and its truncation, nothing else:
+    # no line twice, losses only in runs at rotations, and within the documented bound.
+    assert result.duplicated == 0
+    assert result.loss_runs <= result.rotations
+    assert result.corrupted <= result.rotations
+    assert result.lost <= rotation.max_lost(rate, result.rotations), result
+
+
+@pytest.mark.live
+def test_gateway_double_survives_rotations_and_its_lines_are_counted(tmp_path: Path) -> None:
+    """The gateway double (pino lines, SIGHUP kills it) with its stdout appended to the file,
+    as the unit does: rotations must neither signal it nor leave a hole at the file's start."""
+    measured = rotation.measure_double(tmp_path, requests_count=2000, every_s=0.2, max_seconds=20)
+    result = measured.result
+    assert measured.alive_after_rotations, "a rotation stopped the gateway"
+    assert measured.exit_code == 0, "the double did not stop cleanly on SIGTERM"
+    # With O_APPEND the next line after a truncation lands at offset 0, not after a run of NULs.
+    assert measured.live_file_starts_clean
+    assert result.written == 2000
+    assert result.rotations >= 5 and result.rotated_files == result.rotations
+    assert result.duplicated == 0 and result.corrupted <= result.rotations
+    assert result.loss_runs <= result.rotations
+    assert result.lost <= rotation.max_lost(result.rate, result.rotations), result
+
+
+@pytest.mark.live
+def test_without_append_mode_truncation_leaves_a_hole_of_nul_bytes(tmp_path: Path) -> None:
+    """Why the unit says `append:` and not `file:`: a writer without O_APPEND keeps its offset
+    after the truncation, so the file restarts with NUL bytes and lines get corrupted."""
+    result = rotation.measure(tmp_path, rate=500, count=1000, every_s=0.25, max_seconds=10, append=False)
+    assert result.rotations >= 3
+    contents = [
+        gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes() for p in (tmp_path / "log").iterdir()
+    ]
+    # Every copy after the first truncation starts with the hole the writer's old offset left.
+    assert sum(1 for c in contents if c[:1] == b"\0") >= result.rotations - 1
+    assert result.corrupted >= 1

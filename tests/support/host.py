@@ -1,0 +1,25 @@
+"""Settings whose host paths point into a temporary root, so the real tools can check the files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from infra.settings import Settings
+from infra.settings.load import RawConfig, validate
+
+
+def settings_of(plain: dict[str, Any] | None = None, stack: str = "dev") -> Settings:
+    return validate(RawConfig(stack, plain or {}))
+
+
+def fake_gateway(root: Path) -> dict[str, str]:
+    """An executable and a script where the unit's ExecStart points (systemd-analyze checks both)."""
+    bin_dir = root / "opt" / "bin"
+    bin_dir.mkdir(parents=True)
+    node = bin_dir / "node"
+    node.write_text("#!/bin/sh\nexit 0\n")
+    node.chmod(0o755)
+    script = root / "opt" / "cli.js"
+    script.write_text("// stand-in\n")
+    return {"hostGatewayExec": str(node), "hostGatewayScript": str(script)}
