@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import subprocess
 import sys
@@ -60,7 +61,11 @@ def test_backups_during_writes_keep_every_committed_row(tmp_path: Path) -> None:
     assert still_writing, "the writer stopped before the backups ended: the test proved nothing"
     assert writer.returncode == 0
     total = int(out.split()[-1])
-    assert total > 1000, f"writer committed only {total} rows"
+    # What matters is that commits landed while backups ran (not a machine-speed figure):
+    # the committed rows grew between every two consecutive backups.
+    counts = [sum(before.values()) for _, before in taken]
+    assert all(b > a for a, b in itertools.pairwise(counts)), f"no writes between backups: {counts}"
+    assert total >= counts[-1]
 
     assert [b.name for b in core.list_backups(backups)] == [r.info.name for r, _ in taken]
     for result, before in taken:
