@@ -1,0 +1,204 @@
+"""The gateway double behaves like gateway 0.1.0 where the infrastructure depends on it."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from infra.metrics.catalog import exposed
+from tests.support.gateway_double import BODY_LIMIT, CONTROL_PATH, GatewayDouble, is_allowed_client
+from tests.support.paths import REPO_ROOT, SHARED_DIR
+
+TOKEN = "admin-key-for-tests-0123456789"
+TIMEOUT = 5
+
+
+@pytest.fixture
+def gw() -> Iterator[GatewayDouble]:
+    with GatewayDouble(TOKEN, ws_interval=0.2, admin_password="correct horse") as double:
+        yield double
+
+
+def test_health_is_public_and_shaped_like_the_gateways(gw: GatewayDouble) -> None:
+    r = requests.get(f"{gw.url}/health", timeout=TIMEOUT)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["version"] == "0.1.0"
+    assert body["checks"] == {"database": True, "auditChain": True}
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"Authorization": "Bearer wrong"}, 403), ({"X-API-Key": "wrong"}, 403)],
+)
+def test_metrics_refuses_without_the_admin_credential(gw: GatewayDouble, headers: dict[str, str], status: int) -> None:
+    r = requests.get(f"{gw.url}/metrics", headers=headers, timeout=TIMEOUT)
+    assert r.status_code == status
+    assert "error" in r.json()
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-API-Key"])
+def test_metrics_with_either_credential_is_the_real_format(gw: GatewayDouble, header: str) -> None:
+    value = f"Bearer {TOKEN}" if header == "Authorization" else TOKEN
+    r = requests.get(f"{gw.url}/metrics", headers={header: value}, timeout=TIMEOUT)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    # Untouched values are the fixture's: the body is byte for byte a real scrape.
+    assert r.text == (SHARED_DIR / "fixtures" / "gateway-metrics.prom").read_text(encoding="utf-8")
+    families = {f.name for f in text_string_to_metric_families(r.text)}
+    # prometheus_client strips _total from counter family names.
+    expected = {m.name.removesuffix("_total") if m.type == "counter" else m.name for m in exposed()}
+    assert families == expected
+
+
+def test_metrics_gzip_when_asked(gw: GatewayDouble) -> None:
+    r = requests.get(
+        f"{gw.url}/metrics",
+        headers={"X-API-Key": TOKEN, "Accept-Encoding": "gzip"},
+        timeout=TIMEOUT,
+        stream=True,
+    )
+    assert r.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(r.raw.read()).startswith(b"# HELP friday_tasks_total")
+
+
+def test_values_a_test_sets_appear_in_the_scrape(gw: GatewayDouble) -> None:
+    gw.values.update({"friday_tasks_queue_depth": 80, "friday_tasks_by_status": {"completed": 3}})
+    gw.values.inc("friday_auth_failures_total", 7)
+    text = requests.get(f"{gw.url}/metrics", headers={"X-API-Key": TOKEN}, timeout=TIMEOUT).text
+    assert "\nfriday_tasks_queue_depth 80\n" in text
+    assert '\nfriday_tasks_by_status{status="completed"} 3\n' in text
+    assert "\nfriday_auth_failures_total 7\n" in text
+
+
+def test_control_endpoint_sets_values_and_rejects_unknown_metrics(gw: GatewayDouble) -> None:
+    r = requests.post(f"{gw.url}{CONTROL_PATH}", json={"friday_audit_chain_valid": 0}, timeout=TIMEOUT)
+    assert r.status_code == 204
+    assert gw.values.value("friday_audit_chain_valid") == 0
+    r = requests.post(f"{gw.url}{CONTROL_PATH}", json={"friday_memory_limit_mb": 1}, timeout=TIMEOUT)
+    assert r.status_code == 400
+    assert "not exposed" in r.json()["error"]
+
+
+def test_login_body_limit_is_one_megabyte(gw: GatewayDouble) -> None:
+    ok = requests.post(f"{gw.url}/api/v1/auth/login", json={"password": "correct horse"}, timeout=TIMEOUT)
+    assert ok.status_code == 200 and ok.json()["tokenType"] == "Bearer"
+    wrong = requests.post(f"{gw.url}/api/v1/auth/login", json={"password": "nope"}, timeout=TIMEOUT)
+    assert wrong.status_code == 401
+    big = json.dumps({"password": "x" * BODY_LIMIT})
+    r = requests.post(
+        f"{gw.url}/api/v1/auth/login", data=big, headers={"Content-Type": "application/json"}, timeout=TIMEOUT
+    )
+    assert r.status_code == 413
+
+
+def test_other_api_routes_need_a_credential(gw: GatewayDouble) -> None:
+    assert requests.get(f"{gw.url}/api/v1/tasks", timeout=TIMEOUT).status_code == 401
+    r = requests.get(f"{gw.url}/api/v1/tasks", headers={"X-API-Key": TOKEN}, timeout=TIMEOUT)
+    assert r.status_code == 404
+
+
+def test_websocket_refuses_without_credential_then_broadcasts_and_echoes(gw: GatewayDouble) -> None:
+    url = f"ws://127.0.0.1:{gw.port}/ws/metrics"
+
+    async def scenario() -> tuple[int, dict[str, object], dict[str, object]]:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, open_timeout=TIMEOUT):
+                pass
+        async with connect(url, additional_headers={"X-API-Key": TOKEN}, open_timeout=TIMEOUT) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+            await ws.send("ping-42")
+            for _ in range(20):  # broadcasts interleave with the echo
+                reply = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+                if "echo" in reply:
+                    return refused.value.response.status_code, first, reply
+        raise AssertionError("no echo within 20 messages")
+
+    status, first, echo = asyncio.run(scenario())
+    assert status == 401
+    assert first["type"] == "metrics"
+    assert isinstance(first["data"], dict) and "friday_tasks_queue_depth" in first["data"]
+    assert echo == {"echo": "ping-42"}
+
+
+def test_no_token_means_open_metrics() -> None:
+    with GatewayDouble(None) as gw:
+        assert requests.get(f"{gw.url}/metrics", timeout=TIMEOUT).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [("127.0.0.1", True), ("10.1.2.3", True), ("192.168.0.9", True), ("::1", True), ("8.8.8.8", False), (None, False)],
+)
+def test_only_private_clients_are_served(address: str | None, allowed: bool) -> None:
+    assert is_allowed_client(address) is allowed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_process(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.gateway_double", "--port", str(port), "--token-file", str(token_file)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            return proc, port
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"double process did not start: {proc.communicate(timeout=5)}")
+
+
+def test_process_logs_json_lines_and_stops_on_sigterm(tmp_path: Path) -> None:
+    proc, port = _start_process(tmp_path)
+    try:
+        requests.get(f"http://127.0.0.1:{port}/metrics", headers={"X-API-Key": TOKEN}, timeout=TIMEOUT)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert f"listening on http://127.0.0.1:{port}" in err
+    lines = [json.loads(line) for line in out.splitlines()]
+    request = next(line for line in lines if line.get("url") == "/metrics")
+    assert request["level"] == "debug" and request["statusCode"] == 200
+    assert request["time"].endswith("Z")
+
+
+def test_process_dies_on_sighup_like_the_gateway(tmp_path: Path) -> None:
+    proc, _ = _start_process(tmp_path)
+    try:
+        proc.send_signal(signal.SIGHUP)
+        proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGHUP
