@@ -41,7 +41,18 @@ SECRETS: tuple[SecretSpec, ...] = (
         "metricsToken",
         "Admin API key Prometheus sends to the gateway's /metrics (the 0.1.0 gateway demands one).",
     ),
+    SecretSpec(
+        "proxyTlsCert",
+        "Reverse proxy certificate chain (PEM); required when proxyEnabled and proxyTlsSource is 'secrets'.",
+    ),
+    SecretSpec(
+        "proxyTlsKey",
+        "Private key of proxyTlsCert (PEM); required when proxyEnabled and proxyTlsSource is 'secrets'.",
+    ),
 )
+
+# Secrets the proxy needs when it serves the operator's certificate.
+PROXY_TLS_KEYS: tuple[str, str] = ("proxyTlsCert", "proxyTlsKey")
 
 SECRETS_BY_KEY: dict[str, SecretSpec] = {s.key: s for s in SECRETS}
 

@@ -96,7 +96,7 @@ def extract_section(markdown: str, title: str = SECTION_TITLE) -> str:
     if len(starts) != 1:
         raise GatewayDocError(f"expected one '## {title}' heading, found {len(starts)}")
     body: list[str] = []
-    for line in lines[starts[0] + 1:]:
+    for line in lines[starts[0] + 1 :]:
         if re.match(r"#{1,2}\s", line):
             break
         body.append(line)
@@ -193,7 +193,7 @@ def _parse_bullet(bullet: str) -> tuple[list[Route], set[Route], str | None]:
     if note is not None:
         keys = _CODE_SPAN.findall(note)
         condition = keys[0] if keys else note.strip()
-    routes, admin = _parse_routes_with_admin(bullet[label.end():])
+    routes, admin = _parse_routes_with_admin(bullet[label.end() :])
     return routes, admin, condition
 
 
