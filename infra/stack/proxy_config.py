@@ -66,7 +66,9 @@ def nginx_conf(p: ProxyParams) -> str:
             f"limit_req_zone $binary_remote_addr zone=friday_per_client:10m rate={p.rate_per_second}r/s;",
             "limit_req_status 429;",
         ]
-        rate_use = [f"limit_req zone=friday_per_client burst={p.burst} nodelay;"]
+        # nginx refuses "burst=0": no burst is written as no burst parameter.
+        burst = f" burst={p.burst} nodelay" if p.burst > 0 else ""
+        rate_use = [f"limit_req zone=friday_per_client{burst};"]
     proxied = [
         "proxy_pass http://friday_gateway;",
         "proxy_set_header Host $host;",
