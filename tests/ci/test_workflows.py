@@ -81,7 +81,8 @@ def test_ci_runs_lint_types_tests_and_drift_checks() -> None:
 def test_preview_comments_on_the_pr_with_least_permissions() -> None:
     doc = workflow("preview.yml")
     # PyYAML (YAML 1.1) reads the key `on` as True.
-    triggers = next(value for key, value in doc.items() if key is True)
+    keys: dict[object, Any] = dict(doc)
+    triggers = keys[True]
     assert set(triggers) == {"pull_request"}
     assert doc["permissions"] == {"contents": "read", "pull-requests": "write"}
     [pulumi] = [s for s in steps(doc) if s.get("uses", "").startswith("pulumi/actions@")]
