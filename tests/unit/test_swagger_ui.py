@@ -114,3 +114,18 @@ def test_serves_the_spec_and_the_page(folder: Path) -> None:
     assert spec.headers["X-Content-Type-Options"] == "nosniff"
     assert "stand-in" in page.text
     assert init.status_code == 200 and "SwaggerUIBundle" in init.text
+
+
+def test_render_writes_the_spec_the_container_gets(tmp_path: Path) -> None:
+    from infra.cli import main
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    doc = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())
+    doc["config"]["friday:swaggerUiEnabled"] = True
+    (root / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    assert main(["--root", str(root), "render", "--stack", "dev", "--out", str(out)]) == 0
+    rendered = out / "files/swagger-ui/etc/friday-swagger-ui/openapi.yaml"
+    assert rendered.read_text() == (REPO_ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8")
+    assert (out / "services/swagger-ui.json").exists()
