@@ -80,7 +80,9 @@ def test_api_requests_reach_the_gateway(proxy: LocalProxy, cert: CertFiles, gate
 def test_websocket_round_trip(proxy: LocalProxy, cert: CertFiles) -> None:
     context = ssl.create_default_context(cafile=str(cert.cert))
     url = f"{proxy.wss_url}/ws/metrics"
-    with connect(url, ssl=context, additional_headers={"X-API-Key": TOKEN}, proxy=None, open_timeout=10) as ws:
+    with connect(
+        url, ssl=context, additional_headers={"X-API-Key": TOKEN}, proxy=None, open_timeout=10, close_timeout=2
+    ) as ws:
         ws.send("ping through the proxy")
         deadline = time.monotonic() + 10
         seen: list[object] = []
