@@ -3,7 +3,7 @@ STACK ?= dev
 PY := .venv/bin/python
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
-.PHONY: up preview test render generate check-generated lint
+.PHONY: up preview test render generate dashboards check-generated lint
 
 ## up: create the venv, install Pulumi if missing, select/create STACK and deploy it
 up:
@@ -28,6 +28,11 @@ generate:
 	scripts/bootstrap.sh runtime
 	$(PY) -m infra generate
 
+## dashboards: regenerate dashboards/*.json from dashboards/*.dashboard.py (grafanalib)
+dashboards:
+	scripts/bootstrap.sh runtime
+	$(PY) -m infra dashboards
+
 ## check-generated: fail when generated files differ from their sources
-check-generated: generate
-	git diff --exit-code -- Pulumi.yaml README.md
+check-generated: generate dashboards
+	git diff --exit-code -- Pulumi.yaml README.md dashboards docs/dashboards.md

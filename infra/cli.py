@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from infra import generate, render
+from infra.dashboards import files as dashboard_files
+from infra.monitoring.notes import monitoring_notes
 from infra.settings import SettingsError, load_stack, missing_required_secrets
 from infra.settings.load import REPO_ROOT
 
@@ -18,7 +20,7 @@ def _render(args: argparse.Namespace) -> int:
     print(f"rendered stack {args.stack} into {out} ({len(written)} files):")
     for path in written:
         print(f"  {path.relative_to(out)}")
-    for note in missing_required_secrets(settings):
+    for note in missing_required_secrets(settings) + monitoring_notes(settings):
         print(f"note: {note}", file=sys.stderr)
     return 0
 
@@ -29,12 +31,20 @@ def _check(args: argparse.Namespace) -> int:
     missing = missing_required_secrets(settings)
     for note in missing:
         print(f"not deployable yet: {note}", file=sys.stderr)
+    for note in monitoring_notes(settings):
+        print(f"note: {note}", file=sys.stderr)
     print(f"stack {args.stack}: settings valid")
     return 1 if missing and args.deployable else 0
 
 
 def _generate(args: argparse.Namespace) -> int:
     changed = generate.write_all(args.root)
+    print("updated: " + ", ".join(str(p.relative_to(args.root)) for p in changed) if changed else "up to date")
+    return 0
+
+
+def _dashboards(args: argparse.Namespace) -> int:
+    changed = dashboard_files.write_all(args.root)
     print("updated: " + ", ".join(str(p.relative_to(args.root)) for p in changed) if changed else "up to date")
     return 0
 
@@ -53,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_check)
     p = sub.add_parser("generate", help="rewrite Pulumi.yaml and README's settings reference")
     p.set_defaults(func=_generate)
+    p = sub.add_parser("dashboards", help="regenerate dashboards/*.json from dashboards/*.dashboard.py")
+    p.set_defaults(func=_dashboards)
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

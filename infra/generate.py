@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from infra import PROJECT
+from infra.alerting import rules as alert_rules
 from infra.settings.load import REPO_ROOT
 from infra.settings.model import Settings
 from infra.settings.secrets import SECRETS
@@ -97,12 +98,15 @@ def readme_with_reference(readme: str) -> str:
 
 def expected_files(root: Path = REPO_ROOT) -> dict[Path, str]:
     readme = (root / "README.md").read_text(encoding="utf-8")
-    return {root / "Pulumi.yaml": project_file(), root / "README.md": readme_with_reference(readme)}
+    files = {root / "Pulumi.yaml": project_file(), root / "README.md": readme_with_reference(readme)}
+    files.update({root / rel: text for rel, text in alert_rules.committed_rule_files().items()})
+    return files
 
 
 def write_all(root: Path = REPO_ROOT) -> list[Path]:
     changed = []
     for path, content in expected_files(root).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text(encoding="utf-8") != content:
             path.write_text(content, encoding="utf-8")
             changed.append(path)

@@ -15,7 +15,7 @@ from typing import Any
 
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
-from infra.stack import build_stack
+from infra.stack import backup_schedules, build_stack
 from infra.stack.spec import SecretRef, Service, StackSpec
 
 MARKER = ".friday-render"
@@ -23,7 +23,7 @@ MARKER = ".friday-render"
 # Extra artefacts that are not files inside a service (rules, dashboards, host units...):
 # each producer returns {relative path: content}. Later parts append to this tuple.
 Producer = Callable[[Settings, StackSpec], dict[str, str]]
-PRODUCERS: tuple[Producer, ...] = ()
+PRODUCERS: tuple[Producer, ...] = (backup_schedules.produce,)
 
 
 def placeholder(ref: SecretRef) -> str:

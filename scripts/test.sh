@@ -13,7 +13,10 @@ echo "== ruff"
 echo "== mypy"
 "$py" -m mypy infra tests __main__.py
 echo "== pytest (everything but the Pulumi programs)"
-"$py" -m pytest -q --ignore=tests/pulumi "$@"
+"$py" -m pytest -q --ignore=tests/pulumi --ignore=tests/infra "$@"
 # The Pulumi mocks keep process-wide state: give the program tests their own process.
 echo "== pytest (Pulumi program under mocks)"
 "$py" -m pytest -q tests/pulumi "$@"
+# testinfra's options and a live local install: the host suite gets its own process too.
+echo "== pytest tests/infra (host checks, bare-metal mode, against a local install under a temp root)"
+"$py" -m tests.support.local_host -q "$@"

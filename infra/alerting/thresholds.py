@@ -35,3 +35,28 @@ SEED_THRESHOLDS: tuple[Threshold, ...] = (
     AUDIT_CHAIN_BROKEN,
     HIGH_QUEUE_DEPTH,
 )
+
+# --- Alerts beyond the seed (issue 3). Values here, expressions in infra/alerting/rules.py. ---
+
+# up{job="gateway"} == this: Prometheus cannot scrape the gateway.
+GATEWAY_DOWN = Threshold("GatewayDown", 0.0, "2m", "critical")
+# No gateway target, or a scrape without the gateway's own metrics (wrong path, proxy page...).
+GATEWAY_METRICS_ABSENT = Threshold("GatewayMetricsAbsent", 0.0, "5m", "warning")
+# rate(friday_api_errors_total) / rate(friday_api_calls_total) above this over 10 minutes.
+API_ERROR_RATIO = Threshold("ApiErrorRatioHigh", 0.1, "10m", "warning")
+# friday_cost_usd_today / the stack's costBudgetUsdDaily above this.
+DAILY_COST_OVER_BUDGET = Threshold("DailyCostOverBudget", 1.0, "5m", "warning")
+# rate(friday_rate_limit_hits_total[5m]) above this (hits per second; 0.5/s = 30 per minute).
+RATE_LIMIT_SPIKE = Threshold("RateLimitSpike", 0.5, "5m", "warning")
+# increase(prometheus_rule_evaluation_failures_total[5m]) above this.
+PROMETHEUS_RULE_FAILURES = Threshold("PrometheusRuleEvaluationFailures", 0.0, "5m", "critical")
+# prometheus_config_last_reload_successful equal to this.
+PROMETHEUS_CONFIG_RELOAD_FAILED = Threshold("PrometheusConfigReloadFailed", 0.0, "5m", "warning")
+# increase(alertmanager_notifications_failed_total[5m]) above this.
+ALERTMANAGER_NOTIFICATIONS_FAILING = Threshold("AlertmanagerNotificationsFailing", 0.0, "5m", "critical")
+# alertmanager_config_last_reload_successful equal to this.
+ALERTMANAGER_CONFIG_RELOAD_FAILED = Threshold("AlertmanagerConfigReloadFailed", 0.0, "5m", "warning")
+# up == this for any other monitored service.
+TARGET_DOWN = Threshold("TargetDown", 0.0, "5m", "warning")
+# Always firing: proves the whole path Prometheus -> Alertmanager -> heartbeat receiver works.
+WATCHDOG = Threshold("Watchdog", 1.0, "0m", "none")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.settings.base import (
     DockerSize,
@@ -94,6 +94,107 @@ class MonitoringSettings(SettingsGroup):
     prometheus_retention_size: Annotated[str, Field(pattern=r"^[1-9][0-9]*(B|KB|MB|GB|TB)$")] = Field(
         "5GB", description="Prometheus TSDB retention by size (B, KB, MB, GB, TB)."
     )
+    prometheus_image: ImageRepo = Field("prom/prometheus", description="Prometheus image repository, without tag.")
+    prometheus_tag: ImageTag = Field("v3.5.0", description="Prometheus image tag; 'latest' is refused.")
+    prometheus_host_port: Port = Field(9090, description="Host port of the Prometheus web UI and API.")
+    prometheus_memory_mb: Annotated[int, Field(ge=256, le=65536)] = Field(
+        1024, description="Memory limit of the Prometheus container in MiB."
+    )
+    prometheus_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
+        1000, description="CPU limit of Prometheus in millicores."
+    )
+    scrape_interval: Duration = Field("15s", description="How often Prometheus scrapes every target.")
+    evaluation_interval: Duration = Field("15s", description="How often Prometheus evaluates the alert rules.")
+    alertmanager_image: ImageRepo = Field(
+        "prom/alertmanager", description="Alertmanager image repository, without tag."
+    )
+    alertmanager_tag: ImageTag = Field("v0.28.1", description="Alertmanager image tag; 'latest' is refused.")
+    alertmanager_host_port: Port = Field(9093, description="Host port of the Alertmanager web UI and API.")
+    alertmanager_memory_mb: Annotated[int, Field(ge=64, le=8192)] = Field(
+        256, description="Memory limit of the Alertmanager container in MiB."
+    )
+    alertmanager_cpu_millicores: Annotated[int, Field(ge=50, le=8000)] = Field(
+        250, description="CPU limit of Alertmanager in millicores."
+    )
+    monitoring_bind_address: IPv4Address | IPv6Address = Field(
+        IPv4Address("127.0.0.1"),
+        description="Host address the Prometheus and Alertmanager ports bind to (loopback by default).",
+    )
+
+
+RECEIVER_KINDS = ("webhook", "slack", "email", "pagerduty", "heartbeat")
+
+
+def _receivers(value: str) -> str:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in RECEIVER_KINDS]
+    if unknown:
+        raise ValueError(f"unknown receiver {', '.join(map(repr, unknown))}; allowed: {', '.join(RECEIVER_KINDS)}")
+    if len(set(names)) != len(names):
+        raise ValueError("a receiver is listed twice")
+    return ",".join(names)
+
+
+class AlertingSettings(SettingsGroup):
+    alert_receivers: Annotated[str, AfterValidator(_receivers)] = Field(
+        "",
+        description="Comma-separated receivers Alertmanager notifies: webhook, slack, email, pagerduty "
+        "(critical alerts only), heartbeat (the Watchdog). Each needs its secret; empty: alerts are "
+        "only visible in the Alertmanager UI.",
+    )
+    alert_slack_channel: Annotated[str, Field(pattern=r"^$|^[#@][A-Za-z0-9._-]{1,80}$")] = Field(
+        "", description="Slack channel (#name) for the slack receiver; empty: the webhook's own channel."
+    )
+    alert_email_to: Annotated[str, Field(pattern=r"^$|^[^@\s,]+@[^@\s,]+$")] = Field(
+        "", description="Recipient address of the email receiver."
+    )
+    alert_email_from: Annotated[str, Field(pattern=r"^$|^[^@\s,]+@[^@\s,]+$")] = Field(
+        "", description="Sender address of the email receiver."
+    )
+    alert_email_smarthost: Annotated[str, Field(pattern=r"^$|^[A-Za-z0-9.-]+:[0-9]{1,5}$")] = Field(
+        "", description="SMTP server host:port of the email receiver (STARTTLS required)."
+    )
+    alert_email_username: str = Field(
+        "", description="SMTP login of the email receiver; its password is the secret alertEmailPassword."
+    )
+    alert_group_wait: Duration = Field(
+        "30s", description="Alertmanager group_wait: delay before a new group's first notification."
+    )
+    alert_group_interval: Duration = Field(
+        "5m", description="Alertmanager group_interval: delay between updates of a group."
+    )
+    alert_repeat_interval: Duration = Field("4h", description="Alertmanager repeat_interval for alerts still firing.")
+    alert_heartbeat_interval: Duration = Field(
+        "1m", description="How often the always-firing Watchdog is sent to the heartbeat receiver."
+    )
+    cost_budget_usd_daily: Annotated[float, Field(gt=0, le=1_000_000)] = Field(
+        25.0, description="Daily AI cost budget in USD; DailyCostOverBudget fires above it."
+    )
+
+
+class GrafanaSettings(SettingsGroup):
+    grafana_image: ImageRepo = Field(
+        "grafana/grafana-oss",
+        description="Grafana image repository, without tag (grafana/grafana carries the same OSS build).",
+    )
+    grafana_tag: ImageTag = Field("12.1.0", description="Grafana image tag; 'latest' is refused.")
+    grafana_host_port: Port = Field(3000, description="Host port Grafana is published on (Docker target).")
+    grafana_bind_address: IPv4Address | IPv6Address = Field(
+        IPv4Address("127.0.0.1"),
+        description="Host address Grafana's published port binds to. Loopback by default.",
+    )
+    grafana_memory_mb: Annotated[int, Field(ge=128, le=16384)] = Field(
+        512, description="Memory limit of the Grafana container in MiB."
+    )
+    grafana_cpu_millicores: Annotated[int, Field(ge=100, le=16000)] = Field(
+        500, description="CPU limit of Grafana in millicores (1000 = one core)."
+    )
+    grafana_anonymous_enabled: bool = Field(
+        False, description="Let visitors view dashboards without logging in (Viewer role, read-only)."
+    )
+    grafana_anonymous_force: bool = Field(
+        False, description="Allow grafanaAnonymousEnabled on a 'prod' environment anyway (refused otherwise)."
+    )
 
 
 class OptionalPartsSettings(SettingsGroup):
@@ -103,6 +204,57 @@ class OptionalPartsSettings(SettingsGroup):
     )
     proxy_enabled: bool = Field(False, description="Put a TLS reverse proxy in front of the gateway.")
     proxy_kind: Literal["nginx", "caddy"] = Field("nginx", description="Which reverse proxy to run.")
+
+
+def _divides_a_day(hours: int) -> int:
+    if hours < 1 or 24 % hours:
+        raise ValueError("must be one of 1, 2, 3, 4, 6, 8, 12, 24 (a divisor of 24)")
+    return hours
+
+
+_HOST_PATH = r"^/([A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+$"
+
+
+class BackupSettings(SettingsGroup):
+    # An int checked by value, not a Literal: the Pulumi engine hands every value over as a string.
+    backup_interval_hours: Annotated[int, AfterValidator(_divides_a_day)] = Field(
+        6,
+        description="Hours between backups of the gateway databases (a divisor of 24, so every "
+        "scheduler - Docker loop, CronJob, systemd timer - can express it).",
+    )
+    backup_retention_count: Annotated[int, Field(ge=1, le=1000)] = Field(
+        28, description="Complete backups kept; older ones are deleted after each new complete backup."
+    )
+    backup_stale_after_hours: Annotated[int, Field(ge=2, le=720)] = Field(
+        13,
+        description="BackupStale fires when the newest complete backup is older than this many hours; "
+        "must exceed backupIntervalHours.",
+    )
+    backup_host_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+        "/var/backups/friday",
+        description="Bare metal: absolute folder the systemd timer writes backups to (Docker and "
+        "Kubernetes use a volume).",
+    )
+    backup_textfile_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+        "/var/lib/prometheus/node-exporter",
+        description="Bare metal: node-exporter textfile-collector folder the backup metrics are written to.",
+    )
+    backup_image: ImageRepo = Field(
+        "python", description="Image of the backup container and CronJob (a stock Python slim image)."
+    )
+    backup_tag: ImageTag = Field("3.12.8-slim-bookworm", description="Tag of backupImage (Python 3.11 or newer).")
+    backup_metrics_port: Port = Field(
+        9465, description="Port of the backup container's /metrics and /health (internal, scraped by Prometheus)."
+    )
+
+    @model_validator(mode="after")
+    def _stale_after_interval(self) -> BackupSettings:
+        if self.backup_stale_after_hours <= self.backup_interval_hours:
+            raise ValueError(
+                f"backupStaleAfterHours = {self.backup_stale_after_hours} must exceed backupIntervalHours = "
+                f"{self.backup_interval_hours}, or BackupStale fires between two healthy backups"
+            )
+        return self
 
 
 class SwaggerUiSettings(SettingsGroup):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pydantic import PrivateAttr, model_validator
 
 from infra.settings.groups import (
+    AlertingSettings,
+    BackupSettings,
     CoreSettings,
     DockerSettings,
     GatewaySettings,
+    GrafanaSettings,
     KubernetesSettings,
     MonitoringSettings,
     OptionalPartsSettings,
@@ -21,7 +24,10 @@ from infra.settings.groups import (
 class Settings(
     ProxySettings,
     SwaggerUiSettings,
+    BackupSettings,
     OptionalPartsSettings,
+    GrafanaSettings,
+    AlertingSettings,
     MonitoringSettings,
     KubernetesSettings,
     DockerSettings,
@@ -55,6 +61,11 @@ class Settings(
             )
         if self.proxy_enabled:
             _check_proxy(self)
+        if self.grafana_anonymous_enabled and self.is_prod and not self.grafana_anonymous_force:
+            raise ValueError(
+                "grafanaAnonymousEnabled = true is refused on environment 'prod' (anyone reaching Grafana "
+                "could read every dashboard); set grafanaAnonymousForce = true to accept that"
+            )
         return self
 
 

@@ -37,9 +37,20 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("anthropicApiKey", "Anthropic API key; required when aiProvider is anthropic."),
     SecretSpec("openaiApiKey", "OpenAI API key; required when aiProvider is openai."),
     SecretSpec("googleApiKey", "Google Generative AI key; required when aiProvider is google."),
+    SecretSpec("grafanaAdminPassword", "Grafana admin password (GF_SECURITY_ADMIN_PASSWORD__FILE).", 32, 12),
     SecretSpec(
         "metricsToken",
         "Admin API key Prometheus sends to the gateway's /metrics (the 0.1.0 gateway demands one).",
+    ),
+    SecretSpec("alertWebhookUrl", "URL the webhook receiver POSTs alerts to (alertReceivers has webhook)."),
+    SecretSpec("alertSlackUrl", "Slack incoming-webhook URL of the slack receiver (alertReceivers has slack)."),
+    SecretSpec("alertEmailPassword", "SMTP password of the email receiver (alertReceivers has email)."),
+    SecretSpec(
+        "alertPagerdutyKey", "PagerDuty Events v2 routing key of the pagerduty receiver (alertReceivers has pagerduty)."
+    ),
+    SecretSpec(
+        "alertHeartbeatUrl",
+        "Dead-man's-switch URL the always-firing Watchdog is sent to (alertReceivers has heartbeat).",
     ),
     SecretSpec(
         "proxyTlsCert",

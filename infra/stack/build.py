@@ -7,13 +7,22 @@ from __future__ import annotations
 
 from collections import Counter
 
+from infra.monitoring import alertmanager, prometheus
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import gateway, proxy, swagger_ui
+from infra.stack import backup, gateway, grafana, proxy, swagger_ui
 from infra.stack.parts import Builder
 from infra.stack.spec import Image, StackSpec
 
-BUILDERS: tuple[Builder, ...] = (gateway.build, swagger_ui.build, proxy.build)
+BUILDERS: tuple[Builder, ...] = (
+    gateway.build,
+    prometheus.build,
+    alertmanager.build,
+    grafana.build,
+    backup.build,
+    swagger_ui.build,
+    proxy.build,
+)
 
 
 def build_stack(settings: Settings) -> StackSpec:

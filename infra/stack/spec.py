@@ -6,6 +6,7 @@ resolve it to a secret Output, `render` to a placeholder.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 
@@ -31,11 +32,36 @@ class Image:
 
 @dataclass(frozen=True)
 class ConfigFile:
-    """A file delivered into the container (a Docker upload, a ConfigMap key)."""
+    """A file delivered into the container (a Docker upload, a ConfigMap key).
+
+    `secrets` lists secrets whose `<secret:KEY>` placeholders sit in `content`, for a tool that
+    cannot read that value from a file of its own (Alertmanager 0.25 has no webhook `url_file`).
+    Targets substitute each placeholder with the value escaped as the body of a JSON string (so
+    put placeholders inside double quotes) and deliver the file as a secret readable by the
+    service user only; `render` writes the placeholders as they are.
+    """
 
     path: str
     content: str
     mode: str = "0444"
+    secrets: tuple[SecretRef, ...] = ()
+
+    def __post_init__(self) -> None:
+        for ref in self.secrets:
+            if secret_placeholder(ref) not in self.content:
+                raise AssertionError(f"{self.path}: declares secret {ref.key!r} but has no placeholder for it")
+
+
+def secret_placeholder(ref: SecretRef) -> str:
+    """What stands for a secret inside a templated ConfigFile (same text `render` shows)."""
+    return f"<secret:{ref.key}>"
+
+
+def fill_secrets(content: str, values: dict[str, str]) -> str:
+    """Replace each `<secret:KEY>` placeholder by its value, JSON-string escaped."""
+    for key, value in values.items():
+        content = content.replace(secret_placeholder(SecretRef(key)), json.dumps(value)[1:-1])
+    return content
 
 
 @dataclass(frozen=True)
@@ -129,6 +155,7 @@ class Service:
 
     def secret_refs(self) -> set[str]:
         keys = {v.key for v in self.env.values() if isinstance(v, SecretRef)}
+        keys |= {ref.key for f in self.files for ref in f.secrets}
         return keys | {f.secret.key for f in self.secret_files}
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_docker as docker
 
-from infra.stack.spec import SecretRef, Service, StackSpec, Volume
+from infra.stack.spec import ConfigFile, SecretRef, Service, StackSpec, Volume, fill_secrets
 
 SECURITY_OPTS = ["no-new-privileges:true"]
 
@@ -136,18 +136,35 @@ class DockerStack(pulumi.ComponentResource):
         # Containers are created in stack order, so a dependency is already declared here.
         child_deps.extend(self.containers[name] for name in service.depends_on)
         uid, _, gid = service.user.partition(":")
-        uploads = [
-            docker.ContainerUploadArgs(file=f.path, content=f.content, permissions=f.mode) for f in service.files
-        ] + [
-            docker.ContainerUploadArgs(
-                file=f.path,
-                content=pulumi.Output.secret(secrets[f.secret.key]),
-                permissions=f.mode,
-                owner=uid,
-                group=gid or uid,
-            )
-            for f in service.secret_files
-        ]
+        uploads = (
+            [
+                docker.ContainerUploadArgs(file=f.path, content=f.content, permissions=f.mode)
+                for f in service.files
+                if not f.secrets
+            ]
+            + [
+                # A config file with secrets filled in: a secret, readable by the service user only.
+                docker.ContainerUploadArgs(
+                    file=f.path,
+                    content=_filled(f, secrets),
+                    permissions="0400",
+                    owner=uid,
+                    group=gid or uid,
+                )
+                for f in service.files
+                if f.secrets
+            ]
+            + [
+                docker.ContainerUploadArgs(
+                    file=f.path,
+                    content=pulumi.Output.secret(secrets[f.secret.key]),
+                    permissions=f.mode,
+                    owner=uid,
+                    group=gid or uid,
+                )
+                for f in service.secret_files
+            ]
+        )
         hc = service.healthcheck
         return docker.Container(
             f"{base}-{service.name}",
@@ -193,6 +210,13 @@ class DockerStack(pulumi.ComponentResource):
             must_run=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=child_deps),
         )
+
+
+def _filled(f: ConfigFile, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+    keys = [ref.key for ref in f.secrets]
+    values = pulumi.Output.all(*[secrets[k] for k in keys])
+    filled = values.apply(lambda vs: fill_secrets(f.content, dict(zip(keys, (str(v) for v in vs), strict=True))))
+    return pulumi.Output.secret(filled)
 
 
 def _host(bind_address: str) -> str:

@@ -75,7 +75,12 @@ def test_port_published_on_loopback_by_default() -> None:
         assert gateway_inputs(rec)["ports"] == [
             {"internal": 18789, "external": 18789, "ip": "127.0.0.1", "protocol": "tcp"}
         ]
-        assert stack.urls == {"gateway/http": "http://127.0.0.1:18789"}
+        assert stack.urls == {
+            "gateway/http": "http://127.0.0.1:18789",
+            "prometheus/http": "http://127.0.0.1:9090",
+            "alertmanager/http": "http://127.0.0.1:9093",
+            "grafana/http": "http://127.0.0.1:3000",
+        }
 
     deploy(check)
 
@@ -139,7 +144,13 @@ def test_network_alias_is_the_service_name() -> None:
 def test_missing_secrets_are_generated_and_stay_secret() -> None:
     def check(rec: Recorder, _: Any) -> None:
         generated = {r.name for r in rec.of_type(PASSWORD)}
-        assert generated == {"friday-signingKey", "friday-tokenSecret", "friday-encryptionKey", "friday-adminPassword"}
+        assert generated == {
+            "friday-signingKey",
+            "friday-tokenSecret",
+            "friday-encryptionKey",
+            "friday-adminPassword",
+            "friday-grafanaAdminPassword",
+        }
         for r in rec.of_type(PASSWORD):
             assert r.inputs["special"] is False and r.inputs["length"] >= 32
         envs = gateway_inputs(rec)["envs"]
@@ -156,7 +167,7 @@ def test_given_secrets_are_used_not_generated() -> None:
 
     def check(rec: Recorder, _: Any) -> None:
         generated = {r.name for r in rec.of_type(PASSWORD)}
-        assert generated == {"friday-tokenSecret", "friday-encryptionKey"}
+        assert generated == {"friday-tokenSecret", "friday-encryptionKey", "friday-grafanaAdminPassword"}
         envs = gateway_inputs(rec)["envs"]
         values = dict(e.split("=", 1) for e in envs["value"])
         assert values["SECUREYEOMAN_SIGNING_KEY"] == "s" * 40

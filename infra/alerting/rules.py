@@ -1,0 +1,289 @@
+"""The alert rules as data: the committed `alerts/*.yml` files and the per-stack constants file.
+
+`alerts/*.yml` are static: the same for every stack, loaded by Prometheus as they are, and
+regenerated from this module by `python -m infra generate` (a test fails on drift). Thresholds
+and `for` come from `infra.alerting.thresholds`. What differs per stack (the memory limit the
+infrastructure sets, the daily cost budget) is not in them: each stack gets a small generated
+recording-rule file of constants (`stack_constants`) and the static rules join against those
+series with `on() group_left()` (the constants carry no labels, so the join works whatever
+labels the gateway's series have).
+
+Pure data: no I/O, no Pulumi.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from infra.alerting import thresholds as t
+from infra.dashboards.links import RUNBOOK_BASE_URL
+from infra.settings import Settings
+
+# The runbooks: one section per alert in this file of the repository. Alerts link to it at the
+# same address as the dashboards' panel links (infra/dashboards/links.py, one place to change).
+RUNBOOK_DOC = "docs/troubleshooting.md"
+RUNBOOK_HEADING = "## Alert runbooks"
+
+# Per-stack constants (recording rules, see stack_constants); names with ':' as recording rules.
+MEMORY_LIMIT_MB = "friday:memory_limit_mb"
+COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
+
+GATEWAY_JOB = "gateway"
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to '-'."""
+    text = heading.strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def runbook_url(alert: str) -> str:
+    return f"{RUNBOOK_BASE_URL}#{github_anchor(alert)}"
+
+
+def _n(value: float) -> str:
+    return f"{value:.12g}"
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    threshold: t.Threshold
+    expr: str
+    summary: str
+    description: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.threshold.alert
+
+    def as_rule(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {"alert": self.name, "expr": self.expr.strip()}
+        if self.threshold.for_ not in ("0", "0s", "0m"):
+            rule["for"] = self.threshold.for_
+        rule["labels"] = {"severity": self.threshold.severity, **self.labels}
+        rule["annotations"] = {
+            "summary": self.summary,
+            "description": self.description,
+            "runbook_url": runbook_url(self.name),
+        }
+        return rule
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    path: str  # relative to the repository root
+    group: str
+    about: str
+    rules: tuple[AlertRule, ...]
+
+
+_GW = f'job="{GATEWAY_JOB}"'
+
+GATEWAY_RULES = RuleFile(
+    "alerts/gateway.yml",
+    "friday-gateway",
+    "The gateway: the specification's five alerts, availability, API errors, cost, rate limiting.",
+    (
+        AlertRule(
+            t.HIGH_ERROR_RATE,
+            # success_rate is 0 (not 1) while no task has run: only judge it once tasks exist.
+            f"friday_tasks_success_rate < {_n(t.HIGH_ERROR_RATE.value)}\n"
+            "and on(job, instance) friday_tasks_total > 0\n",
+            "Gateway task success rate is low",
+            "Task success rate on {{ $labels.instance }} is {{ $value | humanizePercentage }}, "
+            f"below {_n(t.HIGH_ERROR_RATE.value * 100)}% for {t.HIGH_ERROR_RATE.for_}.",
+        ),
+        AlertRule(
+            t.HIGH_MEMORY_USAGE,
+            # The 0.1.0 gateway exposes no friday_memory_limit_mb: use the limit the stack sets.
+            f"friday_memory_used_mb / on() group_left() {MEMORY_LIMIT_MB} > {_n(t.HIGH_MEMORY_USAGE.value)}\n",
+            "Gateway memory close to its limit",
+            "The gateway on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of the memory "
+            f"limit the stack sets (gatewayMemoryMb) for {t.HIGH_MEMORY_USAGE.for_}.",
+        ),
+        AlertRule(
+            t.AUTH_BRUTE_FORCE,
+            f"rate(friday_auth_failures_total[5m]) > {_n(t.AUTH_BRUTE_FORCE.value)}\n",
+            "Many failed logins on the gateway",
+            '{{ $labels.instance }} sees {{ printf "%.2f" $value }} failed auth attempts per second '
+            f"(more than {_n(t.AUTH_BRUTE_FORCE.value)}/s for {t.AUTH_BRUTE_FORCE.for_}).",
+        ),
+        AlertRule(
+            t.AUDIT_CHAIN_BROKEN,
+            f"friday_audit_chain_valid == {_n(t.AUDIT_CHAIN_BROKEN.value)}\n",
+            "Gateway audit chain integrity check failed",
+            "The audit chain of {{ $labels.instance }} reports invalid for "
+            f"{t.AUDIT_CHAIN_BROKEN.for_}: entries may have been altered or lost.",
+        ),
+        AlertRule(
+            t.HIGH_QUEUE_DEPTH,
+            f"friday_tasks_queue_depth > {_n(t.HIGH_QUEUE_DEPTH.value)}\n",
+            "Gateway task queue is backing up",
+            "{{ $value }} tasks are queued on {{ $labels.instance }} "
+            f"(more than {_n(t.HIGH_QUEUE_DEPTH.value)} for {t.HIGH_QUEUE_DEPTH.for_}).",
+        ),
+        AlertRule(
+            t.GATEWAY_DOWN,
+            f"up{{{_GW}}} == {_n(t.GATEWAY_DOWN.value)}\n",
+            "Prometheus cannot scrape the gateway",
+            "Scrapes of {{ $labels.instance }} have failed for "
+            f"{t.GATEWAY_DOWN.for_}: the gateway is down, unreachable or refuses the metrics credential.",
+        ),
+        AlertRule(
+            t.GATEWAY_METRICS_ABSENT,
+            # No gateway target at all, or a successful scrape without the gateway's metrics.
+            f"absent(up{{{_GW}}})\nor (up{{{_GW}}} == 1 unless on(job, instance) friday_uptime_seconds)\n",
+            "Gateway metrics are missing",
+            f"No gateway metrics for {t.GATEWAY_METRICS_ABSENT.for_}: either Prometheus has no gateway "
+            "target, or the scrape succeeds but carries none of the gateway's friday_* series.",
+        ),
+        AlertRule(
+            t.API_ERROR_RATIO,
+            "rate(friday_api_errors_total[10m])\n"
+            f"/ rate(friday_api_calls_total[10m]) > {_n(t.API_ERROR_RATIO.value)}\n",
+            "Many AI provider API calls fail",
+            "{{ $value | humanizePercentage }} of AI API calls from {{ $labels.instance }} fail "
+            f"(more than {_n(t.API_ERROR_RATIO.value * 100)}% for {t.API_ERROR_RATIO.for_}).",
+        ),
+        AlertRule(
+            t.DAILY_COST_OVER_BUDGET,
+            f"friday_cost_usd_today / on() group_left() {COST_BUDGET_USD_DAILY}"
+            f" > {_n(t.DAILY_COST_OVER_BUDGET.value)}\n",
+            "Today's AI cost is over the daily budget",
+            "Today's AI cost on {{ $labels.instance }} is {{ $value | humanizePercentage }} of the "
+            "stack's daily budget (costBudgetUsdDaily).",
+        ),
+        AlertRule(
+            t.RATE_LIMIT_SPIKE,
+            f"rate(friday_rate_limit_hits_total[5m]) > {_n(t.RATE_LIMIT_SPIKE.value)}\n",
+            "Gateway rate limiting many requests",
+            '{{ $labels.instance }} rate-limits {{ printf "%.2f" $value }} requests per second '
+            f"(more than {_n(t.RATE_LIMIT_SPIKE.value)}/s for {t.RATE_LIMIT_SPIKE.for_}).",
+        ),
+    ),
+)
+
+MONITORING_RULES = RuleFile(
+    "alerts/monitoring.yml",
+    "friday-monitoring",
+    "The monitoring itself: Prometheus, Alertmanager, every scrape target, and the Watchdog.",
+    (
+        AlertRule(
+            t.PROMETHEUS_RULE_FAILURES,
+            f"increase(prometheus_rule_evaluation_failures_total[5m]) > {_n(t.PROMETHEUS_RULE_FAILURES.value)}\n",
+            "Prometheus fails to evaluate rules",
+            "Rule group {{ $labels.rule_group }} failed {{ $value | humanize }} evaluations in 5 minutes: "
+            "alerts from it may be silently missing.",
+        ),
+        AlertRule(
+            t.PROMETHEUS_CONFIG_RELOAD_FAILED,
+            f"prometheus_config_last_reload_successful == {_n(t.PROMETHEUS_CONFIG_RELOAD_FAILED.value)}\n",
+            "Prometheus configuration reload failed",
+            "Prometheus on {{ $labels.instance }} runs an older configuration: its last reload failed.",
+        ),
+        AlertRule(
+            t.ALERTMANAGER_NOTIFICATIONS_FAILING,
+            "increase(alertmanager_notifications_failed_total[5m])"
+            f" > {_n(t.ALERTMANAGER_NOTIFICATIONS_FAILING.value)}\n",
+            "Alertmanager cannot deliver notifications",
+            "{{ $value | humanize }} notifications through the {{ $labels.integration }} integration failed "
+            "in 5 minutes on {{ $labels.instance }}.",
+        ),
+        AlertRule(
+            t.ALERTMANAGER_CONFIG_RELOAD_FAILED,
+            f"alertmanager_config_last_reload_successful == {_n(t.ALERTMANAGER_CONFIG_RELOAD_FAILED.value)}\n",
+            "Alertmanager configuration reload failed",
+            "Alertmanager on {{ $labels.instance }} runs an older configuration: its last reload failed.",
+        ),
+        AlertRule(
+            t.TARGET_DOWN,
+            # The gateway has its own, critical GatewayDown.
+            f'up{{job!="{GATEWAY_JOB}"}} == {_n(t.TARGET_DOWN.value)}\n',
+            "A monitored service cannot be scraped",
+            "Prometheus has failed to scrape {{ $labels.job }} at {{ $labels.instance }} for "
+            f"{t.TARGET_DOWN.for_}.",
+        ),
+        AlertRule(
+            t.WATCHDOG,
+            "vector(1)\n",
+            "Always firing: the alerting pipeline works",
+            "This alert always fires. It is routed to the heartbeat receiver; when the heartbeat "
+            "stops arriving, Prometheus, Alertmanager or the path between them is broken.",
+        ),
+    ),
+)
+
+RULE_FILES: tuple[RuleFile, ...] = (GATEWAY_RULES, MONITORING_RULES)
+ALERTS: tuple[AlertRule, ...] = tuple(r for f in RULE_FILES for r in f.rules)
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        # Repeated blocks are written out in full: anchors and aliases hurt readability.
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    if "<secret:" in value:
+        # Filled in at deploy time with a JSON-escaped value: must sit in a double-quoted string.
+        style = '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump(document: object) -> str:
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)
+
+
+def _multiline(expr: str) -> str:
+    # One line stays a plain scalar; several keep their line breaks (block scalar).
+    stripped = expr.strip()
+    return stripped + "\n" if "\n" in stripped else stripped
+
+
+def rule_file_text(rule_file: RuleFile) -> str:
+    rules = []
+    for rule in rule_file.rules:
+        doc = rule.as_rule()
+        doc["expr"] = _multiline(rule.expr)
+        rules.append(doc)
+    header = (
+        f"# {rule_file.about}\n"
+        "# Generated by `python -m infra generate` from infra/alerting/rules.py (thresholds:\n"
+        "# infra/alerting/thresholds.py). Edit those, not this file; a test fails on drift.\n"
+        "# Unit tests: alerts/tests/ (promtool test rules). Runbooks: docs/troubleshooting.md.\n"
+    )
+    return header + dump({"groups": [{"name": rule_file.group, "rules": rules}]})
+
+
+def committed_rule_files() -> dict[str, str]:
+    """{path relative to the repository root: content} of every static rule file."""
+    return {f.path: rule_file_text(f) for f in RULE_FILES}
+
+
+def stack_constants(settings: Settings) -> str:
+    """The per-stack recording rules the static alerts join against."""
+    rules = [
+        {
+            "record": MEMORY_LIMIT_MB,
+            "expr": f"vector({settings.gateway_memory_mb})",
+        },
+        {
+            "record": COST_BUDGET_USD_DAILY,
+            "expr": f"vector({_n(settings.cost_budget_usd_daily)})",
+        },
+    ]
+    header = (
+        f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"
+        "# (gatewayMemoryMb, costBudgetUsdDaily). Generated at render/deploy time.\n"
+    )
+    return header + dump({"groups": [{"name": "friday-stack-constants", "rules": rules}]})

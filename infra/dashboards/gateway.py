@@ -1,0 +1,373 @@
+"""The gateway dashboard: what the seed asks for, drawn from what gateway 0.1.0 really exposes.
+
+Panels on seed metrics the real gateway lacks stay, marked `no_data` (their description says
+so), so they fill in when the gateway catches up. Values the infrastructure knows (the memory
+limit) come from the `friday:memory_limit_mb` recording rule, not from the gateway.
+"""
+
+from __future__ import annotations
+
+from infra.alerting.thresholds import (
+    AUDIT_CHAIN_BROKEN,
+    AUTH_BRUTE_FORCE,
+    HIGH_ERROR_RATE,
+    HIGH_MEMORY_USAGE,
+    HIGH_QUEUE_DEPTH,
+)
+from infra.dashboards.datasources import LOKI
+from infra.dashboards.model import (
+    Dashboard,
+    Panel,
+    Query,
+    Row,
+    Step,
+    Variable,
+    needs_service,
+    not_exposed,
+)
+
+UID = "friday-gateway"
+
+# Every gateway query is narrowed to the chosen environment(s) and instance(s).
+SEL = 'environment=~"$environment", instance=~"$instance"'
+RATE = "$__rate_interval"
+# The per-stack recording rule (the memory limit the infrastructure set) wins; the seed's
+# friday_memory_limit_mb is used should a gateway ever expose it and no rule exists.
+LIMIT_MB = f'(max(friday:memory_limit_mb{{environment=~"$environment"}}) or max(friday_memory_limit_mb{{{SEL}}}))'
+# The window of the specification's AuthBruteForce expression (rate(...[5m])).
+AUTH_WINDOW = "5m"
+# LogQL of the gateway's warnings and errors (labels set by the Alloy pipeline).
+GATEWAY_PROBLEM_LOGS = '{service="gateway", level=~"warn|error|fatal"}'
+
+
+def _above(threshold: float) -> tuple[Step, ...]:
+    return (Step(None, "green"), Step(threshold, "red"))
+
+
+def _below(threshold: float) -> tuple[Step, ...]:
+    return (Step(None, "red"), Step(threshold, "green"))
+
+
+OVERVIEW = Row(
+    "Overview",
+    (
+        Panel(
+            "Uptime",
+            "stat",
+            (Query(f"friday_uptime_seconds{{{SEL}}}", "{{instance}}"),),
+            "Seconds since the gateway process started; it drops to 0 on a restart, when its counters reset too.",
+            unit="s",
+            width=4,
+            height=4,
+        ),
+        Panel(
+            "Audit chain",
+            "stat",
+            (Query(f"friday_audit_chain_valid{{{SEL}}}", "{{instance}}"),),
+            "Integrity of the gateway's cryptographic audit chain (1 valid, 0 broken).",
+            width=4,
+            height=4,
+            steps=_below(1),
+            alert=AUDIT_CHAIN_BROKEN,
+            value_text={1: ("valid", "green"), 0: ("BROKEN", "red")},
+        ),
+        Panel(
+            "Queue depth",
+            "stat",
+            (Query(f"friday_tasks_queue_depth{{{SEL}}}", "{{instance}}"),),
+            f"Tasks waiting; red above the HighQueueDepth threshold ({HIGH_QUEUE_DEPTH.value:g}).",
+            width=4,
+            height=4,
+            steps=_above(HIGH_QUEUE_DEPTH.value),
+            alert=HIGH_QUEUE_DEPTH,
+        ),
+        Panel(
+            "Success rate",
+            "stat",
+            (Query(f"friday_tasks_success_rate{{{SEL}}}", "{{instance}}"),),
+            f"Share of tasks that succeeded; red below the HighErrorRate threshold ({HIGH_ERROR_RATE.value:g}). "
+            "Gateway 0.1.0 reports 0 while no task has run.",
+            unit="percentunit",
+            width=4,
+            height=4,
+            steps=_below(HIGH_ERROR_RATE.value),
+            alert=HIGH_ERROR_RATE,
+            min=0,
+            max=1,
+        ),
+        Panel(
+            "Memory of limit",
+            "stat",
+            (Query(f"max(friday_memory_used_mb{{{SEL}}}) / {LIMIT_MB}", "used / limit"),),
+            "Gateway memory as a share of the container memory limit the infrastructure set "
+            f"(friday:memory_limit_mb); red above the HighMemoryUsage threshold ({HIGH_MEMORY_USAGE.value:g}).",
+            unit="percentunit",
+            width=4,
+            height=4,
+            steps=_above(HIGH_MEMORY_USAGE.value),
+            alert=HIGH_MEMORY_USAGE,
+            min=0,
+            max=1,
+        ),
+        Panel(
+            "Cost so far today",
+            "stat",
+            (Query(f"sum(friday_cost_usd_today{{{SEL}}})", "today"),),
+            "AI provider cost of the current day in USD, as the gateway counts it.",
+            unit="currencyUSD",
+            width=4,
+            height=4,
+        ),
+    ),
+)
+
+RESOURCES = Row(
+    "Resources",
+    (
+        Panel(
+            "CPU usage",
+            "timeseries",
+            (Query(f"friday_cpu_percent{{{SEL}}}", "{{instance}}"),),
+            "CPU usage the gateway reports (gateway 0.1.0 always reports 0).",
+            unit="percent",
+        ),
+        Panel(
+            "Memory used and limit",
+            "timeseries",
+            (
+                Query(f"friday_memory_used_mb{{{SEL}}}", "used {{instance}}"),
+                Query(LIMIT_MB, "limit"),
+                Query(
+                    f"{LIMIT_MB} * {HIGH_MEMORY_USAGE.value:g}",
+                    f"HighMemoryUsage threshold ({HIGH_MEMORY_USAGE.value:.0%} of limit)",
+                ),
+            ),
+            "Memory the gateway reports against the container limit the infrastructure set "
+            "(recording rule friday:memory_limit_mb) and the HighMemoryUsage threshold.",
+            unit="mbytes",
+            alert=HIGH_MEMORY_USAGE,
+            min=0,
+        ),
+        Panel(
+            "Process memory",
+            "timeseries",
+            (
+                Query(f"process_rss_bytes{{{SEL}}}", "RSS {{instance}}"),
+                Query(f"process_heap_bytes{{{SEL}}}", "heap {{instance}}"),
+            ),
+            "Node.js resident set size and heap of the gateway process.",
+            unit="bytes",
+            min=0,
+        ),
+    ),
+)
+
+TASKS = Row(
+    "Tasks",
+    (
+        Panel(
+            "Task throughput",
+            "timeseries",
+            (Query(f"rate(friday_tasks_total{{{SEL}}}[{RATE}]) * 60", "{{instance}}"),),
+            "Tasks per minute. friday_tasks_total is typed gauge by gateway 0.1.0 but only grows; "
+            "rate() treats a drop (a restart) as a reset.",
+            unit="short",
+            min=0,
+        ),
+        Panel(
+            "Task success rate",
+            "timeseries",
+            (Query(f"friday_tasks_success_rate{{{SEL}}}", "{{instance}}"),),
+            f"Dashed line: the HighErrorRate threshold ({HIGH_ERROR_RATE.value:g}). "
+            "Gateway 0.1.0 reports 0 while no task has run.",
+            unit="percentunit",
+            steps=_below(HIGH_ERROR_RATE.value),
+            alert=HIGH_ERROR_RATE,
+            min=0,
+            max=1,
+        ),
+        Panel(
+            "Queue depth and running tasks",
+            "timeseries",
+            (
+                Query(f"friday_tasks_queue_depth{{{SEL}}}", "queued {{instance}}"),
+                Query(f"friday_tasks_in_progress{{{SEL}}}", "running {{instance}}"),
+            ),
+            f"Dashed line: the HighQueueDepth threshold ({HIGH_QUEUE_DEPTH.value:g}).",
+            steps=_above(HIGH_QUEUE_DEPTH.value),
+            alert=HIGH_QUEUE_DEPTH,
+            min=0,
+        ),
+        Panel(
+            "Task duration quantiles",
+            "timeseries",
+            (Query(f"friday_tasks_duration_ms{{{SEL}}}", "q{{quantile}} {{instance}}"),),
+            "Median, 95th and 99th percentile of task duration (gateway 0.1.0 reports 0).",
+            unit="ms",
+            min=0,
+        ),
+        Panel(
+            "Average task duration",
+            "timeseries",
+            (Query(f"friday_tasks_avg_duration_ms{{{SEL}}}", "{{instance}}"),),
+            "Average task duration as the specification names it.",
+            unit="ms",
+            no_data=not_exposed("friday_tasks_avg_duration_ms"),
+        ),
+        Panel(
+            "Tasks by status",
+            "timeseries",
+            (Query(f"sum by (status) (friday_tasks_by_status{{{SEL}}})", "{{status}}"),),
+            "Tasks per status. The gateway exposes no sample of it until its first task exists.",
+            min=0,
+        ),
+    ),
+)
+
+TOKENS = Row(
+    "Tokens and cost",
+    (
+        Panel(
+            "Tokens used today",
+            "timeseries",
+            (Query(f"friday_tokens_used_today{{{SEL}}}", "{{instance}}"),),
+            "AI tokens used in the current day; it restarts at 0 each day and on a gateway restart.",
+            min=0,
+        ),
+        Panel(
+            "Cost today",
+            "timeseries",
+            (Query(f"friday_cost_usd_today{{{SEL}}}", "{{instance}}"),),
+            "AI provider cost of the current day in USD.",
+            unit="currencyUSD",
+            min=0,
+        ),
+        Panel(
+            "Cost this month",
+            "stat",
+            (Query(f"sum(friday_cost_usd_month{{{SEL}}})", "month"),),
+            "AI provider cost of the current month in USD.",
+            unit="currencyUSD",
+            no_data=not_exposed("friday_cost_usd_month"),
+        ),
+    ),
+)
+
+SECURITY = Row(
+    "Security",
+    (
+        Panel(
+            "Auth attempts and failures",
+            "timeseries",
+            (
+                Query(f"rate(friday_auth_attempts_total{{{SEL}}}[{RATE}])", "attempts {{instance}}"),
+                Query(f"rate(friday_auth_failures_total{{{SEL}}}[{RATE}])", "failures {{instance}}"),
+            ),
+            "Authentication attempts and failures per second (both stay 0 in gateway 0.1.0).",
+            unit="reqps",
+            min=0,
+        ),
+        Panel(
+            "Auth failure rate",
+            "timeseries",
+            (Query(f"rate(friday_auth_failures_total{{{SEL}}}[{AUTH_WINDOW}])", "{{instance}}"),),
+            f"Failed logins per second over {AUTH_WINDOW}, the AuthBruteForce expression; dashed line: "
+            f"its threshold ({AUTH_BRUTE_FORCE.value:g}/s). Gateway 0.1.0 never counts failures, so this "
+            "stays 0 against it.",
+            unit="reqps",
+            steps=_above(AUTH_BRUTE_FORCE.value),
+            alert=AUTH_BRUTE_FORCE,
+            min=0,
+        ),
+        Panel(
+            "Successful logins and active sessions",
+            "timeseries",
+            (
+                Query(f"rate(friday_auth_success_total{{{SEL}}}[{RATE}])", "logins/s {{instance}}"),
+                Query(f"friday_active_sessions{{{SEL}}}", "sessions {{instance}}"),
+            ),
+            "Successful authentications per second and authenticated sessions.",
+            no_data=not_exposed("friday_auth_success_total", "friday_active_sessions"),
+        ),
+        Panel(
+            "Blocked requests and rate-limit hits",
+            "timeseries",
+            (
+                Query(f"rate(friday_blocked_requests_total{{{SEL}}}[{RATE}])", "blocked {{instance}}"),
+                Query(f"rate(friday_rate_limit_hits_total{{{SEL}}}[{RATE}])", "rate-limited {{instance}}"),
+            ),
+            "Requests refused per second. In gateway 0.1.0 both counters move together.",
+            unit="reqps",
+            min=0,
+        ),
+        Panel(
+            "Injection attempts",
+            "timeseries",
+            (Query(f"rate(friday_injection_attempts_total{{{SEL}}}[{RATE}])", "{{instance}}"),),
+            "Prompt or request injection attempts detected per second.",
+            unit="reqps",
+            no_data=not_exposed("friday_injection_attempts_total"),
+        ),
+        Panel(
+            "Audit entries",
+            "timeseries",
+            (Query(f"rate(friday_audit_entries_total{{{SEL}}}[{RATE}]) * 60", "{{instance}}"),),
+            "Entries written to the audit log per minute.",
+            min=0,
+        ),
+    ),
+)
+
+API = Row(
+    "AI provider API",
+    (
+        Panel(
+            "API calls and errors",
+            "timeseries",
+            (
+                Query(f"rate(friday_api_calls_total{{{SEL}}}[{RATE}])", "calls {{instance}}"),
+                Query(f"rate(friday_api_errors_total{{{SEL}}}[{RATE}])", "errors {{instance}}"),
+            ),
+            "Calls to the AI provider and failed calls, per second.",
+            unit="reqps",
+            width=12,
+            min=0,
+        ),
+        Panel(
+            "API latency",
+            "timeseries",
+            (Query(f"friday_api_latency_avg_ms{{{SEL}}}", "average {{instance}}"),),
+            "Average latency of AI provider calls as the gateway reports it.",
+            unit="ms",
+            width=12,
+            min=0,
+        ),
+    ),
+)
+
+LOGS = Row(
+    "Logs",
+    (
+        Panel(
+            "Gateway warnings and errors",
+            "logs",
+            (Query(GATEWAY_PROBLEM_LOGS, datasource=LOKI),),
+            "Gateway log lines at level warn, error or fatal, shipped by Alloy to Loki.",
+            width=24,
+            height=10,
+            no_data=needs_service("Loki"),
+        ),
+    ),
+)
+
+DASHBOARD = Dashboard(
+    uid=UID,
+    title="F.R.I.D.A.Y. gateway",
+    description="Health, tasks, cost, security and logs of the F.R.I.D.A.Y. (SecureYeoman) gateway.",
+    tags=("friday", "gateway"),
+    rows=(OVERVIEW, RESOURCES, TASKS, TOKENS, SECURITY, API, LOGS),
+    variables=(
+        Variable("environment", "Environment", "label_values(friday_uptime_seconds, environment)"),
+        Variable("instance", "Instance", 'label_values(friday_uptime_seconds{environment=~"$environment"}, instance)'),
+    ),
+)

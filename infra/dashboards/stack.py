@@ -1,0 +1,204 @@
+"""The monitoring stack's own dashboard: scrape targets, Prometheus, Alertmanager, Loki, Alloy."""
+
+from __future__ import annotations
+
+from infra.dashboards.model import Dashboard, Panel, Query, Row, Step, Variable, needs_service
+
+UID = "friday-stack"
+
+ENV = 'environment=~"$environment"'
+RATE = "$__rate_interval"
+_UP_TEXT = {1: ("up", "green"), 0: ("DOWN", "red")}
+
+TARGETS = Row(
+    "Scrape targets",
+    (
+        Panel(
+            "Targets up",
+            "stat",
+            (Query(f"up{{{ENV}}}", "{{job}} {{instance}}"),),
+            "Every target Prometheus scrapes: up, or DOWN when the last scrape failed.",
+            width=12,
+            height=6,
+            steps=(Step(None, "red"), Step(1, "green")),
+            value_text=_UP_TEXT,
+        ),
+        Panel(
+            "Scrape duration",
+            "timeseries",
+            (Query(f"scrape_duration_seconds{{{ENV}}}", "{{job}} {{instance}}"),),
+            "How long each scrape took.",
+            unit="s",
+            width=12,
+            height=6,
+            min=0,
+        ),
+    ),
+)
+
+PROMETHEUS = Row(
+    "Prometheus",
+    (
+        Panel(
+            "Samples ingested",
+            "timeseries",
+            (Query(f"rate(prometheus_tsdb_head_samples_appended_total{{{ENV}}}[{RATE}])", "{{instance}}"),),
+            "Samples appended to the TSDB head per second.",
+            min=0,
+        ),
+        Panel(
+            "Head series",
+            "timeseries",
+            (Query(f"prometheus_tsdb_head_series{{{ENV}}}", "{{instance}}"),),
+            "Active series in the TSDB head.",
+            min=0,
+        ),
+        Panel(
+            "Config reload",
+            "stat",
+            (Query(f"prometheus_config_last_reload_successful{{{ENV}}}", "{{instance}}"),),
+            "Whether Prometheus loaded its last configuration (rules included).",
+            steps=(Step(None, "red"), Step(1, "green")),
+            value_text={1: ("ok", "green"), 0: ("FAILED", "red")},
+        ),
+        Panel(
+            "Rule evaluations",
+            "timeseries",
+            (
+                Query(
+                    f"sum by (rule_group) (rate(prometheus_rule_evaluations_total{{{ENV}}}[{RATE}]))",
+                    "{{rule_group}}",
+                ),
+                Query(
+                    f"sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total{{{ENV}}}[{RATE}]))",
+                    "failed {{rule_group}}",
+                ),
+            ),
+            "Alerting and recording rule evaluations per second, and failed ones.",
+            width=12,
+            min=0,
+        ),
+        Panel(
+            "Rule group duration",
+            "timeseries",
+            (Query(f"prometheus_rule_group_last_duration_seconds{{{ENV}}}", "{{rule_group}}"),),
+            "How long the last evaluation of each rule group took.",
+            unit="s",
+            width=12,
+            min=0,
+        ),
+    ),
+)
+
+ALERTING = Row(
+    "Alerting",
+    (
+        Panel(
+            "Prometheus to Alertmanager",
+            "timeseries",
+            (
+                Query(f"rate(prometheus_notifications_sent_total{{{ENV}}}[{RATE}])", "sent {{alertmanager}}"),
+                Query(f"rate(prometheus_notifications_errors_total{{{ENV}}}[{RATE}])", "errors {{alertmanager}}"),
+                Query(f"rate(prometheus_notifications_dropped_total{{{ENV}}}[{RATE}])", "dropped"),
+            ),
+            "Alert notifications Prometheus sent to Alertmanager per second, failed and dropped.",
+            min=0,
+        ),
+        Panel(
+            "Alertmanagers discovered",
+            "stat",
+            (Query(f"prometheus_notifications_alertmanagers_discovered{{{ENV}}}", "{{instance}}"),),
+            "Alertmanagers Prometheus sends alerts to; 0 means alerts go nowhere.",
+            steps=(Step(None, "red"), Step(1, "green")),
+        ),
+        Panel(
+            "Alertmanager notifications",
+            "timeseries",
+            (
+                Query(
+                    f"sum by (integration) (rate(alertmanager_notifications_total{{{ENV}}}[{RATE}]))",
+                    "sent {{integration}}",
+                ),
+                Query(
+                    f"sum by (integration) (rate(alertmanager_notifications_failed_total{{{ENV}}}[{RATE}]))",
+                    "failed {{integration}}",
+                ),
+            ),
+            "Notifications Alertmanager delivered per second by integration, and failed deliveries.",
+            min=0,
+        ),
+        Panel(
+            "Alerts in Alertmanager",
+            "timeseries",
+            (Query(f"sum by (state) (alertmanager_alerts{{{ENV}}})", "{{state}}"),),
+            "Alerts Alertmanager holds, active or suppressed.",
+            width=24,
+            min=0,
+        ),
+    ),
+)
+
+LOGS_PIPELINE = Row(
+    "Logs pipeline",
+    (
+        Panel(
+            "Loki lines received",
+            "timeseries",
+            (Query(f"sum(rate(loki_distributor_lines_received_total{{{ENV}}}[{RATE}]))", "lines/s"),),
+            "Log lines Loki accepted per second.",
+            width=6,
+            min=0,
+            no_data=needs_service("Loki"),
+        ),
+        Panel(
+            "Loki requests by status",
+            "timeseries",
+            (
+                Query(
+                    f"sum by (status_code) (rate(loki_request_duration_seconds_count{{{ENV}}}[{RATE}]))",
+                    "{{status_code}}",
+                ),
+            ),
+            "Requests Loki served per second by HTTP status; 5xx means pushes or queries fail.",
+            unit="reqps",
+            width=6,
+            min=0,
+            no_data=needs_service("Loki"),
+        ),
+        Panel(
+            "Alloy components",
+            "timeseries",
+            (
+                Query(
+                    f"sum by (health_type) (alloy_component_controller_running_components{{{ENV}}})",
+                    "{{health_type}}",
+                ),
+            ),
+            "Alloy pipeline components by health; anything but healthy needs a look.",
+            width=6,
+            min=0,
+            no_data=needs_service("Alloy"),
+        ),
+        Panel(
+            "Alloy log entries to Loki",
+            "timeseries",
+            (
+                Query(f"sum(rate(loki_write_sent_entries_total{{{ENV}}}[{RATE}]))", "sent"),
+                Query(f"sum(rate(loki_write_dropped_entries_total{{{ENV}}}[{RATE}]))", "dropped"),
+            ),
+            "Log entries Alloy shipped to Loki per second, and entries it dropped.",
+            width=6,
+            min=0,
+            no_data=needs_service("Alloy"),
+        ),
+    ),
+)
+
+DASHBOARD = Dashboard(
+    uid=UID,
+    title="F.R.I.D.A.Y. monitoring stack",
+    description="The services that watch the gateway: scrape targets, Prometheus, Alertmanager, Loki and Alloy.",
+    tags=("friday", "monitoring"),
+    rows=(TARGETS, PROMETHEUS, ALERTING, LOGS_PIPELINE),
+    variables=(Variable("environment", "Environment", "label_values(up, environment)"),),
+)

@@ -1,0 +1,22 @@
+"""Warnings about a stack's monitoring that are not errors: printed by `render` and `check`."""
+
+from __future__ import annotations
+
+from infra import PROJECT
+from infra.monitoring import scrape
+from infra.settings import Settings
+
+
+def monitoring_notes(settings: Settings) -> list[str]:
+    notes = []
+    if scrape.METRICS_TOKEN not in settings.secrets_set:
+        notes.append(
+            f"{PROJECT}:{scrape.METRICS_TOKEN} is not set: Prometheus scrapes the gateway without a credential, "
+            "which gateway 0.1.0 refuses (401), so GatewayDown fires. Create an admin API key and "
+            f" `pulumi config set --secret {PROJECT}:{scrape.METRICS_TOKEN} --stack {settings.stack}`"
+        )
+    if not settings.alert_receivers:
+        notes.append(
+            f"{PROJECT}:alertReceivers is empty: alerts are only visible in Alertmanager's UI, nobody is notified"
+        )
+    return notes

@@ -1,0 +1,139 @@
+"""The Prometheus service: its config (rendered from settings), rule files, data volume.
+
+Paths inside prometheus.yml are relative to its directory (Prometheus resolves rule files and
+credential files against the config file's folder), so the same file checks with
+`promtool check config` in a render folder and runs in the container.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.alerting import rules
+from infra.monitoring import endpoints
+from infra.monitoring.endpoints import NOBODY
+from infra.monitoring.scrape import ScrapeTarget, targets
+from infra.settings import Settings
+from infra.stack.common import TMPFS_TMP, log_options, user
+from infra.stack.parts import Part
+from infra.stack.spec import (
+    ConfigFile,
+    Healthcheck,
+    Image,
+    Limits,
+    Mount,
+    PublishedPort,
+    SecretFile,
+    Service,
+    Volume,
+)
+
+NAME = endpoints.PROMETHEUS
+DATA_VOLUME = "prometheus-data"
+CONFIG_FILE = "prometheus.yml"
+RULES_DIR = "rules"
+SECRETS_DIR = "secrets"
+CONSTANTS_FILE = "stack-constants.yml"
+
+
+def rule_file_names() -> list[str]:
+    """Rule files relative to the config folder: the static alerts, then the stack constants."""
+    static = [f"{RULES_DIR}/{f.path.rsplit('/', 1)[-1]}" for f in rules.RULE_FILES]
+    return [*static, f"{RULES_DIR}/{CONSTANTS_FILE}"]
+
+
+def credential_file(target: ScrapeTarget) -> str:
+    """Where a target's credential lives, relative to the config folder."""
+    return f"{SECRETS_DIR}/{target.job}-credential"
+
+
+def scrape_config(target: ScrapeTarget) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "job_name": target.job,
+        "scheme": target.scheme,
+        "metrics_path": target.metrics_path,
+    }
+    if target.credential is not None:
+        config["authorization"] = {"type": "Bearer", "credentials_file": credential_file(target)}
+    config["static_configs"] = [{"targets": [target.address], "labels": {"service": target.job, **target.labels}}]
+    return config
+
+
+def prometheus_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "global": {
+            "scrape_interval": settings.scrape_interval,
+            "evaluation_interval": settings.evaluation_interval,
+            # Added to every series and alert leaving Prometheus (Alertmanager, remote storage).
+            "external_labels": {"stack": settings.stack, "environment": settings.environment},
+        },
+        "alerting": {
+            "alertmanagers": [
+                {
+                    "api_version": "v2",
+                    "static_configs": [{"targets": [f"{endpoints.ALERTMANAGER}:{endpoints.ALERTMANAGER_PORT}"]}],
+                }
+            ]
+        },
+        "rule_files": rule_file_names(),
+        "scrape_configs": [scrape_config(t) for t in targets(settings)],
+    }
+
+
+def command(settings: Settings) -> tuple[str, ...]:
+    # Retention is a command-line flag, not part of prometheus.yml (in 2.x and 3.x alike).
+    return (
+        f"--config.file={endpoints.PROMETHEUS_CONFIG_DIR}/{CONFIG_FILE}",
+        f"--storage.tsdb.path={endpoints.PROMETHEUS_DATA_DIR}",
+        f"--storage.tsdb.retention.time={settings.prometheus_retention_time}",
+        f"--storage.tsdb.retention.size={settings.prometheus_retention_size}",
+        f"--web.listen-address=:{endpoints.PROMETHEUS_PORT}",
+    )
+
+
+def config_files(settings: Settings) -> dict[str, str]:
+    """{path relative to the config folder: content}: prometheus.yml and every rule file."""
+    header = (
+        f"# Prometheus configuration of stack {settings.stack!r}, generated from its settings\n"
+        "# (infra/monitoring/prometheus.py; scrape targets: infra/monitoring/scrape.py).\n"
+    )
+    files = {CONFIG_FILE: header + rules.dump(prometheus_config(settings))}
+    for rule_file in rules.RULE_FILES:
+        files[f"{RULES_DIR}/{rule_file.path.rsplit('/', 1)[-1]}"] = rules.rule_file_text(rule_file)
+    files[f"{RULES_DIR}/{CONSTANTS_FILE}"] = rules.stack_constants(settings)
+    return files
+
+
+def build(settings: Settings) -> Part:
+    base = endpoints.PROMETHEUS_CONFIG_DIR
+    volume = Volume(DATA_VOLUME, "Prometheus TSDB", NOBODY, NOBODY)
+    secret_files = tuple(
+        SecretFile(f"{base}/{credential_file(t)}", t.credential) for t in targets(settings) if t.credential
+    )
+    service = Service(
+        name=NAME,
+        image=Image(settings.prometheus_image, settings.prometheus_tag),
+        user=user(NOBODY, NOBODY),
+        limits=Limits(settings.prometheus_memory_mb, settings.prometheus_cpu_millicores),
+        healthcheck=Healthcheck(
+            ("wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{endpoints.PROMETHEUS_PORT}{endpoints.HEALTH_PATH}"),
+            interval_s=15,
+            start_period_s=30,
+        ),
+        log=log_options(settings),
+        command=command(settings),
+        ports=(
+            PublishedPort(
+                "http", endpoints.PROMETHEUS_PORT, settings.prometheus_host_port, str(settings.monitoring_bind_address)
+            ),
+        ),
+        mounts=(Mount(DATA_VOLUME, endpoints.PROMETHEUS_DATA_DIR),),
+        config_dir=base,
+        files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config_files(settings).items()),
+        secret_files=secret_files,
+        tmpfs=dict(TMPFS_TMP),
+        restart=settings.docker_restart_policy,
+        # Time to write the head block out cleanly.
+        stop_grace_s=60,
+    )
+    return Part(services=(service,), volumes=(volume,))

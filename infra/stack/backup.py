@@ -1,0 +1,96 @@
+"""The backup service (Docker): a stock Python slim container running infra/backup in a loop.
+
+The tool is standard-library only, so the container needs no image build: its source files
+are delivered like config files (into config_dir) and run as the package `friday_backup`.
+It runs as the gateway's uid/gid so it can read the gateway's data volume, and it mounts that
+volume read-write on purpose: a WAL-mode reader must update the database's -shm index (and
+create -wal/-shm when the gateway is stopped); the tool never writes the databases themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infra.settings import Settings
+from infra.stack import gateway
+from infra.stack.common import TMPFS_TMP, log_options, user
+from infra.stack.parts import Part
+from infra.stack.spec import ConfigFile, Healthcheck, Image, Limits, Mount, Service, Volume
+
+NAME = "backup"
+VOLUME = "backups"
+PACKAGE = "friday_backup"
+CONFIG_DIR = "/etc/friday-backup"
+BACKUP_DIR = "/backups"
+SOURCE_DIR = Path(__file__).resolve().parents[1] / "backup"
+METRICS_PATH = "/metrics"
+HEALTH_PATH = "/health"
+
+
+def tool_sources() -> dict[str, str]:
+    """The tool's modules: {file name: source}. What the container, the CronJob and the host run."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(SOURCE_DIR.glob("*.py"))}
+
+
+def interval_seconds(settings: Settings) -> int:
+    return settings.backup_interval_hours * 3600
+
+
+def tool_command(settings: Settings, verb: str, *, data_dir: str, backup_dir: str) -> tuple[str, ...]:
+    return (
+        "python3",
+        "-m",
+        PACKAGE,
+        verb,
+        "--data-dir",
+        data_dir,
+        "--backup-dir",
+        backup_dir,
+        "--retention",
+        str(settings.backup_retention_count),
+    )
+
+
+def build(settings: Settings) -> Part:
+    volume = Volume(
+        name=VOLUME,
+        purpose="backups of the gateway databases (one folder per backup, manifest last)",
+        owner_uid=settings.gateway_uid,
+        owner_gid=settings.gateway_gid,
+    )
+    port = settings.backup_metrics_port
+    service = Service(
+        name=NAME,
+        image=Image(settings.backup_image, settings.backup_tag),
+        user=user(settings.gateway_uid, settings.gateway_gid),
+        limits=Limits(memory_mb=256, cpu_millicores=500),
+        healthcheck=Healthcheck(
+            command=(
+                "python3",
+                "-c",
+                f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{HEALTH_PATH}', timeout=4)",
+            ),
+            interval_s=60,
+            start_period_s=30,
+        ),
+        log=log_options(settings),
+        command=(
+            *tool_command(settings, "serve", data_dir=gateway.DATA_DIR, backup_dir=BACKUP_DIR),
+            "--interval-seconds",
+            str(interval_seconds(settings)),
+            "--listen",
+            f"0.0.0.0:{port}",
+        ),
+        env={"PYTHONPATH": CONFIG_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"},
+        internal_ports=(port,),
+        mounts=(Mount(gateway.DATA_VOLUME, gateway.DATA_DIR), Mount(VOLUME, BACKUP_DIR)),
+        config_dir=CONFIG_DIR,
+        files=tuple(
+            ConfigFile(f"{CONFIG_DIR}/{PACKAGE}/{name}", text) for name, text in sorted(tool_sources().items())
+        ),
+        tmpfs=dict(TMPFS_TMP),
+        restart=settings.docker_restart_policy,
+        # A running copy finishes within seconds; SIGTERM ends the loop between steps.
+        stop_grace_s=60,
+    )
+    return Part(services=(service,), volumes=(volume,))

@@ -1,0 +1,228 @@
+"""The alert rules: promtool checks and unit tests, catalog names, thresholds, runbooks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.alerting import rules, thresholds
+from infra.dashboards.links import RUNBOOK_BASE_URL
+from infra.metrics.catalog import NAMES, metric_names_in_promql
+from infra.settings import load_stack
+from tests.support.paths import REPO_ROOT
+
+ALERTS_DIR = REPO_ROOT / "alerts"
+TESTS_DIR = ALERTS_DIR / "tests"
+TROUBLESHOOTING = REPO_ROOT / rules.RUNBOOK_DOC
+PROMTOOL_TIMEOUT = 60
+
+
+def promtool(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["promtool", *args], cwd=cwd, capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT, check=False
+    )
+
+
+def committed_rules() -> list[dict[str, Any]]:
+    out = []
+    for path in sorted(ALERTS_DIR.glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            out.extend(group["rules"])
+    return out
+
+
+def alert_rules() -> dict[str, dict[str, Any]]:
+    return {r["alert"]: r for r in committed_rules() if "alert" in r}
+
+
+def test_rule_files_are_the_generated_ones() -> None:
+    on_disk = {p.relative_to(REPO_ROOT).as_posix() for p in ALERTS_DIR.glob("*.yml")}
+    assert on_disk == set(rules.committed_rule_files())
+    for rel, text in rules.committed_rule_files().items():
+        assert (REPO_ROOT / rel).read_text() == text, f"{rel} is stale: run `make generate`"
+
+
+@pytest.mark.parametrize("path", sorted(ALERTS_DIR.glob("*.yml")), ids=lambda p: p.name)
+def test_promtool_check_rules(path: Path) -> None:
+    result = promtool("check", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
+    path = tmp_path / "stack-constants.yml"
+    path.write_text(rules.stack_constants(load_stack("prod")))
+    result = promtool("check", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = {r["record"]: r["expr"] for r in yaml.safe_load(path.read_text())["groups"][0]["rules"]}
+    assert records == {rules.MEMORY_LIMIT_MB: "vector(2048)", rules.COST_BUDGET_USD_DAILY: "vector(25)"}
+
+
+def test_promtool_check_rules_rejects_a_broken_file(tmp_path: Path) -> None:
+    # The check above could pass on anything if promtool were not really looking.
+    path = tmp_path / "broken.yml"
+    path.write_text("groups:\n- name: x\n  rules:\n  - alert: X\n    expr: rate(friday_tasks_total[5m]\n")
+    assert promtool("check", "rules", str(path)).returncode != 0
+
+
+def test_promtool_unit_tests_pass() -> None:
+    files = sorted(p.name for p in TESTS_DIR.glob("*.yml"))
+    assert files
+    result = promtool("test", "rules", *files, cwd=TESTS_DIR)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(files)
+
+
+def _unit_tests() -> list[dict[str, Any]]:
+    groups = []
+    for path in sorted(TESTS_DIR.glob("*.yml")):
+        groups.extend(yaml.safe_load(path.read_text())["tests"])
+    return groups
+
+
+def _minutes(duration: str) -> float:
+    units = {"s": 1 / 60, "m": 1, "h": 60}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", duration))
+
+
+@pytest.mark.parametrize("alert", [r.name for r in rules.ALERTS])
+def test_every_alert_has_unit_tests_for_threshold_and_for(alert: str) -> None:
+    cases = [(g, c) for g in _unit_tests() for c in g["alert_rule_test"] if c["alertname"] == alert]
+    fired = [(g, c) for g, c in cases if c["exp_alerts"]]
+    assert fired, f"{alert}: no unit test where it fires"
+    rule = alert_rules()[alert]
+    for_ = _minutes(rule.get("for", "0m"))
+    for _, case in fired:
+        assert _minutes(case["eval_time"]) >= for_, f"{alert} expected firing before its `for` ({for_}m)"
+        for expected in case["exp_alerts"]:
+            assert expected["exp_labels"]["severity"] == rule["labels"]["severity"]
+            assert expected["exp_annotations"]["runbook_url"] == rule["annotations"]["runbook_url"]
+            assert set(expected["exp_annotations"]) == {"summary", "description", "runbook_url"}
+    if for_ == 0:
+        return  # the Watchdog: nothing to hold back, nothing below a threshold
+    # Not before `for`: the same input, one evaluation earlier, no firing alert.
+    for group, case in fired:
+        earlier = [
+            c
+            for c in group["alert_rule_test"]
+            if c["alertname"] == alert
+            and not c["exp_alerts"]
+            and _minutes(c["eval_time"]) < _minutes(case["eval_time"])
+        ]
+        assert earlier, f"{alert}: no check that it stays quiet before `for` has passed"
+    # Not below the threshold: a test group where it never fires, evaluated after `for`.
+    quiet_groups = [
+        g
+        for g in _unit_tests()
+        if any(c["alertname"] == alert for c in g["alert_rule_test"])
+        and all(not c["exp_alerts"] for c in g["alert_rule_test"] if c["alertname"] == alert)
+    ]
+    assert any(
+        _minutes(c["eval_time"]) > for_ for g in quiet_groups for c in g["alert_rule_test"] if c["alertname"] == alert
+    ), f"{alert}: no input at or below the threshold that stays quiet past `for`"
+
+
+def unknown_metrics(rule_docs: list[dict[str, Any]]) -> dict[str, set[str]]:
+    out = {}
+    for rule in rule_docs:
+        unknown = metric_names_in_promql(rule["expr"]) - NAMES
+        if unknown:
+            out[rule.get("alert") or rule.get("record", "?")] = unknown
+    return out
+
+
+def test_rules_use_only_catalogued_metrics() -> None:
+    assert unknown_metrics(committed_rules()) == {}
+
+
+def test_catalog_check_catches_an_unknown_metric() -> None:
+    bad = [{"alert": "Typo", "expr": "friday_task_queue_depth > 50"}]
+    assert unknown_metrics(bad) == {"Typo": {"friday_task_queue_depth"}}
+
+
+def test_recording_rules_used_by_alerts_are_generated_per_stack() -> None:
+    used = set()
+    for rule in committed_rules():
+        used |= set(re.findall(r"\bfriday:[a-z_:]+", rule["expr"]))
+    doc = yaml.safe_load(rules.stack_constants(load_stack("dev")))
+    assert used == {r["record"] for r in doc["groups"][0]["rules"]}
+
+
+def test_thresholds_and_for_come_from_the_thresholds_module() -> None:
+    declared = {v.alert: v for v in vars(thresholds).values() if isinstance(v, thresholds.Threshold)}
+    on_disk = alert_rules()
+    assert set(on_disk) == set(declared)
+    for name, rule in on_disk.items():
+        th = declared[name]
+        assert rule["labels"]["severity"] == th.severity
+        assert rule.get("for", "0m") == th.for_
+        if name not in ("Watchdog", "GatewayMetricsAbsent"):
+            # The comparison with the threshold ends a line of the expression.
+            assert re.search(rf"(>|<|==) {re.escape(f'{th.value:g}')}$", rule["expr"], re.M), rule["expr"]
+    for seed in thresholds.SEED_THRESHOLDS:
+        assert seed.alert in on_disk
+
+
+def test_every_alert_has_severity_and_annotations() -> None:
+    for name, rule in alert_rules().items():
+        assert rule["labels"]["severity"] in ("critical", "warning", "none"), name
+        assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}, name
+        assert all(v.strip() for v in rule["annotations"].values()), name
+
+
+def github_headings(markdown: str) -> dict[str, str]:
+    """Anchor -> heading text for every heading outside code blocks (GitHub's rules)."""
+    anchors: dict[str, str] = {}
+    in_code = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        match = re.match(r"^(#{1,6})\s+(.*?)\s*$", line)
+        if match and not in_code:
+            anchor = rules.github_anchor(match.group(2))
+            # GitHub suffixes repeated anchors with -1, -2...
+            n, unique = 0, anchor
+            while unique in anchors:
+                n += 1
+                unique = f"{anchor}-{n}"
+            anchors[unique] = match.group(2)
+    return anchors
+
+
+def test_github_anchor_rules() -> None:
+    assert rules.github_anchor("HighErrorRate") == "higherrorrate"
+    assert rules.github_anchor("Alert runbooks") == "alert-runbooks"
+    assert rules.github_anchor("Port 18789: already in use?") == "port-18789-already-in-use"
+    assert rules.github_anchor("snake_case-name") == "snake_case-name"
+
+
+def runbook_sections() -> dict[str, str]:
+    text = TROUBLESHOOTING.read_text()
+    assert rules.RUNBOOK_HEADING in text
+    runbooks = text.split(rules.RUNBOOK_HEADING, 1)[1].split("\n## ", 1)[0]
+    parts = re.split(r"^### (.+)$", runbooks, flags=re.M)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts), 2)}
+
+
+def test_every_runbook_url_resolves_to_its_own_heading() -> None:
+    anchors = github_headings(TROUBLESHOOTING.read_text())
+    for name, rule in alert_rules().items():
+        doc, _, anchor = rule["annotations"]["runbook_url"].partition("#")
+        assert doc == RUNBOOK_BASE_URL and doc.endswith("/" + rules.RUNBOOK_DOC)
+        assert anchor in anchors, f"{name}: #{anchor} is not a heading of {doc}"
+        assert anchors[anchor] == name, f"{name} points at the section of {anchors[anchor]}"
+
+
+def test_every_runbook_has_symptom_diagnosis_command_and_fix() -> None:
+    sections = runbook_sections()
+    assert set(sections) == set(alert_rules()), "one runbook section per alert, and no other"
+    for name, body in sections.items():
+        assert "**Symptom:**" in body, name
+        assert "**Diagnosis:**" in body and "```sh" in body, name
+        assert "**Fix:**" in body, name

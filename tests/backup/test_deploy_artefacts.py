@@ -1,0 +1,156 @@
+"""Backup scheduling artefacts, each checked by the tool that reads it (promtool, systemd, kubernetes-validate)."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.alerting import backup_rules
+from infra.backup import metrics
+from infra.render import artefacts
+from infra.settings import SettingsError, load_stack, validate
+from infra.settings.load import RawConfig
+from infra.settings.model import Settings
+from infra.stack import backup, backup_schedules, build_stack, gateway
+
+STACKS = ["dev", "prod"]
+
+
+def settings_of(plain: dict[str, Any]) -> Settings:
+    return validate(RawConfig("test", plain, frozenset()))
+
+
+def write(files: dict[str, str], root: Path) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def tool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=120, cwd=cwd, check=False)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rules_pass_promtool_check_and_unit_tests(stack: str, tmp_path: Path) -> None:
+    out = write(artefacts(load_stack(stack)), tmp_path)
+    check = tool("promtool", "check", "rules", str(out / backup_rules.RULE_FILE))
+    assert check.returncode == 0, check.stdout + check.stderr
+    test = tool("promtool", "test", "rules", str(out / backup_rules.TEST_FILE))
+    assert test.returncode == 0, test.stdout + test.stderr
+    assert "SUCCESS" in test.stdout
+
+
+def test_rule_threshold_is_the_setting_and_the_unit_test_can_fail(tmp_path: Path) -> None:
+    s = settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 30})
+    [rule] = backup_rules.rules(s)["groups"][0]["rules"]
+    assert f"> {30 * 3600} " in rule["expr"]
+    assert metrics.LAST_SUCCESS in rule["expr"]
+    assert rule["annotations"]["runbook_url"] == backup_rules.RUNBOOK_URL
+    # The generated test against a rule with another threshold must fail: it tests the rule.
+    files = backup_rules.artefacts(s)
+    other = backup_rules.artefacts(settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 26}))
+    files[backup_rules.RULE_FILE] = other[backup_rules.RULE_FILE]
+    out = write(files, tmp_path)
+    test = tool("promtool", "test", "rules", str(out / backup_rules.TEST_FILE))
+    assert test.returncode != 0
+    assert "FAILED" in test.stdout + test.stderr
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_systemd_units_verify(stack: str, tmp_path: Path) -> None:
+    s = load_stack(stack)
+    out = write(artefacts(s), tmp_path)
+    units = out / backup_schedules.SYSTEMD_DIR
+    service, timer = units / f"{backup_schedules.UNIT}.service", units / f"{backup_schedules.UNIT}.timer"
+    done = tool("systemd-analyze", "verify", str(service), str(timer))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "", done.stderr
+    text = service.read_text()
+    assert f"User={s.gateway_uid}\n" in text
+    assert f"--backup-dir {s.backup_host_dir} " in text
+    assert f"--retention {s.backup_retention_count} " in text
+    assert "ProtectSystem=strict" in text
+    # Negative control: verify really reads the file (a missing program is an error).
+    broken = units / "broken.service"
+    broken.write_text(text.replace("/usr/bin/python3", "/usr/bin/no-such-python"))
+    assert tool("systemd-analyze", "verify", str(broken)).returncode != 0
+
+
+@pytest.mark.parametrize("hours", [1, 2, 3, 4, 6, 8, 12, 24])
+def test_schedules_match_the_interval(hours: int) -> None:
+    spec = backup_schedules.on_calendar(hours)
+    done = tool("systemd-analyze", "calendar", "--iterations", "3", spec)
+    assert done.returncode == 0, done.stderr
+    # Consecutive runs are `hours` apart.
+    times = [line.split()[-2] for line in done.stdout.splitlines() if "Next elapse" in line or "Iter." in line]
+    hh = [int(t.split(":")[0]) for t in times]
+    assert len(hh) == 3
+    assert all((b - a) % 24 == hours % 24 for a, b in itertools.pairwise(hh))
+    minute, hour, *rest = backup_schedules.cron_schedule(hours).split()
+    assert minute == "0" and rest == ["*", "*", "*"]
+    assert hour == ("0" if hours == 24 else f"*/{hours}")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cronjob_is_valid_kubernetes(stack: str, tmp_path: Path) -> None:
+    s = load_stack(stack)
+    out = write(artefacts(s), tmp_path)
+    path = out / backup_schedules.KUBERNETES_FILE
+    exe = shutil.which("kubernetes-validate") or str(Path(sys.executable).parent / "kubernetes-validate")
+    done = tool(exe, "--strict", "--kubernetes-version", "1.30", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    docs = list(yaml.safe_load_all(path.read_text()))
+    assert [d["kind"] for d in docs] == ["ConfigMap", "PersistentVolumeClaim", "CronJob"]
+    assert docs[0]["data"] == backup.tool_sources()
+    cron = docs[2]["spec"]
+    assert cron["concurrencyPolicy"] == "Forbid"
+    assert cron["schedule"] == backup_schedules.cron_schedule(s.backup_interval_hours)
+    pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == s.gateway_uid
+    [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert {v["name"]: v for v in pod["volumes"]}["data"]["persistentVolumeClaim"]["claimName"] == (
+        f"{s.name_prefix}-{gateway.DATA_VOLUME}"
+    )
+
+
+def test_docker_backup_service_shares_the_gateway_volume_as_its_user() -> None:
+    s = load_stack("dev")
+    spec = build_stack(s)
+    svc, gw = spec.service(backup.NAME), spec.service(gateway.NAME)
+    assert svc.user == gw.user
+    mounts = {m.path: m for m in svc.mounts}
+    assert mounts[gateway.DATA_DIR].volume == gateway.DATA_VOLUME
+    assert not mounts[gateway.DATA_DIR].read_only  # WAL readers write the -shm
+    assert mounts[backup.BACKUP_DIR].volume == backup.VOLUME
+    assert svc.ports == () and svc.internal_ports == (s.backup_metrics_port,)
+    assert svc.read_only_root and "/tmp" in svc.tmpfs
+    assert svc.image.tag != "latest"
+    shipped = {Path(f.path).name: f.content for f in svc.files}
+    assert shipped == backup.tool_sources()
+    assert str(s.backup_interval_hours * 3600) in svc.command
+
+
+@pytest.mark.parametrize(
+    ("plain", "expected"),
+    [
+        ({"backupIntervalHours": 12, "backupStaleAfterHours": 12}, "backupStaleAfterHours = 12 must exceed"),
+        ({"backupIntervalHours": 5}, "friday:backupIntervalHours = 5: must be one of 1, 2, 3, 4, 6, 8, 12, 24"),
+        ({"backupHostDir": "~/backups"}, "friday:backupHostDir = '~/backups'"),
+        ({"backupRetentionCount": 0}, "friday:backupRetentionCount = 0"),
+        ({"backupTag": "latest"}, "friday:backupTag = 'latest'"),
+    ],
+)
+def test_bad_backup_settings_are_refused(plain: dict[str, Any], expected: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        settings_of(plain)
+    assert expected in str(err.value)

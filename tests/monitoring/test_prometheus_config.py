@@ -1,0 +1,128 @@
+"""prometheus.yml from settings: scrape targets, credential, labels, rules; promtool check config."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.alerting import rules
+from infra.cli import main
+from infra.monitoring import prometheus, scrape
+from infra.settings import load_stack
+from infra.stack import build_stack
+from infra.stack.spec import SecretRef
+from tests.monitoring.render_helpers import load_yaml, prometheus_dir, render_into, settings_of
+from tests.support.paths import REPO_ROOT
+
+
+def check_config(config_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["promtool", "check", "config", "prometheus.yml"],
+        cwd=config_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_rendered_config_passes_promtool(stack: str, tmp_path: Path) -> None:
+    out = render_into(load_stack(stack), tmp_path / "out")
+    result = check_config(prometheus_dir(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 3 rule files found" in result.stdout
+
+
+def test_promtool_fails_when_a_referenced_file_is_missing(tmp_path: Path) -> None:
+    out = render_into(settings_of({}, frozenset({"metricsToken"})), tmp_path / "out")
+    (prometheus_dir(out) / "secrets/gateway-credential").unlink()
+    assert check_config(prometheus_dir(out)).returncode != 0
+
+
+def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> None:
+    settings = settings_of({}, frozenset({"metricsToken"}))
+    out = render_into(settings, tmp_path / "out")
+    config = load_yaml(prometheus_dir(out) / "prometheus.yml")
+    jobs = {j["job_name"]: j for j in config["scrape_configs"]}
+    assert set(jobs) == {"gateway", "prometheus", "alertmanager", "grafana"}
+    assert jobs["grafana"]["static_configs"][0]["targets"] == ["grafana:3000"]
+    gw = jobs["gateway"]
+    assert gw["static_configs"][0]["targets"] == ["gateway:18789"]
+    assert gw["metrics_path"] == "/metrics"
+    assert gw["authorization"] == {"type": "Bearer", "credentials_file": "secrets/gateway-credential"}
+    assert "authorization" not in jobs["prometheus"] and "authorization" not in jobs["alertmanager"]
+    # The credential reaches the container as a secret file, never as text in the config.
+    service = build_stack(settings).service("prometheus")
+    [secret_file] = service.secret_files
+    assert secret_file.path == "/etc/prometheus/secrets/gateway-credential"
+    assert secret_file.secret == SecretRef("metricsToken")
+    assert (prometheus_dir(out) / "secrets/gateway-credential").read_text() == "<secret:metricsToken>"
+    assert check_config(prometheus_dir(out)).returncode == 0
+
+
+def test_no_credential_without_the_secret() -> None:
+    config = prometheus.prometheus_config(settings_of({}))
+    gw = next(j for j in config["scrape_configs"] if j["job_name"] == "gateway")
+    assert "authorization" not in gw
+    assert build_stack(settings_of({})).service("prometheus").secret_files == ()
+
+
+def test_external_labels_intervals_and_alerting() -> None:
+    s = settings_of({"environment": "staging", "scrapeInterval": "30s", "evaluationInterval": "20s"}, stack="eu1")
+    config = prometheus.prometheus_config(s)
+    assert config["global"] == {
+        "scrape_interval": "30s",
+        "evaluation_interval": "20s",
+        "external_labels": {"stack": "eu1", "environment": "staging"},
+    }
+    assert config["alerting"]["alertmanagers"] == [
+        {"api_version": "v2", "static_configs": [{"targets": ["alertmanager:9093"]}]}
+    ]
+
+
+def test_retention_is_passed_as_flags() -> None:
+    s = settings_of({"prometheusRetentionTime": "30d", "prometheusRetentionSize": "20GB"})
+    command = build_stack(s).service("prometheus").command
+    assert "--storage.tsdb.retention.time=30d" in command
+    assert "--storage.tsdb.retention.size=20GB" in command
+    assert "--config.file=/etc/prometheus/prometheus.yml" in command
+
+
+def test_rule_files_in_the_service_are_the_committed_ones() -> None:
+    s = load_stack("dev")
+    files = {f.path: f.content for f in build_stack(s).service("prometheus").files}
+    for rel in rules.committed_rule_files():
+        name = rel.rsplit("/", 1)[-1]
+        assert files[f"/etc/prometheus/rules/{name}"] == (REPO_ROOT / rel).read_text()
+    assert files["/etc/prometheus/rules/stack-constants.yml"] == rules.stack_constants(s)
+    config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
+    assert config["rule_files"] == ["rules/gateway.yml", "rules/monitoring.yml", "rules/stack-constants.yml"]
+
+
+def test_a_new_service_joins_by_registering_a_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    def loki(_: object) -> scrape.ScrapeTarget:
+        return scrape.ScrapeTarget("loki", 3100)
+
+    monkeypatch.setattr(scrape, "SCRAPE_TARGETS", (*scrape.SCRAPE_TARGETS, loki))
+    config = prometheus.prometheus_config(settings_of({}))
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "loki"]
+    assert job["static_configs"] == [{"targets": ["loki:3100"], "labels": {"service": "loki"}}]
+
+
+def test_duplicate_job_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scrape, "SCRAPE_TARGETS", (*scrape.SCRAPE_TARGETS, scrape.prometheus_target))
+    with pytest.raises(AssertionError, match="share a job name"):
+        prometheus.prometheus_config(settings_of({}))
+
+
+def test_render_notes_a_missing_metrics_token_and_no_receivers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["render", "--stack", "dev", "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "friday:metricsToken is not set" in err
+    assert "friday:alertReceivers is empty" in err

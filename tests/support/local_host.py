@@ -1,0 +1,235 @@
+"""`make test`'s run of the host suite: a bare-metal-style install under a temporary root on this machine.
+
+    python -m tests.support.local_host [extra pytest args]
+
+Lays the rendered host files out under the root (systemd units, the backup tool, the gateway
+config), fills the data folder with the gateway's seven WAL databases, runs the gateway double
+in place of the gateway (its JSON log appended to the root's log file), runs one backup with the
+rendered unit's own command, starts Debian's Prometheus scraping the double with the admin key,
+then runs `pytest tests/infra --hosts=local:// --friday-mode baremetal` against it all.
+
+Stand-ins, said plainly: the double for the gateway; a minimal logrotate file and a minimal
+Prometheus config (scrape job "gateway" only) because the rendered ones of the host-logs and
+alerting parts are not on this branch; the unit's command is run directly, not by systemd.
+Every process is stopped and the root removed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import requests
+import yaml
+
+from infra.render import artefacts
+from infra.settings import Settings, load_stack
+from infra.stack import backup_schedules, gateway
+from tests.infra.options import GATEWAY_JOB, LOG_FILE, LOGROTATE_CONF
+from tests.support.paths import REPO_ROOT
+
+STACK = "dev"
+TOKEN_PATH = "/etc/friday/metrics-token"
+START_TIMEOUT_S = 30.0
+MINIMAL_LOGROTATE = """{log_dir}/*.log {{
+    daily
+    rotate 14
+    # The gateway never reopens its log file and SIGHUP kills it: copy, then truncate in place.
+    copytruncate
+    compress
+    delaycompress
+    missingok
+    notifempty
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def under(root: Path, host_path: str) -> Path:
+    return root / host_path.lstrip("/")
+
+
+def lay_out(root: Path, settings: Settings) -> None:
+    """The rendered host artefacts at their host paths under root."""
+    files = artefacts(settings)
+    for rel, text in files.items():
+        if rel.startswith(f"{backup_schedules.SYSTEMD_DIR}/"):
+            dest = under(root, "/etc/systemd/system") / Path(rel).name
+        elif rel.startswith(f"{backup_schedules.HOST_TOOL_RENDER_DIR}/"):
+            dest = under(root, backup_schedules.HOST_TOOL_DIR) / Path(rel).relative_to(
+                backup_schedules.HOST_TOOL_RENDER_DIR
+            )
+        else:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(text)
+    config = gateway.gateway_config(settings)
+    # Bare metal: real paths (under the root here), one log output, a file (see shared/gateway.md).
+    config["core"] = {"dataDir": str(under(root, gateway.DATA_DIR))}
+    config["logging"] = {"output": [{"type": "file", "path": str(under(root, LOG_FILE))}]}
+    path = under(root, gateway.CONFIG_PATH)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    log_dir = under(root, LOG_FILE).parent
+    log_dir.mkdir(parents=True, exist_ok=True)
+    conf = under(root, LOGROTATE_CONF)
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text(MINIMAL_LOGROTATE.format(log_dir=log_dir))
+    conf.chmod(0o644)
+
+
+def make_databases(data_dir: Path) -> None:
+    """The gateway's seven WAL databases with some committed rows (the double keeps none)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.sqlite_writer", str(data_dir), "--seconds", "5", "--max-rows", "700"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "wrote 700" in done.stdout, done.stdout
+
+
+def run_backup_unit(root: Path, settings: Settings) -> None:
+    """The rendered unit's ExecStart, with its host paths moved under root, on the system Python."""
+    unit = (under(root, "/etc/systemd/system") / f"{backup_schedules.UNIT}.service").read_text()
+    env = dict(re.findall(r"(\w+)=(\S+)", re.search(r"^Environment=(.*)$", unit, re.MULTILINE)[1]))  # type: ignore[index]
+    argv = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE)[1])  # type: ignore[index]
+    host_paths = [gateway.DATA_DIR, settings.backup_host_dir, backup_schedules.textfile_path(settings)]
+    argv = [str(under(root, a)) if a in host_paths else a for a in argv]
+    under(root, settings.backup_textfile_dir).mkdir(parents=True, exist_ok=True)
+    env["PYTHONPATH"] = str(under(root, env["PYTHONPATH"]))
+    done = subprocess.run(
+        argv, env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, f"backup unit command failed: {done.stderr}"
+
+
+@contextmanager
+def process(argv: list[str], **kwargs: object) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(argv, text=True, **kwargs)  # type: ignore[call-overload]
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def wait_listening(proc: subprocess.Popen[str]) -> str:
+    assert proc.stderr is not None
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if m := re.search(r"listening on (http://\S+)", line):
+            return m.group(1)
+        if not line and proc.poll() is not None:
+            break
+    raise RuntimeError("the gateway double did not start")
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with suppress(requests.RequestException):
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} never became ready")
+
+
+def prometheus_config(root: Path, gateway_url: str) -> Path:
+    target = gateway_url.removeprefix("http://")
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [
+            {
+                "job_name": GATEWAY_JOB,
+                "metrics_path": gateway.METRICS_PATH,
+                "authorization": {"type": "Bearer", "credentials_file": str(under(root, TOKEN_PATH))},
+                "static_configs": [{"targets": [target]}],
+            }
+        ],
+    }
+    path = under(root, "/etc/prometheus/prometheus.yml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def main(argv: list[str]) -> int:
+    settings = load_stack(STACK)
+    root = Path(tempfile.mkdtemp(prefix="friday-host-"))
+    root.chmod(0o755)
+    try:
+        lay_out(root, settings)
+        make_databases(under(root, gateway.DATA_DIR))
+        token = under(root, TOKEN_PATH)
+        token.parent.mkdir(parents=True, exist_ok=True)
+        token.write_text(secrets.token_urlsafe(32))
+        token.chmod(0o600)
+        log = under(root, LOG_FILE).open("a", encoding="utf-8")
+        double_argv = [sys.executable, "-m", "tests.support.gateway_double", "--host", "127.0.0.1"]
+        double_argv += ["--port", str(free_port()), "--token-file", str(token)]
+        with log, process(double_argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.PIPE) as double:
+            gateway_url = wait_listening(double).rstrip("/")
+            run_backup_unit(root, settings)
+            prom_port = free_port()
+            prom_argv = [
+                shutil.which("prometheus") or "/usr/bin/prometheus",
+                f"--config.file={prometheus_config(root, gateway_url)}",
+                f"--storage.tsdb.path={under(root, '/var/lib/prometheus/data')}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ]
+            with process(prom_argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+                prometheus_url = f"http://127.0.0.1:{prom_port}"
+                wait_ready(f"{prometheus_url}/-/ready")
+                outputs = root / "stack-outputs.json"
+                # The shape of `pulumi stack output --json` (keys the program exports).
+                outputs.write_text(json.dumps({"gatewayUrl": gateway_url, "prometheusUrl": prometheus_url}))
+                suite = [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "tests/infra",
+                    "--hosts=local://",
+                    "--friday-mode=baremetal",
+                    f"--friday-stack={STACK}",
+                    f"--friday-root={root}",
+                    f"--friday-outputs={outputs}",
+                    f"--friday-metrics-token-file={token}",
+                    "-p",
+                    "no:cacheprovider",
+                    *argv,
+                ]
+                print("$ " + " ".join(suite), flush=True)
+                return subprocess.run(suite, cwd=REPO_ROOT, check=False, env={**os.environ}).returncode
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,35 @@
+"""`render` writes Prometheus' config and rule files and Alertmanager's config, secrets as placeholders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from infra.alerting import rules
+from infra.cli import main
+from tests.support.paths import REPO_ROOT
+
+
+def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["render", "--stack", "dev", "--out", str(out)]) == 0
+    prom = out / "files/prometheus/etc/prometheus"
+    for rel in rules.committed_rule_files():
+        name = rel.rsplit("/", 1)[-1]
+        assert (prom / "rules" / name).read_text() == (REPO_ROOT / rel).read_text()
+    constants = yaml.safe_load((prom / "rules/stack-constants.yml").read_text())
+    assert {r["record"] for r in constants["groups"][0]["rules"]} == {
+        rules.MEMORY_LIMIT_MB,
+        rules.COST_BUDGET_USD_DAILY,
+    }
+    config = yaml.safe_load((prom / "prometheus.yml").read_text())
+    assert config["global"]["external_labels"] == {"stack": "dev", "environment": "dev"}
+    am = yaml.safe_load((out / "files/alertmanager/etc/alertmanager/alertmanager.yml").read_text())
+    assert am["route"]["routes"][0]["receiver"] == "heartbeat"
+    summary = json.loads((out / "stack.json").read_text())
+    assert {"prometheus", "alertmanager"} <= set(summary["services"])
+    service = json.loads((out / "services/prometheus.json").read_text())
+    assert service["user"] == "65534:65534"
+    assert "--storage.tsdb.retention.time=15d" in service["command"]
