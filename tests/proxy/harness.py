@@ -74,7 +74,10 @@ def port_of(listen: str) -> int:
 
 def check_command(kind: str, config: Path, folder: Path) -> list[str]:
     if kind == "nginx":
-        return [tool("nginx"), "-t", "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(config)]
+        return [
+            *[tool("nginx"), "-t", "-p", str(folder), "-e", str(folder / "error.log")],
+            *["-c", str(config), "-g", "daemon off;"],
+        ]
     return [tool("caddy"), "validate", "--adapter", "caddyfile", "--config", str(config)]
 
 
@@ -122,6 +125,7 @@ class LocalProxy:
     kind: str
     params: ProxyParams
     folder: Path
+    pid: int
 
     @property
     def https_url(self) -> str:
@@ -136,14 +140,40 @@ class LocalProxy:
         return f"wss://localhost:{port_of(self.params.https_listen)}"
 
 
+# The containers run the proxies as a non-root user; so do the live tests when started as root.
+UNPRIVILEGED = 65534  # nobody
+
+
+def as_unprivileged(folder: Path, cert: CertFiles) -> tuple[list[str], CertFiles]:
+    """A command prefix dropping root (when root), and the certificate copied where that user reads it."""
+    own = CertFiles(folder / "cert.pem", folder / "key.pem")
+    shutil.copy(cert.cert, own.cert)
+    shutil.copy(cert.key, own.key)
+    own.key.chmod(0o400)
+    return drop_root(folder), own
+
+
+def drop_root(folder: Path) -> list[str]:
+    """When root: give folder (and what is in it) to nobody, and the command prefix that runs as nobody."""
+    if os.geteuid() != 0:
+        return []
+    for path in [folder, *folder.rglob("*")]:
+        os.chown(path, UNPRIVILEGED, UNPRIVILEGED)
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to run the servers as a non-root user"
+    return [setpriv, f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}", "--clear-groups"]
+
+
 @contextlib.contextmanager
 def run_proxy(kind: str, settings: Settings, cert: CertFiles, upstream_port: int) -> Iterator[LocalProxy]:
     folder = workdir()
     try:
-        params = local_params(settings, cert, upstream_port, folder)
+        prefix, own_cert = as_unprivileged(folder, cert)
+        params = local_params(settings, own_cert, upstream_port, folder)
         config = write_config(kind, params, folder)
         ports = [port_of(params.http_listen), port_of(params.https_listen)]
-        with running(run_command(kind, config, folder), folder / "process.log", ports, env=caddy_env(folder)):
-            yield LocalProxy(kind, params, folder)
+        command = prefix + run_command(kind, config, folder)
+        with running(command, folder / "process.log", ports, env=caddy_env(folder)) as proc:
+            yield LocalProxy(kind, params, folder, proc.pid)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -46,8 +46,13 @@ def test_rendered_config_passes_the_real_checker(
     settings = proxy_settings(kind, **plain)
     result = check(kind, local_params(settings, cert, 18789, folder), folder)
     assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
     expected = "test is successful" if kind == "nginx" else "Valid configuration"
-    assert expected in result.stdout + result.stderr
+    assert expected in output
+    # Clean, not merely accepted: no nginx warning (a `user` directive, a deprecated `http2`...), and a
+    # Caddyfile laid out the way `caddy fmt` would write it.
+    assert "[warn]" not in output
+    assert "not formatted" not in output
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -47,6 +47,12 @@ def session(cert: CertFiles) -> requests.Session:
     return s
 
 
+def test_proxy_runs_without_root(proxy: LocalProxy) -> None:
+    status = Path(f"/proc/{proxy.pid}/status").read_text()
+    [uids] = [line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")]
+    assert "0" not in uids, f"{proxy.kind} runs as root: {uids}"
+
+
 def test_tls_is_served_with_the_given_certificate(proxy: LocalProxy, cert: CertFiles) -> None:
     r = session(cert).get(f"{proxy.https_url}/health", timeout=10)
     assert r.status_code == 200

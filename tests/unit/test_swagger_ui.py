@@ -17,7 +17,7 @@ from infra.settings.load import RawConfig, validate
 from infra.stack import build_stack, swagger_ui
 from infra.stack.nginx_runtime import NginxRuntime
 from infra.stack.spec import Service
-from tests.proxy.harness import tool, workdir
+from tests.proxy.harness import drop_root, tool, workdir
 from tests.support.paths import REPO_ROOT
 from tests.support.processes import free_port, running
 
@@ -101,7 +101,9 @@ def test_nginx_conf_passes_nginx_t(folder: Path) -> None:
 def test_serves_the_spec_and_the_page(folder: Path) -> None:
     port = free_port()
     conf = local_conf(folder, port)
-    args = [tool("nginx"), "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(conf), "-g", "daemon off;"]
+    prefix = drop_root(folder)  # the image runs nginx as uid 101: run it without root here too
+    args = [*prefix, tool("nginx"), "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(conf)]
+    args += ["-g", "daemon off;"]
     with running(args, folder / "process.log", [port]):
         s = requests.Session()
         s.trust_env = False
