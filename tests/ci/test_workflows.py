@@ -69,13 +69,26 @@ def test_ci_runs_lint_types_tests_and_drift_checks() -> None:
         "ruff check",
         "ruff format --check",
         "mypy infra tests __main__.py",
-        "pytest -q --ignore=tests/pulumi",
+        "pytest -q --ignore=tests/pulumi --ignore=tests/infra",
         "pytest -q tests/pulumi",
         "make check-generated",
         "scripts/bootstrap.sh dev",
     ):
         assert command in run, command
     assert workflow("ci.yml")["permissions"] == {"contents": "read"}
+
+
+def test_ci_runs_every_command_of_make_test() -> None:
+    # scripts/test.sh is `make test`; CI spells its steps out, so they must not drift apart.
+    script = (REPO_ROOT / "scripts" / "test.sh").read_text()
+    commands = [
+        line.strip().replace('"$py"', ".venv/bin/python").replace(' "$@"', "")
+        for line in script.splitlines()
+        if line.strip().startswith('"$py"')
+    ]
+    assert len(commands) >= 5
+    run = "\n".join(step.get("run", "") for step in steps(workflow("ci.yml")))
+    assert [c for c in commands if c not in run] == []
 
 
 def test_preview_comments_on_the_pr_with_least_permissions() -> None:
