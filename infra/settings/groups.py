@@ -259,7 +259,7 @@ class BackupSettings(SettingsGroup):
 
 class SwaggerUiSettings(SettingsGroup):
     swagger_ui_image: ImageRepo = Field("swaggerapi/swagger-ui", description="Swagger UI image repository.")
-    swagger_ui_tag: ImageTag = Field("v5.17.14", description="Swagger UI image tag (a release such as 'v5.17.14').")
+    swagger_ui_tag: ImageTag = Field("v5.20.7", description="Swagger UI image tag (a release tag such as 'v5.20.7').")
     swagger_ui_host_port: Port = Field(
         18790, description="Host port of Swagger UI; it binds 127.0.0.1 only (an API explorer is never public)."
     )

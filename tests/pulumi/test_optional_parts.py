@@ -46,7 +46,7 @@ def test_swagger_ui_container_serves_the_repository_spec() -> None:
         spec = files[f"{swagger_ui.CONFIG_DIR}/{swagger_ui.SPEC_FILE}"]["content"]
         assert spec == (REPO_ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8")
         images = {r.inputs["name"] for r in rec.of_type("docker:index/remoteImage:RemoteImage")}
-        assert "swaggerapi/swagger-ui:v5.17.14" in images
+        assert "swaggerapi/swagger-ui:v5.20.7" in images
         assert stack.urls["swagger-ui/http"] == "http://127.0.0.1:18790"
 
     deploy(check, {"swaggerUiEnabled": True})
