@@ -43,6 +43,7 @@ declare -A APT=(
   [caddy]=caddy
   [sqlite3]=sqlite3
   [systemd-analyze]=systemd
+  [openssl]=openssl
 )
 
 install_debian_tools() {

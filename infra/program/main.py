@@ -6,6 +6,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from infra.program import secrets as program_secrets
+from infra.program import tls as program_tls
 from infra.settings import Settings, SettingsError, missing_required_secrets, validate
 from infra.settings.load import from_config_env
 from infra.stack import build_stack
@@ -44,7 +45,9 @@ def run() -> DockerStack:
                 "the Kubernetes resources are not built yet (`python -m infra render` works for it)"
             ],
         )
-    secrets = program_secrets.resolve(settings, spec.secret_keys())
+    generated_tls = program_tls.self_signed(settings)
+    secrets = program_secrets.resolve(settings, spec.secret_keys() - set(generated_tls))
+    secrets.update(generated_tls)
     stack = DockerStack(f"{spec.prefix}-{spec.stack}", spec, secrets)
     pulumi.export("target", settings.target)
     pulumi.export("environment", settings.environment)
@@ -57,6 +60,9 @@ def run() -> DockerStack:
         pulumi.export("gatewayUrl", gateway)
         pulumi.export("gatewayHealthUrl", f"{gateway}{gateway_service.HEALTH_PATH}")
         pulumi.export("gatewayMetricsUrl", f"{gateway}{gateway_service.METRICS_PATH}")
+    for output, url in (("proxyUrl", "proxy/https"), ("swaggerUiUrl", "swagger-ui/http")):
+        if url in stack.urls:
+            pulumi.export(output, stack.urls[url])
     return stack
 
 

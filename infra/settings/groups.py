@@ -354,3 +354,42 @@ class BackupSettings(SettingsGroup):
                 f"{self.backup_interval_hours}, or BackupStale fires between two healthy backups"
             )
         return self
+
+
+class SwaggerUiSettings(SettingsGroup):
+    swagger_ui_image: ImageRepo = Field("swaggerapi/swagger-ui", description="Swagger UI image repository.")
+    swagger_ui_tag: ImageTag = Field("v5.20.7", description="Swagger UI image tag (a release tag such as 'v5.20.7').")
+    swagger_ui_host_port: Port = Field(
+        18790, description="Host port of Swagger UI; it binds 127.0.0.1 only (an API explorer is never public)."
+    )
+
+
+class ProxySettings(SettingsGroup):
+    proxy_server_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")] = Field(
+        "localhost", description="Host name the reverse proxy answers to; its TLS certificate must name it."
+    )
+    proxy_tls_source: Literal["secrets", "self-signed"] = Field(
+        "secrets",
+        description="Where the proxy's certificate comes from: the secrets proxyTlsCert/proxyTlsKey (PEM), or "
+        "'self-signed': generated at deploy time (clients warn; refused on 'prod' environments).",
+    )
+    proxy_bind_address: IPv4Address | IPv6Address = Field(
+        IPv4Address("127.0.0.1"),
+        description="Host address the proxy's ports bind to. Loopback by default; 0.0.0.0 to serve the network.",
+    )
+    proxy_http_host_port: Port = Field(80, description="Host port of the proxy's HTTP listener (redirects to HTTPS).")
+    proxy_https_host_port: Port = Field(443, description="Host port of the proxy's HTTPS listener.")
+    proxy_rate_limit_per_second: Annotated[int, Field(ge=0, le=100000)] = Field(
+        10,
+        description="Requests per second per client address the proxy lets through (nginx limit_req); 0 turns "
+        "proxy rate limiting off. Caddy 2 has no built-in rate limit: with proxyKind caddy this must be 0.",
+    )
+    proxy_rate_limit_burst: Annotated[int, Field(ge=0, le=100000)] = Field(
+        20, description="Requests above the rate a client may send at once before getting 429 (nginx burst)."
+    )
+    proxy_nginx_image: ImageRepo = Field(
+        "nginxinc/nginx-unprivileged", description="nginx image for proxyKind nginx (runs as uid 101 on port 8080)."
+    )
+    proxy_nginx_tag: ImageTag = Field("1.27.4-alpine", description="Tag of proxyNginxImage.")
+    proxy_caddy_image: ImageRepo = Field("caddy", description="Caddy image for proxyKind caddy.")
+    proxy_caddy_tag: ImageTag = Field("2.9.1-alpine", description="Tag of proxyCaddyImage.")

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from infra import PROJECT
 from infra.settings.errors import SettingsError
 from infra.settings.model import Settings
-from infra.settings.secrets import AI_PROVIDER_KEYS, SECRETS_BY_KEY
+from infra.settings.secrets import AI_PROVIDER_KEYS, PROXY_TLS_KEYS, SECRETS_BY_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,11 +149,13 @@ def load_stack(stack: str, root: Path = REPO_ROOT) -> Settings:
 
 
 def missing_required_secrets(settings: Settings) -> list[str]:
-    """Secrets a deployment cannot start without (only the chosen AI provider's key)."""
-    needed = AI_PROVIDER_KEYS[settings.ai_provider]
-    if needed in settings.secrets_set:
-        return []
+    """Secrets a deployment cannot start without (the AI provider's key, the proxy's certificate)."""
+    needed = {AI_PROVIDER_KEYS[settings.ai_provider]: f"aiProvider = {settings.ai_provider!r}"}
+    if settings.proxy_enabled and settings.proxy_tls_source == "secrets":
+        needed.update(dict.fromkeys(PROXY_TLS_KEYS, "proxyEnabled = true and proxyTlsSource = 'secrets'"))
     return [
-        f"{PROJECT}:{needed} is required because aiProvider = {settings.ai_provider!r}; set it with "
-        f"`pulumi config set --secret {PROJECT}:{needed} --stack {settings.stack}`"
+        f"{PROJECT}:{key} is required because {why}; set it with "
+        f"`pulumi config set --secret {PROJECT}:{key} --stack {settings.stack}`"
+        for key, why in needed.items()
+        if key not in settings.secrets_set
     ]

@@ -16,12 +16,16 @@ from infra.settings.groups import (
     LoggingSettings,
     MonitoringSettings,
     OptionalPartsSettings,
+    ProxySettings,
+    SwaggerUiSettings,
 )
 
 
 # pydantic lists inherited fields from the last base to the first: this order puts
 # core first in the generated Pulumi.yaml and README reference.
 class Settings(
+    ProxySettings,
+    SwaggerUiSettings,
     HostSettings,
     LoggingSettings,
     BackupSettings,
@@ -59,6 +63,8 @@ class Settings(
                 "swaggerUiEnabled = true is refused on environment 'prod' (it exposes the API "
                 "explorer); set swaggerUiForce = true to accept that"
             )
+        if self.proxy_enabled:
+            _check_proxy(self)
         if self.grafana_anonymous_enabled and self.is_prod and not self.grafana_anonymous_force:
             raise ValueError(
                 "grafanaAnonymousEnabled = true is refused on environment 'prod' (anyone reaching Grafana "
@@ -72,3 +78,22 @@ class Settings(
                 "would fill the data disk)"
             )
         return self
+
+
+def _check_proxy(settings: Settings) -> None:
+    if settings.proxy_kind == "caddy" and settings.proxy_rate_limit_per_second > 0:
+        raise ValueError(
+            f"proxyKind = 'caddy' with proxyRateLimitPerSecond = {settings.proxy_rate_limit_per_second}: "
+            "Caddy 2 has no built-in rate limiting (it needs a custom build with a plugin); set "
+            "proxyRateLimitPerSecond = 0 to accept no proxy rate limit, or use proxyKind = 'nginx'"
+        )
+    if settings.proxy_tls_source == "self-signed" and settings.is_prod:
+        raise ValueError(
+            "proxyTlsSource = 'self-signed' is refused on environment 'prod' (every client would have to "
+            "skip certificate checks); set the secrets proxyTlsCert and proxyTlsKey and proxyTlsSource = 'secrets'"
+        )
+    if settings.proxy_http_host_port == settings.proxy_https_host_port:
+        raise ValueError(
+            f"proxyHttpHostPort and proxyHttpsHostPort are both {settings.proxy_http_host_port}; "
+            "give them different ports"
+        )

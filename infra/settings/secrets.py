@@ -52,7 +52,18 @@ SECRETS: tuple[SecretSpec, ...] = (
         "alertHeartbeatUrl",
         "Dead-man's-switch URL the always-firing Watchdog is sent to (alertReceivers has heartbeat).",
     ),
+    SecretSpec(
+        "proxyTlsCert",
+        "Reverse proxy certificate chain (PEM); required when proxyEnabled and proxyTlsSource is 'secrets'.",
+    ),
+    SecretSpec(
+        "proxyTlsKey",
+        "Private key of proxyTlsCert (PEM); required when proxyEnabled and proxyTlsSource is 'secrets'.",
+    ),
 )
+
+# Secrets the proxy needs when it serves the operator's certificate.
+PROXY_TLS_KEYS: tuple[str, str] = ("proxyTlsCert", "proxyTlsKey")
 
 SECRETS_BY_KEY: dict[str, SecretSpec] = {s.key: s for s in SECRETS}
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from infra import PROJECT
 from infra.monitoring import alertmanager, prometheus
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import alloy, backup, gateway, grafana, loki
+from infra.stack import alloy, backup, gateway, grafana, loki, proxy, swagger_ui
 from infra.stack.parts import Builder
 from infra.stack.spec import Image, StackSpec
 
@@ -23,24 +22,12 @@ BUILDERS: tuple[Builder, ...] = (
     backup.build,
     loki.build,
     alloy.build,
+    swagger_ui.build,
+    proxy.build,
 )
-
-# Optional parts whose settings exist but whose services are not built yet: refusing is
-# better than silently deploying without them.
-_NOT_BUILT = {
-    "swaggerUiEnabled": "swagger_ui_enabled",
-    "proxyEnabled": "proxy_enabled",
-}
 
 
 def build_stack(settings: Settings) -> StackSpec:
-    problems = [
-        f"{PROJECT}:{key} = true: this optional part is not available in this version yet"
-        for key, attr in _NOT_BUILT.items()
-        if getattr(settings, attr)
-    ]
-    if problems:
-        raise SettingsError(settings.stack, problems)
     parts = [builder(settings) for builder in BUILDERS]
     spec = StackSpec(
         stack=settings.stack,
@@ -66,6 +53,7 @@ def _check(spec: StackSpec, settings: Settings) -> None:
             raise AssertionError(f"duplicate {kind} names in the stack: {dupes}")
     volumes = {v.name for v in spec.volumes}
     bound: dict[tuple[str, int], str] = {}
+    _check_order(spec)
     for service in spec.services:
         for mount in service.mounts:
             if mount.volume not in volumes:
@@ -86,3 +74,13 @@ def _check(spec: StackSpec, settings: Settings) -> None:
             bound[where] = f"{service.name}/{port.name}"
     if problems:
         raise SettingsError(settings.stack, problems)
+
+
+def _check_order(spec: StackSpec) -> None:
+    """A service may depend only on services before it (targets create them in order)."""
+    seen: set[str] = set()
+    for service in spec.services:
+        for dep in service.depends_on:
+            if dep not in seen:
+                raise AssertionError(f"{service.name} depends on {dep!r}, which is not an earlier service")
+        seen.add(service.name)

@@ -97,7 +97,10 @@ def build(settings: Settings) -> Part:
         healthcheck=healthcheck(settings),
         log=log_options(settings),
         env=gateway_env(settings),
-        ports=(
+        # Behind the reverse proxy the gateway is reached over the stack network only.
+        ports=()
+        if settings.proxy_enabled
+        else (
             PublishedPort(
                 name="http",
                 container_port=settings.gateway_port,

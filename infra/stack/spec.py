@@ -157,6 +157,10 @@ class Service:
     secret_files: tuple[SecretFile, ...] = ()
     read_only_root: bool = True
     tmpfs: dict[str, str] = field(default_factory=dict)
+    # Every capability is dropped; these few are kept (only where an image cannot start without).
+    capabilities_add: tuple[str, ...] = ()
+    # Services that must be running (and healthy, where targets can wait) before this one starts.
+    depends_on: tuple[str, ...] = ()
     restart: str = "unless-stopped"
     stop_signal: str = "SIGTERM"
     stop_grace_s: int = 30

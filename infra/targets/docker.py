@@ -141,6 +141,8 @@ class DockerStack(pulumi.ComponentResource):
             volumes.append(
                 docker.ContainerVolumeArgs(volume_name=config_volume.name, container_path=service.config_dir)
             )
+        # Containers are created in stack order, so a dependency is already declared here.
+        child_deps.extend(self.containers[name] for name in service.depends_on)
         uid, _, gid = service.user.partition(":")
         uploads = (
             [
@@ -204,7 +206,7 @@ class DockerStack(pulumi.ComponentResource):
             read_only=service.read_only_root,
             tmpfs=service.tmpfs or None,
             security_opts=SECURITY_OPTS,
-            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(service.capabilities_add) or None),
             restart=service.restart,
             stop_signal=service.stop_signal,
             stop_timeout=service.stop_grace_s,

@@ -27,6 +27,10 @@ class Recorder(pulumi.runtime.Mocks):
             outputs["imageId"] = f"sha256:{args.name}"
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = f"generated-{args.name}-" + "x" * 40
+        if args.typ == "tls:index/privateKey:PrivateKey":
+            outputs["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----generated-{args.name}"
+        if args.typ == "tls:index/selfSignedCert:SelfSignedCert":
+            outputs["certPem"] = f"-----BEGIN CERTIFICATE-----generated-{args.name}"
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

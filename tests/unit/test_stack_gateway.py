@@ -122,8 +122,7 @@ def test_config_files_live_in_the_config_dir() -> None:
     assert all(f.path.startswith(service.config_dir + "/") for f in service.files)
 
 
-def test_optional_parts_not_built_yet_are_refused() -> None:
-    from infra.settings import SettingsError
-
-    with pytest.raises(SettingsError, match="friday:proxyEnabled = true"):
-        spec_of(proxyEnabled=True)
+def test_gateway_port_is_not_published_behind_the_proxy() -> None:
+    assert gw().ports, "without the proxy the gateway publishes its port"
+    behind = gw(proxyEnabled=True)
+    assert behind.ports == ()

@@ -1,0 +1,109 @@
+"""The optional TLS reverse proxy in front of the gateway (nginx or Caddy).
+
+When it runs, the gateway's own port is no longer published: clients reach the gateway only
+through the proxy, over the stack network. Both images run as uid 101 on ports above 1024 with a
+read-only root filesystem; the certificate and key arrive as secret files.
+"""
+
+from __future__ import annotations
+
+from infra.settings import Settings
+from infra.settings.secrets import PROXY_TLS_KEYS
+from infra.stack import gateway
+from infra.stack.common import TMPFS_TMP, log_options, user
+from infra.stack.parts import Part
+from infra.stack.proxy_config import HEALTH_PATH, ProxyParams, caddyfile, nginx_conf
+from infra.stack.spec import (
+    ConfigFile,
+    EnvValue,
+    Healthcheck,
+    Image,
+    Limits,
+    PublishedPort,
+    SecretFile,
+    SecretRef,
+    Service,
+)
+
+NAME = "proxy"
+CONFIG_DIR = "/etc/friday-proxy"
+CERT_PATH = f"{CONFIG_DIR}/tls/cert.pem"
+KEY_PATH = f"{CONFIG_DIR}/tls/key.pem"
+# Unprivileged ports inside the container; the host ports are settings.
+HTTP_PORT = 8080
+HTTPS_PORT = 8443
+# nginx-unprivileged's user; Caddy's image runs as any uid.
+UID = GID = 101
+LIMITS = Limits(memory_mb=128, cpu_millicores=500)
+CONFIG_FILE = {"nginx": "nginx.conf", "caddy": "Caddyfile"}
+
+
+def params(settings: Settings) -> ProxyParams:
+    return ProxyParams(
+        server_name=settings.proxy_server_name,
+        http_listen=str(HTTP_PORT),
+        https_listen=str(HTTPS_PORT),
+        https_public_port=settings.proxy_https_host_port,
+        upstream=f"{gateway.NAME}:{settings.gateway_port}",
+        cert_path=CERT_PATH,
+        key_path=KEY_PATH,
+        rate_per_second=settings.proxy_rate_limit_per_second,
+        burst=settings.proxy_rate_limit_burst,
+    )
+
+
+def config_text(settings: Settings) -> str:
+    p = params(settings)
+    return nginx_conf(p) if settings.proxy_kind == "nginx" else caddyfile(p)
+
+
+def build(settings: Settings) -> Part:
+    if not settings.proxy_enabled:
+        return Part()
+    config_path = f"{CONFIG_DIR}/{CONFIG_FILE[settings.proxy_kind]}"
+    env: dict[str, EnvValue] = {}
+    caps: tuple[str, ...] = ()
+    if settings.proxy_kind == "nginx":
+        image = Image(settings.proxy_nginx_image, settings.proxy_nginx_tag)
+        # An absolute path as the first word makes the image's entrypoint skip its config scripts.
+        command: tuple[str, ...] = ("/usr/sbin/nginx", "-c", config_path, "-g", "daemon off;")
+        stop_signal = "SIGQUIT"  # nginx's graceful shutdown
+    else:
+        image = Image(settings.proxy_caddy_image, settings.proxy_caddy_tag)
+        command = ("caddy", "run", "--adapter", "caddyfile", "--config", config_path)
+        env = {"XDG_DATA_HOME": "/tmp/caddy/data", "XDG_CONFIG_HOME": "/tmp/caddy/config", "HOME": "/tmp"}
+        # The image's caddy binary carries the file capability cap_net_bind_service=+ep: exec fails
+        # when that capability is not in the bounding set, even on unprivileged ports
+        # (caddyserver/caddy-docker#396).
+        caps = ("NET_BIND_SERVICE",)
+        stop_signal = "SIGTERM"
+    bind = str(settings.proxy_bind_address)
+    health = f"http://127.0.0.1:{HTTP_PORT}{HEALTH_PATH}"
+    service = Service(
+        name=NAME,
+        image=image,
+        user=user(UID, GID),
+        limits=LIMITS,
+        healthcheck=Healthcheck(command=("wget", "-q", "-O", "/dev/null", health), interval_s=15, start_period_s=5),
+        log=log_options(settings),
+        command=command,
+        env=env,
+        ports=(
+            PublishedPort("http", HTTP_PORT, settings.proxy_http_host_port, bind),
+            PublishedPort("https", HTTPS_PORT, settings.proxy_https_host_port, bind, scheme="https"),
+        ),
+        config_dir=CONFIG_DIR,
+        files=(ConfigFile(config_path, config_text(settings)),),
+        secret_files=(
+            SecretFile(CERT_PATH, SecretRef(PROXY_TLS_KEYS[0]), mode="0444"),
+            SecretFile(KEY_PATH, SecretRef(PROXY_TLS_KEYS[1])),
+        ),
+        tmpfs=dict(TMPFS_TMP),
+        capabilities_add=caps,
+        # nginx resolves the upstream name when it starts: the gateway must be on the network first.
+        depends_on=(gateway.NAME,),
+        restart=settings.docker_restart_policy,
+        stop_signal=stop_signal,
+        stop_grace_s=10,
+    )
+    return Part(services=(service,))

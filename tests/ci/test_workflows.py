@@ -1,0 +1,113 @@
+"""The GitHub workflows: schema-valid (check-jsonschema, offline), pinned, and doing what they claim."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.settings.load import load_stack
+from tests.support.paths import REPO_ROOT
+
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})$")
+
+
+def check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
+    tool = Path(sys.executable).parent / "check-jsonschema"
+    command = [str(tool if tool.exists() else shutil.which("check-jsonschema"))]
+    return subprocess.run(  # noqa: PLW1510 - the return code is the result
+        [*command, "--builtin-schema", "vendor.github-workflows", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def workflow(name: str) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    return loaded
+
+
+def steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in doc["jobs"].values() for step in job["steps"]]
+
+
+def test_workflows_match_the_github_schema() -> None:
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    assert {f.name for f in files} == {"ci.yml", "preview.yml"}
+    result = check_jsonschema(*files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_schema_check_can_fail(tmp_path: Path) -> None:
+    broken = workflow("ci.yml")
+    broken["jobs"]["test"]["runs-on"] = {"labels": 5}
+    broken["jobs"]["test"]["timeout-minutes"] = "soon"
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(broken))
+    result = check_jsonschema(path)
+    assert result.returncode != 0
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "preview.yml"])
+def test_every_action_is_pinned_to_a_full_version_or_sha(name: str) -> None:
+    uses = [step["uses"] for step in steps(workflow(name)) if "uses" in step]
+    assert uses
+    assert [u for u in uses if not PINNED.match(u)] == []
+
+
+def test_ci_runs_lint_types_tests_and_drift_checks() -> None:
+    run = "\n".join(step.get("run", "") for step in steps(workflow("ci.yml")))
+    for command in (
+        "ruff check",
+        "ruff format --check",
+        "mypy infra tests __main__.py",
+        "pytest -q --ignore=tests/pulumi --ignore=tests/infra",
+        "pytest -q tests/pulumi",
+        "make check-generated",
+        "scripts/bootstrap.sh dev",
+    ):
+        assert command in run, command
+    assert workflow("ci.yml")["permissions"] == {"contents": "read"}
+
+
+def test_ci_runs_every_command_of_make_test() -> None:
+    # scripts/test.sh is `make test`; CI spells its steps out, so they must not drift apart.
+    script = (REPO_ROOT / "scripts" / "test.sh").read_text()
+    commands = [
+        line.strip().replace('"$py"', ".venv/bin/python").replace(' "$@"', "")
+        for line in script.splitlines()
+        if line.strip().startswith('"$py"')
+    ]
+    assert len(commands) >= 5
+    run = "\n".join(step.get("run", "") for step in steps(workflow("ci.yml")))
+    assert [c for c in commands if c not in run] == []
+
+
+def test_preview_comments_on_the_pr_with_least_permissions() -> None:
+    doc = workflow("preview.yml")
+    # PyYAML (YAML 1.1) reads the key `on` as True.
+    triggers = doc[True]
+    assert set(triggers) == {"pull_request"}
+    assert doc["permissions"] == {"contents": "read", "pull-requests": "write"}
+    [pulumi] = [s for s in steps(doc) if s.get("uses", "").startswith("pulumi/actions@")]
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["cloud-url"] == "${{ secrets.PULUMI_BACKEND_URL }}"
+    assert pulumi["with"]["stack-name"] == "${{ matrix.stack }}"
+    assert pulumi["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
+
+
+def test_preview_matrix_holds_the_stacks_whose_target_is_built() -> None:
+    stacks = workflow("preview.yml")["jobs"]["preview"]["strategy"]["matrix"]["stack"]
+    all_stacks = sorted(p.name.split(".")[1] for p in REPO_ROOT.glob("Pulumi.*.yaml") if p.name != "Pulumi.yaml")
+    docker = [s for s in all_stacks if load_stack(s).target == "docker"]
+    assert stacks == docker, "a stack whose target is built belongs in the preview matrix, and only those"
+    assert "kubernetes" in (WORKFLOWS / "preview.yml").read_text(), "the file says why prod is left out"

@@ -1,0 +1,142 @@
+"""The rendered nginx and Caddy configurations, live on 127.0.0.1 in front of the gateway double."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from websockets.sync.client import connect
+
+from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, SECURITY_HEADERS
+from tests.proxy.harness import LocalProxy, proxy_settings, run_proxy
+from tests.support.gateway_double import BODY_LIMIT, GatewayDouble
+from tests.support.tls import CertFiles, self_signed
+
+pytestmark = pytest.mark.live
+TOKEN = "admin-key-for-the-proxy-tests"
+KINDS = ["nginx", "caddy"]
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[GatewayDouble]:
+    with GatewayDouble(token=TOKEN, ws_interval=0.2) as gw:
+        yield gw
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def proxy(request: pytest.FixtureRequest, cert: CertFiles, gateway: GatewayDouble) -> Iterator[LocalProxy]:
+    kind: str = request.param
+    with run_proxy(kind, proxy_settings(kind), cert, gateway.port) as running_proxy:
+        yield running_proxy
+
+
+def session(cert: CertFiles) -> requests.Session:
+    s = requests.Session()
+    s.trust_env = False  # no HTTP(S)_PROXY from the environment
+    s.verify = str(cert.cert)
+    return s
+
+
+def test_proxy_runs_without_root(proxy: LocalProxy) -> None:
+    status = Path(f"/proc/{proxy.pid}/status").read_text()
+    [uids] = [line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")]
+    assert "0" not in uids, f"{proxy.kind} runs as root: {uids}"
+
+
+def test_tls_is_served_with_the_given_certificate(proxy: LocalProxy, cert: CertFiles) -> None:
+    r = session(cert).get(f"{proxy.https_url}/health", timeout=10)
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok"
+    untrusting = requests.Session()
+    untrusting.trust_env = False
+    with pytest.raises(requests.exceptions.SSLError):
+        untrusting.get(f"{proxy.https_url}/health", timeout=10)
+
+
+def test_security_headers_on_every_answer(proxy: LocalProxy, cert: CertFiles) -> None:
+    s = session(cert)
+    for path in ("/health", "/api/v1/tasks", "/metrics"):
+        r = s.get(f"{proxy.https_url}{path}", timeout=10)
+        for name, value in SECURITY_HEADERS.items():
+            assert r.headers.get(name) == value, f"{path}: {name}"
+
+
+def test_http_redirects_to_https(proxy: LocalProxy, cert: CertFiles) -> None:
+    r = session(cert).get(f"{proxy.http_url}/api/v1/tasks?limit=5", allow_redirects=False, timeout=10)
+    assert r.status_code in (301, 308)
+    assert r.headers["Location"] == f"{proxy.https_url}/api/v1/tasks?limit=5"
+
+
+def test_api_requests_reach_the_gateway(proxy: LocalProxy, cert: CertFiles, gateway: GatewayDouble) -> None:
+    r = session(cert).get(f"{proxy.https_url}/api/v1/tasks", timeout=10)
+    assert r.status_code == 401 and r.json() == {"error": r.json()["error"]}
+    assert ("GET", "/api/v1/tasks", 401) in gateway.requests
+
+
+def test_websocket_round_trip(proxy: LocalProxy, cert: CertFiles) -> None:
+    context = ssl.create_default_context(cafile=str(cert.cert))
+    url = f"{proxy.wss_url}/ws/metrics"
+    with connect(
+        url, ssl=context, additional_headers={"X-API-Key": TOKEN}, proxy=None, open_timeout=10, close_timeout=2
+    ) as ws:
+        ws.send("ping through the proxy")
+        deadline = time.monotonic() + 10
+        seen: list[object] = []
+        while time.monotonic() < deadline and len(seen) < 200:
+            message = json.loads(ws.recv(timeout=5))
+            seen.append(message)
+            if message == {"echo": "ping through the proxy"}:
+                break
+        else:
+            pytest.fail(f"no echo came back; got {seen[:5]}")
+        # The connection stays open and the gateway's broadcasts keep arriving through the proxy.
+        broadcast = json.loads(ws.recv(timeout=5))
+        assert "echo" not in broadcast and broadcast, broadcast
+
+
+def test_metrics_is_refused_even_with_an_admin_credential(
+    proxy: LocalProxy, cert: CertFiles, gateway: GatewayDouble
+) -> None:
+    s = session(cert)
+    before = len([r for r in gateway.requests if r[1] == "/metrics"])
+    for path in ("/metrics", "/metrics/", "/metrics?x=1"):
+        r = s.get(f"{proxy.https_url}{path}", headers={"X-API-Key": TOKEN}, timeout=10)
+        assert r.status_code in (403, 404), path
+    assert len([r for r in gateway.requests if r[1] == "/metrics"]) == before, "/metrics reached the gateway"
+    direct = requests.get(f"{gateway.url}/metrics", headers={"X-API-Key": TOKEN}, timeout=10)
+    assert direct.status_code == 200, "the credential is valid: the refusal is the proxy's"
+
+
+def test_oversize_body_is_refused_by_the_proxy(proxy: LocalProxy, cert: CertFiles, gateway: GatewayDouble) -> None:
+    assert GATEWAY_BODY_LIMIT_BYTES == BODY_LIMIT
+    s = session(cert)
+    url = f"{proxy.https_url}/api/v1/auth/login"
+    headers = {"Content-Type": "application/json"}
+    seen = len(gateway.requests)
+    big = b'{"password": "' + b"x" * GATEWAY_BODY_LIMIT_BYTES + b'"}'
+    r = s.post(url, data=big, headers=headers, timeout=30)
+    assert r.status_code == 413
+    assert not [q for q in gateway.requests[seen:] if q[1] == "/api/v1/auth/login"], "the gateway saw the body"
+    small = s.post(url, data=b'{"password": "wrong"}', headers=headers, timeout=10)
+    assert small.status_code == 401, "a normal login still passes through"
+
+
+def test_nginx_rate_limit_answers_429(cert: CertFiles, gateway: GatewayDouble) -> None:
+    settings = proxy_settings("nginx", proxyRateLimitPerSecond=1, proxyRateLimitBurst=2)
+    with run_proxy("nginx", settings, cert, gateway.port) as p:
+        s = session(cert)
+        codes = [s.get(f"{p.https_url}/health", timeout=10).status_code for _ in range(10)]
+        access_log = Path(p.params.nginx_runtime.access_log).read_text()
+    assert codes[:3] == [200, 200, 200], "rate plus burst get through"
+    assert 429 in codes, codes
+    assert '"GET /health HTTP/1.1" 429' in access_log, "refusals are logged where the runtime says"
