@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from infra.monitoring import endpoints
 from infra.settings import Settings
-from infra.stack import gateway, grafana
+from infra.stack import backup, gateway, grafana
 from infra.stack.spec import SecretRef
 
 METRICS_TOKEN = "metricsToken"
@@ -54,10 +54,22 @@ def grafana_target(settings: Settings) -> ScrapeTarget:
     return ScrapeTarget(grafana.NAME, grafana.HTTP_PORT)
 
 
+def backup_target(settings: Settings) -> ScrapeTarget:
+    # The backup service's /metrics (infra/backup/service.py): BackupStale and the stack
+    # dashboard's backup panels read it; no credential (internal port, no secrets in it).
+    return ScrapeTarget(backup.NAME, settings.backup_metrics_port, backup.METRICS_PATH)
+
+
 TargetSource = Callable[[Settings], ScrapeTarget | None]
 
-# Later services (Loki, Alloy, a backup exporter) append their source here.
-SCRAPE_TARGETS: tuple[TargetSource, ...] = (gateway_target, prometheus_target, alertmanager_target, grafana_target)
+# Later services (Loki, Alloy) append their source here.
+SCRAPE_TARGETS: tuple[TargetSource, ...] = (
+    gateway_target,
+    prometheus_target,
+    alertmanager_target,
+    grafana_target,
+    backup_target,
+)
 
 
 def targets(settings: Settings) -> tuple[ScrapeTarget, ...]:
