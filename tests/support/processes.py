@@ -1,0 +1,88 @@
+"""Helpers every test that runs real processes on 127.0.0.1 shares: free ports, bounded waits,
+processes that are always stopped, HTTP readiness, Debian binaries."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+
+T = TypeVar("T")
+POLL_S = 0.1
+STOP_TIMEOUT_S = 10.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (127.0.0.1)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(
+    what: str, probe: Callable[[], T | None], timeout: float, logs: Callable[[], str] = lambda: "", poll: float = POLL_S
+) -> T:
+    """Poll probe until it returns something truthy; bounded by time and by count."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / poll) + 1):
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            break
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs()}")
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within STOP_TIMEOUT_S."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(STOP_TIMEOUT_S)
+
+
+@contextlib.contextmanager
+def process(argv: list[str], log: Path | None = None, **popen: Any) -> Iterator[subprocess.Popen[Any]]:
+    """Run argv (stdout and stderr into `log` when given) and stop it on leaving, whatever happened."""
+    if log is not None:
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, **popen)
+    else:
+        proc = subprocess.Popen(argv, **popen)
+    try:
+        yield proc
+    finally:
+        stop(proc)
+
+
+def http_ok(url: str) -> bool:
+    """GET url answers 200 (False on any connection problem)."""
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return f"--- {log.name} (last lines)\n" + "\n".join(text.splitlines()[-lines:])
+
+
+def binary(*names: str) -> str:
+    """The first of names found on PATH or in the system folders (Debian packages)."""
+    for name in names:
+        for where in (shutil.which(name), shutil.which(name, path="/usr/bin:/usr/sbin:/bin:/sbin")):
+            if where:
+                return where
+    raise AssertionError(f"{names[0]} is required (scripts/bootstrap.sh installs the Debian package)")
