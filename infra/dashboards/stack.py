@@ -11,6 +11,7 @@ from infra.alerting.thresholds import (
     PROMETHEUS_CONFIG_RELOAD_FAILED,
     PROMETHEUS_RULE_FAILURES,
     TARGET_DOWN,
+    Threshold,
 )
 from infra.backup.metrics import KEPT, LAST_SUCCESS
 from infra.dashboards.model import Dashboard, Panel, Query, Row, Step, Variable, needs_service
@@ -23,6 +24,20 @@ _UP_TEXT = {1: ("up", "green"), 0: ("DOWN", "red")}
 # Age of the newest complete backup (the BackupStale expression's numerator) and its limit.
 BACKUP_AGE = f"time() - max({LAST_SUCCESS}{{{ENV}}})"
 BACKUP_LIMIT = f"max({BACKUP_STALE_AFTER_SECONDS}{{{ENV}}})"
+
+
+def _reload_panel(title: str, metric: str, description: str, alert: Threshold) -> Panel:
+    """A stat of a `*_config_last_reload_successful` gauge: ok (1) or FAILED (0)."""
+    return Panel(
+        title,
+        "stat",
+        (Query(f"{metric}{{{ENV}}}", "{{instance}}"),),
+        description,
+        steps=(Step(None, "red"), Step(1, "green")),
+        value_text={1: ("ok", "green"), 0: ("FAILED", "red")},
+        alerts=(alert,),
+    )
+
 
 TARGETS = Row(
     "Scrape targets",
@@ -68,14 +83,11 @@ PROMETHEUS = Row(
             "Active series in the TSDB head.",
             min=0,
         ),
-        Panel(
+        _reload_panel(
             "Config reload",
-            "stat",
-            (Query(f"prometheus_config_last_reload_successful{{{ENV}}}", "{{instance}}"),),
+            "prometheus_config_last_reload_successful",
             "Whether Prometheus loaded its last configuration (rules included).",
-            steps=(Step(None, "red"), Step(1, "green")),
-            value_text={1: ("ok", "green"), 0: ("FAILED", "red")},
-            alerts=(PROMETHEUS_CONFIG_RELOAD_FAILED,),
+            PROMETHEUS_CONFIG_RELOAD_FAILED,
         ),
         Panel(
             "Rule evaluations",
@@ -153,14 +165,11 @@ ALERTING = Row(
             width=16,
             min=0,
         ),
-        Panel(
+        _reload_panel(
             "Alertmanager config reload",
-            "stat",
-            (Query(f"alertmanager_config_last_reload_successful{{{ENV}}}", "{{instance}}"),),
+            "alertmanager_config_last_reload_successful",
             "Whether Alertmanager loaded its last configuration (routes, receivers).",
-            steps=(Step(None, "red"), Step(1, "green")),
-            value_text={1: ("ok", "green"), 0: ("FAILED", "red")},
-            alerts=(ALERTMANAGER_CONFIG_RELOAD_FAILED,),
+            ALERTMANAGER_CONFIG_RELOAD_FAILED,
         ),
     ),
 )
