@@ -23,7 +23,7 @@ render:
 	scripts/bootstrap.sh runtime
 	$(PY) -m infra render --stack $(STACK) --out build/render/$(STACK)
 
-## generate: regenerate committed generated files (Pulumi.yaml schema, README reference)
+## generate: regenerate committed generated files (Pulumi.yaml schema, README reference, alerts/*.yml)
 generate:
 	scripts/bootstrap.sh runtime
 	$(PY) -m infra generate
@@ -35,4 +35,4 @@ dashboards:
 
 ## check-generated: fail when generated files differ from their sources
 check-generated: generate dashboards
-	git diff --exit-code -- Pulumi.yaml README.md dashboards docs/dashboards.md
+	git diff --exit-code -- Pulumi.yaml README.md alerts dashboards docs/dashboards.md

@@ -3,7 +3,7 @@
 `alerts/*.yml` are static: the same for every stack, loaded by Prometheus as they are, and
 regenerated from this module by `python -m infra generate` (a test fails on drift). Thresholds
 and `for` come from `infra.alerting.thresholds`. What differs per stack (the memory limit the
-infrastructure sets, the daily cost budget) is not in them: each stack gets a small generated
+infrastructure sets, the daily cost budget, the backup age limit) is not in them: each stack gets a small generated
 recording-rule file of constants (`stack_constants`) and the static rules join against those
 series with `on() group_left()` (the constants carry no labels, so the join works whatever
 labels the gateway's series have).
@@ -13,14 +13,14 @@ Pure data: no I/O, no Pulumi.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from infra.alerting import thresholds as t
-from infra.dashboards.links import RUNBOOK_BASE_URL
+from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
+from infra.dashboards.links import runbook_url
 from infra.settings import Settings
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
@@ -31,19 +31,9 @@ RUNBOOK_HEADING = "## Alert runbooks"
 # Per-stack constants (recording rules, see stack_constants); names with ':' as recording rules.
 MEMORY_LIMIT_MB = "friday:memory_limit_mb"
 COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
+BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
 
 GATEWAY_JOB = "gateway"
-
-
-def github_anchor(heading: str) -> str:
-    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to '-'."""
-    text = heading.strip().lower()
-    text = re.sub(r"[^\w\- ]", "", text)
-    return text.replace(" ", "-")
-
-
-def runbook_url(alert: str) -> str:
-    return f"{RUNBOOK_BASE_URL}#{github_anchor(alert)}"
 
 
 def _n(value: float) -> str:
@@ -109,7 +99,7 @@ GATEWAY_RULES = RuleFile(
         ),
         AlertRule(
             t.AUTH_BRUTE_FORCE,
-            f"rate(friday_auth_failures_total[5m]) > {_n(t.AUTH_BRUTE_FORCE.value)}\n",
+            f"rate(friday_auth_failures_total[{t.AUTH_BRUTE_FORCE.window}]) > {_n(t.AUTH_BRUTE_FORCE.value)}\n",
             "Many failed logins on the gateway",
             '{{ $labels.instance }} sees {{ printf "%.2f" $value }} failed auth attempts per second '
             f"(more than {_n(t.AUTH_BRUTE_FORCE.value)}/s for {t.AUTH_BRUTE_FORCE.for_}).",
@@ -145,8 +135,8 @@ GATEWAY_RULES = RuleFile(
         ),
         AlertRule(
             t.API_ERROR_RATIO,
-            "rate(friday_api_errors_total[10m])\n"
-            f"/ rate(friday_api_calls_total[10m]) > {_n(t.API_ERROR_RATIO.value)}\n",
+            f"rate(friday_api_errors_total[{t.API_ERROR_RATIO.window}])\n"
+            f"/ rate(friday_api_calls_total[{t.API_ERROR_RATIO.window}]) > {_n(t.API_ERROR_RATIO.value)}\n",
             "Many AI provider API calls fail",
             "{{ $value | humanizePercentage }} of AI API calls from {{ $labels.instance }} fail "
             f"(more than {_n(t.API_ERROR_RATIO.value * 100)}% for {t.API_ERROR_RATIO.for_}).",
@@ -161,7 +151,7 @@ GATEWAY_RULES = RuleFile(
         ),
         AlertRule(
             t.RATE_LIMIT_SPIKE,
-            f"rate(friday_rate_limit_hits_total[5m]) > {_n(t.RATE_LIMIT_SPIKE.value)}\n",
+            f"rate(friday_rate_limit_hits_total[{t.RATE_LIMIT_SPIKE.window}]) > {_n(t.RATE_LIMIT_SPIKE.value)}\n",
             "Gateway rate limiting many requests",
             '{{ $labels.instance }} rate-limits {{ printf "%.2f" $value }} requests per second '
             f"(more than {_n(t.RATE_LIMIT_SPIKE.value)}/s for {t.RATE_LIMIT_SPIKE.for_}).",
@@ -176,7 +166,8 @@ MONITORING_RULES = RuleFile(
     (
         AlertRule(
             t.PROMETHEUS_RULE_FAILURES,
-            f"increase(prometheus_rule_evaluation_failures_total[5m]) > {_n(t.PROMETHEUS_RULE_FAILURES.value)}\n",
+            f"increase(prometheus_rule_evaluation_failures_total[{t.PROMETHEUS_RULE_FAILURES.window}])"
+            f" > {_n(t.PROMETHEUS_RULE_FAILURES.value)}\n",
             "Prometheus fails to evaluate rules",
             "Rule group {{ $labels.rule_group }} failed {{ $value | humanize }} evaluations in 5 minutes: "
             "alerts from it may be silently missing.",
@@ -189,7 +180,7 @@ MONITORING_RULES = RuleFile(
         ),
         AlertRule(
             t.ALERTMANAGER_NOTIFICATIONS_FAILING,
-            "increase(alertmanager_notifications_failed_total[5m])"
+            f"increase(alertmanager_notifications_failed_total[{t.ALERTMANAGER_NOTIFICATIONS_FAILING.window}])"
             f" > {_n(t.ALERTMANAGER_NOTIFICATIONS_FAILING.value)}\n",
             "Alertmanager cannot deliver notifications",
             "{{ $value | humanize }} notifications through the {{ $labels.integration }} integration failed "
@@ -219,7 +210,28 @@ MONITORING_RULES = RuleFile(
     ),
 )
 
-RULE_FILES: tuple[RuleFile, ...] = (GATEWAY_RULES, MONITORING_RULES)
+BACKUP_RULES = RuleFile(
+    "alerts/backups.yml",
+    "friday-backups",
+    "The backups of the gateway databases (infra/backup): the newest complete backup is recent enough.",
+    (
+        AlertRule(
+            t.BACKUP_STALE,
+            # max(): one age however many exporters report the same backups (HTTP and textfile);
+            # absent(): no backup metrics at all (service stopped, never deployed, not scraped)
+            # must not read as "backups are fine". A last success of 0 (no backup yet) is stale.
+            f"(time() - max({BACKUP_LAST_SUCCESS}))\n"
+            f"/ on() group_left() {BACKUP_STALE_AFTER_SECONDS} > {_n(t.BACKUP_STALE.value)}\n"
+            f"or absent({BACKUP_LAST_SUCCESS})\n",
+            "The gateway databases have no recent backup",
+            "The newest complete backup of the gateway databases is older than the stack allows "
+            f"(backupStaleAfterHours), or Prometheus scrapes no backup metrics at all, for {t.BACKUP_STALE.for_}. "
+            "A restore now would lose everything written since the newest backup.",
+        ),
+    ),
+)
+
+RULE_FILES: tuple[RuleFile, ...] = (GATEWAY_RULES, MONITORING_RULES, BACKUP_RULES)
 ALERTS: tuple[AlertRule, ...] = tuple(r for f in RULE_FILES for r in f.rules)
 
 
@@ -281,9 +293,13 @@ def stack_constants(settings: Settings) -> str:
             "record": COST_BUDGET_USD_DAILY,
             "expr": f"vector({_n(settings.cost_budget_usd_daily)})",
         },
+        {
+            "record": BACKUP_STALE_AFTER_SECONDS,
+            "expr": f"vector({settings.backup_stale_after_hours * 3600})",
+        },
     ]
     header = (
         f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"
-        "# (gatewayMemoryMb, costBudgetUsdDaily). Generated at render/deploy time.\n"
+        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours). Generated at render/deploy time.\n"
     )
     return header + dump({"groups": [{"name": "friday-stack-constants", "rules": rules}]})

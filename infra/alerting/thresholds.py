@@ -15,6 +15,9 @@ class Threshold:
     value: float
     for_: str
     severity: str
+    # The range of the rate()/increase() the alert judges, where it has one: dashboards that draw
+    # the alert's expression use the same window.
+    window: str | None = None
 
 
 # friday_tasks_success_rate below this, while tasks run.
@@ -22,7 +25,7 @@ HIGH_ERROR_RATE = Threshold("HighErrorRate", 0.9, "5m", "warning")
 # Gateway memory / the memory limit the infrastructure set.
 HIGH_MEMORY_USAGE = Threshold("HighMemoryUsage", 0.85, "10m", "warning")
 # rate(friday_auth_failures_total[5m]) above this (failures per second).
-AUTH_BRUTE_FORCE = Threshold("AuthBruteForce", 1.0, "2m", "critical")
+AUTH_BRUTE_FORCE = Threshold("AuthBruteForce", 1.0, "2m", "critical", window="5m")
 # friday_audit_chain_valid equal to this.
 AUDIT_CHAIN_BROKEN = Threshold("AuditChainBroken", 0.0, "1m", "critical")
 # friday_tasks_queue_depth above this.
@@ -43,20 +46,23 @@ GATEWAY_DOWN = Threshold("GatewayDown", 0.0, "2m", "critical")
 # No gateway target, or a scrape without the gateway's own metrics (wrong path, proxy page...).
 GATEWAY_METRICS_ABSENT = Threshold("GatewayMetricsAbsent", 0.0, "5m", "warning")
 # rate(friday_api_errors_total) / rate(friday_api_calls_total) above this over 10 minutes.
-API_ERROR_RATIO = Threshold("ApiErrorRatioHigh", 0.1, "10m", "warning")
+API_ERROR_RATIO = Threshold("ApiErrorRatioHigh", 0.1, "10m", "warning", window="10m")
 # friday_cost_usd_today / the stack's costBudgetUsdDaily above this.
 DAILY_COST_OVER_BUDGET = Threshold("DailyCostOverBudget", 1.0, "5m", "warning")
 # rate(friday_rate_limit_hits_total[5m]) above this (hits per second; 0.5/s = 30 per minute).
-RATE_LIMIT_SPIKE = Threshold("RateLimitSpike", 0.5, "5m", "warning")
+RATE_LIMIT_SPIKE = Threshold("RateLimitSpike", 0.5, "5m", "warning", window="5m")
 # increase(prometheus_rule_evaluation_failures_total[5m]) above this.
-PROMETHEUS_RULE_FAILURES = Threshold("PrometheusRuleEvaluationFailures", 0.0, "5m", "critical")
+PROMETHEUS_RULE_FAILURES = Threshold("PrometheusRuleEvaluationFailures", 0.0, "5m", "critical", window="5m")
 # prometheus_config_last_reload_successful equal to this.
 PROMETHEUS_CONFIG_RELOAD_FAILED = Threshold("PrometheusConfigReloadFailed", 0.0, "5m", "warning")
 # increase(alertmanager_notifications_failed_total[5m]) above this.
-ALERTMANAGER_NOTIFICATIONS_FAILING = Threshold("AlertmanagerNotificationsFailing", 0.0, "5m", "critical")
+ALERTMANAGER_NOTIFICATIONS_FAILING = Threshold("AlertmanagerNotificationsFailing", 0.0, "5m", "critical", window="5m")
 # alertmanager_config_last_reload_successful equal to this.
 ALERTMANAGER_CONFIG_RELOAD_FAILED = Threshold("AlertmanagerConfigReloadFailed", 0.0, "5m", "warning")
 # up == this for any other monitored service.
 TARGET_DOWN = Threshold("TargetDown", 0.0, "5m", "warning")
+# (now - the newest complete backup) / the stack's backupStaleAfterHours above this; or no
+# backup metrics at all.
+BACKUP_STALE = Threshold("BackupStale", 1.0, "10m", "warning")
 # Always firing: proves the whole path Prometheus -> Alertmanager -> heartbeat receiver works.
 WATCHDOG = Threshold("Watchdog", 1.0, "0m", "none")

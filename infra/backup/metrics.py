@@ -32,6 +32,7 @@ class BackupMetric:
 
 
 LAST_SUCCESS = "friday_backup_last_success_timestamp_seconds"
+KEPT = "friday_backup_kept"
 
 METRICS: tuple[BackupMetric, ...] = (
     BackupMetric(
@@ -53,7 +54,7 @@ METRICS: tuple[BackupMetric, ...] = (
         "last_attempt",
     ),
     BackupMetric("friday_backup_failures_total", "counter", "Backup attempts that failed", "failures"),
-    BackupMetric("friday_backup_kept", "gauge", "Complete backups in the backup folder", "kept"),
+    BackupMetric(KEPT, "gauge", "Complete backups in the backup folder", "kept"),
 )
 NAMES: frozenset[str] = frozenset(m.name for m in METRICS)
 

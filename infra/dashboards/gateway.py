@@ -7,12 +7,18 @@ limit) come from the `friday:memory_limit_mb` recording rule, not from the gatew
 
 from __future__ import annotations
 
+from infra.alerting.rules import COST_BUDGET_USD_DAILY, MEMORY_LIMIT_MB
 from infra.alerting.thresholds import (
+    API_ERROR_RATIO,
     AUDIT_CHAIN_BROKEN,
     AUTH_BRUTE_FORCE,
+    DAILY_COST_OVER_BUDGET,
+    GATEWAY_DOWN,
+    GATEWAY_METRICS_ABSENT,
     HIGH_ERROR_RATE,
     HIGH_MEMORY_USAGE,
     HIGH_QUEUE_DEPTH,
+    RATE_LIMIT_SPIKE,
 )
 from infra.dashboards.datasources import LOKI
 from infra.dashboards.model import (
@@ -33,9 +39,12 @@ SEL = 'environment=~"$environment", instance=~"$instance"'
 RATE = "$__rate_interval"
 # The per-stack recording rule (the memory limit the infrastructure set) wins; the seed's
 # friday_memory_limit_mb is used should a gateway ever expose it and no rule exists.
-LIMIT_MB = f'(max(friday:memory_limit_mb{{environment=~"$environment"}}) or max(friday_memory_limit_mb{{{SEL}}}))'
-# The window of the specification's AuthBruteForce expression (rate(...[5m])).
-AUTH_WINDOW = "5m"
+LIMIT_MB = f'(max({MEMORY_LIMIT_MB}{{environment=~"$environment"}}) or max(friday_memory_limit_mb{{{SEL}}}))'
+# The stack's daily cost budget (costBudgetUsdDaily), the per-stack constant DailyCostOverBudget uses.
+BUDGET_USD = f'max({COST_BUDGET_USD_DAILY}{{environment=~"$environment"}})'
+# The windows of the alerts' own expressions (panels that draw what an alert judges).
+AUTH_WINDOW = AUTH_BRUTE_FORCE.window
+API_WINDOW = API_ERROR_RATIO.window
 # LogQL of the gateway's warnings and errors (labels set by the Alloy pipeline).
 GATEWAY_PROBLEM_LOGS = '{service="gateway", level=~"warn|error|fatal"}'
 
@@ -55,10 +64,12 @@ OVERVIEW = Row(
             "Uptime",
             "stat",
             (Query(f"friday_uptime_seconds{{{SEL}}}", "{{instance}}"),),
-            "Seconds since the gateway process started; it drops to 0 on a restart, when its counters reset too.",
+            "Seconds since the gateway process started; it drops to 0 on a restart, when its counters reset too. "
+            "Empty: Prometheus cannot scrape the gateway or gets none of its metrics.",
             unit="s",
             width=4,
             height=4,
+            alerts=(GATEWAY_DOWN, GATEWAY_METRICS_ABSENT),
         ),
         Panel(
             "Audit chain",
@@ -68,7 +79,7 @@ OVERVIEW = Row(
             width=4,
             height=4,
             steps=_below(1),
-            alert=AUDIT_CHAIN_BROKEN,
+            alerts=(AUDIT_CHAIN_BROKEN,),
             value_text={1: ("valid", "green"), 0: ("BROKEN", "red")},
         ),
         Panel(
@@ -79,7 +90,7 @@ OVERVIEW = Row(
             width=4,
             height=4,
             steps=_above(HIGH_QUEUE_DEPTH.value),
-            alert=HIGH_QUEUE_DEPTH,
+            alerts=(HIGH_QUEUE_DEPTH,),
         ),
         Panel(
             "Success rate",
@@ -91,7 +102,7 @@ OVERVIEW = Row(
             width=4,
             height=4,
             steps=_below(HIGH_ERROR_RATE.value),
-            alert=HIGH_ERROR_RATE,
+            alerts=(HIGH_ERROR_RATE,),
             min=0,
             max=1,
         ),
@@ -100,12 +111,12 @@ OVERVIEW = Row(
             "stat",
             (Query(f"max(friday_memory_used_mb{{{SEL}}}) / {LIMIT_MB}", "used / limit"),),
             "Gateway memory as a share of the container memory limit the infrastructure set "
-            f"(friday:memory_limit_mb); red above the HighMemoryUsage threshold ({HIGH_MEMORY_USAGE.value:g}).",
+            f"({MEMORY_LIMIT_MB}); red above the HighMemoryUsage threshold ({HIGH_MEMORY_USAGE.value:g}).",
             unit="percentunit",
             width=4,
             height=4,
             steps=_above(HIGH_MEMORY_USAGE.value),
-            alert=HIGH_MEMORY_USAGE,
+            alerts=(HIGH_MEMORY_USAGE,),
             min=0,
             max=1,
         ),
@@ -117,6 +128,7 @@ OVERVIEW = Row(
             unit="currencyUSD",
             width=4,
             height=4,
+            alerts=(DAILY_COST_OVER_BUDGET,),
         ),
     ),
 )
@@ -143,9 +155,9 @@ RESOURCES = Row(
                 ),
             ),
             "Memory the gateway reports against the container limit the infrastructure set "
-            "(recording rule friday:memory_limit_mb) and the HighMemoryUsage threshold.",
+            f"(recording rule {MEMORY_LIMIT_MB}) and the HighMemoryUsage threshold.",
             unit="mbytes",
-            alert=HIGH_MEMORY_USAGE,
+            alerts=(HIGH_MEMORY_USAGE,),
             min=0,
         ),
         Panel(
@@ -182,7 +194,7 @@ TASKS = Row(
             "Gateway 0.1.0 reports 0 while no task has run.",
             unit="percentunit",
             steps=_below(HIGH_ERROR_RATE.value),
-            alert=HIGH_ERROR_RATE,
+            alerts=(HIGH_ERROR_RATE,),
             min=0,
             max=1,
         ),
@@ -195,7 +207,7 @@ TASKS = Row(
             ),
             f"Dashed line: the HighQueueDepth threshold ({HIGH_QUEUE_DEPTH.value:g}).",
             steps=_above(HIGH_QUEUE_DEPTH.value),
-            alert=HIGH_QUEUE_DEPTH,
+            alerts=(HIGH_QUEUE_DEPTH,),
             min=0,
         ),
         Panel(
@@ -237,9 +249,14 @@ TOKENS = Row(
         Panel(
             "Cost today",
             "timeseries",
-            (Query(f"friday_cost_usd_today{{{SEL}}}", "{{instance}}"),),
-            "AI provider cost of the current day in USD.",
+            (
+                Query(f"friday_cost_usd_today{{{SEL}}}", "{{instance}}"),
+                Query(f"{BUDGET_USD} * {DAILY_COST_OVER_BUDGET.value:g}", "daily budget (DailyCostOverBudget)"),
+            ),
+            "AI provider cost of the current day in USD, and the stack's daily budget (costBudgetUsdDaily, "
+            f"recording rule {COST_BUDGET_USD_DAILY}): DailyCostOverBudget fires above it.",
             unit="currencyUSD",
+            alerts=(DAILY_COST_OVER_BUDGET,),
             min=0,
         ),
         Panel(
@@ -276,7 +293,7 @@ SECURITY = Row(
             "stays 0 against it.",
             unit="reqps",
             steps=_above(AUTH_BRUTE_FORCE.value),
-            alert=AUTH_BRUTE_FORCE,
+            alerts=(AUTH_BRUTE_FORCE,),
             min=0,
         ),
         Panel(
@@ -298,6 +315,7 @@ SECURITY = Row(
             ),
             "Requests refused per second. In gateway 0.1.0 both counters move together.",
             unit="reqps",
+            alerts=(RATE_LIMIT_SPIKE,),
             min=0,
         ),
         Panel(
@@ -330,7 +348,24 @@ API = Row(
             ),
             "Calls to the AI provider and failed calls, per second.",
             unit="reqps",
-            width=12,
+            alerts=(API_ERROR_RATIO,),
+            min=0,
+        ),
+        Panel(
+            "API error ratio",
+            "timeseries",
+            (
+                Query(
+                    f"rate(friday_api_errors_total{{{SEL}}}[{API_WINDOW}])"
+                    f" / rate(friday_api_calls_total{{{SEL}}}[{API_WINDOW}])",
+                    "{{instance}}",
+                ),
+            ),
+            f"Share of AI provider calls that failed over {API_WINDOW}, the ApiErrorRatioHigh expression; "
+            f"dashed line: its threshold ({API_ERROR_RATIO.value:g}). Without calls there is no ratio (NaN).",
+            unit="percentunit",
+            steps=_above(API_ERROR_RATIO.value),
+            alerts=(API_ERROR_RATIO,),
             min=0,
         ),
         Panel(
@@ -339,7 +374,6 @@ API = Row(
             (Query(f"friday_api_latency_avg_ms{{{SEL}}}", "average {{instance}}"),),
             "Average latency of AI provider calls as the gateway reports it.",
             unit="ms",
-            width=12,
             min=0,
         ),
     ),

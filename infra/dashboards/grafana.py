@@ -80,7 +80,7 @@ def _panel(panel: model.Panel, panel_id: int, x: int, y: int) -> gl.Panel:
         "gridPos": gl.GridPos(h=panel.height, w=panel.width, x=x, y=y),
         "dataSource": panel.queries[0].datasource.ref(),
         "targets": [_target(q, ref_ids[i]) for i, q in enumerate(panel.queries)],
-        "links": [runbook_link(panel.alert)] if panel.alert else [],
+        "links": [runbook_link(alert) for alert in panel.alerts],
         "thresholds": _steps(panel),
     }
     limits = {k: v for k, v in (("min", panel.min), ("max", panel.max)) if v is not None}

@@ -74,8 +74,8 @@ class Panel:
     height: int = 8
     # Threshold steps; on time series they are drawn as a dashed line, on stats they colour.
     steps: tuple[Step, ...] = ()
-    # The alert this panel watches: its runbook is linked from the panel.
-    alert: Threshold | None = None
+    # The alerts that watch what this panel shows: each one's runbook is linked from the panel.
+    alerts: tuple[Threshold, ...] = ()
     min: float | None = None
     max: float | None = None
     # Stat panels: value -> text shown (e.g. 1 -> "valid").

@@ -25,13 +25,13 @@ def table(dashboard: model.Dashboard) -> list[str]:
     lines = [
         f"### {dashboard.title} (`{dashboard.uid}`)",
         "",
-        "| Row | Panel | Queries | Alert | Data in the live test |",
+        "| Row | Panel | Queries | Alerts (runbooks) | Data in the live test |",
         "| --- | --- | --- | --- | --- |",
     ]
     for row in dashboard.rows:
         for panel in row.panels:
             queries = "<br>".join(f"`{_cell(q.expr)}`" for q in panel.queries)
-            alert = f"[{panel.alert.alert}]({runbook_url(panel.alert.alert)})" if panel.alert else ""
+            alert = ", ".join(f"[{a.alert}]({runbook_url(a.alert)})" for a in panel.alerts)
             lines.append(f"| {row.title} | {panel.title} | {queries} | {alert} | {_data(panel)} |")
     return lines
 

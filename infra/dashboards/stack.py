@@ -1,7 +1,19 @@
-"""The monitoring stack's own dashboard: scrape targets, Prometheus, Alertmanager, Loki, Alloy."""
+"""The monitoring stack's own dashboard: scrape targets, Prometheus, Alertmanager, backups, Loki, Alloy."""
 
 from __future__ import annotations
 
+from infra.alerting.rules import BACKUP_STALE_AFTER_SECONDS
+from infra.alerting.thresholds import (
+    ALERTMANAGER_CONFIG_RELOAD_FAILED,
+    ALERTMANAGER_NOTIFICATIONS_FAILING,
+    BACKUP_STALE,
+    GATEWAY_DOWN,
+    PROMETHEUS_CONFIG_RELOAD_FAILED,
+    PROMETHEUS_RULE_FAILURES,
+    TARGET_DOWN,
+    Threshold,
+)
+from infra.backup.metrics import KEPT, LAST_SUCCESS
 from infra.dashboards.model import Dashboard, Panel, Query, Row, Step, Variable, needs_service
 
 UID = "friday-stack"
@@ -9,6 +21,23 @@ UID = "friday-stack"
 ENV = 'environment=~"$environment"'
 RATE = "$__rate_interval"
 _UP_TEXT = {1: ("up", "green"), 0: ("DOWN", "red")}
+# Age of the newest complete backup (the BackupStale expression's numerator) and its limit.
+BACKUP_AGE = f"time() - max({LAST_SUCCESS}{{{ENV}}})"
+BACKUP_LIMIT = f"max({BACKUP_STALE_AFTER_SECONDS}{{{ENV}}})"
+
+
+def _reload_panel(title: str, metric: str, description: str, alert: Threshold) -> Panel:
+    """A stat of a `*_config_last_reload_successful` gauge: ok (1) or FAILED (0)."""
+    return Panel(
+        title,
+        "stat",
+        (Query(f"{metric}{{{ENV}}}", "{{instance}}"),),
+        description,
+        steps=(Step(None, "red"), Step(1, "green")),
+        value_text={1: ("ok", "green"), 0: ("FAILED", "red")},
+        alerts=(alert,),
+    )
+
 
 TARGETS = Row(
     "Scrape targets",
@@ -22,6 +51,7 @@ TARGETS = Row(
             height=6,
             steps=(Step(None, "red"), Step(1, "green")),
             value_text=_UP_TEXT,
+            alerts=(GATEWAY_DOWN, TARGET_DOWN),
         ),
         Panel(
             "Scrape duration",
@@ -53,13 +83,11 @@ PROMETHEUS = Row(
             "Active series in the TSDB head.",
             min=0,
         ),
-        Panel(
+        _reload_panel(
             "Config reload",
-            "stat",
-            (Query(f"prometheus_config_last_reload_successful{{{ENV}}}", "{{instance}}"),),
+            "prometheus_config_last_reload_successful",
             "Whether Prometheus loaded its last configuration (rules included).",
-            steps=(Step(None, "red"), Step(1, "green")),
-            value_text={1: ("ok", "green"), 0: ("FAILED", "red")},
+            PROMETHEUS_CONFIG_RELOAD_FAILED,
         ),
         Panel(
             "Rule evaluations",
@@ -76,6 +104,7 @@ PROMETHEUS = Row(
             ),
             "Alerting and recording rule evaluations per second, and failed ones.",
             width=12,
+            alerts=(PROMETHEUS_RULE_FAILURES,),
             min=0,
         ),
         Panel(
@@ -125,6 +154,7 @@ ALERTING = Row(
                 ),
             ),
             "Notifications Alertmanager delivered per second by integration, and failed deliveries.",
+            alerts=(ALERTMANAGER_NOTIFICATIONS_FAILING,),
             min=0,
         ),
         Panel(
@@ -132,8 +162,52 @@ ALERTING = Row(
             "timeseries",
             (Query(f"sum by (state) (alertmanager_alerts{{{ENV}}})", "{{state}}"),),
             "Alerts Alertmanager holds, active or suppressed.",
-            width=24,
+            width=16,
             min=0,
+        ),
+        _reload_panel(
+            "Alertmanager config reload",
+            "alertmanager_config_last_reload_successful",
+            "Whether Alertmanager loaded its last configuration (routes, receivers).",
+            ALERTMANAGER_CONFIG_RELOAD_FAILED,
+        ),
+    ),
+)
+
+BACKUPS = Row(
+    "Backups",
+    (
+        Panel(
+            "Newest backup age",
+            "stat",
+            (Query(BACKUP_AGE, "age"),),
+            "Time since the newest complete backup of the gateway databases finished. Empty: Prometheus "
+            "scrapes no backup metrics (BackupStale fires for that too).",
+            unit="s",
+            width=6,
+            alerts=(BACKUP_STALE,),
+        ),
+        Panel(
+            "Backup age and BackupStale limit",
+            "timeseries",
+            (
+                Query(BACKUP_AGE, "newest backup age"),
+                Query(f"{BACKUP_LIMIT} * {BACKUP_STALE.value:g}", "BackupStale limit (backupStaleAfterHours)"),
+            ),
+            "Age of the newest complete backup against the stack's limit (recording rule "
+            f"{BACKUP_STALE_AFTER_SECONDS}); BackupStale fires once the age stays above it for {BACKUP_STALE.for_}.",
+            unit="s",
+            width=12,
+            alerts=(BACKUP_STALE,),
+            min=0,
+        ),
+        Panel(
+            "Backups kept",
+            "stat",
+            (Query(f"max({KEPT}{{{ENV}}})", "kept"),),
+            "Complete backups in the backup folder (retention keeps backupRetentionCount of them).",
+            width=6,
+            steps=(Step(None, "red"), Step(1, "green")),
         ),
     ),
 )
@@ -197,8 +271,9 @@ LOGS_PIPELINE = Row(
 DASHBOARD = Dashboard(
     uid=UID,
     title="F.R.I.D.A.Y. monitoring stack",
-    description="The services that watch the gateway: scrape targets, Prometheus, Alertmanager, Loki and Alloy.",
+    description="The services that watch the gateway: scrape targets, Prometheus, Alertmanager, backups, "
+    "Loki and Alloy.",
     tags=("friday", "monitoring"),
-    rows=(TARGETS, PROMETHEUS, ALERTING, LOGS_PIPELINE),
+    rows=(TARGETS, PROMETHEUS, ALERTING, BACKUPS, LOGS_PIPELINE),
     variables=(Variable("environment", "Environment", "label_values(up, environment)"),),
 )

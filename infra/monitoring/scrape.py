@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from infra.monitoring import endpoints
 from infra.settings import Settings
-from infra.stack import alloy, gateway, grafana, loki
+from infra.stack import alloy, backup, gateway, grafana, loki
 from infra.stack.spec import SecretRef
 
 METRICS_TOKEN = "metricsToken"
@@ -63,9 +63,15 @@ def alloy_target(settings: Settings) -> ScrapeTarget | None:
     return ScrapeTarget(alloy.NAME, alloy.METRICS_PORT, alloy.METRICS_PATH) if alloy.runs_on(settings) else None
 
 
+def backup_target(settings: Settings) -> ScrapeTarget:
+    # The backup service's /metrics (infra/backup/service.py): BackupStale and the stack
+    # dashboard's backup panels read it; no credential (internal port, no secrets in it).
+    return ScrapeTarget(backup.NAME, settings.backup_metrics_port, backup.METRICS_PATH)
+
+
 TargetSource = Callable[[Settings], ScrapeTarget | None]
 
-# Later services (a backup exporter...) append their source here.
+# A later service appends its source here.
 SCRAPE_TARGETS: tuple[TargetSource, ...] = (
     gateway_target,
     prometheus_target,
@@ -73,6 +79,7 @@ SCRAPE_TARGETS: tuple[TargetSource, ...] = (
     grafana_target,
     loki_target,
     alloy_target,
+    backup_target,
 )
 
 

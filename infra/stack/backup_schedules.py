@@ -10,7 +10,6 @@ from typing import Any
 
 import yaml
 
-from infra.alerting import backup_rules
 from infra.settings import Settings
 from infra.stack import backup, gateway
 from infra.stack.spec import StackSpec
@@ -214,5 +213,4 @@ def produce(settings: Settings, spec: StackSpec) -> dict[str, str]:
     }
     for name, text in backup.tool_sources().items():
         out[f"{HOST_TOOL_RENDER_DIR}/{backup.PACKAGE}/{name}"] = text
-    out.update(backup_rules.artefacts(settings))
     return out

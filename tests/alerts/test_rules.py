@@ -11,9 +11,11 @@ import pytest
 import yaml
 
 from infra.alerting import rules, thresholds
-from infra.dashboards.links import RUNBOOK_BASE_URL
-from infra.metrics.catalog import NAMES, metric_names_in_promql
-from infra.settings import load_stack
+from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
+from infra.dashboards.links import RUNBOOK_BASE_URL, github_anchor
+from infra.metrics import exporters
+from infra.settings import load_stack, validate
+from infra.settings.load import RawConfig
 from tests.support.paths import REPO_ROOT
 
 ALERTS_DIR = REPO_ROOT / "alerts"
@@ -60,7 +62,54 @@ def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
     result = promtool("check", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
     records = {r["record"]: r["expr"] for r in yaml.safe_load(path.read_text())["groups"][0]["rules"]}
-    assert records == {rules.MEMORY_LIMIT_MB: "vector(2048)", rules.COST_BUDGET_USD_DAILY: "vector(25)"}
+    assert records == {
+        rules.MEMORY_LIMIT_MB: "vector(2048)",
+        rules.COST_BUDGET_USD_DAILY: "vector(25)",
+        rules.BACKUP_STALE_AFTER_SECONDS: "vector(46800)",
+    }
+
+
+def backup_stale_test(stack_constants: str, tmp_path: Path, limit_hours: int) -> subprocess.CompletedProcess[str]:
+    """promtool test of alerts/backups.yml joined with a rendered constants file: no backup ever
+    (last success 0, promtool's clock starts at 0), so the age is the clock; quiet when the
+    clock is at the limit plus `for`, firing one minute later."""
+    (tmp_path / "backups.yml").write_text(rules.rule_file_text(rules.BACKUP_RULES))
+    (tmp_path / "stack-constants.yml").write_text(stack_constants)
+    rule = rules.BACKUP_RULES.rules[0].as_rule()
+    quiet_until = int(limit_hours * 60 + _minutes(rule["for"]))
+    test = {
+        "rule_files": ["backups.yml", "stack-constants.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f'{BACKUP_LAST_SUCCESS}{{job="backup"}}', "values": f"0x{quiet_until + 5}"}
+                ],
+                "alert_rule_test": [
+                    {"eval_time": f"{quiet_until}m", "alertname": rule["alert"], "exp_alerts": []},
+                    {
+                        "eval_time": f"{quiet_until + 1}m",
+                        "alertname": rule["alert"],
+                        "exp_alerts": [{"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]}],
+                    },
+                ],
+            }
+        ],
+    }
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, width=1000))
+    return promtool("test", "rules", "test.yml", cwd=tmp_path)
+
+
+def test_backup_stale_fires_at_the_limit_the_stack_sets(tmp_path: Path) -> None:
+    """The rule Prometheus really evaluates: the static file with the stack's own constants."""
+    settings = validate(RawConfig("test", {"backupIntervalHours": 24, "backupStaleAfterHours": 30}, frozenset()))
+    result = backup_stale_test(rules.stack_constants(settings), tmp_path, 30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The same expectations against a stack with another limit fail: the constant is what counts.
+    other = validate(RawConfig("test", {"backupIntervalHours": 24, "backupStaleAfterHours": 26}, frozenset()))
+    result = backup_stale_test(rules.stack_constants(other), tmp_path, 30)
+    assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
 
 
 def test_promtool_check_rules_rejects_a_broken_file(tmp_path: Path) -> None:
@@ -130,7 +179,7 @@ def test_every_alert_has_unit_tests_for_threshold_and_for(alert: str) -> None:
 def unknown_metrics(rule_docs: list[dict[str, Any]]) -> dict[str, set[str]]:
     out = {}
     for rule in rule_docs:
-        unknown = metric_names_in_promql(rule["expr"]) - NAMES
+        unknown = exporters.unknown_metrics(rule["expr"])
         if unknown:
             out[rule.get("alert") or rule.get("record", "?")] = unknown
     return out
@@ -141,8 +190,15 @@ def test_rules_use_only_catalogued_metrics() -> None:
 
 
 def test_catalog_check_catches_an_unknown_metric() -> None:
-    bad = [{"alert": "Typo", "expr": "friday_task_queue_depth > 50"}]
-    assert unknown_metrics(bad) == {"Typo": {"friday_task_queue_depth"}}
+    bad = [
+        {"alert": "Typo", "expr": "friday_task_queue_depth > 50"},
+        {"alert": "BackupTypo", "expr": "time() - friday_backup_last_succes_timestamp_seconds > 1"},
+        {"alert": "Fine", "expr": "friday_backup_kept < 1 or friday_tasks_queue_depth > 50"},
+    ]
+    assert unknown_metrics(bad) == {
+        "Typo": {"friday_task_queue_depth"},
+        "BackupTypo": {"friday_backup_last_succes_timestamp_seconds"},
+    }
 
 
 def test_recording_rules_used_by_alerts_are_generated_per_stack() -> None:
@@ -185,7 +241,7 @@ def github_headings(markdown: str) -> dict[str, str]:
             continue
         match = re.match(r"^(#{1,6})\s+(.*?)\s*$", line)
         if match and not in_code:
-            anchor = rules.github_anchor(match.group(2))
+            anchor = github_anchor(match.group(2))
             # GitHub suffixes repeated anchors with -1, -2...
             n, unique = 0, anchor
             while unique in anchors:
@@ -196,10 +252,10 @@ def github_headings(markdown: str) -> dict[str, str]:
 
 
 def test_github_anchor_rules() -> None:
-    assert rules.github_anchor("HighErrorRate") == "higherrorrate"
-    assert rules.github_anchor("Alert runbooks") == "alert-runbooks"
-    assert rules.github_anchor("Port 18789: already in use?") == "port-18789-already-in-use"
-    assert rules.github_anchor("snake_case-name") == "snake_case-name"
+    assert github_anchor("HighErrorRate") == "higherrorrate"
+    assert github_anchor("Alert runbooks") == "alert-runbooks"
+    assert github_anchor("Port 18789: already in use?") == "port-18789-already-in-use"
+    assert github_anchor("snake_case-name") == "snake_case-name"
 
 
 def runbook_sections() -> dict[str, str]:

@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import backup_rules
-from infra.backup import metrics
 from infra.render import artefacts
 from infra.settings import SettingsError, load_stack, validate
 from infra.settings.load import RawConfig
@@ -37,32 +35,6 @@ def write(files: dict[str, str], root: Path) -> Path:
 
 def tool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(args), capture_output=True, text=True, timeout=120, cwd=cwd, check=False)
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_rules_pass_promtool_check_and_unit_tests(stack: str, tmp_path: Path) -> None:
-    out = write(artefacts(load_stack(stack)), tmp_path)
-    check = tool("promtool", "check", "rules", str(out / backup_rules.RULE_FILE))
-    assert check.returncode == 0, check.stdout + check.stderr
-    test = tool("promtool", "test", "rules", str(out / backup_rules.TEST_FILE))
-    assert test.returncode == 0, test.stdout + test.stderr
-    assert "SUCCESS" in test.stdout
-
-
-def test_rule_threshold_is_the_setting_and_the_unit_test_can_fail(tmp_path: Path) -> None:
-    s = settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 30})
-    [rule] = backup_rules.rules(s)["groups"][0]["rules"]
-    assert f"> {30 * 3600} " in rule["expr"]
-    assert metrics.LAST_SUCCESS in rule["expr"]
-    assert rule["annotations"]["runbook_url"] == backup_rules.RUNBOOK_URL
-    # The generated test against a rule with another threshold must fail: it tests the rule.
-    files = backup_rules.artefacts(s)
-    other = backup_rules.artefacts(settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 26}))
-    files[backup_rules.RULE_FILE] = other[backup_rules.RULE_FILE]
-    out = write(files, tmp_path)
-    test = tool("promtool", "test", "rules", str(out / backup_rules.TEST_FILE))
-    assert test.returncode != 0
-    assert "FAILED" in test.stdout + test.stderr
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import thresholds
+from infra.alerting import rules, thresholds
+from infra.backup import metrics as backup_metrics
 from infra.dashboards import gateway, links, stack
 from infra.dashboards.datasources import LOKI, PROMETHEUS
 from infra.dashboards.files import DASHBOARDS
 from infra.dashboards.model import Dashboard, not_exposed, substitute
+from infra.metrics import exporters
 from infra.metrics.catalog import METRICS, NAMES, by_name, metric_names_in_promql
 from tests.support.paths import REPO_ROOT
 
@@ -120,7 +122,7 @@ def test_drawn_thresholds_are_the_alert_thresholds(title: str, threshold: thresh
     panels = [p for p in gateway.DASHBOARD.panels() if p.title == title]
     assert panels
     for panel in panels:
-        assert panel.alert is threshold
+        assert threshold in panel.alerts
         steps = steps_of(committed_panel(gateway.DASHBOARD, title))
         if threshold is thresholds.AUDIT_CHAIN_BROKEN:
             # Broken means == 0: anything below 1 is red.
@@ -144,18 +146,59 @@ def test_memory_panel_draws_the_limit_and_the_alert_line() -> None:
     assert "friday:memory_limit_mb" in gateway.LIMIT_MB
 
 
-def test_panels_behind_alerts_link_their_runbook() -> None:
+# Alerts no panel shows: the Watchdog always fires and watches the alerting path itself.
+ALERTS_WITHOUT_PANEL = {thresholds.WATCHDOG.alert}
+
+
+def test_panels_link_the_runbook_of_every_alert_that_watches_them() -> None:
     alerts_with_panels = set()
     for dashboard, panel in ALL_PANELS:
         committed = committed_panel(dashboard, panel.title)
-        if panel.alert is None:
-            assert committed["links"] == []
-            continue
-        alerts_with_panels.add(panel.alert.alert)
-        [link] = committed["links"]
-        assert link["url"] == f"{links.RUNBOOK_BASE_URL}#{panel.alert.alert.lower()}"
-        assert link["url"].split("#")[0].endswith("docs/troubleshooting.md")
-    assert alerts_with_panels == {t.alert for t in thresholds.SEED_THRESHOLDS}
+        assert committed["links"] == [links.runbook_link(a) for a in panel.alerts], panel.title
+        for alert, link in zip(panel.alerts, committed["links"], strict=True):
+            alerts_with_panels.add(alert.alert)
+            # The same address as the alert's own runbook_url annotation.
+            [rule] = [r for r in rules.ALERTS if r.name == alert.alert]
+            assert link["url"] == rule.as_rule()["annotations"]["runbook_url"]
+            assert link["url"].split("#")[0].endswith("docs/troubleshooting.md")
+    every_alert = {r.name for r in rules.ALERTS}
+    assert alerts_with_panels == every_alert - ALERTS_WITHOUT_PANEL
+
+
+def test_every_dashboard_uses_only_metrics_our_exporters_have() -> None:
+    for dashboard in DASHBOARDS.values():
+        for panel, query in dashboard.queries():
+            if query.datasource is PROMETHEUS:
+                assert not exporters.unknown_metrics(query.expr), f"{dashboard.uid} / {panel.title}: {query.expr}"
+
+
+def test_cost_panel_draws_the_daily_budget() -> None:
+    [panel] = [p for p in gateway.DASHBOARD.panels() if p.title == "Cost today"]
+    exprs = [q.expr for q in panel.queries]
+    assert f"{gateway.BUDGET_USD} * {thresholds.DAILY_COST_OVER_BUDGET.value:g}" in exprs
+    assert rules.COST_BUDGET_USD_DAILY in gateway.BUDGET_USD
+    assert thresholds.DAILY_COST_OVER_BUDGET in panel.alerts
+
+
+def test_backup_panels_show_age_limit_and_count() -> None:
+    panels = {p.title: p for p in stack.DASHBOARD.panels()}
+    age = panels["Backup age and BackupStale limit"]
+    exprs = [q.expr for q in age.queries]
+    assert exprs == [stack.BACKUP_AGE, f"{stack.BACKUP_LIMIT} * {thresholds.BACKUP_STALE.value:g}"]
+    assert rules.BACKUP_STALE_AFTER_SECONDS in stack.BACKUP_LIMIT
+    assert backup_metrics.LAST_SUCCESS in stack.BACKUP_AGE
+    assert age.alerts == panels["Newest backup age"].alerts == (thresholds.BACKUP_STALE,)
+    assert backup_metrics.KEPT in panels["Backups kept"].queries[0].expr
+
+
+def test_windows_drawn_are_the_alerts_windows() -> None:
+    auth = next(p for p in gateway.DASHBOARD.panels() if p.title == "Auth failure rate")
+    assert f"[{thresholds.AUTH_BRUTE_FORCE.window}]" in auth.queries[0].expr
+    ratio = next(p for p in gateway.DASHBOARD.panels() if p.title == "API error ratio")
+    assert ratio.queries[0].expr.count(f"[{thresholds.API_ERROR_RATIO.window}]") == 2
+    for alert in (thresholds.AUTH_BRUTE_FORCE, thresholds.API_ERROR_RATIO):
+        [rule] = [r for r in rules.ALERTS if r.name == alert.alert]
+        assert f"[{alert.window}]" in rule.expr
 
 
 def test_no_runbook_url_is_written_outside_the_constant() -> None:
@@ -205,6 +248,8 @@ def test_stack_dashboard_covers_each_monitoring_service() -> None:
         "prometheus_notifications_sent_total",
         "loki_distributor_lines_received_total",
         "alloy_component_controller_running_components",
+        backup_metrics.LAST_SUCCESS,
+        backup_metrics.KEPT,
     ):
         assert needle in exprs, needle
 

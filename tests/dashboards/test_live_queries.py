@@ -1,21 +1,20 @@
-"""Every dashboard query against a real Prometheus scraping the gateway double.
+"""Every dashboard query against a real Prometheus scraping the gateway double and the backup service.
 
-Debian's Prometheus (127.0.0.1, free ports, a temporary directory, 1 s scrape and rule
-interval) scrapes the gateway double with an admin token (as gateway 0.1.0 demands), itself
-and a real Alertmanager. The configuration has the shape of the stack's own (issue 3): job =
-service name plus a `service` target label, `environment` and `stack` as external labels only
-(so the stack's Prometheus has no environment label on its series: the dashboards' default
-"All" selection is what applies there), and a constants rule file giving the label-less
-`friday:memory_limit_mb`. Then each panel's PromQL, template variables substituted, runs through
-the HTTP API. Panels that cannot have data here (seed metrics gateway 0.1.0 lacks; Loki and
-Alloy, which do not run here) are listed below, and they must be the only ones without data.
+The stack's RENDERED monitoring runs on 127.0.0.1 (tests/support/live_stack.py: Debian's
+Prometheus and Alertmanager with the rendered configs, localized; the backup service's own
+`serve` command; 1 s scrape and rule interval), Prometheus scraping the gateway double with an
+admin token (as gateway 0.1.0 demands), itself, Alertmanager and the backup service. So the
+series have the stack's own labels (job = service name plus a `service` target label;
+`environment` and `stack` as external labels only, so the stack's Prometheus has no environment
+label on its series and the dashboards' default "All" selection is what applies there) and the
+per-stack constants come from the rendered rules/stack-constants.yml. Then each panel's PromQL,
+template variables substituted, runs through the HTTP API. Panels that cannot have data here
+(seed metrics gateway 0.1.0 lacks; Loki and Alloy, which do not run here) are listed below, and
+they must be the only ones without data.
 """
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,20 +23,19 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
 from infra.dashboards import gateway, stack
 from infra.dashboards.datasources import PROMETHEUS
 from infra.dashboards.files import DASHBOARDS
 from infra.dashboards.model import Panel, Query, substitute
 from tests.support.gateway_double import GatewayDouble
+from tests.support.live_stack import LiveStack, live_stack
+from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.live
 
 TOKEN = "live-test-admin-key-0123456789"
 ALL = ".*"
-ENVIRONMENT = "test"
-MEMORY_LIMIT_MB = 1024
 START_TIMEOUT_S = 30.0
 SCRAPES_WANTED = 3
 
@@ -55,121 +53,27 @@ EXPECTED_WITHOUT_DATA = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def binary(*names: str) -> str:
-    for name in names:
-        for where in (shutil.which(name), shutil.which(name, path="/usr/bin:/usr/sbin:/bin:/sbin")):
-            if where:
-                return where
-    raise AssertionError(f"{names[0]} is required (scripts/bootstrap.sh installs the Debian package)")
-
-
 @dataclass
 class Live:
-    prometheus: str
+    stack: LiveStack
     gateway_instance: str
     double: GatewayDouble
 
+    @property
+    def prometheus(self) -> str:
+        return self.stack.prometheus
+
     def query(self, expr: str) -> list[dict[str, Any]]:
-        response = requests.get(f"{self.prometheus}/api/v1/query", params={"query": expr}, timeout=10)
-        body = response.json()
-        assert response.status_code == 200 and body["status"] == "success", f"{expr}: {body}"
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
+        return self.stack.query(expr)
 
     def variables(self) -> dict[str, str]:
         # environment: the "All" value (allValue), the only choice on the stack's own Prometheus.
         return {"environment": ALL, "instance": self.gateway_instance, "__rate_interval": "1m"}
 
 
-def _start(cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"{url} exited: {log.read_text()[-2000:]}"
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} not ready after {START_TIMEOUT_S}s: {log.read_text()[-2000:]}")
-
-
-def _configs(tmp: Path, gateway_port: int, prometheus_port: int, alertmanager_port: int) -> Path:
-    (tmp / "token").write_text(TOKEN)
-    (tmp / "alertmanager.yml").write_text(
-        yaml.safe_dump({"route": {"receiver": "nowhere"}, "receivers": [{"name": "nowhere"}]})
-    )
-    rules = {
-        "groups": [
-            {
-                "name": "friday-stack",
-                "rules": [
-                    {
-                        "record": "friday:memory_limit_mb",
-                        "expr": f"vector({MEMORY_LIMIT_MB})",
-                    }
-                ],
-            }
-        ]
-    }
-    (tmp / "rules.yml").write_text(yaml.safe_dump(rules))
-    config = {
-        "global": {
-            "scrape_interval": "1s",
-            "scrape_timeout": "1s",
-            "evaluation_interval": "1s",
-            "external_labels": {"stack": "live-test", "environment": ENVIRONMENT},
-        },
-        "rule_files": [str(tmp / "rules.yml")],
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
-        "scrape_configs": [
-            {
-                "job_name": "gateway",
-                "authorization": {"credentials_file": str(tmp / "token")},
-                "static_configs": [{"targets": [f"127.0.0.1:{gateway_port}"], "labels": {"service": "gateway"}}],
-            },
-            {
-                "job_name": "prometheus",
-                "static_configs": [{"targets": [f"127.0.0.1:{prometheus_port}"], "labels": {"service": "prometheus"}}],
-            },
-            {
-                "job_name": "alertmanager",
-                "static_configs": [
-                    {"targets": [f"127.0.0.1:{alertmanager_port}"], "labels": {"service": "alertmanager"}}
-                ],
-            },
-        ],
-    }
-    path = tmp / "prometheus.yml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    tmp = tmp_path_factory.mktemp("live-dashboards")
-    processes: list[subprocess.Popen[bytes]] = []
+    tmp: Path = tmp_path_factory.mktemp("live-dashboards")
     with GatewayDouble(token=TOKEN) as double:
         # A gateway that has run tasks: friday_tasks_by_status only has samples after the first one.
         double.values.update(
@@ -180,54 +84,25 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 "friday_tasks_queue_depth": 3,
             }
         )
-        prometheus_port, alertmanager_port = free_port(), free_port()
-        config = _configs(tmp, double.port, prometheus_port, alertmanager_port)
-        try:
-            am_log = tmp / "alertmanager.log"
-            am = _start(
-                [
-                    binary("prometheus-alertmanager", "alertmanager"),
-                    f"--config.file={tmp / 'alertmanager.yml'}",
-                    f"--storage.path={tmp / 'am-data'}",
-                    f"--web.listen-address=127.0.0.1:{alertmanager_port}",
-                    "--cluster.listen-address=",
-                ],
-                am_log,
-            )
-            processes.append(am)
-            _wait_ready(f"http://127.0.0.1:{alertmanager_port}/-/ready", am, am_log)
-            prom_log = tmp / "prometheus.log"
-            prom = _start(
-                [
-                    binary("prometheus"),
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={tmp / 'prom-data'}",
-                    f"--web.listen-address=127.0.0.1:{prometheus_port}",
-                ],
-                prom_log,
-            )
-            processes.append(prom)
-            url = f"http://127.0.0.1:{prometheus_port}"
-            _wait_ready(f"{url}/-/ready", prom, prom_log)
-            live = Live(url, f"127.0.0.1:{double.port}", double)
+        with live_stack(tmp, double, TOKEN) as running:
+            live = Live(running, f"127.0.0.1:{double.port}", double)
             _wait_for_scrapes(live)
             yield live
-        finally:
-            for process in reversed(processes):
-                _stop(process)
 
 
 def _wait_for_scrapes(live: Live) -> None:
-    """Until every job has a few successful scrapes and the rule has been evaluated."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+    """Until every job has a few successful scrapes and the constants rule has been evaluated."""
+
+    def enough() -> bool:
         up = live.query("count_over_time(up[1m]) * on(job, instance) group_left() up")
         by_job = {r["metric"]["job"]: float(r["value"][1]) for r in up}
-        rule = live.query("friday:memory_limit_mb")
-        if len(by_job) == 3 and min(by_job.values()) >= SCRAPES_WANTED and rule:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"scrapes did not succeed in time: up={live.query('up')}")
+        return (
+            set(by_job) == live.stack.jobs
+            and min(by_job.values()) >= SCRAPES_WANTED
+            and bool(live.query("friday:memory_limit_mb"))
+        )
+
+    wait_for("a few scrapes of every job", enough, START_TIMEOUT_S, live.stack.logs, poll=0.5)
 
 
 def panel_queries() -> list[tuple[str, Panel, Query]]:
@@ -290,19 +165,20 @@ def test_variables_narrow_the_queries(live: Live) -> None:
     for _, query in gateway.DASHBOARD.queries():
         if query.datasource is PROMETHEUS:
             assert not live.query(substitute(query.expr, other_environment)), query.expr
-            if "friday:memory_limit_mb" not in query.expr or "friday_memory_used_mb" in query.expr:
+            # Per-stack constants (friday:*) belong to no instance; a share of one does.
+            if "friday:" not in query.expr or "friday_memory_used_mb" in query.expr:
                 assert not live.query(substitute(query.expr, other_instance)), query.expr
 
 
 def test_memory_panels_show_the_limit_and_the_share(live: Live) -> None:
     variables = live.variables()
     [limit] = live.query(substitute(gateway.LIMIT_MB, variables))
-    assert float(limit["value"][1]) == MEMORY_LIMIT_MB
+    assert float(limit["value"][1]) == live.stack.settings.gateway_memory_mb
     [share] = live.query(
         substitute(next(q.expr for p, q in gateway.DASHBOARD.queries() if p.title == "Memory of limit"), variables)
     )
     used = live.double.values.value("friday_memory_used_mb")
-    assert float(share["value"][1]) == pytest.approx(used / MEMORY_LIMIT_MB)
+    assert float(share["value"][1]) == pytest.approx(used / live.stack.settings.gateway_memory_mb)
 
 
 def test_queue_depth_panel_follows_the_gateway(live: Live) -> None:

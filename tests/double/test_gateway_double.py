@@ -7,10 +7,8 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from websockets.exceptions import InvalidStatus
 from infra.metrics.catalog import exposed
 from tests.support.gateway_double import BODY_LIMIT, CONTROL_PATH, GatewayDouble, is_allowed_client
 from tests.support.paths import REPO_ROOT, SHARED_DIR
+from tests.support.processes import free_port, http_ok, wait_for
 
 TOKEN = "admin-key-for-tests-0123456789"
 TIMEOUT = 5
@@ -149,16 +148,10 @@ def test_only_private_clients_are_served(address: str | None, allowed: bool) -> 
     assert is_allowed_client(address) is allowed
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_process(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n", encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.gateway_double", "--port", str(port), "--token-file", str(token_file)],
         cwd=REPO_ROOT,
@@ -167,15 +160,12 @@ def _start_process(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc, port
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"double process did not start: {proc.communicate(timeout=5)}")
+    try:
+        wait_for("the double process", lambda: http_ok(f"http://127.0.0.1:{port}/health"), 15)
+    except AssertionError:
+        proc.kill()
+        raise AssertionError(f"double process did not start: {proc.communicate(timeout=5)}") from None
+    return proc, port
 
 
 def test_process_logs_json_lines_and_stops_on_sigterm(tmp_path: Path) -> None:

@@ -14,13 +14,14 @@ from typing import Any, Literal
 
 import pytest
 
+from infra.alerting import rules
 from infra.settings import Settings, load_stack
 from infra.stack import backup, backup_schedules, gateway
 
 Mode = Literal["baremetal", "docker"]
 MODES: tuple[Mode, ...] = ("baremetal", "docker")
 PROMETHEUS_URL = "http://127.0.0.1:9090"
-GATEWAY_JOB = "gateway"
+GATEWAY_JOB = rules.GATEWAY_JOB
 LOG_FILE = "/var/log/friday/gateway.log"
 LOGROTATE_CONF = "/etc/logrotate.d/friday"
 

@@ -2,41 +2,34 @@
 
 Debian's prometheus (2.42) and prometheus-alertmanager (0.25) run with the RENDERED configs of
 a stack that enables the webhook and heartbeat receivers and sets metricsToken, changed only by
-tests/live/localize.py (addresses, intervals, the driven alert's `for`, secrets filled in).
-The test drives friday_tasks_queue_depth over the HighQueueDepth threshold on the double,
-waits for the alert at the webhook, then for its resolution, and checks that the Watchdog
-reaches the heartbeat receiver and that every target is up. The measured detection latency is
-printed and written to build/live/alert-latency.json (docs/monitoring.md quotes it).
+tests/support/localize.py (addresses, intervals, the driven alert's `for`, secrets filled in);
+the backup service runs its rendered `serve` command (tests/support/live_stack.py). The test
+drives friday_tasks_queue_depth over the HighQueueDepth threshold on the double, waits for the
+alert at the webhook, then for its resolution, and checks that the Watchdog reaches the
+heartbeat receiver, that every target is up and that BackupStale stays inactive after the
+backup service's real backup. The measured detection latency is printed and written to
+build/live/alert-latency.json (docs/monitoring.md quotes it).
 """
 
 from __future__ import annotations
 
-import contextlib
+import calendar
 import json
-import shutil
-import socket
-import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
-import yaml
 
-from infra import render
-from infra.alerting import thresholds
-from infra.monitoring import endpoints
-from infra.settings import validate
-from infra.settings.load import RawConfig
-from infra.stack import gateway as gateway_service
-from tests.live import localize
+from infra.alerting import rules, thresholds
+from infra.backup.metrics import LAST_SUCCESS
+from infra.dashboards.links import runbook_url
+from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
+from tests.support.live_stack import LiveStack, live_stack
 from tests.support.paths import REPO_ROOT
+from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.live
 
@@ -44,159 +37,11 @@ TOKEN = "live-test-admin-key-5f1c9e"
 DRIVEN = thresholds.HIGH_QUEUE_DEPTH
 START_TIMEOUT = 30.0
 ALERT_TIMEOUT = 60.0
-POLL = 0.1
-T = TypeVar("T")
+# Rule evaluations (1 s apart here) to see after the backup before judging BackupStale.
+EVALUATIONS = 3
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float, logs: Callable[[], str]) -> T:
-    """Poll probe until it returns something truthy; bounded by time and by count."""
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / POLL) + 1):
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            break
-        time.sleep(POLL)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs()}")
-
-
-@dataclass
-class Received:
-    at: float
-    path: str
-    body: dict[str, Any]
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on 127.0.0.1 recording every POST with its arrival time."""
-
-    received: list[Received] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                with receiver.lock:
-                    receiver.received.append(Received(time.monotonic(), self.path, body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-    def find(self, path: str, status: str, alertname: str, after: float = 0.0) -> Received | None:
-        with self.lock:
-            for r in self.received:
-                if (
-                    r.path == path
-                    and r.at >= after
-                    and r.body.get("status") == status
-                    and any(a["labels"].get("alertname") == alertname for a in r.body.get("alerts", []))
-                ):
-                    return r
-        return None
-
-
-@contextlib.contextmanager
-def serving(receiver: Receiver) -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.handler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-
-
-@contextlib.contextmanager
-def process(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
-def rendered_command(out: Path, service: str) -> list[str]:
-    return list(json.loads((out / f"services/{service}.json").read_text())["command"])
-
-
-def replace_flag(command: list[str], flag: str, value: str) -> list[str]:
-    found = [c for c in command if c.startswith(f"{flag}=")]
-    assert len(found) == 1, f"{flag} not in the rendered command {command}"
-    return [f"{flag}={value}" if c.startswith(f"{flag}=") else c for c in command]
-
-
-def query(prom: str, expr: str) -> list[dict[str, Any]]:
-    r = requests.get(f"{prom}/api/v1/query", params={"query": expr}, timeout=5)
-    r.raise_for_status()
-    result: list[dict[str, Any]] = r.json()["data"]["result"]
-    return result
-
-
-def ready(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def prepare_prometheus(out: Path, tmp: Path, addresses: dict[str, str], prom_port: int) -> list[str]:
-    """The rendered config folder and command, localized (tests/live/localize.py)."""
-    prom_dir = tmp / "prometheus"
-    shutil.copytree(out / "files/prometheus/etc/prometheus", prom_dir)
-    (prom_dir / "secrets").mkdir()
-    (prom_dir / "secrets/gateway-credential").write_text(TOKEN)
-    config = localize.prometheus_config(yaml.safe_load((prom_dir / "prometheus.yml").read_text()), addresses)
-    (prom_dir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    original_for = localize.shorten_for(prom_dir / "rules/gateway.yml", DRIVEN.alert)
-    assert original_for == DRIVEN.for_
-    cmd = rendered_command(out, "prometheus")
-    cmd = replace_flag(cmd, "--config.file", str(prom_dir / "prometheus.yml"))
-    cmd = replace_flag(cmd, "--storage.tsdb.path", str(tmp / "prometheus-data"))
-    cmd = replace_flag(cmd, "--web.listen-address", f"127.0.0.1:{prom_port}")
-    return [*cmd, localize.RESEND_FLAG]
-
-
-def prepare_alertmanager(out: Path, tmp: Path, hook_url: str, am_port: int) -> list[str]:
-    """The rendered config with the receivers' URLs filled in, and the rendered command."""
-    am_file = tmp / "alertmanager.yml"
-    am_file.write_text(
-        localize.alertmanager_config(
-            (out / "files/alertmanager/etc/alertmanager/alertmanager.yml").read_text(),
-            {"alertWebhookUrl": f"{hook_url}/alerts", "alertHeartbeatUrl": f"{hook_url}/heartbeat"},
-        )
-    )
-    cmd = rendered_command(out, "alertmanager")
-    assert "--cluster.listen-address=" in cmd
-    cmd = replace_flag(cmd, "--config.file", str(am_file))
-    cmd = replace_flag(cmd, "--storage.path", str(tmp / "alertmanager-data"))
-    return replace_flag(cmd, "--web.listen-address", f"127.0.0.1:{am_port}")
-
-
-def check_metric_names_and_constants(prom_url: str, gw: GatewayDouble, memory_limit_mb: int) -> None:
+def check_metric_names_and_constants(stack: LiveStack, gw: GatewayDouble) -> None:
     # The self-monitoring alerts use these names: they exist in the real binaries.
     for metric in (
         "prometheus_rule_evaluation_failures_total",
@@ -204,13 +49,44 @@ def check_metric_names_and_constants(prom_url: str, gw: GatewayDouble, memory_li
         "alertmanager_notifications_failed_total",
         "alertmanager_config_last_reload_successful",
     ):
-        assert query(prom_url, metric), f"{metric} has no series"
+        assert stack.query(metric), f"{metric} has no series"
     # The per-stack constants are loaded and join with the gateway's real series.
-    [limit] = query(prom_url, "friday:memory_limit_mb")
+    memory_limit_mb = stack.settings.gateway_memory_mb
+    [limit] = stack.query(rules.MEMORY_LIMIT_MB)
     assert limit["value"][1] == str(memory_limit_mb)
-    [share] = query(prom_url, "friday_memory_used_mb / on() group_left() friday:memory_limit_mb")
+    [share] = stack.query(f"friday_memory_used_mb / on() group_left() {rules.MEMORY_LIMIT_MB}")
     assert share["metric"]["job"] == "gateway"
     assert float(share["value"][1]) == pytest.approx(gw.values.value("friday_memory_used_mb") / memory_limit_mb)
+
+
+def check_backup_stale_is_silent(stack: LiveStack) -> None:
+    """After the backup service's real backup, BackupStale is evaluated, healthy and inactive."""
+    backup_up = wait_for(
+        "a successful backup in Prometheus",
+        lambda: [r for r in stack.query(f"{LAST_SUCCESS} > 0") if r["metric"]["job"] == "backup"],
+        START_TIMEOUT,
+        stack.logs,
+    )
+    finished = float(backup_up[0]["value"][1])
+    assert time.time() - 3600 < finished <= time.time()
+    [limit] = stack.query(rules.BACKUP_STALE_AFTER_SECONDS)
+    assert float(limit["value"][1]) == stack.settings.backup_stale_after_hours * 3600
+    seen_at = time.time()
+
+    def evaluated_since() -> dict[str, Any] | None:
+        rule = stack.rule(thresholds.BACKUP_STALE.alert)
+        if rule is None or not rule.get("lastEvaluation"):
+            return None
+        # RFC 3339 with nanoseconds; the seconds part is enough to order it after seen_at.
+        evaluated = calendar.timegm(time.strptime(rule["lastEvaluation"][:19], "%Y-%m-%dT%H:%M:%S"))
+        return rule if evaluated >= seen_at + EVALUATIONS else None
+
+    rule = wait_for("BackupStale evaluated after the backup", evaluated_since, START_TIMEOUT, stack.logs)
+    assert rule["health"] == "ok", rule
+    # Neither pending nor firing: without backup metrics, absent() would make it pending at once.
+    assert rule["state"] == "inactive" and rule["alerts"] == [], rule
+    assert stack.query(f'ALERTS{{alertname="{thresholds.BACKUP_STALE.alert}"}}') == []
+    assert rule["annotations"]["runbook_url"] == runbook_url(thresholds.BACKUP_STALE.alert)
 
 
 def check_inhibition(am_url: str) -> None:
@@ -262,93 +138,59 @@ def record_latency(latency: float, resolve_latency: float) -> dict[str, Any]:
 
 
 def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path: Path) -> None:
-    secrets = frozenset({"metricsToken", "alertWebhookUrl", "alertHeartbeatUrl"})
-    settings = validate(RawConfig("live", {"environment": "live", "alertReceivers": "webhook,heartbeat"}, secrets))
-    out = tmp_path / "render"
-    render.write(settings, out)
+    with GatewayDouble(token=TOKEN) as gw, live_stack(tmp_path, gw, TOKEN, shorten=DRIVEN.alert) as stack:
+        assert stack.original_for == DRIVEN.for_
+        # Every job of the rendered config that runs here; only Grafana (no binary) is dropped.
+        assert stack.jobs == {"gateway", "prometheus", "alertmanager", "backup"}
+        assert ("GET", "/metrics", 200) in gw.requests
+        receiver = stack.receiver
 
-    receiver = Receiver()
-    prom_port, am_port = free_port(), free_port()
-    prom_url, am_url = f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}"
-    prom_log, am_log = tmp_path / "prometheus.log", tmp_path / "alertmanager.log"
+        check_metric_names_and_constants(stack, gw)
+        check_inhibition(stack.alertmanager)
+        check_backup_stale_is_silent(stack)
 
-    def logs() -> str:
-        parts = []
-        for log in (prom_log, am_log):
-            text = log.read_text(errors="replace") if log.exists() else ""
-            parts.append(f"--- {log.name} (last lines)\n" + "\n".join(text.splitlines()[-15:]))
-        with receiver.lock:
-            parts.append(f"--- receiver got {[(r.path, r.body.get('status')) for r in receiver.received]}")
-        return "\n".join(parts)
+        # The Watchdog reaches the heartbeat receiver (and only that one).
+        wait_for(
+            "Watchdog at the heartbeat receiver",
+            lambda: receiver.find("/heartbeat", "firing", thresholds.WATCHDOG.alert),
+            ALERT_TIMEOUT,
+            stack.logs,
+        )
+        assert receiver.find("/alerts", "firing", thresholds.WATCHDOG.alert) is None
 
-    with GatewayDouble(token=TOKEN) as gw, serving(receiver) as hook:
-        hook_url = f"http://127.0.0.1:{hook.server_address[1]}"
-        addresses = {
-            f"{gateway_service.NAME}:{settings.gateway_port}": f"127.0.0.1:{gw.port}",
-            f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}": f"127.0.0.1:{prom_port}",
-            f"{endpoints.ALERTMANAGER}:{endpoints.ALERTMANAGER_PORT}": f"127.0.0.1:{am_port}",
-        }
-        prom_cmd = prepare_prometheus(out, tmp_path, addresses, prom_port)
-        am_cmd = prepare_alertmanager(out, tmp_path, hook_url, am_port)
+        # Drive the queue depth over the threshold; measure until the webhook has it.
+        assert receiver.find("/alerts", "firing", DRIVEN.alert) is None
+        changed = time.monotonic()
+        gw.values.update({"friday_tasks_queue_depth": DRIVEN.value + 30})
+        fired = wait_for(
+            f"{DRIVEN.alert} firing at the webhook",
+            lambda: receiver.find("/alerts", "firing", DRIVEN.alert, changed),
+            ALERT_TIMEOUT,
+            stack.logs,
+        )
+        latency = fired.at - changed
+        [alert] = [a for a in fired.body["alerts"] if a["labels"]["alertname"] == DRIVEN.alert]
+        assert alert["labels"]["severity"] == DRIVEN.severity
+        assert alert["labels"]["stack"] == "live" and alert["labels"]["environment"] == "live"
+        assert alert["labels"]["job"] == "gateway"
+        assert (
+            alert["annotations"]["runbook_url"]
+            == "https://github.com/maccracken/friday-infra/blob/main/docs/troubleshooting.md#highqueuedepth"
+        )
+        assert alert["annotations"]["description"].startswith(f"{DRIVEN.value + 30:g} tasks are queued")
 
-        with (
-            process(["prometheus-alertmanager", *am_cmd], am_log),
-            process(["prometheus", *prom_cmd], prom_log),
-        ):
-            wait_for("Alertmanager ready", lambda: ready(f"{am_url}{endpoints.READY_PATH}"), START_TIMEOUT, logs)
-            wait_for("Prometheus ready", lambda: ready(f"{prom_url}{endpoints.READY_PATH}"), START_TIMEOUT, logs)
-
-            # Every target that runs here is scraped successfully, the gateway with its token.
-            def all_up() -> dict[str, str] | None:
-                up = {r["metric"]["job"]: r["value"][1] for r in query(prom_url, "up")}
-                return up if up == {"gateway": "1", "prometheus": "1", "alertmanager": "1"} else None
-
-            wait_for("up == 1 for gateway, prometheus, alertmanager", all_up, START_TIMEOUT, logs)
-            assert ("GET", "/metrics", 200) in gw.requests
-
-            check_metric_names_and_constants(prom_url, gw, settings.gateway_memory_mb)
-            check_inhibition(am_url)
-
-            # The Watchdog reaches the heartbeat receiver (and only that one).
-            wait_for(
-                "Watchdog at the heartbeat receiver",
-                lambda: receiver.find("/heartbeat", "firing", thresholds.WATCHDOG.alert),
-                ALERT_TIMEOUT,
-                logs,
-            )
-            assert receiver.find("/alerts", "firing", thresholds.WATCHDOG.alert) is None
-
-            # Drive the queue depth over the threshold; measure until the webhook has it.
-            assert receiver.find("/alerts", "firing", DRIVEN.alert) is None
-            changed = time.monotonic()
-            gw.values.update({"friday_tasks_queue_depth": DRIVEN.value + 30})
-            fired = wait_for(
-                f"{DRIVEN.alert} firing at the webhook",
-                lambda: receiver.find("/alerts", "firing", DRIVEN.alert, changed),
-                ALERT_TIMEOUT,
-                logs,
-            )
-            latency = fired.at - changed
-            [alert] = [a for a in fired.body["alerts"] if a["labels"]["alertname"] == DRIVEN.alert]
-            assert alert["labels"]["severity"] == DRIVEN.severity
-            assert alert["labels"]["stack"] == "live" and alert["labels"]["environment"] == "live"
-            assert alert["labels"]["job"] == "gateway"
-            assert (
-                alert["annotations"]["runbook_url"]
-                == "https://github.com/maccracken/friday-infra/blob/main/docs/troubleshooting.md#highqueuedepth"
-            )
-            assert alert["annotations"]["description"].startswith(f"{DRIVEN.value + 30:g} tasks are queued")
-
-            # Back under the threshold: the resolution reaches the webhook too.
-            back = time.monotonic()
-            gw.values.update({"friday_tasks_queue_depth": 0})
-            resolved = wait_for(
-                f"{DRIVEN.alert} resolved at the webhook",
-                lambda: receiver.find("/alerts", "resolved", DRIVEN.alert, back),
-                ALERT_TIMEOUT,
-                logs,
-            )
-            resolve_latency = resolved.at - back
+        # Back under the threshold: the resolution reaches the webhook too.
+        back = time.monotonic()
+        gw.values.update({"friday_tasks_queue_depth": 0})
+        resolved = wait_for(
+            f"{DRIVEN.alert} resolved at the webhook",
+            lambda: receiver.find("/alerts", "resolved", DRIVEN.alert, back),
+            ALERT_TIMEOUT,
+            stack.logs,
+        )
+        resolve_latency = resolved.at - back
+        # No BackupStale reached Alertmanager during the whole run.
+        assert receiver.find("/alerts", "firing", thresholds.BACKUP_STALE.alert) is None
 
     record = record_latency(latency, resolve_latency)
     # Far beyond the floor would mean something in the path waits needlessly.

@@ -34,7 +34,9 @@ def test_rendered_config_passes_promtool(stack: str, tmp_path: Path) -> None:
     out = render_into(load_stack(stack), tmp_path / "out")
     result = check_config(prometheus_dir(out))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 3 rule files found" in result.stdout
+    assert f"SUCCESS: {len(rules.RULE_FILES) + 1} rule files found" in result.stdout
+    config = load_yaml(prometheus_dir(out) / "prometheus.yml")
+    assert {j["job_name"] for j in config["scrape_configs"]} >= {"gateway", "backup"}
 
 
 def test_promtool_fails_when_a_referenced_file_is_missing(tmp_path: Path) -> None:
@@ -48,10 +50,12 @@ def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> 
     out = render_into(settings, tmp_path / "out")
     config = load_yaml(prometheus_dir(out) / "prometheus.yml")
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
-    assert set(jobs) == {"gateway", "prometheus", "alertmanager", "grafana", "loki", "alloy"}
+    assert set(jobs) == {"gateway", "prometheus", "alertmanager", "grafana", "loki", "alloy", "backup"}
     assert jobs["loki"]["static_configs"][0]["targets"] == ["loki:3100"]
     assert jobs["alloy"]["static_configs"][0]["targets"] == ["alloy:12345"]
     assert jobs["grafana"]["static_configs"][0]["targets"] == ["grafana:3000"]
+    assert jobs["backup"]["static_configs"][0]["targets"] == [f"backup:{settings.backup_metrics_port}"]
+    assert jobs["backup"]["metrics_path"] == "/metrics" and "authorization" not in jobs["backup"]
     gw = jobs["gateway"]
     assert gw["static_configs"][0]["targets"] == ["gateway:18789"]
     assert gw["metrics_path"] == "/metrics"
@@ -102,7 +106,12 @@ def test_rule_files_in_the_service_are_the_committed_ones() -> None:
         assert files[f"/etc/prometheus/rules/{name}"] == (REPO_ROOT / rel).read_text()
     assert files["/etc/prometheus/rules/stack-constants.yml"] == rules.stack_constants(s)
     config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
-    assert config["rule_files"] == ["rules/gateway.yml", "rules/monitoring.yml", "rules/stack-constants.yml"]
+    assert config["rule_files"] == [
+        "rules/gateway.yml",
+        "rules/monitoring.yml",
+        "rules/backups.yml",
+        "rules/stack-constants.yml",
+    ]
 
 
 def test_a_new_service_joins_by_registering_a_target(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,41 +5,45 @@
 Lays the rendered host files out under the root (systemd units, the backup tool, the gateway
 config), fills the data folder with the gateway's seven WAL databases, runs the gateway double
 in place of the gateway (its JSON log appended to the root's log file), runs one backup with the
-rendered unit's own command, starts Debian's Prometheus scraping the double with the admin key,
+rendered unit's own command, starts Debian's Prometheus with the stack's RENDERED configuration
+(localized by tests/support/localize.py, as the live tests do: the gateway job scrapes the double
+with the admin key from its rendered credentials file, Prometheus scrapes itself; jobs of
+services that do not run here — Alertmanager, Grafana, the backup container — are dropped),
 then runs `pytest tests/infra --hosts=local:// --friday-mode baremetal` against it all.
 
-Stand-ins, said plainly: the double for the gateway; a minimal logrotate file and a minimal
-Prometheus config (scrape job "gateway" only) because the rendered ones of the host-logs and
-alerting parts are not on this branch; the unit's command is run directly, not by systemd.
-Every process is stopped and the root removed at the end.
+Stand-ins, said plainly: the double for the gateway; a minimal logrotate file because no part
+renders one yet; the unit's command is run directly, not by systemd. Every process is stopped
+and the root removed at the end.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import secrets
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import requests
 import yaml
 
+from infra import render
+from infra.monitoring import endpoints
+from infra.monitoring.scrape import METRICS_TOKEN
 from infra.render import artefacts
-from infra.settings import Settings, load_stack
+from infra.settings import Settings, load_stack, validate
+from infra.settings.load import read_stack_file, stack_file
 from infra.stack import backup_schedules, gateway
 from tests.infra.options import GATEWAY_JOB, LOG_FILE, LOGROTATE_CONF
+from tests.support import localize
 from tests.support.paths import REPO_ROOT
+from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
 
 STACK = "dev"
 TOKEN_PATH = "/etc/friday/metrics-token"
@@ -55,12 +59,6 @@ MINIMAL_LOGROTATE = """{log_dir}/*.log {{
     notifempty
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def under(root: Path, host_path: str) -> Path:
@@ -124,21 +122,6 @@ def run_backup_unit(root: Path, settings: Settings) -> None:
     assert done.returncode == 0, f"backup unit command failed: {done.stderr}"
 
 
-@contextmanager
-def process(argv: list[str], **kwargs: object) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(argv, text=True, **kwargs)  # type: ignore[call-overload]
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
 def wait_listening(proc: subprocess.Popen[str]) -> str:
     assert proc.stderr is not None
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -151,33 +134,24 @@ def wait_listening(proc: subprocess.Popen[str]) -> str:
     raise RuntimeError("the gateway double did not start")
 
 
-def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        with suppress(requests.RequestException):
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} never became ready")
+def with_metrics_token(stack: str) -> Settings:
+    """The stack's settings as deployed with its metricsToken secret set (the 0.1.0 gateway needs it)."""
+    raw = read_stack_file(stack_file(stack), stack)
+    return validate(dataclasses.replace(raw, secret_keys=raw.secret_keys | {METRICS_TOKEN}))
 
 
-def prometheus_config(root: Path, gateway_url: str) -> Path:
-    target = gateway_url.removeprefix("http://")
-    config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [
-            {
-                "job_name": GATEWAY_JOB,
-                "metrics_path": gateway.METRICS_PATH,
-                "authorization": {"type": "Bearer", "credentials_file": str(under(root, TOKEN_PATH))},
-                "static_configs": [{"targets": [target]}],
-            }
-        ],
+def rendered_prometheus(root: Path, gateway_url: str, prom_port: int, token: str) -> list[str]:
+    """The stack's rendered Prometheus config and command, localized; returns the command line."""
+    settings = with_metrics_token(STACK)
+    out = root / "render"
+    render.write(settings, out)
+    addresses = {
+        f"{gateway.NAME}:{settings.gateway_port}": gateway_url.removeprefix("http://"),
+        f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}": f"127.0.0.1:{prom_port}",
     }
-    path = under(root, "/etc/prometheus/prometheus.yml")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+    config = localize.prometheus_dir(out, under(root, "/etc/prometheus"), addresses, {GATEWAY_JOB: token})
+    data = under(root, "/var/lib/prometheus/data")
+    return [binary("prometheus"), *localize.prometheus_command(out, config, data, prom_port)]
 
 
 def main(argv: list[str]) -> int:
@@ -194,19 +168,21 @@ def main(argv: list[str]) -> int:
         log = under(root, LOG_FILE).open("a", encoding="utf-8")
         double_argv = [sys.executable, "-m", "tests.support.gateway_double", "--host", "127.0.0.1"]
         double_argv += ["--port", str(free_port()), "--token-file", str(token)]
-        with log, process(double_argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.PIPE) as double:
+        with log, process(double_argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.PIPE, text=True) as double:
             gateway_url = wait_listening(double).rstrip("/")
             run_backup_unit(root, settings)
             prom_port = free_port()
-            prom_argv = [
-                shutil.which("prometheus") or "/usr/bin/prometheus",
-                f"--config.file={prometheus_config(root, gateway_url)}",
-                f"--storage.tsdb.path={under(root, '/var/lib/prometheus/data')}",
-                f"--web.listen-address=127.0.0.1:{prom_port}",
-            ]
-            with process(prom_argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+            prom_argv = rendered_prometheus(root, gateway_url, prom_port, token.read_text())
+            prom_log = root / "prometheus.log"
+            with process(prom_argv, prom_log):
                 prometheus_url = f"http://127.0.0.1:{prom_port}"
-                wait_ready(f"{prometheus_url}/-/ready")
+                wait_for(
+                    "Prometheus ready",
+                    lambda: http_ok(f"{prometheus_url}{endpoints.READY_PATH}"),
+                    START_TIMEOUT_S,
+                    lambda: log_tail(prom_log),
+                    poll=0.3,
+                )
                 outputs = root / "stack-outputs.json"
                 # The shape of `pulumi stack output --json` (keys the program exports).
                 outputs.write_text(json.dumps({"gatewayUrl": gateway_url, "prometheusUrl": prometheus_url}))

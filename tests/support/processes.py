@@ -1,49 +1,112 @@
-"""Start a server process for a test and always stop it; wait for its port with a bound."""
+"""Helpers every test that runs real processes on 127.0.0.1 shares: free ports, bounded waits,
+processes that are always stopped, HTTP readiness, Debian binaries."""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+
+T = TypeVar("T")
+POLL_S = 0.1
+STOP_TIMEOUT_S = 10.0
 
 
 def free_port() -> int:
+    """A port nobody listens on right now (127.0.0.1)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 15.0) -> None:
+def wait_for(
+    what: str, probe: Callable[[], T | None], timeout: float, logs: Callable[[], str] = lambda: "", poll: float = POLL_S
+) -> T:
+    """Poll probe until it returns something truthy; bounded by time and by count."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s:\n{log.read_text(errors='replace')}")
+    for _ in range(int(timeout / poll) + 1):
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            break
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs()}")
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within STOP_TIMEOUT_S."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(STOP_TIMEOUT_S)
+
+
+@contextlib.contextmanager
+def process(argv: list[str], log: Path | None = None, **popen: Any) -> Iterator[subprocess.Popen[Any]]:
+    """Run argv (stdout and stderr into `log` when given) and stop it on leaving, whatever happened."""
+    if log is not None:
+        with log.open("wb") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, **popen)
+    else:
+        proc = subprocess.Popen(argv, **popen)
+    try:
+        yield proc
+    finally:
+        stop(proc)
+
+
+def port_open(port: int) -> bool:
+    """Something accepts TCP connections on 127.0.0.1:port."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
 
 
 @contextlib.contextmanager
 def running(
-    args: list[str], log: Path, ports: list[int], env: Mapping[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run args with output to log until every port accepts connections; stop it afterwards."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
+    args: list[str], log: Path, ports: list[int], env: Mapping[str, str] | None = None, timeout: float = 15.0
+) -> Iterator[subprocess.Popen[Any]]:
+    """Run args (output to log) until every port accepts connections; always stopped afterwards."""
+    with process(args, log, env=env) as proc:
         for port in ports:
-            wait_for_port(port, proc, log)
+
+            def ready(port: int = port) -> bool:
+                if proc.poll() is not None:
+                    raise AssertionError(f"{args[0]} exited with {proc.returncode}\n{log_tail(log)}")
+                return port_open(port)
+
+            wait_for(f"{args[0]} on 127.0.0.1:{port}", ready, timeout, lambda: log_tail(log))
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+
+
+def http_ok(url: str) -> bool:
+    """GET url answers 200 (False on any connection problem)."""
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return f"--- {log.name} (last lines)\n" + "\n".join(text.splitlines()[-lines:])
+
+
+def binary(*names: str) -> str:
+    """The first of names found on PATH or in the system folders (Debian packages)."""
+    for name in names:
+        for where in (shutil.which(name), shutil.which(name, path="/usr/bin:/usr/sbin:/bin:/sbin")):
+            if where:
+                return where
+    raise AssertionError(f"{names[0]} is required (scripts/bootstrap.sh installs the Debian package)")

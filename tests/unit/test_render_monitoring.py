@@ -23,6 +23,7 @@ def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
     assert {r["record"] for r in constants["groups"][0]["rules"]} == {
         rules.MEMORY_LIMIT_MB,
         rules.COST_BUDGET_USD_DAILY,
+        rules.BACKUP_STALE_AFTER_SECONDS,
     }
     config = yaml.safe_load((prom / "prometheus.yml").read_text())
     assert config["global"]["external_labels"] == {"stack": "dev", "environment": "dev"}

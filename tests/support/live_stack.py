@@ -1,0 +1,214 @@
+"""The stack's monitoring, live on 127.0.0.1 from its RENDERED configs: what the live tests run.
+
+    with GatewayDouble(token=TOKEN) as gw, live_stack(tmp_path, gw, TOKEN) as stack:
+        stack.query("up"); stack.receiver.find(...)
+
+Renders the stack `live` (webhook and heartbeat receivers, metricsToken set), localizes it
+(tests/support/localize.py) and runs Debian's Alertmanager and Prometheus plus the backup
+service's own `serve` command (on a data folder with the gateway's databases), next to a
+webhook receiver recording what Alertmanager delivers. Waits, bounded, until every scrape
+job that runs here is up. Every process is stopped on leaving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+from infra import render
+from infra.monitoring import endpoints
+from infra.settings import Settings, validate
+from infra.settings.load import RawConfig
+from infra.stack import backup, gateway
+from tests.support import localize
+from tests.support.gateway_double import GatewayDouble
+from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from tests.support.sqlite_writer import create as create_databases
+
+START_TIMEOUT_S = 30.0
+SECRETS = frozenset({"metricsToken", "alertWebhookUrl", "alertHeartbeatUrl"})
+
+
+def live_settings() -> Settings:
+    return validate(RawConfig("live", {"environment": "live", "alertReceivers": "webhook,heartbeat"}, SECRETS))
+
+
+@dataclass
+class Received:
+    at: float
+    path: str
+    body: dict[str, Any]
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on 127.0.0.1 recording every POST with its arrival time."""
+
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with receiver.lock:
+                    receiver.received.append(Received(time.monotonic(), self.path, body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def find(self, path: str, status: str, alertname: str, after: float = 0.0) -> Received | None:
+        with self.lock:
+            for r in self.received:
+                if (
+                    r.path == path
+                    and r.at >= after
+                    and r.body.get("status") == status
+                    and any(a["labels"].get("alertname") == alertname for a in r.body.get("alerts", []))
+                ):
+                    return r
+        return None
+
+    def summary(self) -> str:
+        with self.lock:
+            return f"--- receiver got {[(r.path, r.body.get('status')) for r in self.received]}"
+
+
+@contextlib.contextmanager
+def serving(receiver: Receiver) -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), receiver.handler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@dataclass
+class LiveStack:
+    settings: Settings
+    render: Path
+    prometheus: str
+    alertmanager: str
+    backup: str
+    jobs: frozenset[str]
+    receiver: Receiver
+    logs_of: tuple[Path, ...]
+    # The `for` the rendered rule had, where a test asked for a shorter one.
+    original_for: str | None = None
+
+    def logs(self) -> str:
+        return "\n".join([*(log_tail(p) for p in self.logs_of), self.receiver.summary()])
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        r = requests.get(f"{self.prometheus}/api/v1/query", params={"query": expr}, timeout=10)
+        body = r.json()
+        assert r.status_code == 200 and body["status"] == "success", f"{expr}: {body}"
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+    def rule(self, name: str) -> dict[str, Any] | None:
+        """The rule named `name` as Prometheus' rules API reports it (state, health, lastEvaluation)."""
+        groups = requests.get(f"{self.prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
+        found = [r for g in groups for r in g["rules"] if r["name"] == name]
+        return found[0] if found else None
+
+
+def _shorten(rules_dir: Path, alert: str) -> str:
+    for path in sorted(rules_dir.glob("*.yml")):
+        try:
+            return localize.shorten_for(path, alert)
+        except KeyError:
+            continue
+    raise KeyError(f"no rule file in {rules_dir} has alert {alert}")
+
+
+@contextlib.contextmanager
+def live_stack(tmp: Path, gw: GatewayDouble, token: str, shorten: str | None = None) -> Iterator[LiveStack]:
+    """The rendered monitoring of stack `live` scraping gw (token: its admin key); `shorten`:
+    an alert whose `for` becomes localize.FOR_OVERRIDE."""
+    settings = live_settings()
+    out = tmp / "render"
+    render.write(settings, out)
+    receiver = Receiver()
+    prom_port, am_port, backup_port = free_port(), free_port(), free_port()
+    prom_log, am_log, backup_log = tmp / "prometheus.log", tmp / "alertmanager.log", tmp / "backup.log"
+    addresses = {
+        f"{gateway.NAME}:{settings.gateway_port}": f"127.0.0.1:{gw.port}",
+        f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}": f"127.0.0.1:{prom_port}",
+        f"{endpoints.ALERTMANAGER}:{endpoints.ALERTMANAGER_PORT}": f"127.0.0.1:{am_port}",
+        f"{backup.NAME}:{settings.backup_metrics_port}": f"127.0.0.1:{backup_port}",
+    }
+    prom_config = localize.prometheus_dir(out, tmp / "prometheus", addresses, {gateway.NAME: token})
+    jobs = frozenset(j["job_name"] for j in yaml.safe_load(prom_config.read_text())["scrape_configs"])
+    original_for = _shorten(prom_config.parent / "rules", shorten) if shorten else None
+    prom_cmd = localize.prometheus_command(out, prom_config, tmp / "prometheus-data", prom_port)
+
+    # The gateway's databases (WAL mode, empty tables) for the backup service to copy.
+    data_dir = tmp / "gateway-data"
+    for conn in create_databases(data_dir):
+        conn.close()
+    backup_cmd, backup_env = localize.backup_command(out, data_dir, tmp / "backups", backup_port)
+
+    with serving(receiver) as hook:
+        hook_url = f"http://127.0.0.1:{hook.server_address[1]}"
+        am_file = tmp / "alertmanager.yml"
+        am_file.write_text(
+            localize.alertmanager_config(
+                (localize.rendered_files(out, endpoints.ALERTMANAGER, endpoints.ALERTMANAGER_CONFIG_DIR))
+                .joinpath("alertmanager.yml")
+                .read_text(),
+                {"alertWebhookUrl": f"{hook_url}/alerts", "alertHeartbeatUrl": f"{hook_url}/heartbeat"},
+            )
+        )
+        am_cmd = localize.alertmanager_command(out, am_file, tmp / "alertmanager-data", am_port)
+        with (
+            process([binary("prometheus-alertmanager", "alertmanager"), *am_cmd], am_log),
+            process(backup_cmd, backup_log, env=backup_env),
+            process([binary("prometheus"), *prom_cmd], prom_log),
+        ):
+            stack = LiveStack(
+                settings,
+                out,
+                f"http://127.0.0.1:{prom_port}",
+                f"http://127.0.0.1:{am_port}",
+                f"http://127.0.0.1:{backup_port}",
+                jobs,
+                receiver,
+                (prom_log, am_log, backup_log),
+                original_for,
+            )
+            for what, url in (
+                ("Alertmanager ready", f"{stack.alertmanager}{endpoints.READY_PATH}"),
+                ("Prometheus ready", f"{stack.prometheus}{endpoints.READY_PATH}"),
+                ("backup service healthy", f"{stack.backup}{backup.HEALTH_PATH}"),
+            ):
+                wait_for(what, functools.partial(http_ok, url), START_TIMEOUT_S, stack.logs)
+
+            def all_up() -> dict[str, str] | None:
+                up = {r["metric"]["job"]: r["value"][1] for r in stack.query("up")}
+                return up if up == dict.fromkeys(jobs, "1") else None
+
+            wait_for(f"up == 1 for {sorted(jobs)}", all_up, START_TIMEOUT_S, stack.logs)
+            yield stack

@@ -1,0 +1,170 @@
+"""The one transformation tests apply to RENDERED configs and commands so they run on 127.0.0.1.
+
+Used by the live end-to-end test (tests/live), the live dashboard test and the local host
+suite run (tests/support/local_host.py). Everything else in the rendered files is used as
+rendered. What changes, and why:
+
+prometheus.yml
+  - each scrape target `service:port` becomes the `127.0.0.1:<port>` given for it (no Docker
+    network here); jobs of services that do not run in the test (Grafana: no binary on this
+    machine) are dropped, and so are Alertmanagers that do not run;
+  - global scrape_interval and evaluation_interval become INTERVAL (seconds instead of 15s,
+    so the tests take seconds);
+  - `secrets/<job>-credential` files are written with the test's credential for that job
+    (what the Docker target uploads from the metricsToken secret).
+rules/*.yml (copies)
+  - the `for` of an alert a test drives may be shortened (see FOR_OVERRIDE); the rule's
+    expression, labels and annotations stay as committed.
+alertmanager.yml
+  - `<secret:KEY>` placeholders are filled with the test receiver's URLs (what the Docker
+    target does with the real secrets at deploy time);
+  - group_wait / group_interval (root and Watchdog route) become INTERVAL, repeat_interval stays.
+prometheus command line (the rendered one, see services/prometheus.json)
+  - --config.file, --storage.tsdb.path and --web.listen-address point into the test's folder;
+  - RESEND_FLAG is added: Prometheus evaluates its first rules before its notifier has
+    discovered Alertmanager, drops those sends, and re-sends firing alerts only every minute
+    by default; this makes the Watchdog arrive seconds, not a minute, after start. It does
+    not change when a newly firing or resolved alert is sent (immediately, in both cases).
+backup command line (services/backup.json: `python3 -m friday_backup serve ...`)
+  - run by this Python with PYTHONPATH at the rendered copy of the package (the files the
+    container receives); --data-dir, --backup-dir and --listen (127.0.0.1, not 0.0.0.0) point
+    into the test's folder; interval and retention stay as rendered.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.alerting.rules import dump
+from infra.monitoring import endpoints
+from infra.stack import backup
+from infra.stack.spec import fill_secrets
+
+INTERVAL = "1s"
+FOR_OVERRIDE = "5s"
+RESEND_FLAG = f"--rules.alert.resend-delay={INTERVAL}"
+
+
+def rendered_files(out: Path, service: str, config_dir: str) -> Path:
+    """Where `render` wrote the config folder of a service."""
+    return out / "files" / service / config_dir.lstrip("/")
+
+
+def rendered_command(out: Path, service: str) -> list[str]:
+    return list(json.loads((out / f"services/{service}.json").read_text())["command"])
+
+
+def rendered_env(out: Path, service: str) -> dict[str, str]:
+    env = json.loads((out / f"services/{service}.json").read_text())["env"]
+    return {k: v for k, v in env.items() if isinstance(v, str) and not v.startswith("<secret:")}
+
+
+def replace_flag(command: list[str], flag: str, value: str) -> list[str]:
+    """`--flag=old` -> `--flag=value`; the flag must be there exactly once."""
+    found = [c for c in command if c.startswith(f"{flag}=")]
+    assert len(found) == 1, f"{flag} not in the rendered command {command}"
+    return [f"{flag}={value}" if c.startswith(f"{flag}=") else c for c in command]
+
+
+def replace_option(command: list[str], option: str, value: str) -> list[str]:
+    """`--option old` -> `--option value`; the option must be there exactly once."""
+    assert command.count(option) == 1, f"{option} not in the rendered command {command}"
+    i = command.index(option)
+    return [*command[: i + 1], value, *command[i + 2 :]]
+
+
+def prometheus_config(config: dict[str, Any], addresses: dict[str, str]) -> dict[str, Any]:
+    """Targets mapped through `addresses` (service:port -> host:port), intervals shortened."""
+    config["global"]["scrape_interval"] = INTERVAL
+    config["global"]["evaluation_interval"] = INTERVAL
+    runs_here = []
+    for job in config["scrape_configs"]:
+        targets = [t for static in job["static_configs"] for t in static["targets"]]
+        if not all(t in addresses for t in targets):
+            continue
+        for static in job["static_configs"]:
+            static["targets"] = [addresses[t] for t in static["targets"]]
+        runs_here.append(job)
+    config["scrape_configs"] = runs_here
+    for am in config["alerting"]["alertmanagers"]:
+        for static in am["static_configs"]:
+            static["targets"] = [addresses[t] for t in static["targets"] if t in addresses]
+    return config
+
+
+def prometheus_dir(out: Path, dest: Path, addresses: dict[str, str], credentials: dict[str, str]) -> Path:
+    """The rendered Prometheus config folder copied to dest and localized; returns prometheus.yml.
+
+    credentials: job -> the credential its `credentials_file` must hold (jobs that run here)."""
+    shutil.copytree(rendered_files(out, endpoints.PROMETHEUS, endpoints.PROMETHEUS_CONFIG_DIR), dest)
+    config_file = dest / "prometheus.yml"
+    config = prometheus_config(yaml.safe_load(config_file.read_text()), addresses)
+    for job in config["scrape_configs"]:
+        if "authorization" in job:
+            path = dest / job["authorization"]["credentials_file"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(credentials[job["job_name"]])
+    config_file.write_text(yaml.safe_dump(config))
+    return config_file
+
+
+def prometheus_command(out: Path, config_file: Path, data_dir: Path, port: int) -> list[str]:
+    cmd = rendered_command(out, endpoints.PROMETHEUS)
+    cmd = replace_flag(cmd, "--config.file", str(config_file))
+    cmd = replace_flag(cmd, "--storage.tsdb.path", str(data_dir))
+    cmd = replace_flag(cmd, "--web.listen-address", f"127.0.0.1:{port}")
+    return [*cmd, RESEND_FLAG]
+
+
+def shorten_for(rule_file: Path, alert: str, for_: str = FOR_OVERRIDE) -> str:
+    """Rewrite rule_file in place with a shorter `for` on one alert; returns the original `for`."""
+    doc = yaml.safe_load(rule_file.read_text())
+    original = None
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if rule.get("alert") == alert:
+                original = rule["for"]
+                rule["for"] = for_
+    if original is None:
+        raise KeyError(f"{rule_file} has no alert {alert}")
+    rule_file.write_text(dump(doc))
+    return str(original)
+
+
+def alertmanager_config(text: str, secret_values: dict[str, str]) -> str:
+    doc = yaml.safe_load(fill_secrets(text, secret_values))
+    route = doc["route"]
+    route["group_wait"] = INTERVAL
+    route["group_interval"] = INTERVAL
+    for child in route["routes"]:
+        if "group_interval" in child:
+            child["group_interval"] = INTERVAL
+            child["repeat_interval"] = INTERVAL
+    return dump(doc)
+
+
+def alertmanager_command(out: Path, config_file: Path, data_dir: Path, port: int) -> list[str]:
+    cmd = rendered_command(out, endpoints.ALERTMANAGER)
+    assert "--cluster.listen-address=" in cmd
+    cmd = replace_flag(cmd, "--config.file", str(config_file))
+    cmd = replace_flag(cmd, "--storage.path", str(data_dir))
+    return replace_flag(cmd, "--web.listen-address", f"127.0.0.1:{port}")
+
+
+def backup_command(out: Path, data_dir: Path, backup_dir: Path, port: int) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of the rendered backup service, run here."""
+    cmd = rendered_command(out, backup.NAME)
+    assert cmd[:3] == ["python3", "-m", backup.PACKAGE], cmd
+    cmd = [sys.executable, *cmd[1:]]
+    cmd = replace_option(cmd, "--data-dir", str(data_dir))
+    cmd = replace_option(cmd, "--backup-dir", str(backup_dir))
+    cmd = replace_option(cmd, "--listen", f"127.0.0.1:{port}")
+    env = rendered_env(out, backup.NAME)
+    env["PYTHONPATH"] = str(rendered_files(out, backup.NAME, backup.CONFIG_DIR))
+    return cmd, {"PATH": "/usr/bin:/bin", **env}
