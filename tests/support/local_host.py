@@ -7,10 +7,11 @@ config, tmpfiles.d applied with `systemd-tmpfiles --root`, the logrotate file; l
 tests/support/localize.py: host folders under the root, the current user for `friday`), fills
 the data folder with the gateway's seven WAL databases, runs the gateway double in place of the
 gateway (its JSON log appended to the root's log file), runs one backup with the
-rendered unit's own command, starts Debian's Prometheus with the stack's RENDERED configuration
-(localized by tests/support/localize.py, as the live tests do: the gateway job scrapes the double
-with the admin key from its rendered credentials file, Prometheus scrapes itself; jobs of
-services that do not run here — Alertmanager, Grafana, the backup container — are dropped),
+rendered unit's own command, starts Debian's node-exporter with the rendered ARGS (its textfile
+collector reads the backup metrics) and Debian's Prometheus with the stack's RENDERED bare-metal
+configuration, host/prometheus/ (localized by tests/support/localize.py, as the live tests do:
+the gateway job scrapes the double with the admin key from its rendered credentials file, the
+node job scrapes node-exporter, Prometheus scrapes itself; Alertmanager does not run here),
 then runs `pytest tests/infra --hosts=local:// --friday-mode baremetal` against it all.
 
 Stand-ins, said plainly: the double for the gateway (its stdout appended to the log file, as
@@ -39,6 +40,7 @@ from pathlib import Path
 from infra import render
 from infra.host import artefacts as host_files
 from infra.host import layout
+from infra.host import prometheus as host_prometheus
 from infra.monitoring import endpoints
 from infra.monitoring.scrape import METRICS_TOKEN
 from infra.render import artefacts
@@ -159,18 +161,34 @@ def with_metrics_token(stack: str) -> Settings:
     return validate(dataclasses.replace(raw, secret_keys=raw.secret_keys | {METRICS_TOKEN}))
 
 
-def rendered_prometheus(root: Path, gateway_url: str, prom_port: int, token: str) -> list[str]:
-    """The stack's rendered Prometheus config and command, localized; returns the command line."""
+def rendered_prometheus(root: Path, gateway_url: str, prom_port: int, node_port: int, token: str) -> list[str]:
+    """The stack's rendered BARE-METAL Prometheus config (host/prometheus/), localized; returns the
+    command line (the container's rendered flags, pointed into root)."""
     settings = with_metrics_token(STACK)
     out = root / "render"
     render.write(settings, out)
+    host = host_prometheus.host_addresses(settings)
     addresses = {
-        f"{gateway.NAME}:{settings.gateway_port}": gateway_url.removeprefix("http://"),
-        f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}": f"127.0.0.1:{prom_port}",
+        host[f"{gateway.NAME}:{settings.gateway_port}"]: gateway_url.removeprefix("http://"),
+        host[f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}"]: f"127.0.0.1:{prom_port}",
+        f"{host_prometheus.LOOPBACK}:{host_prometheus.NODE_EXPORTER_PORT}": f"127.0.0.1:{node_port}",
     }
-    config = localize.prometheus_dir(out, under(root, "/etc/prometheus"), addresses, {GATEWAY_JOB: token})
+    source = out / host_prometheus.PREFIX / host_prometheus.DIR
+    config = localize.prometheus_dir(
+        out, under(root, "/etc/prometheus"), addresses, {GATEWAY_JOB: token}, source=source
+    )
     data = under(root, "/var/lib/prometheus/data")
     return [binary("prometheus"), *localize.prometheus_command(out, config, data, prom_port)]
+
+
+def node_exporter(root: Path, settings: Settings, port: int) -> list[str]:
+    """Debian's node-exporter with the RENDERED ARGS (host/default/prometheus-node-exporter): the
+    textfile folder moved under root, the listen port a free one."""
+    text = artefacts(settings)[host_prometheus.PREFIX + host_prometheus.NODE_EXPORTER_DEFAULTS]
+    args = shlex.split(re.search(r'^ARGS="(.*)"$', text, re.MULTILINE)[1])  # type: ignore[index]
+    args = localize.replace_flag(args, "--collector.textfile.directory", str(under(root, settings.backup_textfile_dir)))
+    args = localize.replace_flag(args, "--web.listen-address", f"127.0.0.1:{port}")
+    return [binary("prometheus-node-exporter", "node_exporter"), *args]
 
 
 def main(argv: list[str]) -> int:
@@ -191,10 +209,10 @@ def main(argv: list[str]) -> int:
         with log, process(double_argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.PIPE, text=True) as double:
             gateway_url = wait_listening(double).rstrip("/")
             run_backup_unit(root, settings)
-            prom_port = free_port()
-            prom_argv = rendered_prometheus(root, gateway_url, prom_port, token.read_text())
-            prom_log = root / "prometheus.log"
-            with process(prom_argv, prom_log):
+            prom_port, node_port = free_port(), free_port()
+            prom_argv = rendered_prometheus(root, gateway_url, prom_port, node_port, token.read_text())
+            prom_log, node_log = root / "prometheus.log", root / "node-exporter.log"
+            with process(node_exporter(root, settings, node_port), node_log), process(prom_argv, prom_log):
                 prometheus_url = f"http://127.0.0.1:{prom_port}"
                 wait_for(
                     "Prometheus ready",

@@ -113,11 +113,14 @@ def prometheus_config(config: dict[str, Any], addresses: dict[str, str]) -> dict
     return config
 
 
-def prometheus_dir(out: Path, dest: Path, addresses: dict[str, str], credentials: dict[str, str]) -> Path:
+def prometheus_dir(
+    out: Path, dest: Path, addresses: dict[str, str], credentials: dict[str, str], source: Path | None = None
+) -> Path:
     """The rendered Prometheus config folder copied to dest and localized; returns prometheus.yml.
 
-    credentials: job -> the credential its `credentials_file` must hold (jobs that run here)."""
-    shutil.copytree(rendered_files(out, endpoints.PROMETHEUS, endpoints.PROMETHEUS_CONFIG_DIR), dest)
+    credentials: job -> the credential its `credentials_file` must hold (jobs that run here).
+    source: another rendered Prometheus folder (the bare-metal host/prometheus/) instead of the container's."""
+    shutil.copytree(source or rendered_files(out, endpoints.PROMETHEUS, endpoints.PROMETHEUS_CONFIG_DIR), dest)
     config_file = dest / "prometheus.yml"
     config = prometheus_config(yaml.safe_load(config_file.read_text()), addresses)
     for job in config["scrape_configs"]:
