@@ -3,6 +3,9 @@ STACK ?= dev
 PY := .venv/bin/python
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 
+# Every committed generated file (what `python -m infra generate` writes; see infra/generate.py).
+GENERATED := Pulumi.yaml README.md alerts dashboards docs/dashboards.md
+
 .PHONY: up preview test render generate dashboards check-generated lint
 
 ## up: create the venv, install Pulumi if missing, select/create STACK and deploy it
@@ -23,16 +26,17 @@ render:
 	scripts/bootstrap.sh runtime
 	$(PY) -m infra render --stack $(STACK) --out build/render/$(STACK)
 
-## generate: regenerate committed generated files (Pulumi.yaml schema, README reference, alerts/*.yml)
+## generate: regenerate every committed generated file (Pulumi.yaml schema, README reference,
+## alerts/*.yml, dashboards/*.json and the panel reference in docs/dashboards.md)
 generate:
 	scripts/bootstrap.sh runtime
 	$(PY) -m infra generate
 
-## dashboards: regenerate dashboards/*.json from dashboards/*.dashboard.py (grafanalib)
-dashboards:
-	scripts/bootstrap.sh runtime
-	$(PY) -m infra dashboards
+## dashboards: alias of generate (it regenerates the dashboards too)
+dashboards: generate
 
 ## check-generated: fail when generated files differ from their sources
-check-generated: generate dashboards
-	git diff --exit-code -- Pulumi.yaml README.md alerts dashboards docs/dashboards.md
+check-generated: generate
+	git diff --exit-code -- $(GENERATED)
+	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
+	  if [ -n "$$untracked" ]; then echo "generated but not committed: $$untracked"; exit 1; fi

@@ -61,9 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stack", required=True)
     p.add_argument("--deployable", action="store_true", help="also require the secrets a deploy needs")
     p.set_defaults(func=_check)
-    p = sub.add_parser("generate", help="rewrite Pulumi.yaml and README's settings reference")
+    p = sub.add_parser(
+        "generate", help="rewrite every generated file: Pulumi.yaml, README's settings reference, alerts/, dashboards"
+    )
     p.set_defaults(func=_generate)
-    p = sub.add_parser("dashboards", help="regenerate dashboards/*.json from dashboards/*.dashboard.py")
+    p = sub.add_parser("dashboards", help="only dashboards/*.json and docs/dashboards.md (`generate` includes them)")
     p.set_defaults(func=_dashboards)
     args = parser.parse_args(argv)
     try:

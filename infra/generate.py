@@ -1,6 +1,9 @@
-"""Files generated from the settings model: Pulumi.yaml's config schema and README's reference.
+"""Every committed generated file: Pulumi.yaml's config schema and README's settings reference
+(from the settings model), alerts/ (from the alert framework), dashboards/*.json and the panel
+reference in docs/dashboards.md (from the dashboard definitions).
 
-`python -m infra generate` rewrites them; tests fail when the committed copies drift.
+`python -m infra generate` (`make generate`) rewrites them all; tests and `make check-generated`
+fail when a committed copy drifts.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import yaml
 
 from infra import PROJECT
 from infra.alerting import rules as alert_rules
+from infra.dashboards import files as dashboard_files
 from infra.settings.load import REPO_ROOT
 from infra.settings.model import Settings
 from infra.settings.secrets import SECRETS
@@ -100,6 +104,7 @@ def expected_files(root: Path = REPO_ROOT) -> dict[Path, str]:
     readme = (root / "README.md").read_text(encoding="utf-8")
     files = {root / "Pulumi.yaml": project_file(), root / "README.md": readme_with_reference(readme)}
     files.update({root / rel: text for rel, text in alert_rules.committed_rule_files().items()})
+    files.update(dashboard_files.expected_files(root))
     return files
 
 

@@ -38,6 +38,7 @@ declare -A APT=(
   [prometheus]=prometheus
   [amtool]=prometheus-alertmanager
   [prometheus-alertmanager]=prometheus-alertmanager
+  [prometheus-node-exporter]=prometheus-node-exporter
   [logrotate]=logrotate
   [nginx]=nginx-light
   [caddy]=caddy

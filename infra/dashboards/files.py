@@ -1,4 +1,4 @@
-"""The committed `dashboards/*.json`: generated from `dashboards/*.dashboard.py` (`make dashboards`)."""
+"""The committed `dashboards/*.json`: generated from `dashboards/*.dashboard.py` (`make generate`)."""
 
 from __future__ import annotations
 

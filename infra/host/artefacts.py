@@ -25,7 +25,9 @@ def _header(settings: Settings, rel: str) -> str:
 
 def gateway_yaml(settings: Settings) -> str:
     """The container's config with the host's data dir and address (one log output, stdout JSON)."""
-    config = gateway.gateway_config(settings, data_dir=settings.host_data_dir, host=str(settings.gateway_bind_address))
+    config = gateway.gateway_config(
+        settings, data_dir=layout.data_dir(settings), host=str(settings.gateway_bind_address)
+    )
     return _header(settings, "gateway/gateway.yaml") + yaml.safe_dump(config, sort_keys=False)
 
 
@@ -58,18 +60,20 @@ def sysusers(settings: Settings) -> str:
 
 
 def tmpfiles(settings: Settings) -> str:
-    user = settings.host_user
+    user, group = layout.service_user(settings)
     lines = [
         _header(settings, "tmpfiles/friday.conf"),
         "# Created at boot and by `systemd-tmpfiles --create`, before the unit first starts.\n",
-        f"d {settings.host_data_dir} 0700 {user} {user} -\n",
+        f"d {layout.data_dir(settings)} 0700 {user} {group} -\n",
+        # The backup unit runs as the same user and cannot create a folder under root's /var/backups.
+        f"d {settings.backup_host_dir} 0700 {user} {group} -\n",
     ]
     if layout.writes_file(settings):
         # The log file must exist and belong to the user: systemd would create it as root,
         # and logrotate (running as the user) could then not truncate it.
         lines += [
-            f"d {settings.host_log_dir} 0750 {user} {user} -\n",
-            f"f {layout.log_file(settings)} 0640 {user} {user} -\n",
+            f"d {settings.host_log_dir} 0750 {user} {group} -\n",
+            f"f {layout.log_file(settings)} 0640 {user} {group} -\n",
         ]
     return "".join(lines)
 

@@ -25,6 +25,17 @@ INSTALL = {
 }
 
 
+def service_user(settings: Settings) -> tuple[str, str]:
+    """User and group of every bare-metal unit that touches the gateway's data: the gateway's own
+    unit and the backup unit (sysusers creates both names with gatewayUid/gatewayGid)."""
+    return settings.host_user, settings.host_user
+
+
+def data_dir(settings: Settings) -> str:
+    """The gateway's core.dataDir on the host: the gateway writes it, the backup unit reads it."""
+    return settings.host_data_dir
+
+
 def log_file(settings: Settings) -> str:
     return f"{settings.host_log_dir}/{LOG_NAME}"
 

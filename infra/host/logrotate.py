@@ -13,10 +13,10 @@ from infra.settings import Settings
 
 
 def logrotate_config(settings: Settings) -> str:
-    user = settings.host_user
+    user, group = layout.service_user(settings)
     directives = [
         # The folder belongs to the service user: rotate as that user (logrotate refuses otherwise).
-        f"su {user} {user}",
+        f"su {user} {group}",
         "daily",
         f"maxsize {settings.host_log_rotate_max_size}",
         f"rotate {settings.host_log_rotate_keep}",

@@ -47,7 +47,7 @@ def _logging(settings: Settings) -> list[tuple[str, str]]:
 
 
 def _sandbox(settings: Settings) -> list[tuple[str, str]]:
-    writable = [settings.host_data_dir] + ([settings.host_log_dir] if layout.writes_file(settings) else [])
+    writable = [layout.data_dir(settings)] + ([settings.host_log_dir] if layout.writes_file(settings) else [])
     return [
         ("NoNewPrivileges", "yes"),
         ("ProtectSystem", "strict"),
@@ -82,7 +82,7 @@ def _sandbox(settings: Settings) -> list[tuple[str, str]]:
 
 
 def gateway_unit(settings: Settings) -> str:
-    user = settings.host_user
+    user, group = layout.service_user(settings)
     exec_start = f"{settings.host_gateway_exec} {settings.host_gateway_script} --config {layout.CONFIG_PATH}"
     sections: list[Section] = [
         (
@@ -101,8 +101,8 @@ def gateway_unit(settings: Settings) -> str:
             [
                 ("Type", "simple"),
                 ("User", user),
-                ("Group", user),
-                ("WorkingDirectory", settings.host_data_dir),
+                ("Group", group),
+                ("WorkingDirectory", layout.data_dir(settings)),
                 ("ExecStart", exec_start),
                 *_environment(settings),
                 # Secrets: root-owned, mode 0600; systemd reads it before dropping to the user.

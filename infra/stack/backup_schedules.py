@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from infra.host import layout
 from infra.settings import Settings
 from infra.stack import backup, gateway
 from infra.stack.spec import StackSpec
@@ -19,7 +20,6 @@ from infra.stack.spec import StackSpec
 UNIT = "friday-backup"
 HOST_TOOL_DIR = "/opt/friday-backup"
 TEXTFILE_NAME = "friday_backup.prom"
-HOST_DATA_DIR = gateway.DATA_DIR
 
 
 def on_calendar(hours: int) -> str:
@@ -35,20 +35,24 @@ def textfile_path(settings: Settings) -> str:
 
 
 def systemd_service(settings: Settings) -> str:
+    """The one-shot backup, with the data folder, user and group of the gateway's own unit
+    (infra/host/layout.py): the two units cannot disagree about whose files they touch."""
+    data_dir = layout.data_dir(settings)
+    user, group = layout.service_user(settings)
     command = " ".join(
-        backup.tool_command(settings, "backup", data_dir=HOST_DATA_DIR, backup_dir=settings.backup_host_dir)
+        backup.tool_command(settings, "backup", data_dir=data_dir, backup_dir=settings.backup_host_dir)
     ).replace("python3 ", "/usr/bin/python3 ", 1)
     return f"""[Unit]
 Description=Online backup of the F.R.I.D.A.Y. gateway databases
 Documentation=file://{HOST_TOOL_DIR}/README
 # Reads the gateway's WAL databases while it runs; needs the data folder mounted.
-RequiresMountsFor={HOST_DATA_DIR} {settings.backup_host_dir}
+RequiresMountsFor={data_dir} {settings.backup_host_dir}
 
 [Service]
 Type=oneshot
-# The gateway's own ids: they can read its databases and update their -shm index.
-User={settings.gateway_uid}
-Group={settings.gateway_gid}
+# The gateway's own user: it can read its databases and update their -shm index.
+User={user}
+Group={group}
 Environment=PYTHONPATH={HOST_TOOL_DIR} PYTHONDONTWRITEBYTECODE=1
 ExecStartPre=/usr/bin/mkdir -p {settings.backup_host_dir}
 ExecStart={command} --textfile {textfile_path(settings)}
@@ -60,7 +64,7 @@ PrivateTmp=yes
 PrivateDevices=yes
 ProtectHome=yes
 ProtectSystem=strict
-ReadWritePaths={HOST_DATA_DIR} {settings.backup_host_dir} {settings.backup_textfile_dir}
+ReadWritePaths={data_dir} {settings.backup_host_dir} {settings.backup_textfile_dir}
 TimeoutStartSec=1h
 """
 

@@ -47,7 +47,7 @@ def test_systemd_units_verify(stack: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "", done.stderr
     text = service.read_text()
-    assert f"User={s.gateway_uid}\n" in text
+    assert f"User={s.host_user}\n" in text
     assert f"--backup-dir {s.backup_host_dir} " in text
     assert f"--retention {s.backup_retention_count} " in text
     assert "ProtectSystem=strict" in text

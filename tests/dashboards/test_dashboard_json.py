@@ -41,7 +41,7 @@ def test_committed_json_is_a_fresh_generation() -> None:
     expected = files.expected_json()
     assert sorted(expected) == COMMITTED, "every *.dashboard.py has its committed .json and no other"
     for path, text in files.expected_files().items():
-        assert path.read_text() == text, f"{path.name} is stale: run `make dashboards`"
+        assert path.read_text() == text, f"{path.name} is stale: run `make generate`"
 
 
 def test_entry_points_are_the_registered_definitions() -> None:

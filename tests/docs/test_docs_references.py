@@ -149,6 +149,10 @@ def test_infra_command_from_the_docs_runs(command: str, doc: str, tmp_path: Path
     root.mkdir()
     for name in ("README.md", "Pulumi.yaml", *(p.name for p in REPO_ROOT.glob("Pulumi.*.yaml"))):
         shutil.copy(REPO_ROOT / name, root / name)
+    # `generate` also rewrites the dashboards and their reference, from the definitions there.
+    shutil.copytree(REPO_ROOT / "dashboards", root / "dashboards")
+    (root / "docs").mkdir()
+    shutil.copy(REPO_ROOT / "docs" / "dashboards.md", root / "docs" / "dashboards.md")
     args = shlex.split(command)[3:]
     if "--out" in args:
         args[args.index("--out") + 1] = str(tmp_path / "out")

@@ -15,15 +15,15 @@ from typing import Any, Literal
 import pytest
 
 from infra.alerting import rules
+from infra.host import layout
 from infra.settings import Settings, load_stack
-from infra.stack import backup, backup_schedules, gateway
+from infra.stack import backup, backup_schedules
 
 Mode = Literal["baremetal", "docker"]
 MODES: tuple[Mode, ...] = ("baremetal", "docker")
 PROMETHEUS_URL = "http://127.0.0.1:9090"
 GATEWAY_JOB = rules.GATEWAY_JOB
-LOG_FILE = "/var/log/friday/gateway.log"
-LOGROTATE_CONF = "/etc/logrotate.d/friday"
+LOGROTATE_CONF = layout.INSTALL["logrotate/friday"]
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -39,7 +39,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--friday-metrics-token-file", help="file ON THE HOST holding the admin key /metrics needs (gateway 0.1.0)"
     )
     g.addoption("--friday-metrics-token-env", help="environment variable ON THE HOST holding that key instead")
-    g.addoption("--friday-log-file", default=LOG_FILE, help="bare metal: the gateway's log file")
+    g.addoption("--friday-log-file", help="bare metal: the gateway's log file (default: hostLogDir/gateway.log)")
     g.addoption("--friday-logrotate-conf", default=LOGROTATE_CONF, help="bare metal: logrotate file of that log")
     g.addoption("--friday-backup-dir", help="bare metal: backup folder (default: backupHostDir)")
     g.addoption("--friday-backup-max-age-hours", type=float, help="default: the stack's backupStaleAfterHours")
@@ -68,7 +68,8 @@ class HostConfig:
 
     @property
     def gateway_config(self) -> str:
-        return self.path(gateway.CONFIG_PATH)
+        """Bare metal: where the rendered host/gateway/gateway.yaml is installed."""
+        return self.path(layout.CONFIG_PATH)
 
     @property
     def tool_dir(self) -> str:
@@ -115,7 +116,7 @@ def resolve(config: pytest.Config) -> HostConfig:
         gateway_job=config.getoption("friday_gateway_job"),
         token_file=config.getoption("friday_metrics_token_file"),
         token_env=config.getoption("friday_metrics_token_env"),
-        log_file=config.getoption("friday_log_file"),
+        log_file=config.getoption("friday_log_file") or layout.log_file(settings),
         logrotate_conf=config.getoption("friday_logrotate_conf"),
         backup_dir=config.getoption("friday_backup_dir") or settings.backup_host_dir,
         backup_max_age_s=3600 * (config.getoption("friday_backup_max_age_hours") or settings.backup_stale_after_hours),

@@ -11,6 +11,7 @@ import pytest
 
 from infra.backup import core, metrics
 from infra.stack import backup, backup_schedules
+from tests.infra import probe
 from tests.infra.options import HostConfig
 
 
@@ -66,3 +67,23 @@ def test_docker_backups_exist_verify_and_are_fresh(host: Any, friday: HostConfig
     _assert_fresh(json.loads(listing.stdout), friday, f"{container}:{backup.BACKUP_DIR}")
     verify = host.run(f"{run} verify --backup-dir {backup.BACKUP_DIR}")
     assert verify.rc == 0, verify.stderr
+
+
+PROMETHEUS_WAIT_S = 30.0
+
+
+@pytest.mark.baremetal
+def test_prometheus_reads_the_backup_metrics(host: Any, friday: HostConfig) -> None:
+    """BackupStale needs the textfile metrics in Prometheus (node-exporter job), or it fires via absent()."""
+    url = f"{friday.prometheus_url}/api/v1/query?query={metrics.LAST_SUCCESS}"
+    deadline = time.monotonic() + PROMETHEUS_WAIT_S
+    while True:
+        resp = probe.get(host, url)
+        assert resp.status == 200, f"Prometheus {url} answered {resp.status}"
+        result = resp.json()["data"]["result"]
+        if result or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert result, f"Prometheus has no {metrics.LAST_SUCCESS}: no node-exporter textfile job (see docs/backups.md)"
+    newest = max(float(r["value"][1]) for r in result)
+    assert time.time() - newest < friday.backup_max_age_s

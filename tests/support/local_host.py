@@ -3,24 +3,30 @@
     python -m tests.support.local_host [extra pytest args]
 
 Lays the rendered host files out under the root (systemd units, the backup tool, the gateway
-config), fills the data folder with the gateway's seven WAL databases, runs the gateway double
-in place of the gateway (its JSON log appended to the root's log file), runs one backup with the
-rendered unit's own command, starts Debian's Prometheus with the stack's RENDERED configuration
-(localized by tests/support/localize.py, as the live tests do: the gateway job scrapes the double
-with the admin key from its rendered credentials file, Prometheus scrapes itself; jobs of
-services that do not run here — Alertmanager, Grafana, the backup container — are dropped),
+config, tmpfiles.d applied with `systemd-tmpfiles --root`, the logrotate file; localized by
+tests/support/localize.py: host folders under the root, the current user for `friday`), fills
+the data folder with the gateway's seven WAL databases, runs the gateway double in place of the
+gateway (its JSON log appended to the root's log file), runs one backup with the
+rendered unit's own command, starts Debian's node-exporter with the rendered ARGS (its textfile
+collector reads the backup metrics) and Debian's Prometheus with the stack's RENDERED bare-metal
+configuration, host/prometheus/ (localized by tests/support/localize.py, as the live tests do:
+the gateway job scrapes the double with the admin key from its rendered credentials file, the
+node job scrapes node-exporter, Prometheus scrapes itself; Alertmanager does not run here),
 then runs `pytest tests/infra --hosts=local:// --friday-mode baremetal` against it all.
 
-Stand-ins, said plainly: the double for the gateway; a minimal logrotate file because no part
-renders one yet; the unit's command is run directly, not by systemd. Every process is stopped
+Stand-ins, said plainly: the double for the gateway (its stdout appended to the log file, as
+the unit's StandardOutput=append: does); the current user for the service user; the units'
+commands are run directly, not by systemd (no systemd as PID 1 here). Every process is stopped
 and the root removed at the end.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import grp
 import json
 import os
+import pwd
 import re
 import secrets
 import shlex
@@ -31,16 +37,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from infra import render
+from infra.host import artefacts as host_files
+from infra.host import layout
+from infra.host import prometheus as host_prometheus
 from infra.monitoring import endpoints
 from infra.monitoring.scrape import METRICS_TOKEN
 from infra.render import artefacts
 from infra.settings import Settings, load_stack, validate
 from infra.settings.load import read_stack_file, stack_file
 from infra.stack import backup_schedules, gateway
-from tests.infra.options import GATEWAY_JOB, LOG_FILE, LOGROTATE_CONF
+from tests.infra.options import GATEWAY_JOB
 from tests.support import localize
 from tests.support.paths import REPO_ROOT
 from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
@@ -48,21 +55,26 @@ from tests.support.processes import binary, free_port, http_ok, log_tail, proces
 STACK = "dev"
 TOKEN_PATH = "/etc/friday/metrics-token"
 START_TIMEOUT_S = 30.0
-MINIMAL_LOGROTATE = """{log_dir}/*.log {{
-    daily
-    rotate 14
-    # The gateway never reopens its log file and SIGHUP kills it: copy, then truncate in place.
-    copytruncate
-    compress
-    delaycompress
-    missingok
-    notifempty
-}}
-"""
 
 
 def under(root: Path, host_path: str) -> Path:
     return root / host_path.lstrip("/")
+
+
+def local_users(root: Path) -> None:
+    """root/etc/passwd and group naming the current user: `systemd-tmpfiles --root` resolves owners there."""
+    me, my_group = localize.current_user()
+    user, group = pwd.getpwnam(me), grp.getgrnam(my_group)
+    etc = under(root, "/etc")
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "passwd").write_text(f"{me}:x:{user.pw_uid}:{user.pw_gid}::/nonexistent:/usr/sbin/nologin\n")
+    (etc / "group").write_text(f"{my_group}:x:{group.gr_gid}:\n")
+
+
+def logrotate_conf(root: Path, settings: Settings) -> str:
+    """The RENDERED host/logrotate/friday, localized for root (tests/support/localize.py)."""
+    text = artefacts(settings)[f"{host_files.PREFIX}logrotate/friday"]
+    return localize.host_logrotate(text, root, settings)
 
 
 def lay_out(root: Path, settings: Settings) -> None:
@@ -79,18 +91,27 @@ def lay_out(root: Path, settings: Settings) -> None:
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(text)
-    config = gateway.gateway_config(settings)
-    # Bare metal: real paths (under the root here), one log output, a file (see shared/gateway.md).
-    config["core"] = {"dataDir": str(under(root, gateway.DATA_DIR))}
-    config["logging"] = {"output": [{"type": "file", "path": str(under(root, LOG_FILE))}]}
-    path = under(root, gateway.CONFIG_PATH)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    log_dir = under(root, LOG_FILE).parent
-    log_dir.mkdir(parents=True, exist_ok=True)
-    conf = under(root, LOGROTATE_CONF)
+    # tmpfiles.d as rendered (owners: the current user), applied by the real systemd-tmpfiles:
+    # it creates the data, log and backup folders and the log file with the rendered modes.
+    local_users(root)
+    tmpfiles = under(root, layout.INSTALL["tmpfiles/friday.conf"])
+    tmpfiles.parent.mkdir(parents=True, exist_ok=True)
+    tmpfiles.write_text(localize.host_tmpfiles(files[f"{host_files.PREFIX}tmpfiles/friday.conf"], settings))
+    done = subprocess.run(
+        ["systemd-tmpfiles", "--create", f"--root={root}", str(tmpfiles)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0 and not done.stderr, f"systemd-tmpfiles: {done.stderr}"
+    # The rendered bare-metal gateway config (one stdout output: the unit appends stdout to the log).
+    config = under(root, layout.CONFIG_PATH)
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(localize.host_gateway_config(files[f"{host_files.PREFIX}gateway/gateway.yaml"], root))
+    conf = under(root, layout.INSTALL["logrotate/friday"])
     conf.parent.mkdir(parents=True, exist_ok=True)
-    conf.write_text(MINIMAL_LOGROTATE.format(log_dir=log_dir))
+    conf.write_text(logrotate_conf(root, settings))
     conf.chmod(0o644)
 
 
@@ -112,7 +133,7 @@ def run_backup_unit(root: Path, settings: Settings) -> None:
     unit = (under(root, "/etc/systemd/system") / f"{backup_schedules.UNIT}.service").read_text()
     env = dict(re.findall(r"(\w+)=(\S+)", re.search(r"^Environment=(.*)$", unit, re.MULTILINE)[1]))  # type: ignore[index]
     argv = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE)[1])  # type: ignore[index]
-    host_paths = [gateway.DATA_DIR, settings.backup_host_dir, backup_schedules.textfile_path(settings)]
+    host_paths = [layout.data_dir(settings), settings.backup_host_dir, backup_schedules.textfile_path(settings)]
     argv = [str(under(root, a)) if a in host_paths else a for a in argv]
     under(root, settings.backup_textfile_dir).mkdir(parents=True, exist_ok=True)
     env["PYTHONPATH"] = str(under(root, env["PYTHONPATH"]))
@@ -140,18 +161,34 @@ def with_metrics_token(stack: str) -> Settings:
     return validate(dataclasses.replace(raw, secret_keys=raw.secret_keys | {METRICS_TOKEN}))
 
 
-def rendered_prometheus(root: Path, gateway_url: str, prom_port: int, token: str) -> list[str]:
-    """The stack's rendered Prometheus config and command, localized; returns the command line."""
+def rendered_prometheus(root: Path, gateway_url: str, prom_port: int, node_port: int, token: str) -> list[str]:
+    """The stack's rendered BARE-METAL Prometheus config (host/prometheus/), localized; returns the
+    command line (the container's rendered flags, pointed into root)."""
     settings = with_metrics_token(STACK)
     out = root / "render"
     render.write(settings, out)
+    host = host_prometheus.host_addresses(settings)
     addresses = {
-        f"{gateway.NAME}:{settings.gateway_port}": gateway_url.removeprefix("http://"),
-        f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}": f"127.0.0.1:{prom_port}",
+        host[f"{gateway.NAME}:{settings.gateway_port}"]: gateway_url.removeprefix("http://"),
+        host[f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}"]: f"127.0.0.1:{prom_port}",
+        f"{host_prometheus.LOOPBACK}:{host_prometheus.NODE_EXPORTER_PORT}": f"127.0.0.1:{node_port}",
     }
-    config = localize.prometheus_dir(out, under(root, "/etc/prometheus"), addresses, {GATEWAY_JOB: token})
+    source = out / host_prometheus.PREFIX / host_prometheus.DIR
+    config = localize.prometheus_dir(
+        out, under(root, "/etc/prometheus"), addresses, {GATEWAY_JOB: token}, source=source
+    )
     data = under(root, "/var/lib/prometheus/data")
     return [binary("prometheus"), *localize.prometheus_command(out, config, data, prom_port)]
+
+
+def node_exporter(root: Path, settings: Settings, port: int) -> list[str]:
+    """Debian's node-exporter with the RENDERED ARGS (host/default/prometheus-node-exporter): the
+    textfile folder moved under root, the listen port a free one."""
+    text = artefacts(settings)[host_prometheus.PREFIX + host_prometheus.NODE_EXPORTER_DEFAULTS]
+    args = shlex.split(re.search(r'^ARGS="(.*)"$', text, re.MULTILINE)[1])  # type: ignore[index]
+    args = localize.replace_flag(args, "--collector.textfile.directory", str(under(root, settings.backup_textfile_dir)))
+    args = localize.replace_flag(args, "--web.listen-address", f"127.0.0.1:{port}")
+    return [binary("prometheus-node-exporter", "node_exporter"), *args]
 
 
 def main(argv: list[str]) -> int:
@@ -160,21 +197,22 @@ def main(argv: list[str]) -> int:
     root.chmod(0o755)
     try:
         lay_out(root, settings)
-        make_databases(under(root, gateway.DATA_DIR))
+        make_databases(under(root, layout.data_dir(settings)))
         token = under(root, TOKEN_PATH)
         token.parent.mkdir(parents=True, exist_ok=True)
         token.write_text(secrets.token_urlsafe(32))
         token.chmod(0o600)
-        log = under(root, LOG_FILE).open("a", encoding="utf-8")
+        # As the unit does (StandardOutput=append:): the double's stdout appended to the log file.
+        log = under(root, layout.log_file(settings)).open("a", encoding="utf-8")
         double_argv = [sys.executable, "-m", "tests.support.gateway_double", "--host", "127.0.0.1"]
         double_argv += ["--port", str(free_port()), "--token-file", str(token)]
         with log, process(double_argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.PIPE, text=True) as double:
             gateway_url = wait_listening(double).rstrip("/")
             run_backup_unit(root, settings)
-            prom_port = free_port()
-            prom_argv = rendered_prometheus(root, gateway_url, prom_port, token.read_text())
-            prom_log = root / "prometheus.log"
-            with process(prom_argv, prom_log):
+            prom_port, node_port = free_port(), free_port()
+            prom_argv = rendered_prometheus(root, gateway_url, prom_port, node_port, token.read_text())
+            prom_log, node_log = root / "prometheus.log", root / "node-exporter.log"
+            with process(node_exporter(root, settings, node_port), node_log), process(prom_argv, prom_log):
                 prometheus_url = f"http://127.0.0.1:{prom_port}"
                 wait_for(
                     "Prometheus ready",

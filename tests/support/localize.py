@@ -25,6 +25,15 @@ prometheus command line (the rendered one, see services/prometheus.json)
     discovered Alertmanager, drops those sends, and re-sends firing alerts only every minute
     by default; this makes the Watchdog arrive seconds, not a minute, after start. It does
     not change when a newly firing or resolved alert is sent (immediately, in both cases).
+host/ files (bare metal, tests/support/local_host.py; see host_* below)
+  - every host folder the settings name (hostDataDir, hostLogDir, backupHostDir,
+    backupTextfileDir, /etc/friday) is prefixed with the test's root folder, wherever it
+    appears as a whole path (so logrotate rotates the root's gateway.log);
+  - the service user and group (`su friday friday` in logrotate, the owner columns of
+    tmpfiles.d) become the current user's and group's: the test cannot create a `friday` user
+    and logrotate refuses `su` to a user that does not exist. tmpfiles.d keeps its host paths:
+    it is applied with `systemd-tmpfiles --root`, which prefixes them itself.
+  Everything else (rotation policy, copytruncate, modes) is used as rendered.
 backup command line (services/backup.json: `python3 -m friday_backup serve ...`)
   - run by this Python with PYTHONPATH at the rendered copy of the package (the files the
     container receives); --data-dir, --backup-dir and --listen (127.0.0.1, not 0.0.0.0) point
@@ -33,7 +42,11 @@ backup command line (services/backup.json: `python3 -m friday_backup serve ...`)
 
 from __future__ import annotations
 
+import grp
 import json
+import os
+import pwd
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -42,7 +55,9 @@ from typing import Any
 import yaml
 
 from infra.alerting.rules import dump
+from infra.host import layout
 from infra.monitoring import endpoints
+from infra.settings import Settings
 from infra.stack import backup
 from infra.stack.spec import fill_secrets
 
@@ -98,11 +113,14 @@ def prometheus_config(config: dict[str, Any], addresses: dict[str, str]) -> dict
     return config
 
 
-def prometheus_dir(out: Path, dest: Path, addresses: dict[str, str], credentials: dict[str, str]) -> Path:
+def prometheus_dir(
+    out: Path, dest: Path, addresses: dict[str, str], credentials: dict[str, str], source: Path | None = None
+) -> Path:
     """The rendered Prometheus config folder copied to dest and localized; returns prometheus.yml.
 
-    credentials: job -> the credential its `credentials_file` must hold (jobs that run here)."""
-    shutil.copytree(rendered_files(out, endpoints.PROMETHEUS, endpoints.PROMETHEUS_CONFIG_DIR), dest)
+    credentials: job -> the credential its `credentials_file` must hold (jobs that run here).
+    source: another rendered Prometheus folder (the bare-metal host/prometheus/) instead of the container's."""
+    shutil.copytree(source or rendered_files(out, endpoints.PROMETHEUS, endpoints.PROMETHEUS_CONFIG_DIR), dest)
     config_file = dest / "prometheus.yml"
     config = prometheus_config(yaml.safe_load(config_file.read_text()), addresses)
     for job in config["scrape_configs"]:
@@ -168,3 +186,56 @@ def backup_command(out: Path, data_dir: Path, backup_dir: Path, port: int) -> tu
     env = rendered_env(out, backup.NAME)
     env["PYTHONPATH"] = str(rendered_files(out, backup.NAME, backup.CONFIG_DIR))
     return cmd, {"PATH": "/usr/bin:/bin", **env}
+
+
+def host_folders(settings: Settings) -> list[str]:
+    """The host folders a bare-metal install uses, as the settings name them."""
+    return [
+        layout.data_dir(settings),
+        settings.host_log_dir,
+        settings.backup_host_dir,
+        settings.backup_textfile_dir,
+        layout.ETC_DIR,
+    ]
+
+
+def current_user() -> tuple[str, str]:
+    return pwd.getpwuid(os.geteuid()).pw_name, grp.getgrgid(os.getegid()).gr_name
+
+
+def host_paths_under(text: str, root: Path, settings: Settings) -> str:
+    """Each host folder of the settings, where it starts a whole path in text, prefixed with root."""
+    folders = sorted(host_folders(settings), key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, folders)) + r")(?=[/\s]|$)", re.M)
+    return pattern.sub(lambda m: f"{str(root).rstrip('/')}{m.group(1)}", text)
+
+
+def host_logrotate(text: str, root: Path, settings: Settings) -> str:
+    """The rendered host/logrotate/friday for a root folder, rotating as the current user."""
+    user, group = layout.service_user(settings)
+    me, my_group = current_user()
+    text, n = re.subn(rf"^(\s*)su {re.escape(user)} {re.escape(group)}$", rf"\1su {me} {my_group}", text, flags=re.M)
+    assert n == 1, f"no `su {user} {group}` in the rendered logrotate file"
+    return host_paths_under(text, root, settings)
+
+
+def host_tmpfiles(text: str, settings: Settings) -> str:
+    """The rendered host/tmpfiles/friday.conf owned by the current user (paths stay: --root adds root)."""
+    user, group = layout.service_user(settings)
+    me, my_group = current_user()
+    out = []
+    for line in text.splitlines(keepends=True):
+        fields = line.split()
+        if not fields or line.startswith("#"):
+            out.append(line)
+            continue
+        assert fields[3:5] == [user, group], f"unexpected owner in tmpfiles line {line!r}"
+        out.append(" ".join([*fields[:3], me, my_group, *fields[5:]]) + "\n")
+    return "".join(out)
+
+
+def host_gateway_config(text: str, root: Path) -> str:
+    """The rendered host/gateway/gateway.yaml with its core.dataDir under root (the rest as rendered)."""
+    config = yaml.safe_load(text)
+    config["core"]["dataDir"] = f"{str(root).rstrip('/')}{config['core']['dataDir']}"
+    return yaml.safe_dump(config, sort_keys=False)

@@ -9,8 +9,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.infra.options import LOG_FILE, LOGROTATE_CONF
-from tests.support.local_host import MINIMAL_LOGROTATE, under
+from infra.host import layout
+from infra.settings import load_stack
+from tests.infra.options import LOGROTATE_CONF
+from tests.support.local_host import logrotate_conf, under
 from tests.support.paths import REPO_ROOT
 
 
@@ -43,11 +45,14 @@ def suite(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_rotation_checks_fail_on_an_old_unrotated_log_and_pass_after_logrotate(tmp_path: Path) -> None:
-    log = under(tmp_path, LOG_FILE)
+    settings = load_stack("dev")
+    log = under(tmp_path, layout.log_file(settings))
     log.parent.mkdir(parents=True)
+    log.parent.chmod(0o750)
     conf = under(tmp_path, LOGROTATE_CONF)
     conf.parent.mkdir(parents=True)
-    conf.write_text(MINIMAL_LOGROTATE.format(log_dir=log.parent))
+    # The RENDERED logrotate file, localized for tmp_path (its own rotation policy, copytruncate).
+    conf.write_text(logrotate_conf(tmp_path, settings))
     conf.chmod(0o644)
     log.write_text(line(3 * 86400) + line(60))
 

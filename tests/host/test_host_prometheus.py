@@ -1,0 +1,91 @@
+"""The bare-metal Prometheus configuration (host/prometheus/) and node-exporter's ARGS: promtool
+accepts them, and the backup metrics of the textfile folder reach Prometheus through the node job."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.host import prometheus as host_prometheus
+from infra.monitoring import prometheus
+from infra.monitoring.scrape import METRICS_TOKEN
+from infra.render import artefacts
+from infra.settings import Settings, validate
+from infra.settings.load import RawConfig
+
+PROM_DIR = host_prometheus.PREFIX + host_prometheus.DIR
+
+
+def settings(plain: dict[str, object], token: bool) -> Settings:
+    return validate(RawConfig("dev", plain, frozenset({METRICS_TOKEN}) if token else frozenset()))
+
+
+def write_prometheus(s: Settings, root: Path) -> Path:
+    for rel, text in artefacts(s).items():
+        if rel.startswith(PROM_DIR + "/"):
+            path = root / rel.removeprefix(PROM_DIR + "/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    return root / "prometheus.yml"
+
+
+def promtool(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["promtool", "check", "config", config.name],
+        cwd=config.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("token", [True, False], ids=["with-metrics-token", "without"])
+def test_host_config_passes_promtool(token: bool, tmp_path: Path) -> None:
+    config = write_prometheus(settings({}, token), tmp_path)
+    done = promtool(config)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+    doc = yaml.safe_load(config.read_text())
+    jobs = {j["job_name"]: j for j in doc["scrape_configs"]}
+    assert set(jobs) == {"gateway", "prometheus", "alertmanager", host_prometheus.NODE_EXPORTER_JOB}
+    assert ("authorization" in jobs["gateway"]) is token
+    if token:
+        assert (tmp_path / "secrets/gateway-credential").read_text() == f"<secret:{METRICS_TOKEN}>"
+    targets = [t for j in jobs.values() for s in j["static_configs"] for t in s["targets"]]
+    assert all(t.startswith("127.0.0.1:") for t in targets), targets
+    # Negative control: promtool reads the rule files the config names.
+    (tmp_path / "rules/backups.yml").unlink()
+    assert promtool(config).returncode != 0
+
+
+def test_gateway_address_follows_its_bind_address() -> None:
+    for bind, expected in (("10.0.0.5", "10.0.0.5:18789"), ("0.0.0.0", "127.0.0.1:18789"), ("::1", "[::1]:18789")):
+        doc = host_prometheus.prometheus_config(settings({"gatewayBindAddress": bind}, token=True))
+        gw = next(j for j in doc["scrape_configs"] if j["job_name"] == "gateway")
+        assert gw["static_configs"][0]["targets"] == [expected]
+
+
+def test_node_exporter_reads_the_backup_textfile_folder() -> None:
+    s = settings({"backupTextfileDir": "/srv/metrics/textfile"}, token=False)
+    text = artefacts(s)[host_prometheus.PREFIX + host_prometheus.NODE_EXPORTER_DEFAULTS]
+    # As systemd's EnvironmentFile= + `$ARGS` do: the quoted value, then split on whitespace.
+    value = shlex.split(next(line for line in text.splitlines() if line.startswith("ARGS=")))[0]
+    args = value.removeprefix("ARGS=").split()
+    assert "--collector.textfile.directory=/srv/metrics/textfile" in args
+    assert f"--web.listen-address=127.0.0.1:{host_prometheus.NODE_EXPORTER_PORT}" in args
+    # The node-exporter binary accepts exactly these flags.
+    done = subprocess.run(
+        ["prometheus-node-exporter", *args, "--help"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_same_globals_and_rules_as_the_container_config() -> None:
+    s = settings({}, token=True)
+    host, container = host_prometheus.prometheus_config(s), prometheus.prometheus_config(s)
+    assert host["global"] == container["global"] and host["rule_files"] == container["rule_files"]
