@@ -12,8 +12,9 @@ def monitoring_notes(settings: Settings) -> list[str]:
     if scrape.METRICS_TOKEN not in settings.secrets_set:
         notes.append(
             f"{PROJECT}:{scrape.METRICS_TOKEN} is not set: Prometheus scrapes the gateway without a credential, "
-            "which gateway 0.1.0 refuses (401), so GatewayDown fires. Create an admin API key and "
-            f" `pulumi config set --secret {PROJECT}:{scrape.METRICS_TOKEN} --stack {settings.stack}`"
+            "which gateway 0.1.0 refuses (401), so GatewayDown fires. "
+            "Create an admin API key in the gateway and set it: "
+            f"`pulumi config set --secret {PROJECT}:{scrape.METRICS_TOKEN} --stack {settings.stack}`"
         )
     if not settings.alert_receivers:
         notes.append(
