@@ -49,7 +49,9 @@ PY
 grep -q '^## \[Unreleased\]$' CHANGELOG.md || die "CHANGELOG.md has no '## [Unreleased]' heading"
 
 # From here on files change: put them back if any later step fails.
-restore() { git checkout -q -- . ; echo "release: failed; the working tree is restored, nothing was committed" >&2; }
+# The tree was clean (checked above), so every untracked file now is one this run made: remove those
+# too (ignored files such as .venv are left alone).
+restore() { git checkout -q -- . ; git clean -fdq ; echo "release: failed; the working tree is restored, nothing was committed" >&2; }
 trap restore ERR
 
 today=$(date -u +%F)

@@ -131,3 +131,11 @@ def test_failing_tests_leave_no_commit_no_tag_and_a_clean_tree(repo: Path) -> No
     assert "the working tree is restored" in result.stderr
     assert state(repo) == before
     assert '__version__ = "0.1.0"' in (repo / "infra/__init__.py").read_text()
+
+
+def test_failing_tests_also_remove_files_the_run_created(repo: Path) -> None:
+    before = state(repo)
+    result = release(repo, "0.2.0", test_cmd="mkdir -p made/by && touch made/by/the-run && exit 1")
+    assert result.returncode != 0
+    assert not (repo / "made").exists(), "an untracked file of the failed run was left behind"
+    assert state(repo) == before
