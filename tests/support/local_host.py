@@ -29,6 +29,7 @@ import os
 import pwd
 import re
 import secrets
+import select
 import shlex
 import shutil
 import subprocess
@@ -55,6 +56,8 @@ from tests.support.processes import binary, free_port, http_ok, log_tail, proces
 STACK = "dev"
 TOKEN_PATH = "/etc/friday/metrics-token"
 START_TIMEOUT_S = 30.0
+# The whole host suite; its own waits are bounded, this catches anything else that hangs.
+SUITE_TIMEOUT_S = 600.0
 
 
 def under(root: Path, host_path: str) -> Path:
@@ -147,6 +150,9 @@ def wait_listening(proc: subprocess.Popen[str]) -> str:
     assert proc.stderr is not None
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
+        # readline alone would wait forever on a double that hangs without printing.
+        if not select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            break
         line = proc.stderr.readline()
         if m := re.search(r"listening on (http://\S+)", line):
             return m.group(1)
@@ -240,7 +246,9 @@ def main(argv: list[str]) -> int:
                     *argv,
                 ]
                 print("$ " + " ".join(suite), flush=True)
-                return subprocess.run(suite, cwd=REPO_ROOT, check=False, env={**os.environ}).returncode
+                return subprocess.run(
+                    suite, cwd=REPO_ROOT, check=False, env={**os.environ}, timeout=SUITE_TIMEOUT_S
+                ).returncode
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
