@@ -3,8 +3,9 @@
     python -m tests.support.local_host [extra pytest args]
 
 Lays the rendered host files out under the root (systemd units, the backup tool, the gateway
-config, tmpfiles.d applied with `systemd-tmpfiles --root`, the logrotate file; localized by
-tests/support/localize.py: host folders under the root, the current user for `friday`), fills
+config, its secrets file filled in at mode 0600, tmpfiles.d applied with `systemd-tmpfiles
+--root`, the logrotate file; localized by tests/support/localize.py: host folders under the
+root, the current user for `friday`), fills
 the data folder with the gateway's seven WAL databases, runs the gateway double in place of the
 gateway (its JSON log appended to the root's log file), runs one backup with the
 rendered unit's own command, starts Debian's node-exporter with the rendered ARGS (its textfile
@@ -47,6 +48,7 @@ from infra.monitoring.scrape import METRICS_TOKEN
 from infra.render import artefacts
 from infra.settings import Settings, load_stack, validate
 from infra.settings.load import read_stack_file, stack_file
+from infra.settings.secrets import SECRETS
 from infra.stack import backup_schedules, gateway
 from tests.infra.options import GATEWAY_JOB
 from tests.support import localize
@@ -112,6 +114,13 @@ def lay_out(root: Path, settings: Settings) -> None:
     config = under(root, layout.CONFIG_PATH)
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(localize.host_gateway_config(files[f"{host_files.PREFIX}gateway/gateway.yaml"], root))
+    # The secrets file as an operator installs it: the rendered example filled in, mode 0600.
+    env = under(root, layout.ENV_PATH)
+    text = files[f"{host_files.PREFIX}env/gateway.env.example"]
+    for spec in SECRETS:
+        text = text.replace(spec.placeholder(), secrets.token_urlsafe(24))
+    env.write_text(text)
+    env.chmod(0o600)
     conf = under(root, layout.INSTALL["logrotate/friday"])
     conf.parent.mkdir(parents=True, exist_ok=True)
     conf.write_text(logrotate_conf(root, settings))
