@@ -442,8 +442,11 @@ def restore(folder: Path, data_dir: Path, *, gateway_stopped: bool, log: Log = _
             restored.append(str(entry["name"]))
             log(f"restored {entry['name']}")
         _fsync_dir(data_dir)
-    except OSError as err:
-        raise BackupError(f"restore into {data_dir} failed after {restored or 'no'} databases: {_why(err)}") from err
+    except (OSError, sqlite3.Error, BackupError) as err:
+        why = str(err) if isinstance(err, BackupError) else _why(err)
+        # Say what state the folder is in: some databases may already be the backup's.
+        kept = f"; the databases it replaced are in {aside}" if aside.exists() else ""
+        raise BackupError(f"restore into {data_dir} failed after {restored or 'no'} databases: {why}{kept}") from err
     finally:
         for tmp in data_dir.glob(".*.restore-tmp"):
             tmp.unlink(missing_ok=True)
