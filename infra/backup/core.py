@@ -309,7 +309,26 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("databases"), list):
         return None
+    if not all(_entry_ok(e) for e in doc["databases"]):
+        return None
     return doc
+
+
+def _entry_ok(entry: object) -> bool:
+    """A database entry verify and restore can use: a plain *.db file name (restore writes
+    data_dir / name, so never a path), its size and its sha256."""
+    if not isinstance(entry, dict):
+        return False
+    name, size, digest = entry.get("name"), entry.get("size"), entry.get("sha256")
+    return (
+        isinstance(name, str)
+        and name.endswith(".db")
+        and Path(name).name == name
+        and not name.startswith(".")
+        and isinstance(size, int)
+        and isinstance(digest, str)
+        and len(digest) == 64
+    )
 
 
 def list_backups(backup_dir: Path) -> list[BackupInfo]:

@@ -220,6 +220,34 @@ def test_restore_onto_a_full_disk_says_what_was_restored(data: Path, tmp_path: P
     assert count(target / "tasks.db") == 700 + 200
 
 
+@pytest.mark.parametrize(
+    "entry_change",
+    [{"name": "../escape.db"}, {"name": "sub/tasks.db"}, {"size": "12"}, {"sha256": None}],
+    ids=["parent-path", "sub-path", "size-not-int", "sha256-missing"],
+)
+def test_a_manifest_with_a_bad_entry_is_refused_without_a_traceback(
+    data: Path, tmp_path: Path, entry_change: dict[str, object]
+) -> None:
+    backups = tmp_path / "backups"
+    info = core.backup(data, backups, retention=3).info
+    manifest = json.loads((info.path / core.MANIFEST).read_text())
+    entry = manifest["databases"][0]
+    for key, value in entry_change.items():
+        if value is None:
+            del entry[key]  # a missing key
+        else:
+            entry[key] = value
+    (info.path / core.MANIFEST).write_text(json.dumps(manifest))
+    target = tmp_path / "restored"
+    for verb, extra in (("verify", ()), ("restore", ("--data-dir", str(target), "--gateway-stopped"))):
+        done = run(verb, "--backup-dir", str(backups), *extra, info.name)
+        assert done.returncode == 1, verb
+        assert "Traceback" not in done.stderr
+        assert "incomplete backup" in done.stderr, done.stderr
+    assert not (tmp_path / "escape.db").exists()
+    assert not target.exists() or not list(target.iterdir())
+
+
 # --- bad input: clear error, exit 1, nothing that looks complete ---------------------------
 
 
