@@ -48,8 +48,12 @@ sys.exit(0 if key(sys.argv[1]) > key(sys.argv[2]) else 1)
 PY
 grep -q '^## \[Unreleased\]$' CHANGELOG.md || die "CHANGELOG.md has no '## [Unreleased]' heading"
 
-# From here on files change: put them back if any later step fails.
-restore() { git checkout -q -- . ; echo "release: failed; the working tree is restored, nothing was committed" >&2; }
+# From here on files change: put them back if any later step fails. The tree was clean (checked
+# above), so resetting to the starting commit undoes this run's edits and its commit (if the tag
+# step failed after it), and every untracked file now is one this run made (ignored files such as
+# .venv are left alone).
+start=$(git rev-parse HEAD)
+restore() { git reset -q --hard "$start" ; git clean -fdq ; echo "release: failed; the working tree is restored, nothing was committed" >&2; }
 trap restore ERR
 
 today=$(date -u +%F)

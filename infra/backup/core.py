@@ -309,7 +309,26 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT or not isinstance(doc.get("databases"), list):
         return None
+    if not all(_entry_ok(e) for e in doc["databases"]):
+        return None
     return doc
+
+
+def _entry_ok(entry: object) -> bool:
+    """A database entry verify and restore can use: a plain *.db file name (restore writes
+    data_dir / name, so never a path), its size and its sha256."""
+    if not isinstance(entry, dict):
+        return False
+    name, size, digest = entry.get("name"), entry.get("size"), entry.get("sha256")
+    return (
+        isinstance(name, str)
+        and name.endswith(".db")
+        and Path(name).name == name
+        and not name.startswith(".")
+        and isinstance(size, int)
+        and isinstance(digest, str)
+        and len(digest) == 64
+    )
 
 
 def list_backups(backup_dir: Path) -> list[BackupInfo]:
@@ -442,8 +461,11 @@ def restore(folder: Path, data_dir: Path, *, gateway_stopped: bool, log: Log = _
             restored.append(str(entry["name"]))
             log(f"restored {entry['name']}")
         _fsync_dir(data_dir)
-    except OSError as err:
-        raise BackupError(f"restore into {data_dir} failed after {restored or 'no'} databases: {_why(err)}") from err
+    except (OSError, sqlite3.Error, BackupError) as err:
+        why = str(err) if isinstance(err, BackupError) else _why(err)
+        # Say what state the folder is in: some databases may already be the backup's.
+        kept = f"; the databases it replaced are in {aside}" if aside.exists() else ""
+        raise BackupError(f"restore into {data_dir} failed after {restored or 'no'} databases: {why}{kept}") from err
     finally:
         for tmp in data_dir.glob(".*.restore-tmp"):
             tmp.unlink(missing_ok=True)

@@ -44,7 +44,8 @@ def systemd_service(settings: Settings) -> str:
     ).replace("python3 ", "/usr/bin/python3 ", 1)
     return f"""[Unit]
 Description=Online backup of the F.R.I.D.A.Y. gateway databases
-Documentation=file://{HOST_TOOL_DIR}/README
+# How to restore: docs/backups.md of friday-infra, or
+#   PYTHONPATH={HOST_TOOL_DIR} python3 -m {backup.PACKAGE} restore --help
 # Reads the gateway's WAL databases while it runs; needs the data folder mounted.
 RequiresMountsFor={data_dir} {settings.backup_host_dir}
 

@@ -14,6 +14,7 @@ from tests.support.paths import REPO_ROOT
 
 BACKUPS = 5
 WRITER_SECONDS = 30.0
+NO_ROW_CAP = ("--max-rows", str(10**9))
 
 
 def max_ids(data_dir: Path) -> dict[str, int]:
@@ -39,7 +40,9 @@ def ids_in(db: Path) -> list[int]:
 def test_backups_during_writes_keep_every_committed_row(tmp_path: Path) -> None:
     data, backups = tmp_path / "data", tmp_path / "backups"
     writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.sqlite_writer", str(data), "--seconds", str(WRITER_SECONDS)],
+        # Bounded by time only: a row cap (the writer's default 100000) could be reached before the
+        # backups end on a fast machine, and the test would then prove nothing.
+        [sys.executable, "-m", "tests.support.sqlite_writer", str(data), "--seconds", str(WRITER_SECONDS), *NO_ROW_CAP],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,

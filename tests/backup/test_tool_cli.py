@@ -190,6 +190,64 @@ def test_restore_needs_the_flag_and_a_stopped_gateway(data: Path, tmp_path: Path
     assert count(aside / "tasks.db") == 205
 
 
+def test_restore_onto_a_full_disk_says_what_was_restored(data: Path, tmp_path: Path) -> None:
+    make_db(data / "tasks.db", rows=700)  # ~900 KB: over the file size limit below; audit.db is not
+    backups = tmp_path / "backups"
+    core.backup(data, backups, retention=3)
+    target = tmp_path / "restored"
+    target.mkdir()
+    for name in ("audit.db", "tasks.db"):
+        make_db(target / name, rows=3)
+    limit = 500 * 1024
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    args = ("restore", "--backup-dir", str(backups), "--data-dir", str(target), "--gateway-stopped")
+    done = run(*args, preexec=small_disk)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "failed after ['audit.db'] databases" in done.stderr and "no space left" in done.stderr
+    [aside] = [p for p in target.iterdir() if p.name.startswith(core.PRE_RESTORE_PREFIX)]
+    assert f"the databases it replaced are in {aside}" in done.stderr
+    # audit.db is the backup's; tasks.db was not touched; no temporary copy is left behind.
+    assert count(target / "audit.db") == 200 and count(aside / "audit.db") == 3
+    assert count(target / "tasks.db") == 3
+    assert not list(target.glob(".*.restore-tmp"))
+    # With room, the same restore completes.
+    assert run(*args).returncode == 0
+    assert count(target / "tasks.db") == 700 + 200
+
+
+@pytest.mark.parametrize(
+    "entry_change",
+    [{"name": "../escape.db"}, {"name": "sub/tasks.db"}, {"size": "12"}, {"sha256": None}],
+    ids=["parent-path", "sub-path", "size-not-int", "sha256-missing"],
+)
+def test_a_manifest_with_a_bad_entry_is_refused_without_a_traceback(
+    data: Path, tmp_path: Path, entry_change: dict[str, object]
+) -> None:
+    backups = tmp_path / "backups"
+    info = core.backup(data, backups, retention=3).info
+    manifest = json.loads((info.path / core.MANIFEST).read_text())
+    entry = manifest["databases"][0]
+    for key, value in entry_change.items():
+        if value is None:
+            del entry[key]  # a missing key
+        else:
+            entry[key] = value
+    (info.path / core.MANIFEST).write_text(json.dumps(manifest))
+    target = tmp_path / "restored"
+    for verb, extra in (("verify", ()), ("restore", ("--data-dir", str(target), "--gateway-stopped"))):
+        done = run(verb, "--backup-dir", str(backups), *extra, info.name)
+        assert done.returncode == 1, verb
+        assert "Traceback" not in done.stderr
+        assert "incomplete backup" in done.stderr, done.stderr
+    assert not (tmp_path / "escape.db").exists()
+    assert not target.exists() or not list(target.iterdir())
+
+
 # --- bad input: clear error, exit 1, nothing that looks complete ---------------------------
 
 

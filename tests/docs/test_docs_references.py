@@ -2,7 +2,8 @@
 
 Scans README.md and docs/*.md. A path is checked when its first component is a top-level entry of
 the repository (so `infra/stack/proxy.py` is, `/etc/secureyeoman` is not); it must exist in the
-repository or in the render output of a stack (docs name rendered files such as `alerts/...`). Every
+repository or in the render output of a stack (docs name rendered files such as `alerts/...`, or
+`build/render/dev/host/...`, the folder `make render` writes). Every
 relative Markdown link is checked, with its #anchor against the target's headings.
 """
 
@@ -30,6 +31,8 @@ _LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 _PATHLIKE = re.compile(r"^\.?[\w-]+(?:\.[\w-]+)*(?:/[\w.-]*)*$")
 _COMMAND = re.compile(r"(?:\.venv/bin/)?python -m infra (?:render|check|generate)\b[^`\n|;&#]*")
 _MAKE = re.compile(r"\bmake ([a-z][\w-]*)")
+# `make render` / `python -m infra render --out build/render/<stack>` output: checked against the render.
+_RENDER_OUT = re.compile(r"^build/render/(?:[\w-]+)(?:/(.*))?$")
 
 
 def code_texts(text: str) -> list[str]:
@@ -61,7 +64,7 @@ def named_paths(text: str) -> list[str]:
             token = raw.strip("'\",;:()")
             if not _PATHLIKE.match(token) or ("/" not in token and token not in roots):
                 continue
-            if token.split("/")[0] in roots:
+            if token.split("/")[0] in roots or _RENDER_OUT.match(token):
                 named.append(token)
     return named
 
@@ -79,6 +82,9 @@ def rendered_paths() -> frozenset[str]:
 
 
 def exists(path: str) -> bool:
+    if match := _RENDER_OUT.match(path):
+        inside = (match.group(1) or "").rstrip("/")
+        return not inside or inside in rendered_paths()
     return (REPO_ROOT / path).exists() or path.rstrip("/") in rendered_paths() or path.rstrip("/") in PENDING
 
 
@@ -90,6 +96,8 @@ def test_the_path_check_catches_a_wrong_path() -> None:
     text = "Run `scripts/release.sh 1.2.3`, read `infra/stack/no_such.py` and\n```sh\nls docs/nope/\n```\n"
     assert named_paths(text) == ["docs/nope/", "scripts/release.sh", "infra/stack/no_such.py"]
     assert missing_paths(text) == ["docs/nope/", "infra/stack/no_such.py"]
+    rendered = "`build/render/dev/host/systemd/friday-gateway.service` and `build/render/dev/host/nope.conf`"
+    assert missing_paths(rendered) == ["build/render/dev/host/nope.conf"]
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)

@@ -16,12 +16,12 @@ import pytest
 
 from infra.alerting import rules
 from infra.host import layout
+from infra.monitoring import endpoints
 from infra.settings import Settings, load_stack
 from infra.stack import backup, backup_schedules
 
 Mode = Literal["baremetal", "docker"]
 MODES: tuple[Mode, ...] = ("baremetal", "docker")
-PROMETHEUS_URL = "http://127.0.0.1:9090"
 GATEWAY_JOB = rules.GATEWAY_JOB
 LOGROTATE_CONF = layout.INSTALL["logrotate/friday"]
 
@@ -33,7 +33,11 @@ def add_options(parser: pytest.Parser) -> None:
     g.addoption("--friday-outputs", type=Path, help="JSON of `pulumi stack output --json` for that stack")
     g.addoption("--friday-root", default="", help="prefix of every host path (a layout installed under a folder)")
     g.addoption("--friday-gateway-url", help="gateway base URL as seen from the host (default: outputs, settings)")
-    g.addoption("--friday-prometheus-url", help=f"Prometheus URL as seen from the host (default {PROMETHEUS_URL})")
+    g.addoption(
+        "--friday-prometheus-url",
+        help="Prometheus URL as seen from the host (default: outputs; else 127.0.0.1 with the stack's "
+        "prometheusHostPort in docker mode, Prometheus's own port on bare metal)",
+    )
     g.addoption("--friday-gateway-job", default=GATEWAY_JOB, help="Prometheus job name of the gateway target")
     g.addoption(
         "--friday-metrics-token-file", help="file ON THE HOST holding the admin key /metrics needs (gateway 0.1.0)"
@@ -102,6 +106,9 @@ def resolve(config: pytest.Config) -> HostConfig:
         except (OSError, ValueError) as err:
             raise pytest.UsageError(f"--friday-outputs {path}: cannot read it as JSON ({err})") from err
     default_gateway = f"http://127.0.0.1:{settings.gateway_host_port}"
+    # Docker publishes Prometheus on prometheusHostPort; on bare metal it listens on its own port.
+    prometheus_port = settings.prometheus_host_port if mode == "docker" else endpoints.PROMETHEUS_PORT
+    default_prometheus = f"http://127.0.0.1:{prometheus_port}"
     root = config.getoption("friday_root")
     return HostConfig(
         mode=mode,
@@ -111,7 +118,7 @@ def resolve(config: pytest.Config) -> HostConfig:
             "/"
         ),
         prometheus_url=(
-            config.getoption("friday_prometheus_url") or outputs.get("prometheusUrl") or PROMETHEUS_URL
+            config.getoption("friday_prometheus_url") or outputs.get("prometheusUrl") or default_prometheus
         ).rstrip("/"),
         gateway_job=config.getoption("friday_gateway_job"),
         token_file=config.getoption("friday_metrics_token_file"),

@@ -131,3 +131,21 @@ def test_failing_tests_leave_no_commit_no_tag_and_a_clean_tree(repo: Path) -> No
     assert "the working tree is restored" in result.stderr
     assert state(repo) == before
     assert '__version__ = "0.1.0"' in (repo / "infra/__init__.py").read_text()
+
+
+def test_a_failing_tag_step_undoes_the_release_commit(repo: Path) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    # Someone creates the tag while the tests run: the commit is made, then `git tag -a` fails.
+    result = release(repo, "0.2.0", test_cmd="git tag v0.2.0")
+    assert result.returncode != 0
+    assert "the working tree is restored" in result.stderr
+    assert git(repo, "rev-parse", "HEAD") == head, "the release commit was left behind"
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_failing_tests_also_remove_files_the_run_created(repo: Path) -> None:
+    before = state(repo)
+    result = release(repo, "0.2.0", test_cmd="mkdir -p made/by && touch made/by/the-run && exit 1")
+    assert result.returncode != 0
+    assert not (repo / "made").exists(), "an untracked file of the failed run was left behind"
+    assert state(repo) == before

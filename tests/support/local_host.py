@@ -3,8 +3,9 @@
     python -m tests.support.local_host [extra pytest args]
 
 Lays the rendered host files out under the root (systemd units, the backup tool, the gateway
-config, tmpfiles.d applied with `systemd-tmpfiles --root`, the logrotate file; localized by
-tests/support/localize.py: host folders under the root, the current user for `friday`), fills
+config, its secrets file filled in at mode 0600, tmpfiles.d applied with `systemd-tmpfiles
+--root`, the logrotate file; localized by tests/support/localize.py: host folders under the
+root, the current user for `friday`), fills
 the data folder with the gateway's seven WAL databases, runs the gateway double in place of the
 gateway (its JSON log appended to the root's log file), runs one backup with the
 rendered unit's own command, starts Debian's node-exporter with the rendered ARGS (its textfile
@@ -29,6 +30,7 @@ import os
 import pwd
 import re
 import secrets
+import select
 import shlex
 import shutil
 import subprocess
@@ -46,6 +48,7 @@ from infra.monitoring.scrape import METRICS_TOKEN
 from infra.render import artefacts
 from infra.settings import Settings, load_stack, validate
 from infra.settings.load import read_stack_file, stack_file
+from infra.settings.secrets import SECRETS
 from infra.stack import backup_schedules, gateway
 from tests.infra.options import GATEWAY_JOB
 from tests.support import localize
@@ -55,6 +58,8 @@ from tests.support.processes import binary, free_port, http_ok, log_tail, proces
 STACK = "dev"
 TOKEN_PATH = "/etc/friday/metrics-token"
 START_TIMEOUT_S = 30.0
+# The whole host suite; its own waits are bounded, this catches anything else that hangs.
+SUITE_TIMEOUT_S = 600.0
 
 
 def under(root: Path, host_path: str) -> Path:
@@ -109,6 +114,13 @@ def lay_out(root: Path, settings: Settings) -> None:
     config = under(root, layout.CONFIG_PATH)
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(localize.host_gateway_config(files[f"{host_files.PREFIX}gateway/gateway.yaml"], root))
+    # The secrets file as an operator installs it: the rendered example filled in, mode 0600.
+    env = under(root, layout.ENV_PATH)
+    text = files[f"{host_files.PREFIX}env/gateway.env.example"]
+    for spec in SECRETS:
+        text = text.replace(spec.placeholder(), secrets.token_urlsafe(24))
+    env.write_text(text)
+    env.chmod(0o600)
     conf = under(root, layout.INSTALL["logrotate/friday"])
     conf.parent.mkdir(parents=True, exist_ok=True)
     conf.write_text(logrotate_conf(root, settings))
@@ -147,6 +159,9 @@ def wait_listening(proc: subprocess.Popen[str]) -> str:
     assert proc.stderr is not None
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
+        # readline alone would wait forever on a double that hangs without printing.
+        if not select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            break
         line = proc.stderr.readline()
         if m := re.search(r"listening on (http://\S+)", line):
             return m.group(1)
@@ -240,7 +255,9 @@ def main(argv: list[str]) -> int:
                     *argv,
                 ]
                 print("$ " + " ".join(suite), flush=True)
-                return subprocess.run(suite, cwd=REPO_ROOT, check=False, env={**os.environ}).returncode
+                return subprocess.run(
+                    suite, cwd=REPO_ROOT, check=False, env={**os.environ}, timeout=SUITE_TIMEOUT_S
+                ).returncode
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -19,6 +19,7 @@ import json
 import os
 import pwd
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -40,6 +41,8 @@ from tests.support.paths import REPO_ROOT
 # written in this long a window (plus the one being written). Measured windows here are
 # 1-3 ms; 50 ms leaves room for a loaded CI machine.
 WINDOW_BOUND_S = 0.05
+# How long the gateway double may take to print its address.
+DOUBLE_START_S = 30.0
 
 
 def max_lost(rate: float, rotations: int) -> int:
@@ -223,9 +226,12 @@ class DoubleResult:
     live_file_starts_clean: bool
 
 
-def measure_double(work: Path, requests_count: int, every_s: float, max_seconds: float = 20.0) -> DoubleResult:
+def measure_double(
+    work: Path, requests_count: int, every_s: float, max_seconds: float = 20.0, rate: float = 500.0
+) -> DoubleResult:
     """The gateway double as the unit runs the gateway: stdout appended to the log file, never
-    reopened. Each `GET /health?seq=N` logs one line; rotations are forced meanwhile."""
+    reopened. Each `GET /health?seq=N` logs one line, at most `rate` per second (paced, so the
+    number of rotations does not depend on how fast this machine is); rotations are forced meanwhile."""
     import requests  # test-only dependency
 
     setup = _setup(work)
@@ -239,6 +245,9 @@ def measure_double(work: Path, requests_count: int, every_s: float, max_seconds:
     sent = 0
     try:
         assert double.stderr is not None
+        # Bounded: a double that hangs before printing must not hang the test.
+        if not select.select([double.stderr], [], [], DOUBLE_START_S)[0]:
+            raise RuntimeError(f"gateway double printed nothing within {DOUBLE_START_S:.0f}s")
         first = double.stderr.readline().decode()  # "listening on http://127.0.0.1:PORT"
         if not first.startswith("listening on "):
             raise RuntimeError(f"gateway double did not start: {first!r}")
@@ -250,8 +259,12 @@ def measure_double(work: Path, requests_count: int, every_s: float, max_seconds:
             nonlocal sent
             with requests.Session() as session:
                 for seq in range(requests_count):
-                    if time.monotonic() > stop_at:
+                    now = time.monotonic()
+                    if now > stop_at:
                         break
+                    due = started + seq / rate
+                    if due > now:
+                        time.sleep(due - now)
                     session.get(f"{url}/health", params={"seq": seq}, timeout=5).raise_for_status()
                     sent += 1
 
