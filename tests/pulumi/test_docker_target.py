@@ -149,6 +149,7 @@ def test_missing_secrets_are_generated_and_stay_secret() -> None:
             "friday-encryptionKey",
             "friday-adminPassword",
             "friday-grafanaAdminPassword",
+            "friday-grafanaSecretKey",
         }
         for r in rec.of_type(PASSWORD):
             assert r.inputs["special"] is False and r.inputs["length"] >= 32
@@ -166,7 +167,12 @@ def test_given_secrets_are_used_not_generated() -> None:
 
     def check(rec: Recorder, _: Any) -> None:
         generated = {r.name for r in rec.of_type(PASSWORD)}
-        assert generated == {"friday-tokenSecret", "friday-encryptionKey", "friday-grafanaAdminPassword"}
+        assert generated == {
+            "friday-tokenSecret",
+            "friday-encryptionKey",
+            "friday-grafanaAdminPassword",
+            "friday-grafanaSecretKey",
+        }
         envs = gateway_inputs(rec)["envs"]
         values = dict(e.split("=", 1) for e in envs["value"])
         assert values["SECUREYEOMAN_SIGNING_KEY"] == "s" * 40
