@@ -2,6 +2,8 @@
 STACK ?= dev
 PY := .venv/bin/python
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+# Where scripts/up.sh installs the Pulumi CLI when it was missing.
+export PATH := $(HOME)/.pulumi/bin:$(PATH)
 
 # Every committed generated file (what `python -m infra generate` writes; see infra/generate.py).
 GENERATED := Pulumi.yaml README.md alerts dashboards docs/dashboards.md
@@ -15,6 +17,8 @@ up:
 ## preview: show what `make up` would change
 preview:
 	scripts/bootstrap.sh runtime
+	$(PY) -m infra check --stack $(STACK)
+	@command -v pulumi >/dev/null || { echo 'error: Pulumi CLI not found; `make up` installs it (or: curl -fsSL https://get.pulumi.com | sh)' >&2; exit 1; }
 	pulumi preview --stack $(STACK)
 
 ## test: install test dependencies (pip and Debian) and run lint, types and every test

@@ -38,8 +38,12 @@ if ! pulumi stack select "$stack" 2>/dev/null; then
 fi
 
 # The AI provider key is the one secret that cannot be generated: ask for it once.
-provider=$("$py" -c "from infra.settings import load_stack; print(load_stack('$stack').ai_provider)")
-key=$("$py" -c "from infra.settings.secrets import AI_PROVIDER_KEYS; print(AI_PROVIDER_KEYS['$provider'])")
+# The stack name goes in as an argument, never spliced into the Python source.
+key=$("$py" -c 'import sys
+from infra.settings import load_stack
+from infra.settings.secrets import AI_PROVIDER_KEYS
+print(AI_PROVIDER_KEYS[load_stack(sys.argv[1]).ai_provider])' "$stack")
+provider=${key%ApiKey}
 if ! pulumi config get "$project:$key" --stack "$stack" >/dev/null 2>&1; then
   if [ -t 0 ]; then
     echo "The $provider API key is required (config $project:$key); it is stored encrypted."

@@ -36,6 +36,14 @@ BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
 GATEWAY_JOB = "gateway"
 
 
+def gateway_memory_mb(selector: str = "") -> str:
+    """The gateway memory HighMemoryUsage judges, in MiB: the process RSS, which is what the
+    container limit counts (gateway 0.1.0's friday_memory_used_mb is the JavaScript heap only,
+    a fraction of the RSS), else friday_memory_used_mb where no RSS is exposed."""
+    sel = f"{{{selector}}}" if selector else ""
+    return f"(process_rss_bytes{sel} / 1048576 or friday_memory_used_mb{sel})"
+
+
 def _n(value: float) -> str:
     return f"{value:.12g}"
 
@@ -92,7 +100,7 @@ GATEWAY_RULES = RuleFile(
         AlertRule(
             t.HIGH_MEMORY_USAGE,
             # The 0.1.0 gateway exposes no friday_memory_limit_mb: use the limit the stack sets.
-            f"friday_memory_used_mb / on() group_left() {MEMORY_LIMIT_MB} > {_n(t.HIGH_MEMORY_USAGE.value)}\n",
+            f"{gateway_memory_mb()}\n/ on() group_left() {MEMORY_LIMIT_MB} > {_n(t.HIGH_MEMORY_USAGE.value)}\n",
             "Gateway memory close to its limit",
             "The gateway on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of the memory "
             f"limit the stack sets (gatewayMemoryMb) for {t.HIGH_MEMORY_USAGE.for_}.",

@@ -7,7 +7,7 @@ limit) come from the `friday:memory_limit_mb` recording rule, not from the gatew
 
 from __future__ import annotations
 
-from infra.alerting.rules import COST_BUDGET_USD_DAILY, MEMORY_LIMIT_MB
+from infra.alerting.rules import COST_BUDGET_USD_DAILY, MEMORY_LIMIT_MB, gateway_memory_mb
 from infra.alerting.thresholds import (
     API_ERROR_RATIO,
     AUDIT_CHAIN_BROKEN,
@@ -109,8 +109,9 @@ OVERVIEW = Row(
         Panel(
             "Memory of limit",
             "stat",
-            (Query(f"max(friday_memory_used_mb{{{SEL}}}) / {LIMIT_MB}", "used / limit"),),
-            "Gateway memory as a share of the container memory limit the infrastructure set "
+            (Query(f"max({gateway_memory_mb(SEL)}) / {LIMIT_MB}", "used / limit"),),
+            "Gateway memory (process RSS, what the limit counts) as a share of the container memory limit "
+            "the infrastructure set "
             f"({MEMORY_LIMIT_MB}); red above the HighMemoryUsage threshold ({HIGH_MEMORY_USAGE.value:g}).",
             unit="percentunit",
             width=4,
@@ -147,14 +148,15 @@ RESOURCES = Row(
             "Memory used and limit",
             "timeseries",
             (
-                Query(f"friday_memory_used_mb{{{SEL}}}", "used {{instance}}"),
+                Query(gateway_memory_mb(SEL), "used {{instance}}"),
                 Query(LIMIT_MB, "limit"),
                 Query(
                     f"{LIMIT_MB} * {HIGH_MEMORY_USAGE.value:g}",
                     f"HighMemoryUsage threshold ({HIGH_MEMORY_USAGE.value:.0%} of limit)",
                 ),
             ),
-            "Memory the gateway reports against the container limit the infrastructure set "
+            "Gateway memory (process RSS, else friday_memory_used_mb) against the container limit "
+            "the infrastructure set "
             f"(recording rule {MEMORY_LIMIT_MB}) and the HighMemoryUsage threshold.",
             unit="mbytes",
             alerts=(HIGH_MEMORY_USAGE,),

@@ -55,10 +55,18 @@ def _duration(value: str) -> str:
     return value
 
 
+def _positive_duration(value: str) -> str:
+    # Prometheus silently replaces a zero interval by its default (1m); Alertmanager refuses one.
+    if not any(int(n) for n in re.findall(r"[0-9]+", value)):
+        raise ValueError("must be more than zero, such as '15s' or '1m'")
+    return value
+
+
 ImageRepo = Annotated[str, AfterValidator(_image_repo)]
 ImageTag = Annotated[str, AfterValidator(_image_tag)]
 DockerSize = Annotated[str, AfterValidator(_size)]
 Duration = Annotated[str, AfterValidator(_duration)]
+PositiveDuration = Annotated[str, AfterValidator(_duration), AfterValidator(_positive_duration)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 # Non-root ids only: 0 would run the service as root.
 NonRootId = Annotated[int, Field(ge=1, le=2**31 - 1)]

@@ -18,6 +18,7 @@ from infra.settings.base import (
     ImageTag,
     NonRootId,
     Port,
+    PositiveDuration,
     SettingsGroup,
 )
 
@@ -103,8 +104,8 @@ class MonitoringSettings(SettingsGroup):
     prometheus_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
         1000, description="CPU limit of Prometheus in millicores."
     )
-    scrape_interval: Duration = Field("15s", description="How often Prometheus scrapes every target.")
-    evaluation_interval: Duration = Field("15s", description="How often Prometheus evaluates the alert rules.")
+    scrape_interval: PositiveDuration = Field("15s", description="How often Prometheus scrapes every target.")
+    evaluation_interval: PositiveDuration = Field("15s", description="How often Prometheus evaluates the alert rules.")
     alertmanager_image: ImageRepo = Field(
         "prom/alertmanager", description="Alertmanager image repository, without tag."
     )
@@ -160,11 +161,13 @@ class AlertingSettings(SettingsGroup):
     alert_group_wait: Duration = Field(
         "30s", description="Alertmanager group_wait: delay before a new group's first notification."
     )
-    alert_group_interval: Duration = Field(
+    alert_group_interval: PositiveDuration = Field(
         "5m", description="Alertmanager group_interval: delay between updates of a group."
     )
-    alert_repeat_interval: Duration = Field("4h", description="Alertmanager repeat_interval for alerts still firing.")
-    alert_heartbeat_interval: Duration = Field(
+    alert_repeat_interval: PositiveDuration = Field(
+        "4h", description="Alertmanager repeat_interval for alerts still firing."
+    )
+    alert_heartbeat_interval: PositiveDuration = Field(
         "1m", description="How often the always-firing Watchdog is sent to the heartbeat receiver."
     )
     cost_budget_usd_daily: Annotated[float, Field(gt=0, le=1_000_000)] = Field(

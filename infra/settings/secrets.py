@@ -39,6 +39,12 @@ SECRETS: tuple[SecretSpec, ...] = (
     SecretSpec("googleApiKey", "Google Generative AI key; required when aiProvider is google."),
     SecretSpec("grafanaAdminPassword", "Grafana admin password (GF_SECURITY_ADMIN_PASSWORD__FILE).", 32, 12),
     SecretSpec(
+        "grafanaSecretKey",
+        "Grafana secret_key (GF_SECURITY_SECRET_KEY__FILE): encrypts the secrets Grafana stores in its database.",
+        40,
+        16,
+    ),
+    SecretSpec(
         "metricsToken",
         "Admin API key Prometheus sends to the gateway's /metrics (the 0.1.0 gateway demands one).",
     ),

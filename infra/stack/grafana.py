@@ -46,6 +46,10 @@ DASHBOARD_PROVIDERS_PATH = f"{PROVISIONING_DIR}/dashboards/friday.yaml"
 DASHBOARDS_DIR = f"{CONFIG_DIR}/dashboards"
 ADMIN_PASSWORD_PATH = f"{CONFIG_DIR}/secrets/admin-password"
 ADMIN_PASSWORD_SECRET = "grafanaAdminPassword"
+# Without its own key Grafana encrypts stored secrets (datasource passwords, contact points) with
+# the default key published in its source.
+SECRET_KEY_PATH = f"{CONFIG_DIR}/secrets/secret-key"
+SECRET_KEY_SECRET = "grafanaSecretKey"
 ADMIN_USER = "admin"
 HOME_DASHBOARD = "gateway.json"
 DASHBOARD_FOLDER = "F.R.I.D.A.Y."
@@ -113,6 +117,7 @@ def grafana_env(settings: Settings) -> dict[str, EnvValue]:
         "GF_SERVER_HTTP_PORT": str(HTTP_PORT),
         "GF_SECURITY_ADMIN_USER": ADMIN_USER,
         "GF_SECURITY_ADMIN_PASSWORD__FILE": ADMIN_PASSWORD_PATH,
+        "GF_SECURITY_SECRET_KEY__FILE": SECRET_KEY_PATH,
         "GF_SECURITY_DISABLE_GRAVATAR": "true",
         "GF_USERS_ALLOW_SIGN_UP": "false",
         "GF_AUTH_ANONYMOUS_ENABLED": "true" if settings.grafana_anonymous_enabled else "false",
@@ -171,7 +176,10 @@ def build(settings: Settings) -> Part:
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         config_dir=CONFIG_DIR,
         files=config_files(),
-        secret_files=(SecretFile(ADMIN_PASSWORD_PATH, SecretRef(ADMIN_PASSWORD_SECRET)),),
+        secret_files=(
+            SecretFile(ADMIN_PASSWORD_PATH, SecretRef(ADMIN_PASSWORD_SECRET)),
+            SecretFile(SECRET_KEY_PATH, SecretRef(SECRET_KEY_SECRET)),
+        ),
         tmpfs=dict(TMPFS_TMP),
         restart=settings.docker_restart_policy,
     )

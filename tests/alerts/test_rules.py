@@ -282,3 +282,10 @@ def test_every_runbook_has_symptom_diagnosis_command_and_fix() -> None:
         assert "**Symptom:**" in body, name
         assert "**Diagnosis:**" in body and "```sh" in body, name
         assert "**Fix:**" in body, name
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/monitoring.md"])
+def test_docs_name_every_rule_file(doc: str) -> None:
+    text = (REPO_ROOT / doc).read_text(encoding="utf-8")
+    missing = [f.path for f in rules.RULE_FILES if f"`{f.path}`" not in text]
+    assert not missing, f"{doc} does not name {missing}"

@@ -177,7 +177,9 @@ def test_memory_panels_show_the_limit_and_the_share(live: Live) -> None:
     [share] = live.query(
         substitute(next(q.expr for p, q in gateway.DASHBOARD.queries() if p.title == "Memory of limit"), variables)
     )
-    used = live.double.values.value("friday_memory_used_mb")
+    # The process RSS (what the container limit counts), not the heap-only friday_memory_used_mb.
+    used = live.double.values.value("process_rss_bytes") / 1048576
+    assert used != pytest.approx(live.double.values.value("friday_memory_used_mb"))
     assert float(share["value"][1]) == pytest.approx(used / live.stack.settings.gateway_memory_mb)
 
 

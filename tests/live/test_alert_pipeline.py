@@ -54,9 +54,11 @@ def check_metric_names_and_constants(stack: LiveStack, gw: GatewayDouble) -> Non
     memory_limit_mb = stack.settings.gateway_memory_mb
     [limit] = stack.query(rules.MEMORY_LIMIT_MB)
     assert limit["value"][1] == str(memory_limit_mb)
-    [share] = stack.query(f"friday_memory_used_mb / on() group_left() {rules.MEMORY_LIMIT_MB}")
+    # HighMemoryUsage's own left-hand side: the RSS of the gateway, in MiB, over the stack's limit.
+    [share] = stack.query(f"{rules.gateway_memory_mb()} / on() group_left() {rules.MEMORY_LIMIT_MB}")
     assert share["metric"]["job"] == "gateway"
-    assert float(share["value"][1]) == pytest.approx(gw.values.value("friday_memory_used_mb") / memory_limit_mb)
+    rss_mb = gw.values.value("process_rss_bytes") / 1048576
+    assert float(share["value"][1]) == pytest.approx(rss_mb / memory_limit_mb)
 
 
 def check_backup_stale_is_silent(stack: LiveStack) -> None:

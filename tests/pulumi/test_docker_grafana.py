@@ -83,6 +83,9 @@ def test_admin_password_is_generated_and_uploaded_as_a_secret_file() -> None:
         assert grafana_inputs(rec)["uploads"][SECRET_SIG] == SECRET_MARK, "the password upload must be a secret"
         assert upload["content"].startswith("generated-friday-grafanaAdminPassword")
         assert f"GF_SECURITY_ADMIN_PASSWORD__FILE={grafana.ADMIN_PASSWORD_PATH}" in envs(rec)
+        key = uploads_by_path(rec)[grafana.SECRET_KEY_PATH]
+        assert key["permissions"] == "0400" and key["content"].startswith("generated-friday-grafanaSecretKey")
+        assert f"GF_SECURITY_SECRET_KEY__FILE={grafana.SECRET_KEY_PATH}" in envs(rec)
         assert "generated-" not in json.dumps(envs(rec))
 
     deploy(check)

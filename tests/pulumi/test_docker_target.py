@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from infra.program.main import run
 from infra.settings import SettingsError
 from infra.stack import gateway
 from tests.pulumi.harness import FAKE_AI_KEY, Recorder, configure
+from tests.support.paths import REPO_ROOT
 
 CONTAINER = "docker:index/container:Container"
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -147,6 +149,7 @@ def test_missing_secrets_are_generated_and_stay_secret() -> None:
             "friday-encryptionKey",
             "friday-adminPassword",
             "friday-grafanaAdminPassword",
+            "friday-grafanaSecretKey",
         }
         for r in rec.of_type(PASSWORD):
             assert r.inputs["special"] is False and r.inputs["length"] >= 32
@@ -164,7 +167,12 @@ def test_given_secrets_are_used_not_generated() -> None:
 
     def check(rec: Recorder, _: Any) -> None:
         generated = {r.name for r in rec.of_type(PASSWORD)}
-        assert generated == {"friday-tokenSecret", "friday-encryptionKey", "friday-grafanaAdminPassword"}
+        assert generated == {
+            "friday-tokenSecret",
+            "friday-encryptionKey",
+            "friday-grafanaAdminPassword",
+            "friday-grafanaSecretKey",
+        }
         envs = gateway_inputs(rec)["envs"]
         values = dict(e.split("=", 1) for e in envs["value"])
         assert values["SECUREYEOMAN_SIGNING_KEY"] == "s" * 40
@@ -176,17 +184,32 @@ def test_given_secrets_are_used_not_generated() -> None:
 def test_stack_outputs_carry_urls_and_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     exported: dict[str, Any] = {}
     monkeypatch.setattr(pulumi, "export", exported.__setitem__)
+    given = {"anthropicApiKey": FAKE_AI_KEY, "metricsToken": "metrics-token-0123456789", "signingKey": "s" * 40}
+    configure("dev", {}, given)
+    resolved: dict[str, Any] = {}
 
-    def check(rec: Recorder, _: Any) -> None:
-        assert exported["gatewayUrl"] == "http://127.0.0.1:18789"
-        assert exported["gatewayHealthUrl"] == "http://127.0.0.1:18789/health"
-        assert exported["gatewayMetricsUrl"] == "http://127.0.0.1:18789/metrics"
-        assert exported["target"] == "docker"
-        plain = {k: v for k, v in exported.items() if not isinstance(v, pulumi.Output)}
-        assert FAKE_AI_KEY not in repr(plain)
-        assert "generated-" not in repr(plain)
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        run()
+        keys = sorted(exported)
+        # Resolve every output, Outputs and nested ones included: a secret must be in none of them.
+        values = pulumi.Output.all(*[pulumi.Output.from_input(exported[k]) for k in keys])
+        return values.apply(lambda vs: resolved.update(zip(keys, vs, strict=True)))
 
-    deploy(check)
+    program()
+    assert resolved["gatewayUrl"] == "http://127.0.0.1:18789"
+    assert resolved["gatewayHealthUrl"] == "http://127.0.0.1:18789/health"
+    assert resolved["gatewayMetricsUrl"] == "http://127.0.0.1:18789/metrics"
+    assert resolved["target"] == "docker"
+    assert resolved["urls"]["gateway/http"] == resolved["gatewayUrl"]
+    text = repr(resolved)
+    for value in given.values():
+        assert value not in text
+    assert "generated-" not in text, "a generated secret reached a stack output"
+    # The README names every output the default stack has.
+    readme = (REPO_ROOT / "README.md").read_text()
+    [listed] = re.findall(r"Stack outputs \(`pulumi stack output`\):(.*?)\n\n", readme, re.S)
+    assert set(resolved) <= set(re.findall(r"`(\w+)`", listed)), "README's stack outputs miss one"
 
 
 def refused(plain: dict[str, Any], secrets: dict[str, str], expected: str) -> None:

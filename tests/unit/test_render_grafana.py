@@ -28,7 +28,8 @@ def test_render_writes_grafana_provisioning_and_dashboards(stack: str, anonymous
         assert (rendered / "dashboards" / committed.name).read_text() == committed.read_text()
     service = json.loads((out / "services/grafana.json").read_text())
     assert service["secret_files"] == [
-        {"path": grafana.ADMIN_PASSWORD_PATH, "mode": "0400", "content": "<secret:grafanaAdminPassword>"}
+        {"path": grafana.ADMIN_PASSWORD_PATH, "mode": "0400", "content": "<secret:grafanaAdminPassword>"},
+        {"path": grafana.SECRET_KEY_PATH, "mode": "0400", "content": "<secret:grafanaSecretKey>"},
     ]
     assert service["env"]["GF_AUTH_ANONYMOUS_ENABLED"] == anonymous
     assert service["user"] == "472:0"

@@ -104,8 +104,15 @@ def test_dashboards_are_provisioned_as_the_committed_json() -> None:
 
 def test_admin_password_comes_from_a_secret_file() -> None:
     svc = service()
-    assert svc.secret_files == (SecretFile(grafana.ADMIN_PASSWORD_PATH, SecretRef("grafanaAdminPassword")),)
+    assert svc.secret_files == (
+        SecretFile(grafana.ADMIN_PASSWORD_PATH, SecretRef("grafanaAdminPassword")),
+        SecretFile(grafana.SECRET_KEY_PATH, SecretRef("grafanaSecretKey")),
+    )
     assert svc.env["GF_SECURITY_ADMIN_PASSWORD__FILE"] == grafana.ADMIN_PASSWORD_PATH
+    # Grafana's own secret_key, not the default published in its source.
+    assert svc.env["GF_SECURITY_SECRET_KEY__FILE"] == grafana.SECRET_KEY_PATH
+    assert "GF_SECURITY_SECRET_KEY" not in svc.env
+    assert SECRETS_BY_KEY["grafanaSecretKey"].generate_length is not None
     assert "GF_SECURITY_ADMIN_PASSWORD" not in svc.env
     assert not any(isinstance(v, SecretRef) for v in svc.env.values())
     spec = SECRETS_BY_KEY["grafanaAdminPassword"]
