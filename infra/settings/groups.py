@@ -91,7 +91,7 @@ class KubernetesSettings(SettingsGroup):
 
 
 class MonitoringSettings(SettingsGroup):
-    prometheus_retention_time: Duration = Field("15d", description="Prometheus TSDB retention by age.")
+    prometheus_retention_time: PositiveDuration = Field("15d", description="Prometheus TSDB retention by age.")
     prometheus_retention_size: Annotated[str, Field(pattern=r"^[1-9][0-9]*(B|KB|MB|GB|TB)$")] = Field(
         "5GB", description="Prometheus TSDB retention by size (B, KB, MB, GB, TB)."
     )

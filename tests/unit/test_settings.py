@@ -58,6 +58,7 @@ BAD_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("tiny memory", {"gatewayMemoryMb": 64}, ["friday:gatewayMemoryMb = 64", "greater than or equal to 128"]),
     ("log size unit", {"dockerLogMaxSize": "10MB"}, ["friday:dockerLogMaxSize = '10MB'", "such as '10m'"]),
     ("retention words", {"prometheusRetentionTime": "15 days"}, ["friday:prometheusRetentionTime", "15d"]),
+    ("zero retention", {"prometheusRetentionTime": "0d"}, ["friday:prometheusRetentionTime = '0d'", "more than zero"]),
     ("zero scrape interval", {"scrapeInterval": "0s"}, ["friday:scrapeInterval = '0s'", "more than zero"]),
     ("zero repeat interval", {"alertRepeatInterval": "0h0m"}, ["friday:alertRepeatInterval = '0h0m'", "'1m'"]),
     ("retention size", {"prometheusRetentionSize": "5G"}, ["friday:prometheusRetentionSize = '5G'", "pattern"]),
