@@ -97,13 +97,19 @@ GATEWAY_RULES = RuleFile(
             "Task success rate on {{ $labels.instance }} is {{ $value | humanizePercentage }}, "
             f"below {_n(t.HIGH_ERROR_RATE.value * 100)}% for {t.HIGH_ERROR_RATE.for_}.",
         ),
-        AlertRule(
-            t.HIGH_MEMORY_USAGE,
-            # The 0.1.0 gateway exposes no friday_memory_limit_mb: use the limit the stack sets.
-            f"{gateway_memory_mb()}\n/ on() group_left() {MEMORY_LIMIT_MB} > {_n(t.HIGH_MEMORY_USAGE.value)}\n",
-            "Gateway memory close to its limit",
-            "The gateway on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of the memory "
-            f"limit the stack sets (gatewayMemoryMb) for {t.HIGH_MEMORY_USAGE.for_}.",
+        *(
+            AlertRule(
+                tier,
+                # The 0.1.0 gateway exposes no friday_memory_limit_mb: use the limit the stack sets.
+                f"{gateway_memory_mb()}\n/ on() group_left() {MEMORY_LIMIT_MB} > {_n(tier.value)}\n",
+                summary,
+                "The gateway on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of the memory "
+                f"limit the stack sets (gatewayMemoryMb) for {tier.for_}.",
+            )
+            for tier, summary in (
+                (t.HIGH_MEMORY_USAGE, "Gateway memory close to its limit"),
+                (t.HIGH_MEMORY_USAGE_CRITICAL, "Gateway memory at its limit: OOM kill imminent"),
+            )
         ),
         AlertRule(
             t.AUTH_BRUTE_FORCE,
@@ -119,12 +125,18 @@ GATEWAY_RULES = RuleFile(
             "The audit chain of {{ $labels.instance }} reports invalid for "
             f"{t.AUDIT_CHAIN_BROKEN.for_}: entries may have been altered or lost.",
         ),
-        AlertRule(
-            t.HIGH_QUEUE_DEPTH,
-            f"friday_tasks_queue_depth > {_n(t.HIGH_QUEUE_DEPTH.value)}\n",
-            "Gateway task queue is backing up",
-            "{{ $value }} tasks are queued on {{ $labels.instance }} "
-            f"(more than {_n(t.HIGH_QUEUE_DEPTH.value)} for {t.HIGH_QUEUE_DEPTH.for_}).",
+        *(
+            AlertRule(
+                tier,
+                f"friday_tasks_queue_depth > {_n(tier.value)}\n",
+                summary,
+                "{{ $value }} tasks are queued on {{ $labels.instance }} "
+                f"(more than {_n(tier.value)} for {tier.for_}).",
+            )
+            for tier, summary in (
+                (t.HIGH_QUEUE_DEPTH, "Gateway task queue is backing up"),
+                (t.HIGH_QUEUE_DEPTH_CRITICAL, "Gateway task queue far behind: tasks wait minutes"),
+            )
         ),
         AlertRule(
             t.GATEWAY_DOWN,

@@ -24,12 +24,20 @@ class Threshold:
 HIGH_ERROR_RATE = Threshold("HighErrorRate", 0.9, "5m", "warning")
 # Gateway memory / the memory limit the infrastructure set.
 HIGH_MEMORY_USAGE = Threshold("HighMemoryUsage", 0.85, "10m", "warning")
+# Critical tier of the same alert: at 95% of the limit an OOM kill is imminent, so a short `for`
+# (2m) pages before it happens. Same alertname: Alertmanager's inhibit rule then silences the
+# warning while the critical fires (infra/monitoring/alertmanager.py).
+HIGH_MEMORY_USAGE_CRITICAL = Threshold("HighMemoryUsage", 0.95, "2m", "critical")
 # rate(friday_auth_failures_total[5m]) above this (failures per second).
 AUTH_BRUTE_FORCE = Threshold("AuthBruteForce", 1.0, "2m", "critical", window="5m")
 # friday_audit_chain_valid equal to this.
 AUDIT_CHAIN_BROKEN = Threshold("AuditChainBroken", 0.0, "1m", "critical")
 # friday_tasks_queue_depth above this.
 HIGH_QUEUE_DEPTH = Threshold("HighQueueDepth", 50.0, "5m", "warning")
+# Critical tier of the same alert: four times the warning level, held as long. A queue that grew
+# past 200 and stayed there for 5 minutes is not a burst the gateway works off: tasks wait
+# minutes before they start and callers time out, so someone must act now (scale, shed load).
+HIGH_QUEUE_DEPTH_CRITICAL = Threshold("HighQueueDepth", 200.0, "5m", "critical")
 
 SEED_THRESHOLDS: tuple[Threshold, ...] = (
     HIGH_ERROR_RATE,
@@ -37,6 +45,12 @@ SEED_THRESHOLDS: tuple[Threshold, ...] = (
     AUTH_BRUTE_FORCE,
     AUDIT_CHAIN_BROKEN,
     HIGH_QUEUE_DEPTH,
+)
+
+# Alerts with a warning AND a critical tier under one alertname: (warning, critical).
+TIERED: tuple[tuple[Threshold, Threshold], ...] = (
+    (HIGH_MEMORY_USAGE, HIGH_MEMORY_USAGE_CRITICAL),
+    (HIGH_QUEUE_DEPTH, HIGH_QUEUE_DEPTH_CRITICAL),
 )
 
 # --- Alerts beyond the seed (issue 3). Values here, expressions in infra/alerting/rules.py. ---

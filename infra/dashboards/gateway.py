@@ -17,8 +17,11 @@ from infra.alerting.thresholds import (
     GATEWAY_METRICS_ABSENT,
     HIGH_ERROR_RATE,
     HIGH_MEMORY_USAGE,
+    HIGH_MEMORY_USAGE_CRITICAL,
     HIGH_QUEUE_DEPTH,
+    HIGH_QUEUE_DEPTH_CRITICAL,
     RATE_LIMIT_SPIKE,
+    Threshold,
 )
 from infra.dashboards.datasources import LOKI
 from infra.dashboards.model import (
@@ -51,6 +54,11 @@ GATEWAY_PROBLEM_LOGS = '{service="gateway", level=~"warn|error|fatal"}'
 
 def _above(threshold: float) -> tuple[Step, ...]:
     return (Step(None, "green"), Step(threshold, "red"))
+
+
+def _above_tiers(warning: Threshold, critical: Threshold) -> tuple[Step, ...]:
+    # An alert with two tiers: orange from the warning threshold, red from the critical one.
+    return (Step(None, "green"), Step(warning.value, "orange"), Step(critical.value, "red"))
 
 
 def _below(threshold: float) -> tuple[Step, ...]:
@@ -86,10 +94,11 @@ OVERVIEW = Row(
             "Queue depth",
             "stat",
             (Query(f"friday_tasks_queue_depth{{{SEL}}}", "{{instance}}"),),
-            f"Tasks waiting; red above the HighQueueDepth threshold ({HIGH_QUEUE_DEPTH.value:g}).",
+            f"Tasks waiting; orange above the HighQueueDepth warning threshold ({HIGH_QUEUE_DEPTH.value:g}), "
+            f"red above its critical one ({HIGH_QUEUE_DEPTH_CRITICAL.value:g}).",
             width=4,
             height=4,
-            steps=_above(HIGH_QUEUE_DEPTH.value),
+            steps=_above_tiers(HIGH_QUEUE_DEPTH, HIGH_QUEUE_DEPTH_CRITICAL),
             alerts=(HIGH_QUEUE_DEPTH,),
         ),
         Panel(
@@ -112,11 +121,12 @@ OVERVIEW = Row(
             (Query(f"max({gateway_memory_mb(SEL)}) / {LIMIT_MB}", "used / limit"),),
             "Gateway memory (process RSS, what the limit counts) as a share of the container memory limit "
             "the infrastructure set "
-            f"({MEMORY_LIMIT_MB}); red above the HighMemoryUsage threshold ({HIGH_MEMORY_USAGE.value:g}).",
+            f"({MEMORY_LIMIT_MB}); orange above the HighMemoryUsage warning threshold ({HIGH_MEMORY_USAGE.value:g}), "
+            f"red above its critical one ({HIGH_MEMORY_USAGE_CRITICAL.value:g}).",
             unit="percentunit",
             width=4,
             height=4,
-            steps=_above(HIGH_MEMORY_USAGE.value),
+            steps=_above_tiers(HIGH_MEMORY_USAGE, HIGH_MEMORY_USAGE_CRITICAL),
             alerts=(HIGH_MEMORY_USAGE,),
             min=0,
             max=1,
@@ -154,10 +164,14 @@ RESOURCES = Row(
                     f"{LIMIT_MB} * {HIGH_MEMORY_USAGE.value:g}",
                     f"HighMemoryUsage threshold ({HIGH_MEMORY_USAGE.value:.0%} of limit)",
                 ),
+                Query(
+                    f"{LIMIT_MB} * {HIGH_MEMORY_USAGE_CRITICAL.value:g}",
+                    f"HighMemoryUsage critical ({HIGH_MEMORY_USAGE_CRITICAL.value:.0%} of limit)",
+                ),
             ),
             "Gateway memory (process RSS, else friday_memory_used_mb) against the container limit "
             "the infrastructure set "
-            f"(recording rule {MEMORY_LIMIT_MB}) and the HighMemoryUsage threshold.",
+            f"(recording rule {MEMORY_LIMIT_MB}) and the HighMemoryUsage warning and critical thresholds.",
             unit="mbytes",
             alerts=(HIGH_MEMORY_USAGE,),
             min=0,
@@ -207,8 +221,9 @@ TASKS = Row(
                 Query(f"friday_tasks_queue_depth{{{SEL}}}", "queued {{instance}}"),
                 Query(f"friday_tasks_in_progress{{{SEL}}}", "running {{instance}}"),
             ),
-            f"Dashed line: the HighQueueDepth threshold ({HIGH_QUEUE_DEPTH.value:g}).",
-            steps=_above(HIGH_QUEUE_DEPTH.value),
+            f"Dashed lines: the HighQueueDepth warning ({HIGH_QUEUE_DEPTH.value:g}) and critical "
+            f"({HIGH_QUEUE_DEPTH_CRITICAL.value:g}) thresholds.",
+            steps=_above_tiers(HIGH_QUEUE_DEPTH, HIGH_QUEUE_DEPTH_CRITICAL),
             alerts=(HIGH_QUEUE_DEPTH,),
             min=0,
         ),

@@ -139,41 +139,76 @@ def _minutes(duration: str) -> float:
     return sum(float(n) * units[u] for n, u in re.findall(r"(\d+)([smh])", duration))
 
 
-@pytest.mark.parametrize("alert", [r.name for r in rules.ALERTS])
-def test_every_alert_has_unit_tests_for_threshold_and_for(alert: str) -> None:
+def alert_rules_by_tier() -> dict[tuple[str, str], dict[str, Any]]:
+    """(alertname, severity) -> rule: an alert may have a warning and a critical tier."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in committed_rules():
+        if "alert" in r:
+            key = (r["alert"], r["labels"]["severity"])
+            assert key not in out, f"two rules for {key}"
+            out[key] = r
+    return out
+
+
+def _of_tier(case: dict[str, Any], severity: str) -> list[dict[str, Any]]:
+    return [e for e in case["exp_alerts"] if e["exp_labels"]["severity"] == severity]
+
+
+@pytest.mark.parametrize(("alert", "severity"), [(r.name, r.threshold.severity) for r in rules.ALERTS], ids=str)
+def test_every_alert_has_unit_tests_for_threshold_and_for(alert: str, severity: str) -> None:
     cases = [(g, c) for g in _unit_tests() for c in g["alert_rule_test"] if c["alertname"] == alert]
-    fired = [(g, c) for g, c in cases if c["exp_alerts"]]
-    assert fired, f"{alert}: no unit test where it fires"
-    rule = alert_rules()[alert]
+    fired = [(g, c) for g, c in cases if _of_tier(c, severity)]
+    assert fired, f"{alert} ({severity}): no unit test where it fires"
+    rule = alert_rules_by_tier()[(alert, severity)]
     for_ = _minutes(rule.get("for", "0m"))
     for _, case in fired:
         assert _minutes(case["eval_time"]) >= for_, f"{alert} expected firing before its `for` ({for_}m)"
-        for expected in case["exp_alerts"]:
-            assert expected["exp_labels"]["severity"] == rule["labels"]["severity"]
+        for expected in _of_tier(case, severity):
+            assert expected["exp_annotations"]["summary"] == rule["annotations"]["summary"]
             assert expected["exp_annotations"]["runbook_url"] == rule["annotations"]["runbook_url"]
             assert set(expected["exp_annotations"]) == {"summary", "description", "runbook_url"}
     if for_ == 0:
         return  # the Watchdog: nothing to hold back, nothing below a threshold
-    # Not before `for`: the same input, one evaluation earlier, no firing alert.
+    # Not before `for`: the same input, one evaluation earlier, this tier not firing.
     for group, case in fired:
         earlier = [
             c
             for c in group["alert_rule_test"]
             if c["alertname"] == alert
-            and not c["exp_alerts"]
+            and not _of_tier(c, severity)
             and _minutes(c["eval_time"]) < _minutes(case["eval_time"])
         ]
-        assert earlier, f"{alert}: no check that it stays quiet before `for` has passed"
-    # Not below the threshold: a test group where it never fires, evaluated after `for`.
+        assert earlier, f"{alert} ({severity}): no check that it stays quiet before `for` has passed"
+    # Not below the threshold: a test group where this tier never fires, evaluated after `for`.
     quiet_groups = [
         g
         for g in _unit_tests()
         if any(c["alertname"] == alert for c in g["alert_rule_test"])
-        and all(not c["exp_alerts"] for c in g["alert_rule_test"] if c["alertname"] == alert)
+        and all(not _of_tier(c, severity) for c in g["alert_rule_test"] if c["alertname"] == alert)
     ]
     assert any(
         _minutes(c["eval_time"]) > for_ for g in quiet_groups for c in g["alert_rule_test"] if c["alertname"] == alert
-    ), f"{alert}: no input at or below the threshold that stays quiet past `for`"
+    ), f"{alert} ({severity}): no input at or below the threshold that stays quiet past `for`"
+
+
+def test_tiered_alerts_fire_both_tiers_at_high_values() -> None:
+    """Each tiered alert has a unit test where warning and critical fire together: the input the
+    inhibit rule (critical silences warning, same alertname and instance) acts on."""
+    for warning, critical in thresholds.TIERED:
+        assert warning.alert == critical.alert
+        assert (warning.severity, critical.severity) == ("warning", "critical")
+        assert critical.value > warning.value
+        both = [
+            c
+            for g in _unit_tests()
+            for c in g["alert_rule_test"]
+            if c["alertname"] == warning.alert and _of_tier(c, "warning") and _of_tier(c, "critical")
+        ]
+        assert both, f"{warning.alert}: no unit test with both tiers firing"
+        for case in both:
+            [w], [c] = _of_tier(case, "warning"), _of_tier(case, "critical")
+            # Same labels apart from severity: what the inhibit rule's `equal` compares.
+            assert {**w["exp_labels"], "severity": "critical"} == c["exp_labels"]
 
 
 def unknown_metrics(rule_docs: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -210,22 +245,25 @@ def test_recording_rules_used_by_alerts_are_generated_per_stack() -> None:
 
 
 def test_thresholds_and_for_come_from_the_thresholds_module() -> None:
-    declared = {v.alert: v for v in vars(thresholds).values() if isinstance(v, thresholds.Threshold)}
-    on_disk = alert_rules()
+    declared = {(v.alert, v.severity): v for v in vars(thresholds).values() if isinstance(v, thresholds.Threshold)}
+    on_disk = alert_rules_by_tier()
     assert set(on_disk) == set(declared)
-    for name, rule in on_disk.items():
-        th = declared[name]
+    # One rule per (alertname, severity); only the declared tiers share an alertname.
+    shared = {name for name, _ in on_disk if sum(1 for n, _ in on_disk if n == name) > 1}
+    assert shared == {w.alert for w, _ in thresholds.TIERED}
+    for (name, _), rule in on_disk.items():
+        th = declared[(name, rule["labels"]["severity"])]
         assert rule["labels"]["severity"] == th.severity
         assert rule.get("for", "0m") == th.for_
         if name not in ("Watchdog", "GatewayMetricsAbsent"):
             # The comparison with the threshold ends a line of the expression.
             assert re.search(rf"(>|<|==) {re.escape(f'{th.value:g}')}$", rule["expr"], re.M), rule["expr"]
     for seed in thresholds.SEED_THRESHOLDS:
-        assert seed.alert in on_disk
+        assert (seed.alert, seed.severity) in on_disk
 
 
 def test_every_alert_has_severity_and_annotations() -> None:
-    for name, rule in alert_rules().items():
+    for name, rule in alert_rules_by_tier().items():
         assert rule["labels"]["severity"] in ("critical", "warning", "none"), name
         assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}, name
         assert all(v.strip() for v in rule["annotations"].values()), name
@@ -268,7 +306,7 @@ def runbook_sections() -> dict[str, str]:
 
 def test_every_runbook_url_resolves_to_its_own_heading() -> None:
     anchors = github_headings(TROUBLESHOOTING.read_text())
-    for name, rule in alert_rules().items():
+    for (name, _), rule in alert_rules_by_tier().items():
         doc, _, anchor = rule["annotations"]["runbook_url"].partition("#")
         assert doc == RUNBOOK_BASE_URL and doc.endswith("/" + rules.RUNBOOK_DOC)
         assert anchor in anchors, f"{name}: #{anchor} is not a heading of {doc}"
@@ -282,6 +320,14 @@ def test_every_runbook_has_symptom_diagnosis_command_and_fix() -> None:
         assert "**Symptom:**" in body, name
         assert "**Diagnosis:**" in body and "```sh" in body, name
         assert "**Fix:**" in body, name
+
+
+def test_runbooks_of_tiered_alerts_describe_both_tiers() -> None:
+    sections = runbook_sections()
+    for warning, critical in thresholds.TIERED:
+        body = sections[warning.alert]
+        for tier in (warning, critical):
+            assert f"`{tier.severity}`" in body and f"`for: {tier.for_}`" in body, (warning.alert, tier)
 
 
 @pytest.mark.parametrize("doc", ["README.md", "docs/monitoring.md"])

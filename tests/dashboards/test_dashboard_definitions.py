@@ -128,11 +128,16 @@ def test_drawn_thresholds_are_the_alert_thresholds(title: str, threshold: thresh
             # Broken means == 0: anything below 1 is red.
             assert steps == [(None, "red"), (1, "green")]
             continue
-        expected = (
-            [(None, "green"), (threshold.value, "red")]
-            if bad_side == "above"
-            else [(None, "red"), (threshold.value, "green")]
-        )
+        critical = [c for w, c in thresholds.TIERED if w is threshold]
+        if critical:
+            # Two tiers: orange from the warning, red from the critical threshold.
+            expected = [(None, "green"), (threshold.value, "orange"), (critical[0].value, "red")]
+        else:
+            expected = (
+                [(None, "green"), (threshold.value, "red")]
+                if bad_side == "above"
+                else [(None, "red"), (threshold.value, "green")]
+            )
         assert steps == expected
     timeseries = committed_panel(gateway.DASHBOARD, "Queue depth and running tasks")
     assert timeseries["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "dashed"}
@@ -143,6 +148,7 @@ def test_memory_panel_draws_the_limit_and_the_alert_line() -> None:
     exprs = [q.expr for q in panel.queries]
     assert any(e == gateway.LIMIT_MB for e in exprs)
     assert f"{gateway.LIMIT_MB} * {thresholds.HIGH_MEMORY_USAGE.value:g}" in exprs
+    assert f"{gateway.LIMIT_MB} * {thresholds.HIGH_MEMORY_USAGE_CRITICAL.value:g}" in exprs
     assert "friday:memory_limit_mb" in gateway.LIMIT_MB
 
 
@@ -158,7 +164,8 @@ def test_panels_link_the_runbook_of_every_alert_that_watches_them() -> None:
         for alert, link in zip(panel.alerts, committed["links"], strict=True):
             alerts_with_panels.add(alert.alert)
             # The same address as the alert's own runbook_url annotation.
-            [rule] = [r for r in rules.ALERTS if r.name == alert.alert]
+            # The rule of this tier (an alertname may have a warning and a critical rule).
+            [rule] = [r for r in rules.ALERTS if r.threshold is alert]
             assert link["url"] == rule.as_rule()["annotations"]["runbook_url"]
             assert link["url"].split("#")[0].endswith("docs/troubleshooting.md")
     every_alert = {r.name for r in rules.ALERTS}

@@ -5,7 +5,9 @@ a stack that enables the webhook and heartbeat receivers and sets metricsToken, 
 tests/support/localize.py (addresses, intervals, the driven alert's `for`, secrets filled in);
 the backup service runs its rendered `serve` command (tests/support/live_stack.py). The test
 drives friday_tasks_queue_depth over the HighQueueDepth threshold on the double, waits for the
-alert at the webhook, then for its resolution, and checks that the Watchdog reaches the
+alert at the webhook, then for its resolution, then past the critical tier's threshold (both
+tiers fire; the webhook gets the critical, Alertmanager's inhibit rule holds back the warning),
+and checks that the Watchdog reaches the
 heartbeat receiver, that every target is up and that BackupStale stays inactive after the
 backup service's real backup. The measured detection latency is printed and written to
 build/live/alert-latency.json (docs/monitoring.md quotes it).
@@ -35,6 +37,9 @@ pytestmark = pytest.mark.live
 
 TOKEN = "live-test-admin-key-5f1c9e"
 DRIVEN = thresholds.HIGH_QUEUE_DEPTH
+# The critical tier of the same alertname: shortened with it (localize shortens every rule of
+# the alertname), driven past after the warning's round trip to show the inhibit rule at work.
+DRIVEN_CRITICAL = thresholds.HIGH_QUEUE_DEPTH_CRITICAL
 START_TIMEOUT = 30.0
 ALERT_TIMEOUT = 60.0
 # Rule evaluations (1 s apart here) to see after the backup before judging BackupStale.
@@ -115,6 +120,56 @@ def check_inhibition(am_url: str) -> None:
     }
 
 
+def firing_at_webhook(stack: LiveStack, alert: str, severity: str, after: float) -> list[dict[str, Any]]:
+    """Every firing alert of this name and severity the webhook (/alerts) received since `after`."""
+    with stack.receiver.lock:
+        return [
+            a
+            for r in stack.receiver.received
+            if r.path == "/alerts" and r.at >= after
+            for a in r.body.get("alerts", [])
+            if a["labels"].get("alertname") == alert
+            and a["labels"].get("severity") == severity
+            and a.get("status") == "firing"
+        ]
+
+
+def check_critical_inhibits_warning(stack: LiveStack, gw: GatewayDouble) -> None:
+    """Past the critical threshold both tiers of HighQueueDepth fire in Prometheus; the webhook
+    gets the critical and never the warning, which Alertmanager holds back (inhibit rule)."""
+    name = DRIVEN_CRITICAL.alert
+    jumped = time.monotonic()
+    depth = DRIVEN_CRITICAL.value + 30
+    gw.values.update({"friday_tasks_queue_depth": depth})
+    wait_for(
+        f"{name} critical firing at the webhook",
+        lambda: firing_at_webhook(stack, name, DRIVEN_CRITICAL.severity, jumped),
+        ALERT_TIMEOUT,
+        stack.logs,
+    )
+    # Both tiers fire in Prometheus: the warning is there to be inhibited.
+    firing = stack.query(f'ALERTS{{alertname="{name}", alertstate="firing"}}')
+    assert sorted(a["metric"]["severity"] for a in firing) == ["critical", "warning"], firing
+
+    def am_states() -> dict[str, dict[str, Any]] | None:
+        r = requests.get(f"{stack.alertmanager}/api/v2/alerts", params={"filter": f'alertname="{name}"'}, timeout=5)
+        r.raise_for_status()
+        found = {a["labels"]["severity"]: a["status"] for a in r.json()}
+        return found if set(found) == {"critical", "warning"} else None
+
+    states = wait_for(f"both tiers of {name} in Alertmanager", am_states, START_TIMEOUT, stack.logs)
+    assert states["critical"]["state"] == "active", states
+    assert states["warning"]["state"] == "suppressed", states
+    assert states["warning"]["inhibitedBy"], states
+    # A few more group intervals: a warning notification would have gone out by now.
+    time.sleep(3 * float(localize.INTERVAL.rstrip("s")))
+    [critical, *_] = firing_at_webhook(stack, name, DRIVEN_CRITICAL.severity, jumped)
+    assert critical["labels"]["job"] == "gateway" and critical["labels"]["stack"] == "live"
+    assert critical["annotations"]["runbook_url"] == runbook_url(name)
+    assert critical["annotations"]["description"].startswith(f"{depth:g} tasks are queued")
+    assert firing_at_webhook(stack, name, DRIVEN.severity, jumped) == []
+
+
 def record_latency(latency: float, resolve_latency: float) -> dict[str, Any]:
     interval = float(localize.INTERVAL.rstrip("s"))
     for_s = float(localize.FOR_OVERRIDE.rstrip("s"))
@@ -191,6 +246,8 @@ def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path: Path) -> None:
             stack.logs,
         )
         resolve_latency = resolved.at - back
+        # Past the critical threshold: the critical reaches the webhook, the warning does not.
+        check_critical_inhibits_warning(stack, gw)
         # No BackupStale reached Alertmanager during the whole run.
         assert receiver.find("/alerts", "firing", thresholds.BACKUP_STALE.alert) is None
 

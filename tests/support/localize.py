@@ -141,7 +141,8 @@ def prometheus_command(out: Path, config_file: Path, data_dir: Path, port: int) 
 
 
 def shorten_for(rule_file: Path, alert: str, for_: str = FOR_OVERRIDE) -> str:
-    """Rewrite rule_file in place with a shorter `for` on one alert; returns the original `for`."""
+    """Rewrite rule_file in place with a shorter `for` on one alert (every tier of that alertname,
+    e.g. its warning and critical rules); returns the original `for` (of its last rule)."""
     doc = yaml.safe_load(rule_file.read_text())
     original = None
     for group in doc["groups"]:
