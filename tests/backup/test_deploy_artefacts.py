@@ -13,16 +13,11 @@ import pytest
 import yaml
 
 from infra.render import artefacts
-from infra.settings import SettingsError, load_stack, validate
-from infra.settings.load import RawConfig
-from infra.settings.model import Settings
+from infra.settings import SettingsError, load_stack
 from infra.stack import backup, backup_schedules, build_stack, gateway
+from tests.support.settings import settings_of
 
 STACKS = ["dev", "prod"]
-
-
-def settings_of(plain: dict[str, Any]) -> Settings:
-    return validate(RawConfig("test", plain, frozenset()))
 
 
 def write(files: dict[str, str], root: Path) -> Path:

@@ -11,7 +11,7 @@ import pytest
 
 from infra.host.logrotate import logrotate_config
 from tests.support import rotation
-from tests.support.host import settings_of
+from tests.support.settings import settings_of
 
 
 def debug_run(conf: Path, state: Path) -> subprocess.CompletedProcess[str]:

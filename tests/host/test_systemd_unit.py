@@ -11,7 +11,8 @@ import pytest
 from infra.host import layout
 from infra.host.systemd import gateway_unit
 from infra.stack import gateway
-from tests.support.host import fake_gateway, settings_of
+from tests.support.host import fake_gateway
+from tests.support.settings import settings_of
 
 
 def verify(unit_text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,8 @@ from infra.host.systemd import gateway_unit
 from infra.settings import Settings
 from infra.stack import backup_schedules, build_stack
 from tests.host.test_systemd_unit import parse_unit
-from tests.support.host import fake_gateway, settings_of
+from tests.support.host import fake_gateway
+from tests.support.settings import settings_of
 
 NON_DEFAULT = {
     "hostDataDir": "/srv/friday-gw/data",

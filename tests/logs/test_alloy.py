@@ -15,7 +15,7 @@ from infra.settings import Settings
 from infra.stack import alloy, gateway, loki
 from infra.stack.build import build_stack
 from tests.support.alloy_parser import AlloySyntaxError, ParsedBlock, Reference, all_references, parse
-from tests.support.host import settings_of
+from tests.support.settings import settings_of
 
 # Exports each component kind has, from Alloy's component reference.
 EXPORTS = {

@@ -10,7 +10,7 @@ import yaml
 from infra.settings import SettingsError
 from infra.stack import loki
 from infra.stack.build import build_stack
-from tests.support.host import settings_of
+from tests.support.settings import settings_of
 
 # Keys the config may use, per block, from Loki 3's configuration reference: a misspelt key
 # (Loki refuses unknown keys at start) fails here although Loki cannot run on this machine.

@@ -9,12 +9,7 @@ from typing import Any
 import yaml
 
 from infra import render
-from infra.settings import Settings, validate
-from infra.settings.load import RawConfig
-
-
-def settings_of(plain: dict[str, Any], secrets: frozenset[str] = frozenset(), stack: str = "test") -> Settings:
-    return validate(RawConfig(stack, plain, secrets))
+from infra.settings import Settings
 
 
 def render_into(settings: Settings, out: Path) -> Path:

@@ -14,8 +14,9 @@ from infra.monitoring import prometheus, scrape
 from infra.settings import load_stack
 from infra.stack import build_stack
 from infra.stack.spec import SecretRef
-from tests.monitoring.render_helpers import load_yaml, prometheus_dir, render_into, settings_of
+from tests.monitoring.render_helpers import load_yaml, prometheus_dir, render_into
 from tests.support.paths import REPO_ROOT
+from tests.support.settings import settings_of
 
 
 def check_config(config_dir: Path) -> subprocess.CompletedProcess[str]:

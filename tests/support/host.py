@@ -3,14 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from infra.settings import Settings
-from infra.settings.load import RawConfig, validate
-
-
-def settings_of(plain: dict[str, Any] | None = None, stack: str = "dev") -> Settings:
-    return validate(RawConfig(stack, plain or {}))
 
 
 def fake_gateway(root: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from infra.host import artefacts, layout
 from infra.stack import build_stack
 from tests.support import localize
-from tests.support.host import settings_of
+from tests.support.settings import settings_of
 
 
 def test_logrotate_is_the_rendered_one_under_root_as_the_current_user(tmp_path: Path) -> None:

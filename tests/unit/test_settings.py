@@ -9,12 +9,8 @@ import pytest
 import yaml
 
 from infra.settings import SettingsError, load_stack, missing_required_secrets, validate
-from infra.settings.load import RawConfig, from_config_env, read_stack_file
-from infra.settings.model import Settings
-
-
-def settings_of(plain: dict[str, Any], secrets: frozenset[str] = frozenset()) -> Settings:
-    return validate(RawConfig("test", plain, secrets))
+from infra.settings.load import from_config_env, read_stack_file
+from tests.support.settings import settings_of
 
 
 def problems_of(plain: dict[str, Any], secrets: frozenset[str] = frozenset()) -> str:
