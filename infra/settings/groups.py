@@ -51,8 +51,10 @@ class GatewaySettings(SettingsGroup):
         description="Host address the published port binds to. Loopback by default; set 0.0.0.0 "
         "only behind a firewall or the reverse proxy.",
     )
-    gateway_log_level: Literal["trace", "debug", "info", "warn", "error", "fatal"] = Field(
-        "info", description="Gateway log level (SECUREYEOMAN_LOG_LEVEL)."
+    gateway_log_level: Literal["trace", "debug", "info", "warn", "error"] = Field(
+        "info",
+        description="Gateway log level, written as logging.level into its config file (the levels the gateway "
+        "accepts; any other value stops it at start). Request lines are logged at debug only.",
     )
     gateway_memory_mb: Annotated[int, Field(ge=128, le=65536)] = Field(
         1024, description="Memory limit of the gateway container in MiB; also the HighMemoryUsage denominator."

@@ -2,7 +2,9 @@
 
 Facts from the real 0.1.0 gateway (shared/gateway.md) drive the choices here: it must bind
 0.0.0.0 in a container, `core.dataDir` must be set (its default is a literal `~` path),
-exactly one log output (two or more log nothing), JSON on stdout.
+exactly one log output (two or more log nothing), JSON on stdout, the log level only from
+`logging.level` (SECUREYEOMAN_LOG_LEVEL lands in a key nothing reads), the reported environment
+from SECUREYEOMAN_ENV (not NODE_ENV). See docs/gateway.md.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def gateway_config(settings: Settings, *, data_dir: str = DATA_DIR, host: str = 
     return {
         "core": {"dataDir": data_dir},
         "gateway": {"host": host, "port": settings.gateway_port},
-        "logging": {"output": [{"type": "stdout", "format": "json"}]},
+        "logging": {"level": settings.gateway_log_level, "output": [{"type": "stdout", "format": "json"}]},
         # Read by later gateway versions; 0.1.0 serves /metrics regardless.
         "metrics": {"prometheus": {"enabled": True, "path": METRICS_PATH}},
     }
@@ -65,10 +67,9 @@ def gateway_config(settings: Settings, *, data_dir: str = DATA_DIR, host: str = 
 
 def gateway_env(settings: Settings, *, host: str = "0.0.0.0") -> dict[str, EnvValue]:
     env: dict[str, EnvValue] = {
-        "NODE_ENV": "production",
+        "SECUREYEOMAN_ENV": settings.environment,
         "SECUREYEOMAN_HOST": host,
         "SECUREYEOMAN_PORT": str(settings.gateway_port),
-        "SECUREYEOMAN_LOG_LEVEL": settings.gateway_log_level,
     }
     for key, var in SECRET_ENV.items():
         env[var] = SecretRef(key)
