@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.host import artefacts as host_artefacts
+from infra.host import metrics_auth as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
@@ -25,7 +26,12 @@ MARKER = ".friday-render"
 # Extra artefacts that are not files inside a service (rules, dashboards, host units...):
 # each producer returns {relative path: content}. Later parts append to this tuple.
 Producer = Callable[[Settings, StackSpec], dict[str, str]]
-PRODUCERS: tuple[Producer, ...] = (backup_schedules.produce, host_artefacts.produce, host_prometheus.produce)
+PRODUCERS: tuple[Producer, ...] = (
+    backup_schedules.produce,
+    host_artefacts.produce,
+    host_prometheus.produce,
+    host_metrics_auth.produce,
+)
 
 
 def placeholder(ref: SecretRef) -> str:

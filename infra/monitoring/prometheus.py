@@ -23,7 +23,6 @@ from infra.stack.spec import (
     Limits,
     Mount,
     PublishedPort,
-    SecretFile,
     Service,
     Volume,
 )
@@ -32,7 +31,6 @@ NAME = endpoints.PROMETHEUS
 DATA_VOLUME = "prometheus-data"
 CONFIG_FILE = "prometheus.yml"
 RULES_DIR = "rules"
-SECRETS_DIR = "secrets"
 CONSTANTS_FILE = "stack-constants.yml"
 
 
@@ -42,20 +40,20 @@ def rule_file_names() -> list[str]:
     return [*static, f"{RULES_DIR}/{CONSTANTS_FILE}"]
 
 
-def credential_file(target: ScrapeTarget) -> str:
-    """Where a target's credential lives, relative to the config folder."""
-    return f"{SECRETS_DIR}/{target.job}-credential"
-
-
-def scrape_config(target: ScrapeTarget) -> dict[str, Any]:
+def scrape_config(target: ScrapeTarget, environment: str) -> dict[str, Any]:
     config: dict[str, Any] = {
         "job_name": target.job,
         "scheme": target.scheme,
         "metrics_path": target.metrics_path,
     }
-    if target.credential is not None:
-        config["authorization"] = {"type": "Bearer", "credentials_file": credential_file(target)}
-    config["static_configs"] = [{"targets": [target.address], "labels": {"service": target.job, **target.labels}}]
+    if target.interval is not None:
+        config["scrape_interval"] = target.interval
+    if target.timeout is not None:
+        config["scrape_timeout"] = target.timeout
+    # `environment` as a target label is stored with every series (an external label is not), so
+    # the dashboards' environment variable finds data when a concrete environment is selected.
+    labels = {"service": target.job, "environment": environment, **target.labels}
+    config["static_configs"] = [{"targets": [target.address], "labels": labels}]
     return config
 
 
@@ -64,7 +62,8 @@ def prometheus_config(settings: Settings) -> dict[str, Any]:
         "global": {
             "scrape_interval": settings.scrape_interval,
             "evaluation_interval": settings.evaluation_interval,
-            # Added to every series and alert leaving Prometheus (Alertmanager, remote storage).
+            # Added to every series and alert leaving Prometheus (Alertmanager, remote storage);
+            # Prometheus does not store them, hence the `environment` target label as well.
             "external_labels": {"stack": settings.stack, "environment": settings.environment},
         },
         "alerting": {
@@ -76,7 +75,7 @@ def prometheus_config(settings: Settings) -> dict[str, Any]:
             ]
         },
         "rule_files": rule_file_names(),
-        "scrape_configs": [scrape_config(t) for t in targets(settings)],
+        "scrape_configs": [scrape_config(t, settings.environment) for t in targets(settings)],
     }
 
 
@@ -107,9 +106,6 @@ def config_files(settings: Settings) -> dict[str, str]:
 def build(settings: Settings) -> Part:
     base = endpoints.PROMETHEUS_CONFIG_DIR
     volume = Volume(DATA_VOLUME, "Prometheus TSDB", NOBODY, NOBODY)
-    secret_files = tuple(
-        SecretFile(f"{base}/{credential_file(t)}", t.credential) for t in targets(settings) if t.credential
-    )
     service = Service(
         name=NAME,
         image=Image(settings.prometheus_image, settings.prometheus_tag),
@@ -130,7 +126,6 @@ def build(settings: Settings) -> Part:
         mounts=(Mount(DATA_VOLUME, endpoints.PROMETHEUS_DATA_DIR),),
         config_dir=base,
         files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config_files(settings).items()),
-        secret_files=secret_files,
         tmpfs=dict(TMPFS_TMP),
         restart=settings.docker_restart_policy,
         # Time to write the head block out cleanly.

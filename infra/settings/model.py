@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import PrivateAttr, model_validator
 
+from infra.settings.base import duration_seconds
 from infra.settings.groups import (
     AlertingSettings,
     BackupSettings,
@@ -69,6 +70,12 @@ class Settings(
             raise ValueError(
                 "grafanaAnonymousEnabled = true is refused on environment 'prod' (anyone reaching Grafana "
                 "could read every dashboard); set grafanaAnonymousForce = true to accept that"
+            )
+        if duration_seconds(self.gateway_scrape_timeout) > duration_seconds(self.gateway_scrape_interval):
+            raise ValueError(
+                f"friday:gatewayScrapeTimeout = {self.gateway_scrape_timeout!r} is longer than "
+                f"friday:gatewayScrapeInterval = {self.gateway_scrape_interval!r}; Prometheus refuses a scrape "
+                "timeout above the interval: lengthen the interval or shorten the timeout"
             )
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
         if data.startswith(logs) or logs.startswith(data):

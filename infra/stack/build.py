@@ -10,12 +10,13 @@ from collections import Counter
 from infra.monitoring import alertmanager, prometheus
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import alloy, backup, gateway, grafana, loki, proxy, swagger_ui
+from infra.stack import alloy, backup, gateway, grafana, loki, metrics_auth, proxy, swagger_ui
 from infra.stack.parts import Builder
 from infra.stack.spec import Image, StackSpec
 
 BUILDERS: tuple[Builder, ...] = (
     gateway.build,
+    metrics_auth.build,
     prometheus.build,
     alertmanager.build,
     grafana.build,
