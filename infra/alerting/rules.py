@@ -303,19 +303,24 @@ def committed_rule_files() -> dict[str, str]:
 
 
 def stack_constants(settings: Settings) -> str:
-    """The per-stack recording rules the static alerts join against."""
+    """The per-stack recording rules the static alerts join against (alerts join with `on()`; the
+    `environment` label lets the dashboards select them by environment like every scraped series)."""
+    labels = {"environment": settings.environment}
     rules = [
         {
             "record": MEMORY_LIMIT_MB,
             "expr": f"vector({settings.gateway_memory_mb})",
+            "labels": labels,
         },
         {
             "record": COST_BUDGET_USD_DAILY,
             "expr": f"vector({_n(settings.cost_budget_usd_daily)})",
+            "labels": labels,
         },
         {
             "record": BACKUP_STALE_AFTER_SECONDS,
             "expr": f"vector({settings.backup_stale_after_hours * 3600})",
+            "labels": labels,
         },
     ]
     header = (
