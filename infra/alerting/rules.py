@@ -22,6 +22,7 @@ from infra.alerting import thresholds as t
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.dashboards.links import runbook_url
 from infra.settings import Settings
+from infra.settings.base import duration_seconds
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
 # same address as the dashboards' panel links (infra/dashboards/links.py, one place to change).
@@ -32,6 +33,7 @@ RUNBOOK_HEADING = "## Alert runbooks"
 MEMORY_LIMIT_MB = "friday:memory_limit_mb"
 COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
 BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
+GATEWAY_SCRAPE_TIMEOUT_SECONDS = "friday:gateway_scrape_timeout_seconds"
 
 GATEWAY_JOB = "gateway"
 
@@ -144,6 +146,15 @@ GATEWAY_RULES = RuleFile(
             "Prometheus cannot scrape the gateway",
             "Scrapes of {{ $labels.instance }} have failed for "
             f"{t.GATEWAY_DOWN.for_}: the gateway is down, unreachable or refuses the metrics credential.",
+        ),
+        AlertRule(
+            t.GATEWAY_SCRAPE_SLOW,
+            f"scrape_duration_seconds{{{_GW}}}\n/ on() group_left() {GATEWAY_SCRAPE_TIMEOUT_SECONDS}"
+            f" > {_n(t.GATEWAY_SCRAPE_SLOW.value)}\n",
+            "Scrapes of the gateway take a large share of their timeout",
+            "A scrape of {{ $labels.instance }} takes {{ $value | humanizePercentage }} of the gateway job's "
+            f"scrape timeout (gatewayScrapeTimeout) for {t.GATEWAY_SCRAPE_SLOW.for_}: /metrics re-verifies the "
+            "whole audit chain, so it slows as the audit log grows; past the timeout every scrape fails.",
         ),
         AlertRule(
             t.GATEWAY_METRICS_ABSENT,
@@ -322,9 +333,15 @@ def stack_constants(settings: Settings) -> str:
             "expr": f"vector({settings.backup_stale_after_hours * 3600})",
             "labels": labels,
         },
+        {
+            "record": GATEWAY_SCRAPE_TIMEOUT_SECONDS,
+            "expr": f"vector({_n(duration_seconds(settings.gateway_scrape_timeout))})",
+            "labels": labels,
+        },
     ]
     header = (
         f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"
-        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours). Generated at render/deploy time.\n"
+        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours, gatewayScrapeTimeout).\n"
+        "# Generated at render/deploy time.\n"
     )
     return header + dump({"groups": [{"name": "friday-stack-constants", "rules": rules}]})

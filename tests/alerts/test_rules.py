@@ -61,12 +61,16 @@ def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
     path.write_text(rules.stack_constants(load_stack("prod")))
     result = promtool("check", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
-    records = {r["record"]: r["expr"] for r in yaml.safe_load(path.read_text())["groups"][0]["rules"]}
+    loaded = yaml.safe_load(path.read_text())["groups"][0]["rules"]
+    records = {r["record"]: r["expr"] for r in loaded}
     assert records == {
         rules.MEMORY_LIMIT_MB: "vector(2048)",
         rules.COST_BUDGET_USD_DAILY: "vector(25)",
         rules.BACKUP_STALE_AFTER_SECONDS: "vector(46800)",
+        rules.GATEWAY_SCRAPE_TIMEOUT_SECONDS: "vector(10)",
     }
+    # Selectable by environment on the dashboards, like every scraped series.
+    assert all(r["labels"] == {"environment": "prod"} for r in loaded)
 
 
 def backup_stale_test(stack_constants: str, tmp_path: Path, limit_hours: int) -> subprocess.CompletedProcess[str]:
