@@ -43,6 +43,8 @@ from infra.dashboards.model import (
 )
 
 UID = "friday-gateway"
+# friday_tasks_by_status has no sample at all before the gateway's first task (docs/gateway.md).
+TASKS_BY_STATUS_DATA_ONCE = "the first task exists"
 
 # Every gateway query is narrowed to the chosen environment(s) and instance(s).
 SEL = 'environment=~"$environment", instance=~"$instance"'
@@ -274,8 +276,10 @@ TASKS = Row(
             "Tasks by status",
             "timeseries",
             (Query(f"sum by (status) (friday_tasks_by_status{{{SEL}}})", "{{status}}"),),
-            "Tasks per status. The gateway exposes no sample of it until its first task exists.",
+            "Tasks per status. The gateway exposes no sample of it until its first task exists: empty on an "
+            "idle, freshly started gateway.",
             min=0,
+            data_once=TASKS_BY_STATUS_DATA_ONCE,
         ),
     ),
 )
