@@ -139,10 +139,11 @@ def banner_at_start(gw: GatewayDouble, tmp: Path) -> None:
     with GatewayDouble(ADMIN_KEY, log=log):
         pass
     lines = log.getvalue().splitlines()
-    start = lines.index("")  # the blank line, then the 10-line banner
-    banner = lines[start + 1 : start + 11]
+    # The log of a fresh start begins with a blank line and the 10-line text banner.
+    assert lines[0] == ""
+    banner = lines[1:11]
     assert len(banner) == 10 and not any(line.startswith("{") for line in banner), lines
-    assert lines[start + 11 :] == []
+    assert all(line.startswith("{") for line in lines[11:]), lines
 
 
 def plain_lines_at_stop(gw: GatewayDouble, tmp: Path) -> None:

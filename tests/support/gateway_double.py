@@ -400,10 +400,11 @@ class GatewayDouble:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        # The log of a fresh start begins with the banner (a blank line first), then the JSON lines.
+        self._write_raw(banner(self.config.environment, self.url))
         self._write_log(
             "info", "Gateway started", component="Gateway", port=self.port, environment=self.config.environment
         )
-        self._write_raw(banner(self.config.environment, self.url))
 
     async def close(self) -> None:
         if self._runner is not None:
