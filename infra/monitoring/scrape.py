@@ -42,16 +42,19 @@ def gateway_target(settings: Settings) -> ScrapeTarget:
     scrapes the metrics-auth proxy, which adds the `X-API-Key` header; `instance` still names the
     gateway, so alerts and dashboards read the same either way. Without one (a later gateway
     whose /metrics is public) it scrapes the gateway directly."""
-    timing = {"interval": settings.gateway_scrape_interval, "timeout": settings.gateway_scrape_timeout}
+    interval, timeout = settings.gateway_scrape_interval, settings.gateway_scrape_timeout
     if not metrics_auth.enabled(settings):
-        return ScrapeTarget(gateway.NAME, settings.gateway_port, gateway.METRICS_PATH, **timing)
+        return ScrapeTarget(
+            gateway.NAME, settings.gateway_port, gateway.METRICS_PATH, interval=interval, timeout=timeout
+        )
     return ScrapeTarget(
         gateway.NAME,
         settings.metrics_auth_port,
         gateway.METRICS_PATH,
         labels={"instance": f"{gateway.NAME}:{settings.gateway_port}"},
         via=metrics_auth.NAME,
-        **timing,
+        interval=interval,
+        timeout=timeout,
     )
 
 

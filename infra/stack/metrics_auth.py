@@ -104,7 +104,9 @@ def caddyfile(p: MetricsAuthParams) -> str:
 
 def params(settings: Settings) -> MetricsAuthParams:
     """In the stack: every interface of the container, the gateway by its service name."""
-    return MetricsAuthParams(listen=f":{settings.metrics_auth_port}", upstream=f"{gateway.NAME}:{settings.gateway_port}")
+    return MetricsAuthParams(
+        listen=f":{settings.metrics_auth_port}", upstream=f"{gateway.NAME}:{settings.gateway_port}"
+    )
 
 
 def build(settings: Settings) -> Part:

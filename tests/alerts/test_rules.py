@@ -344,7 +344,7 @@ def test_docs_name_every_rule_file(doc: str) -> None:
 def test_critical_tier_is_evaluated_before_its_warning_tier() -> None:
     """Inhibition holds only if the critical reaches Alertmanager no later than its warning
     (see the tier order note in infra/alerting/rules.py): the critical rule comes first in its group."""
-    for warning, critical in thresholds.TIERED:
+    for warning, _ in thresholds.TIERED:
         for path in sorted(ALERTS_DIR.glob("*.yml")):
             for group in yaml.safe_load(path.read_text())["groups"]:
                 order = [r["labels"]["severity"] for r in group["rules"] if r.get("alert") == warning.alert]

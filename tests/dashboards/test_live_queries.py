@@ -8,9 +8,9 @@ Alertmanager and the backup service. So the series have the stack's own labels (
 name plus `service` and `environment` target labels: `environment` is stored with every series,
 not only an external label) and the per-stack constants come from the rendered
 rules/stack-constants.yml. Then each panel's PromQL, template variables substituted, runs through
-the HTTP API, once with "All" environments and once with the stack's own environment selected. Panels that cannot have data here
-(seed metrics gateway 0.1.0 lacks; Loki and Alloy, which do not run here) are listed below, and
-they must be the only ones without data.
+the HTTP API, once with "All" environments and once with the stack's own environment selected.
+Panels that cannot have data here (seed metrics gateway 0.1.0 lacks; Loki and Alloy, which do not
+run here) are listed below, and they must be the only ones without data.
 """
 
 from __future__ import annotations

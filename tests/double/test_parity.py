@@ -58,7 +58,9 @@ def get(gw: GatewayDouble, path: str, **headers: str) -> requests.Response:
     return requests.get(f"{gw.url}{path}", headers=headers, timeout=TIMEOUT)
 
 
-def run_process(tmp_path: Path, config: str | None, env: dict[str, str], stop: signal.Signals | None) -> tuple[int, str]:
+def run_process(
+    tmp_path: Path, config: str | None, env: dict[str, str], stop: signal.Signals | None
+) -> tuple[int, str]:
     """The double as a process (as the host suite and the rotation measurement run it): exit code, stdout."""
     argv = [sys.executable, "-m", "tests.support.gateway_double", "--port", str(free_port())]
     if config is not None:
@@ -66,7 +68,9 @@ def run_process(tmp_path: Path, config: str | None, env: dict[str, str], stop: s
         path.write_text(config, encoding="utf-8")
         argv += ["--config", str(path)]
     full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **env}
-    proc = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
+    proc = subprocess.Popen(
+        argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env
+    )
     try:
         if stop is not None:
             assert proc.stderr is not None

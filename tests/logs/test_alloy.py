@@ -262,7 +262,7 @@ def test_parser_rejects_broken_configs(bad: str) -> None:
 def test_gateway_logs_carry_the_fields_the_pipeline_reads() -> None:
     # The container config that produces these lines: one stdout JSON output.
     config = gateway.gateway_config(settings_of())
-    assert config["logging"]["output"] == [{"type": "stdout", "format": "json"}]
+    assert config["logging"] == {"level": "info", "output": [{"type": "stdout", "format": "json"}]}
 
 
 def test_dashboard_log_selector_uses_labels_and_values_the_pipeline_produces() -> None:

@@ -89,7 +89,7 @@ def test_gateway_job_has_its_own_interval_and_timeout() -> None:
 def test_a_timeout_longer_than_the_interval_is_refused_before_deploy() -> None:
     from infra.settings import SettingsError
 
-    with pytest.raises(SettingsError, match="gatewayScrapeTimeout = '1m'.*gatewayScrapeInterval = '30s'"):
+    with pytest.raises(SettingsError, match=r"gatewayScrapeTimeout = '1m'.*gatewayScrapeInterval = '30s'"):
         settings_of({"gatewayScrapeTimeout": "1m"})
 
 

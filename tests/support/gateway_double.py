@@ -464,8 +464,13 @@ async def _main_async(double: GatewayDouble) -> None:
     loop = asyncio.get_running_loop()
     # SIGTERM and SIGINT stop it cleanly; SIGHUP keeps its default action and kills it,
     # exactly as with the real gateway.
+
+    def stopped_by(sig: signal.Signals) -> None:
+        received.append(sig.name)
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda s=sig: (received.append(s.name), stop.set()))
+        loop.add_signal_handler(sig, stopped_by, sig)
     await stop.wait()
     double.write_stop_lines(received[0])
     await double.close()

@@ -31,7 +31,7 @@ from infra import render
 from infra.monitoring import endpoints
 from infra.settings import Settings, validate
 from infra.settings.load import RawConfig
-from infra.stack import backup, gateway, metrics_auth
+from infra.stack import backup, metrics_auth
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
 from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
@@ -167,7 +167,9 @@ def live_stack(tmp: Path, gw: GatewayDouble, token: str, shorten: str | None = N
     rendered_caddyfile = localize.rendered_files(out, metrics_auth.NAME, metrics_auth.CONFIG_DIR) / "Caddyfile"
     caddyfile = tmp / "metrics-auth.Caddyfile"
     caddyfile.write_text(
-        localize.metrics_auth_caddyfile(rendered_caddyfile.read_text(), f"127.0.0.1:{auth_port}", f"127.0.0.1:{gw.port}")
+        localize.metrics_auth_caddyfile(
+            rendered_caddyfile.read_text(), f"127.0.0.1:{auth_port}", f"127.0.0.1:{gw.port}"
+        )
     )
     auth_cmd = localize.metrics_auth_command(out, caddyfile)
     auth_env = localize.metrics_auth_env(tmp / "metrics-auth", token)

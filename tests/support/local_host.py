@@ -41,8 +41,8 @@ from pathlib import Path
 
 from infra import render
 from infra.host import artefacts as host_files
-from infra.host import metrics_auth as host_metrics_auth
 from infra.host import layout
+from infra.host import metrics_auth as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.monitoring import endpoints
 from infra.monitoring.scrape import METRICS_TOKEN
@@ -247,7 +247,11 @@ def main(argv: list[str]) -> int:
             prom_port, node_port, auth_port = free_port(), free_port(), free_port()
             prom_argv = rendered_prometheus(root, auth_port, prom_port, node_port)
             auth_argv, auth_env = metrics_auth_unit(root, gateway_url, auth_port, token.read_text())
-            prom_log, node_log, auth_log = root / "prometheus.log", root / "node-exporter.log", root / "metrics-auth.log"
+            prom_log, node_log, auth_log = (
+                root / "prometheus.log",
+                root / "node-exporter.log",
+                root / "metrics-auth.log",
+            )
             with (
                 process(auth_argv, auth_log, env=auth_env),
                 process(node_exporter(root, settings, node_port), node_log),
