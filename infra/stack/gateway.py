@@ -78,7 +78,9 @@ def gateway_env(settings: Settings, *, host: str = "0.0.0.0") -> dict[str, EnvVa
 
 
 def healthcheck(settings: Settings) -> Healthcheck:
-    # wget ships in the image; 127.0.0.1 passes the gateway's private-address check.
+    # wget ships in the image; 127.0.0.1 passes the gateway's private-address check. It proves only
+    # that HTTP answers: 0.1.0's /health reports its database and audit checks as constants (the
+    # audit chain is watched by friday_audit_chain_valid, alert AuditChainBroken).
     url = f"http://127.0.0.1:{settings.gateway_port}{HEALTH_PATH}"
     return Healthcheck(command=("wget", "-q", "-O", "/dev/null", url), interval_s=15, start_period_s=30)
 
