@@ -6,6 +6,7 @@ A new service joins the stack by adding its builder to BUILDERS; no target chang
 from __future__ import annotations
 
 from collections import Counter
+from ipaddress import ip_address
 
 from infra.monitoring import alertmanager, prometheus
 from infra.settings import Settings, SettingsError
@@ -43,7 +44,6 @@ def build_stack(settings: Settings) -> StackSpec:
 
 def _check(spec: StackSpec, settings: Settings) -> None:
     """Consistency of the assembled stack; clashing host ports are a settings problem."""
-    problems: list[str] = []
     for kind, names in (
         ("service", [s.name for s in spec.services]),
         ("volume", [v.name for v in spec.volumes]),
@@ -52,7 +52,6 @@ def _check(spec: StackSpec, settings: Settings) -> None:
         if dupes:
             raise AssertionError(f"duplicate {kind} names in the stack: {dupes}")
     volumes = {v.name for v in spec.volumes}
-    bound: dict[tuple[str, int], str] = {}
     _check_order(spec)
     for service in spec.services:
         for mount in service.mounts:
@@ -64,16 +63,31 @@ def _check(spec: StackSpec, settings: Settings) -> None:
         for ref in service.secret_refs():
             if ref not in SECRETS_BY_KEY:
                 raise AssertionError(f"{service.name} uses unknown secret {ref!r}")
-        for port in service.ports:
-            where = (port.bind_address, port.host_port)
-            if where in bound:
-                problems.append(
-                    f"host port {port.host_port} on {port.bind_address} is wanted by both "
-                    f"{bound[where]} and {service.name}/{port.name}; give one another port"
-                )
-            bound[where] = f"{service.name}/{port.name}"
+    problems = _port_clashes(spec)
     if problems:
         raise SettingsError(settings.stack, problems)
+
+
+def _port_clashes(spec: StackSpec) -> list[str]:
+    problems = []
+    bound: list[tuple[str, int, str]] = []
+    for service in spec.services:
+        for port in service.ports:
+            for address, number, owner in bound:
+                if number == port.host_port and addresses_clash(address, port.bind_address):
+                    problems.append(
+                        f"host port {port.host_port} on {port.bind_address} is wanted by both {owner} (on {address}) "
+                        f"and {service.name}/{port.name}; a port on 0.0.0.0 or :: takes it on every address: "
+                        "give one of them another port"
+                    )
+            bound.append((port.bind_address, port.host_port, f"{service.name}/{port.name}"))
+    return problems
+
+
+def addresses_clash(a: str, b: str) -> bool:
+    """Two binds of one port collide: the same address, or either is a wildcard (0.0.0.0, ::)."""
+    first, second = ip_address(a), ip_address(b)
+    return first == second or first.is_unspecified or second.is_unspecified
 
 
 def _check_order(spec: StackSpec) -> None:
