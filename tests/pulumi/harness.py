@@ -79,3 +79,15 @@ def configure(stack: str, plain: dict[str, Any], secrets: dict[str, str]) -> Rec
     values.update({f"{PROJECT}:{k}": v for k, v in secrets.items()})
     runtime_config.set_all_config(values, [f"{PROJECT}:{k}" for k in secrets])
     return recorder
+
+
+def configure_stack_file(stack: str, text: str, engine_values: dict[str, str]) -> Recorder:
+    """Mocks, a project folder holding this stack file as written, and the engine's strings for it."""
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=stack, preview=False)
+    folder = Path(tempfile.mkdtemp(prefix="friday-pulumi-"))
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", folder)
+    (folder / f"Pulumi.{stack}.yaml").write_text(text, encoding="utf-8")
+    os.chdir(folder)
+    runtime_config.set_all_config(engine_values, [])
+    return recorder
