@@ -115,11 +115,13 @@ def ports_in_use(spec: StackSpec, found: Iterable[Listener] | None = None) -> li
     taken = list(listeners() if found is None else found)
     warnings = []
     for service in spec.services:
-        for port in service.ports:
+        for port in service.published():
+            if port.host is None:
+                continue
             for listener in taken:
-                if listener.port == port.host_port and addresses_clash(listener.address, port.bind_address):
+                if listener.port == port.host.port and addresses_clash(listener.address, port.host.address):
                     warnings.append(
-                        f"host port {port.host_port} ({service.name}/{port.name} on {port.bind_address}) is already "
+                        f"host port {port.host.port} ({service.name}/{port.name} on {port.host.address}) is already "
                         f"taken on this machine by {listener.holder}, listening on {listener.address}:{listener.port}"
                         " (ignore this if that is this stack's own container)"
                     )

@@ -12,6 +12,7 @@ from infra.program import secrets as program_secrets
 from infra.program import tls as program_tls
 from infra.settings import SettingsError
 from infra.stack import gateway as gateway_service
+from infra.targets import docker_map
 from infra.targets.docker import DockerStack
 
 
@@ -45,7 +46,7 @@ def run() -> DockerStack:
     generated_tls = program_tls.self_signed(settings)
     secrets = program_secrets.resolve(settings, spec.secret_keys() - set(generated_tls))
     secrets.update(generated_tls)
-    stack = DockerStack(f"{spec.prefix}-{spec.stack}", spec, secrets)
+    stack = DockerStack(docker_map.base_name(spec), spec, docker_map.policy(settings), secrets)
     pulumi.export("target", settings.target)
     pulumi.export("environment", settings.environment)
     pulumi.export("network", stack.network.name)
