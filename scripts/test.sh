@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: installs what the tests need, then runs every group (lint, types, each test suite)
-# even when an earlier one fails, prints each group's result at the end and exits non-zero if any
-# group failed (scripts/lib/groups.sh).
+# `make test`: installs what the tests need, then runs every group (lint, import layers, types, each
+# test suite) even when an earlier one fails, prints each group's result at the end and exits
+# non-zero if any group failed (scripts/lib/groups.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -13,6 +13,7 @@ py=.venv/bin/python
 
 group "ruff check" "$py" -m ruff check .
 group "ruff format" "$py" -m ruff format --check .
+group "import layers (lint-imports; contracts in pyproject.toml)" .venv/bin/lint-imports
 group "mypy" "$py" -m mypy infra tests __main__.py
 group "pytest (everything but the Pulumi programs and the host suite)" "$py" -m pytest -q --ignore=tests/pulumi --ignore=tests/infra "$@"
 # The Pulumi mocks keep process-wide state: give the program tests their own process.

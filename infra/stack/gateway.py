@@ -1,10 +1,10 @@
 """The gateway service: its config file, environment, secrets, volume and healthcheck.
 
-Facts from the real 0.1.0 gateway (shared/gateway.md) drive the choices here: it must bind
+Facts from the real 0.1.0 gateway (docs/gateway.md) drive the choices here: it must bind
 0.0.0.0 in a container, `core.dataDir` must be set (its default is a literal `~` path),
 exactly one log output (two or more log nothing), JSON on stdout, the log level only from
 `logging.level` (SECUREYEOMAN_LOG_LEVEL lands in a key nothing reads), the reported environment
-from SECUREYEOMAN_ENV (not NODE_ENV). See docs/gateway.md.
+from SECUREYEOMAN_ENV (not NODE_ENV).
 """
 
 from __future__ import annotations
@@ -12,20 +12,26 @@ from __future__ import annotations
 import yaml
 
 from infra.settings import Settings
-from infra.settings.secrets import AI_PROVIDER_KEYS
-from infra.stack.common import TMPFS_TMP, log_options, user
+from infra.settings.secrets import AI_PROVIDER_KEYS, METRICS_TOKEN
 from infra.stack.parts import Part
 from infra.stack.spec import (
+    WGET,
     ConfigFile,
     EnvValue,
-    Healthcheck,
+    Health,
+    HostBinding,
+    HttpCheck,
     Image,
-    Limits,
+    Metrics,
     Mount,
-    PublishedPort,
+    Port,
+    Reach,
     SecretRef,
     Service,
+    Shutdown,
     Volume,
+    Workload,
+    resources,
 )
 
 NAME = "gateway"
@@ -36,6 +42,7 @@ CONFIG_PATH = f"{CONFIG_DIR}/config.yaml"
 DATA_DIR = "/var/lib/secureyeoman/data"
 HEALTH_PATH = "/health"
 METRICS_PATH = "/metrics"
+HTTP = "http"  # the name of its one port
 
 # Environment variable the gateway reads for each secret key.
 SECRET_ENV: dict[str, str] = {
@@ -77,12 +84,37 @@ def gateway_env(settings: Settings, *, host: str = "0.0.0.0") -> dict[str, EnvVa
     return env
 
 
-def healthcheck(settings: Settings) -> Healthcheck:
-    # wget ships in the image; 127.0.0.1 passes the gateway's private-address check. It proves only
-    # that HTTP answers: 0.1.0's /health reports its database and audit checks as constants (the
-    # audit chain is watched by friday_audit_chain_valid, alert AuditChainBroken).
-    url = f"http://127.0.0.1:{settings.gateway_port}{HEALTH_PATH}"
-    return Healthcheck(command=("wget", "-q", "-O", "/dev/null", url), interval_s=15, start_period_s=30)
+def health() -> Health:
+    # wget ships in the image; a check from inside comes from 127.0.0.1, which passes the
+    # gateway's private-address check. It proves only that HTTP answers: 0.1.0's /health reports
+    # its database and audit checks as constants (the audit chain is watched by
+    # friday_audit_chain_valid, alert AuditChainBroken).
+    return Health(HttpCheck(HTTP, HEALTH_PATH, WGET), interval_s=15, start_period_s=30)
+
+
+def port(settings: Settings) -> Port:
+    # Behind the reverse proxy the gateway is reached over the stack network only.
+    if settings.proxy_enabled:
+        return Port(HTTP, settings.gateway_port)
+    binding = HostBinding(str(settings.gateway_bind_address), settings.gateway_host_port)
+    return Port(HTTP, settings.gateway_port, Reach.OPERATOR, binding)
+
+
+def scraped_through_metrics_auth(settings: Settings) -> bool:
+    """Gateway 0.1.0 answers /metrics only to an admin API key in X-API-Key: with the metricsToken
+    secret set, the metrics-auth proxy (infra/stack/metrics_auth.py) adds it and Prometheus scrapes
+    that proxy; without it (a later gateway whose /metrics is public) the gateway directly."""
+    return METRICS_TOKEN in settings.secrets_set
+
+
+def metrics(settings: Settings) -> Metrics | None:
+    """The gateway's own scrape job, when Prometheus scrapes it directly. Its interval and timeout
+    are its own: each /metrics call costs the gateway about 15 us per audit entry (docs/gateway.md)."""
+    if scraped_through_metrics_auth(settings):
+        return None  # the metrics-auth service declares the gateway's job
+    return Metrics(
+        HTTP, METRICS_PATH, interval=settings.gateway_scrape_interval, timeout=settings.gateway_scrape_timeout
+    )
 
 
 def build(settings: Settings) -> Part:
@@ -95,28 +127,19 @@ def build(settings: Settings) -> Part:
     service = Service(
         name=NAME,
         image=Image(settings.gateway_image, settings.gateway_tag),
-        user=user(settings.gateway_uid, settings.gateway_gid),
-        limits=Limits(settings.gateway_memory_mb, settings.gateway_cpu_millicores),
-        healthcheck=healthcheck(settings),
-        log=log_options(settings),
+        uid=settings.gateway_uid,
+        gid=settings.gateway_gid,
+        # SQLite databases in WAL mode: one gateway per data volume.
+        workload=Workload.SINGLE_WRITER,
+        resources=resources(settings.gateway_memory_mb, settings.gateway_cpu_millicores),
+        health=health(),
         env=gateway_env(settings),
-        # Behind the reverse proxy the gateway is reached over the stack network only.
-        ports=()
-        if settings.proxy_enabled
-        else (
-            PublishedPort(
-                name="http",
-                container_port=settings.gateway_port,
-                host_port=settings.gateway_host_port,
-                bind_address=str(settings.gateway_bind_address),
-            ),
-        ),
+        ports=(port(settings),),
+        metrics=metrics(settings),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         config_dir=CONFIG_DIR,
         files=(ConfigFile(CONFIG_PATH, yaml.safe_dump(gateway_config(settings), sort_keys=False)),),
-        tmpfs=dict(TMPFS_TMP),
-        restart=settings.docker_restart_policy,
         # SIGHUP kills the 0.1.0 gateway and SIGUSR1 opens its debugger: stop with SIGTERM only.
-        stop_signal="SIGTERM",
+        shutdown=Shutdown.TERM,
     )
     return Part(services=(service,), volumes=(volume,))

@@ -28,10 +28,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.settings import Settings
+from infra.settings.secrets import METRICS_TOKEN
 from infra.stack import gateway
-from infra.stack.common import TMPFS_TMP, log_options, user
 from infra.stack.parts import Part
-from infra.stack.spec import ConfigFile, Healthcheck, Image, Limits, SecretRef, Service
+from infra.stack.spec import (
+    WGET,
+    ConfigFile,
+    Health,
+    HttpCheck,
+    Image,
+    Metrics,
+    Port,
+    SecretRef,
+    Service,
+    Shutdown,
+    Workload,
+    resources,
+)
 
 NAME = "metrics-auth"
 # The named port Prometheus (and a ServiceMonitor) scrapes.
@@ -39,12 +52,12 @@ PORT_NAME = "metrics"
 CONFIG_DIR = "/etc/friday-metrics-auth"
 CONFIG_PATH = f"{CONFIG_DIR}/Caddyfile"
 KEY_ENV = "FRIDAY_METRICS_API_KEY"
-METRICS_SECRET = "metricsToken"
+METRICS_SECRET = METRICS_TOKEN
 HEALTH_PATH = "/healthz"
 API_KEY_HEADER = "X-API-Key"
 # The caddy image's user; the binary needs no other.
 UID = GID = 1000
-LIMITS = Limits(memory_mb=64, cpu_millicores=200)
+RESOURCES = resources(memory_mb=64, cpu_millicores=200)
 # Where Caddy may write (it keeps nothing we need): the read-only root gets a tmpfs for these.
 XDG_ENV = {"XDG_DATA_HOME": "/tmp/caddy/data", "XDG_CONFIG_HOME": "/tmp/caddy/config", "HOME": "/tmp"}
 
@@ -52,7 +65,7 @@ XDG_ENV = {"XDG_DATA_HOME": "/tmp/caddy/data", "XDG_CONFIG_HOME": "/tmp/caddy/co
 def enabled(settings: Settings) -> bool:
     """The proxy runs when the stack has a scrape credential (gateway 0.1.0 needs one); a gateway
     whose /metrics is public is scraped directly."""
-    return METRICS_SECRET in settings.secrets_set
+    return gateway.scraped_through_metrics_auth(settings)
 
 
 @dataclass(frozen=True)
@@ -112,26 +125,34 @@ def params(settings: Settings) -> MetricsAuthParams:
 def build(settings: Settings) -> Part:
     if not enabled(settings):
         return Part()
-    health = f"http://127.0.0.1:{settings.metrics_auth_port}{HEALTH_PATH}"
     service = Service(
         name=NAME,
         image=Image(settings.metrics_auth_image, settings.metrics_auth_tag),
-        user=user(UID, GID),
-        limits=LIMITS,
-        healthcheck=Healthcheck(command=("wget", "-q", "-O", "/dev/null", health), interval_s=15, start_period_s=5),
-        log=log_options(settings),
+        uid=UID,
+        gid=GID,
+        workload=Workload.STATELESS,
+        resources=RESOURCES,
+        health=Health(HttpCheck(PORT_NAME, HEALTH_PATH, WGET), interval_s=15, start_period_s=5),
         command=("caddy", "run", "--adapter", "caddyfile", "--config", CONFIG_PATH),
         env={**XDG_ENV, KEY_ENV: SecretRef(METRICS_SECRET)},
-        # Reached over the stack network only; never published on the host.
-        internal_ports=(settings.metrics_auth_port,),
+        # Reached by the stack's own services only (Prometheus); never published on the host.
+        ports=(Port(PORT_NAME, settings.metrics_auth_port),),
+        # The gateway's scrape job, served here: same job name, `instance` naming the gateway.
+        metrics=Metrics(
+            PORT_NAME,
+            gateway.METRICS_PATH,
+            job=gateway.NAME,
+            instance=f"{gateway.NAME}:{settings.gateway_port}",
+            interval=settings.gateway_scrape_interval,
+            timeout=settings.gateway_scrape_timeout,
+        ),
         config_dir=CONFIG_DIR,
         files=(ConfigFile(CONFIG_PATH, caddyfile(params(settings))),),
-        tmpfs=dict(TMPFS_TMP),
         # The image's caddy binary carries the file capability cap_net_bind_service=+ep: exec fails
         # when that capability is not in the bounding set (caddyserver/caddy-docker#396).
         capabilities_add=("NET_BIND_SERVICE",),
         depends_on=(gateway.NAME,),
-        restart=settings.docker_restart_policy,
+        shutdown=Shutdown.TERM,
         stop_grace_s=10,
     )
     return Part(services=(service,))

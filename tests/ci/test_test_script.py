@@ -39,5 +39,6 @@ def test_the_script_runs_every_check_as_a_group_and_ends_with_the_summary() -> N
     assert not re.search(r"^set -\w*e", text, re.M)
     # Every command that runs a check goes through `group`, and the summary decides the exit code.
     assert [line for line in lines if '"$py"' in line and not line.startswith("group ")] == []
-    assert len([line for line in lines if line.startswith("group ")]) >= 6
+    assert len([line for line in lines if line.startswith("group ")]) >= 7
+    assert [line for line in lines if "lint-imports" in line and not line.startswith("group ")] == []
     assert lines[-1] == "summary"

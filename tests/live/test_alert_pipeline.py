@@ -27,8 +27,8 @@ import pytest
 import requests
 
 from infra.alerting import rules, thresholds
+from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS
-from infra.dashboards.links import runbook_url
 from infra.stack import gateway
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble

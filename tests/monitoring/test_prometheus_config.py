@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from infra.alerting import rules
 from infra.cli import main
-from infra.monitoring import prometheus, scrape
-from infra.settings import load_stack
-from infra.stack import build_stack, metrics_auth
+from infra.monitoring import prometheus
+from infra.settings import Settings, load_stack
+from infra.stack import build, build_stack, metrics_auth
+from infra.stack import prometheus as prometheus_service
+from infra.stack.parts import Part
+from infra.stack.spec import (
+    WGET,
+    Health,
+    HttpCheck,
+    Image,
+    Metrics,
+    Port,
+    Service,
+    Workload,
+    resources,
+)
 from tests.monitoring.render_helpers import load_yaml, prometheus_dir, render_into
 from tests.support.paths import REPO_ROOT
 from tests.support.settings import settings_of
@@ -68,8 +83,14 @@ def test_with_a_token_the_gateway_job_scrapes_the_metrics_auth_proxy_and_holds_n
     assert check_config(prometheus_dir(out)).returncode == 0
 
 
+def config_of(settings: Settings) -> dict[str, Any]:
+    return prometheus.prometheus_config(
+        settings, prometheus_service.scrape_targets(build_stack(settings).long_running())
+    )
+
+
 def test_without_a_token_the_gateway_is_scraped_directly() -> None:
-    config = prometheus.prometheus_config(settings_of({}))
+    config = config_of(settings_of({}))
     gw = next(j for j in config["scrape_configs"] if j["job_name"] == "gateway")
     assert gw["static_configs"][0]["targets"] == ["gateway:18789"]
     assert "instance" not in gw["static_configs"][0]["labels"]
@@ -78,11 +99,11 @@ def test_without_a_token_the_gateway_is_scraped_directly() -> None:
 
 def test_gateway_job_has_its_own_interval_and_timeout() -> None:
     s = settings_of({"gatewayScrapeInterval": "1m", "gatewayScrapeTimeout": "20s"})
-    jobs = {j["job_name"]: j for j in prometheus.prometheus_config(s)["scrape_configs"]}
+    jobs = {j["job_name"]: j for j in config_of(s)["scrape_configs"]}
     assert (jobs["gateway"]["scrape_interval"], jobs["gateway"]["scrape_timeout"]) == ("1m", "20s")
     assert "scrape_interval" not in jobs["prometheus"] and "scrape_timeout" not in jobs["prometheus"]
     # The defaults are deliberate: 30s (half the blocking of 15s), 10s (about 600k audit entries).
-    d = {j["job_name"]: j for j in prometheus.prometheus_config(settings_of({}))["scrape_configs"]}["gateway"]
+    d = {j["job_name"]: j for j in config_of(settings_of({}))["scrape_configs"]}["gateway"]
     assert (d["scrape_interval"], d["scrape_timeout"]) == ("30s", "10s")
 
 
@@ -94,14 +115,14 @@ def test_a_timeout_longer_than_the_interval_is_refused_before_deploy() -> None:
 
 
 def test_every_job_stores_the_environment_as_a_target_label() -> None:
-    config = prometheus.prometheus_config(settings_of({"environment": "staging"}))
+    config = config_of(settings_of({"environment": "staging"}))
     for job in config["scrape_configs"]:
         assert job["static_configs"][0]["labels"]["environment"] == "staging", job["job_name"]
 
 
 def test_external_labels_intervals_and_alerting() -> None:
     s = settings_of({"environment": "staging", "scrapeInterval": "30s", "evaluationInterval": "20s"}, stack="eu1")
-    config = prometheus.prometheus_config(s)
+    config = config_of(s)
     assert config["global"] == {
         "scrape_interval": "30s",
         "evaluation_interval": "20s",
@@ -136,22 +157,39 @@ def test_rule_files_in_the_service_are_the_committed_ones() -> None:
     ]
 
 
-def test_a_new_service_joins_by_registering_a_target(monkeypatch: pytest.MonkeyPatch) -> None:
-    def exporter(_: object) -> scrape.ScrapeTarget:
-        return scrape.ScrapeTarget("exporter", 9999)
+def exporter(name: str = "exporter") -> Service:
+    return Service(
+        name=name,
+        image=Image("example/exporter", "1.0.0"),
+        uid=65534,
+        gid=65534,
+        workload=Workload.STATELESS,
+        resources=resources(64, 100),
+        health=Health(HttpCheck("metrics", "/", WGET)),
+        ports=(Port("metrics", 9999),),
+        metrics=Metrics("metrics", "/probe-metrics"),
+    )
 
-    monkeypatch.setattr(scrape, "SCRAPE_TARGETS", (*scrape.SCRAPE_TARGETS, exporter))
-    config = prometheus.prometheus_config(settings_of({}))
+
+def test_a_new_service_joins_by_declaring_its_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build, "BUILDERS", (*build.BUILDERS, lambda _: Part(services=(exporter(),))))
+    files = {f.path: f.content for f in build_stack(settings_of({})).service("prometheus").files}
+    config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
     [job] = [j for j in config["scrape_configs"] if j["job_name"] == "exporter"]
+    assert job["metrics_path"] == "/probe-metrics"
     assert job["static_configs"] == [
         {"targets": ["exporter:9999"], "labels": {"service": "exporter", "environment": "dev"}}
     ]
 
 
-def test_duplicate_job_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scrape, "SCRAPE_TARGETS", (*scrape.SCRAPE_TARGETS, scrape.prometheus_target))
+def test_metrics_on_a_port_the_service_does_not_have_are_refused() -> None:
+    with pytest.raises(KeyError, match="no port named 'nope'"):
+        prometheus_service.scrape_targets([dataclasses.replace(exporter(), metrics=Metrics("nope"))])
+
+
+def test_duplicate_job_names_are_refused() -> None:
     with pytest.raises(AssertionError, match="share a job name"):
-        prometheus.prometheus_config(settings_of({}))
+        prometheus_service.scrape_targets([exporter(), exporter()])
 
 
 def test_render_notes_a_missing_metrics_token_and_no_receivers(

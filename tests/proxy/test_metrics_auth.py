@@ -14,7 +14,8 @@ from infra.host import metrics_auth as host_metrics_auth
 from infra.monitoring import prometheus
 from infra.render import artefacts
 from infra.stack import build_stack, metrics_auth
-from infra.stack.spec import SecretRef
+from infra.stack.prometheus import scrape_targets
+from infra.stack.spec import Reach, SecretRef
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
 from tests.support.processes import free_port, http_ok, process, wait_for
@@ -26,7 +27,8 @@ WITH_TOKEN = frozenset({metrics_auth.METRICS_SECRET})
 
 def test_debian_prometheus_cannot_send_a_header_itself(tmp_path: Path) -> None:
     """Why the proxy: Prometheus 2.42 refuses `http_headers` (documented from 2.55 on)."""
-    config = prometheus.prometheus_config(settings_of({}, WITH_TOKEN))
+    settings = settings_of({}, WITH_TOKEN)
+    config = prometheus.prometheus_config(settings, scrape_targets(build_stack(settings).long_running()))
     [job] = [j for j in config["scrape_configs"] if j["job_name"] == "gateway"]
     job["http_headers"] = {"X-API-Key": {"files": ["key"]}}
     config.pop("rule_files")
@@ -51,8 +53,12 @@ def test_the_service_holds_the_key_only_in_its_environment() -> None:
     assert f"header_up X-API-Key {{env.{metrics_auth.KEY_ENV}}}" in caddyfile.content
     assert "header_up -Authorization" in caddyfile.content and "Bearer" not in caddyfile.content
     # Reachable on the stack network only, on its own port; never published on the host.
-    assert service.ports == () and service.internal_ports == (settings.metrics_auth_port,)
-    assert service.read_only_root and service.user == "1000:1000"
+    [port] = service.ports
+    assert (port.name, port.number, port.reach) == ("metrics", settings.metrics_auth_port, Reach.SERVICES)
+    assert service.published() == ()
+    assert service.read_only_root and (service.uid, service.gid) == (1000, 1000)
+    # It declares the gateway's scrape job: Prometheus scrapes it by its port named `metrics`.
+    assert service.metrics is not None and service.metrics.job == "gateway" and service.metrics.port == "metrics"
     assert service.depends_on == ("gateway",)
 
 
