@@ -335,3 +335,23 @@ def test_docs_name_every_rule_file(doc: str) -> None:
     text = (REPO_ROOT / doc).read_text(encoding="utf-8")
     missing = [f.path for f in rules.RULE_FILES if f"`{f.path}`" not in text]
     assert not missing, f"{doc} does not name {missing}"
+
+
+def test_durations_in_words() -> None:
+    assert [thresholds.in_words(d) for d in ("5m", "1h", "30s", "2d")] == [
+        "5 minutes",
+        "1 hour",
+        "30 seconds",
+        "2 days",
+    ]
+    for bad in ("", "5", "1h30m", "m", None):
+        with pytest.raises(ValueError, match="not a one-unit duration"):
+            thresholds.in_words(bad)
+
+
+def test_descriptions_that_name_a_window_in_words_say_the_window_the_rule_uses() -> None:
+    # A description states its window in words derived from the same threshold the expression uses.
+    for threshold in (thresholds.PROMETHEUS_RULE_FAILURES, thresholds.ALERTMANAGER_NOTIFICATIONS_FAILING):
+        [rule] = [r for r in rules.ALERTS if r.name == threshold.alert]
+        assert f"[{threshold.window}]" in rule.expr
+        assert f"in {thresholds.in_words(threshold.window)}" in rule.as_rule()["annotations"]["description"]
