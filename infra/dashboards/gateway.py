@@ -41,6 +41,7 @@ from infra.dashboards.model import (
     needs_service,
     not_exposed,
 )
+from infra.metrics import jobs
 
 UID = "friday-gateway"
 # friday_tasks_by_status has no sample at all before the gateway's first task (docs/gateway.md).
@@ -59,7 +60,7 @@ SCRAPE_TIMEOUT_S = f'max({GATEWAY_SCRAPE_TIMEOUT_SECONDS}{{environment=~"$enviro
 AUTH_WINDOW = AUTH_BRUTE_FORCE.window
 API_WINDOW = API_ERROR_RATIO.window
 # LogQL of the gateway's warnings and errors (labels set by the Alloy pipeline).
-GATEWAY_PROBLEM_LOGS = '{service="gateway", level=~"warn|error|fatal"}'
+GATEWAY_PROBLEM_LOGS = f'{{service="{jobs.GATEWAY}", level=~"warn|error|fatal"}}'
 
 
 def _above(threshold: float) -> tuple[Step, ...]:

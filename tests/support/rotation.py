@@ -18,7 +18,6 @@ import gzip
 import os
 import pwd
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -35,8 +34,9 @@ from infra.host.artefacts import gateway_yaml
 from infra.host.logrotate import logrotate_config
 from infra.logs.lines import classify
 from infra.settings import Settings
-from infra.settings.load import RawConfig, validate
 from tests.support.paths import REPO_ROOT
+from tests.support.processes import STOP_TIMEOUT_S, read_line
+from tests.support.settings import settings_of
 
 # The bound the tests assert and docs/logging.md states: per rotation, at most the lines
 # written in this long a window (plus the one being written). Measured windows here are
@@ -78,7 +78,7 @@ def host_settings(log_dir: Path, keep: int = 200) -> Settings:
     the gateway logs at debug (request lines are debug lines)."""
     user, _ = current_user()
     plain = {"hostLogDir": str(log_dir), "hostUser": user, "hostLogRotateKeep": keep, "gatewayLogLevel": "debug"}
-    return validate(RawConfig("rotation-test", plain))
+    return settings_of(plain, stack="rotation-test")
 
 
 def write_config(settings: Settings, path: Path) -> Path:
@@ -213,7 +213,7 @@ def measure(
     finally:
         if writer.poll() is None:
             writer.kill()
-            writer.wait()
+            writer.wait(STOP_TIMEOUT_S)
     written = int(err.decode().split()[-1]) if err.startswith(b"written") else -1
     if writer.returncode != 0 or written < 0:
         raise RuntimeError(f"writer failed ({writer.returncode}): {err.decode().strip()}")
@@ -252,11 +252,8 @@ def measure_double(
         )
     sent = 0
     try:
-        assert double.stderr is not None
         # Bounded: a double that hangs before printing must not hang the test.
-        if not select.select([double.stderr], [], [], DOUBLE_START_S)[0]:
-            raise RuntimeError(f"gateway double printed nothing within {DOUBLE_START_S:.0f}s")
-        first = double.stderr.readline().decode()  # "listening on http://127.0.0.1:PORT"
+        first = read_line(double.stderr, DOUBLE_START_S)  # "listening on http://127.0.0.1:PORT"
         if not first.startswith("listening on "):
             raise RuntimeError(f"gateway double did not start: {first!r}")
         url = first.split()[-1]
@@ -287,7 +284,7 @@ def measure_double(
     finally:
         if double.poll() is None:
             double.kill()
-            double.wait()
+            double.wait(STOP_TIMEOUT_S)
         if double.stderr is not None:
             double.stderr.close()
     head = setup.log_path.read_bytes()[:1]
