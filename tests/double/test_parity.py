@@ -35,7 +35,7 @@ from tests.support.gateway_double import (
     is_allowed_client,
 )
 from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port
+from tests.support.processes import free_port, read_line
 
 DOC = REPO_ROOT / "docs" / "gateway.md"
 TAG = re.compile(r"\(double: ([a-z0-9-]+)\)")
@@ -74,7 +74,7 @@ def run_process(
     try:
         if stop is not None:
             assert proc.stderr is not None
-            line = proc.stderr.readline()  # "listening on ..." once serving (bounded by the kill below)
+            line = read_line(proc.stderr, TIMEOUT)  # "listening on ..." once serving
             assert line.startswith("listening on "), line
             url = line.split()[-1]
             requests.get(f"{url}/health", timeout=TIMEOUT)

@@ -18,7 +18,7 @@ from infra.stack.spec import HttpCheck, Reach, SecretRef, Service, Shutdown, Sta
 from infra.targets import docker_map
 from tests.support.docker_plan import container_of
 from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port
+from tests.support.processes import free_port, read_line
 from tests.support.settings import settings_of
 
 
@@ -197,7 +197,7 @@ def test_the_double_started_with_the_rendered_config_and_env_logs_at_that_level(
     )
     try:
         assert proc.stderr is not None
-        url = proc.stderr.readline().split()[-1]
+        url = read_line(proc.stderr, 10).split()[-1]
         requests.get(f"{url}/health", timeout=10)
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=10)
