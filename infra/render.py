@@ -15,6 +15,7 @@ from typing import Any
 
 from infra.host import artefacts as host_artefacts
 from infra.host import prometheus as host_prometheus
+from infra.kubernetes import manifests as kubernetes_manifests
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
 from infra.stack import backup_schedules, build_stack
@@ -25,7 +26,12 @@ MARKER = ".friday-render"
 # Extra artefacts that are not files inside a service (rules, dashboards, host units...):
 # each producer returns {relative path: content}. Later parts append to this tuple.
 Producer = Callable[[Settings, StackSpec], dict[str, str]]
-PRODUCERS: tuple[Producer, ...] = (backup_schedules.produce, host_artefacts.produce, host_prometheus.produce)
+PRODUCERS: tuple[Producer, ...] = (
+    backup_schedules.produce,
+    host_artefacts.produce,
+    host_prometheus.produce,
+    kubernetes_manifests.produce,
+)
 
 
 def placeholder(ref: SecretRef) -> str:

@@ -1,4 +1,5 @@
-"""Backup scheduling outside Docker, as data: a Kubernetes CronJob and a systemd service+timer.
+"""Backup scheduling outside Docker, as data: a systemd service+timer (and the cron schedule the
+Kubernetes CronJob of infra/kubernetes/backup.py uses).
 
 Docker runs the long-lived service of infra/stack/backup.py. The same tool runs here as a
 one-shot: `backup` then exit, on the same interval. `produce` is the render producer.
@@ -6,13 +7,9 @@ one-shot: `backup` then exit, on the same interval. `produce` is the render prod
 
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
-
 from infra.host import layout
 from infra.settings import Settings
-from infra.stack import backup, gateway
+from infra.stack import backup
 from infra.stack.spec import StackSpec
 
 # --- bare metal -----------------------------------------------------------------------------
@@ -86,135 +83,16 @@ WantedBy=timers.target
 """
 
 
-# --- Kubernetes -----------------------------------------------------------------------------
-
-GATEWAY_SELECTOR = {"app.kubernetes.io/name": gateway.NAME, "app.kubernetes.io/part-of": "friday"}
-
-
-def kubernetes_objects(settings: Settings) -> list[dict[str, Any]]:
-    """ConfigMap (the tool), PVC (the backups) and CronJob, in the stack's namespace."""
-    ns = settings.kubernetes_namespace
-    prefix = settings.name_prefix
-    labels = {"app.kubernetes.io/name": backup.NAME, "app.kubernetes.io/part-of": "friday"}
-    config_map = f"{prefix}-backup-tool"
-    claim = f"{prefix}-{backup.VOLUME}"
-    pvc_spec: dict[str, Any] = {
-        "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": "10Gi"}},
-    }
-    if settings.kubernetes_storage_class:
-        pvc_spec["storageClassName"] = settings.kubernetes_storage_class
-    container = {
-        "name": backup.NAME,
-        "image": f"{settings.backup_image}:{settings.backup_tag}",
-        "command": list(
-            backup.tool_command(settings, "backup", data_dir=gateway.DATA_DIR, backup_dir=backup.BACKUP_DIR)
-        ),
-        "env": [
-            {"name": "PYTHONPATH", "value": backup.CONFIG_DIR},
-            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-        ],
-        "resources": {
-            "requests": {"cpu": "100m", "memory": "64Mi"},
-            "limits": {"cpu": "500m", "memory": "256Mi"},
-        },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "volumeMounts": [
-            # Read-write on purpose: a WAL reader updates the -shm index (see docs/backups.md).
-            {"name": "data", "mountPath": gateway.DATA_DIR},
-            {"name": "backups", "mountPath": backup.BACKUP_DIR},
-            {"name": "tool", "mountPath": f"{backup.CONFIG_DIR}/{backup.PACKAGE}", "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ],
-    }
-    cronjob = {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": {"name": f"{prefix}-backup", "namespace": ns, "labels": labels},
-        "spec": {
-            "schedule": cron_schedule(settings.backup_interval_hours),
-            "timeZone": "Etc/UTC",
-            "concurrencyPolicy": "Forbid",
-            "startingDeadlineSeconds": 3600,
-            "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 3,
-            "jobTemplate": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "backoffLimit": 2,
-                    "activeDeadlineSeconds": 3600,
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "securityContext": {
-                                "runAsNonRoot": True,
-                                "runAsUser": settings.gateway_uid,
-                                "runAsGroup": settings.gateway_gid,
-                                "fsGroup": settings.gateway_gid,
-                                "seccompProfile": {"type": "RuntimeDefault"},
-                            },
-                            # The data claim is ReadWriteOnce and SQLite needs the local disk the
-                            # gateway uses: run on the gateway's node, never elsewhere.
-                            "affinity": {
-                                "podAffinity": {
-                                    "requiredDuringSchedulingIgnoredDuringExecution": [
-                                        {
-                                            "labelSelector": {"matchLabels": GATEWAY_SELECTOR},
-                                            "topologyKey": "kubernetes.io/hostname",
-                                        }
-                                    ]
-                                }
-                            },
-                            "containers": [container],
-                            "volumes": [
-                                {
-                                    "name": "data",
-                                    "persistentVolumeClaim": {"claimName": f"{prefix}-{gateway.DATA_VOLUME}"},
-                                },
-                                {"name": "backups", "persistentVolumeClaim": {"claimName": claim}},
-                                {"name": "tool", "configMap": {"name": config_map, "defaultMode": 0o444}},
-                                {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                            ],
-                        },
-                    },
-                },
-            },
-        },
-    }
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": config_map, "namespace": ns, "labels": labels},
-            "data": backup.tool_sources(),
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {"name": claim, "namespace": ns, "labels": labels},
-            "spec": pvc_spec,
-        },
-        cronjob,
-    ]
-
-
 # --- render ---------------------------------------------------------------------------------
 
 SYSTEMD_DIR = "host/systemd"
 HOST_TOOL_RENDER_DIR = "host/friday-backup"
-KUBERNETES_FILE = "kubernetes/backup-cronjob.yaml"
 
 
 def produce(settings: Settings, spec: StackSpec) -> dict[str, str]:
     out = {
         f"{SYSTEMD_DIR}/{UNIT}.service": systemd_service(settings),
         f"{SYSTEMD_DIR}/{UNIT}.timer": systemd_timer(settings),
-        KUBERNETES_FILE: yaml.safe_dump_all(kubernetes_objects(settings), sort_keys=False, width=1000),
     }
     for name, text in backup.tool_sources().items():
         out[f"{HOST_TOOL_RENDER_DIR}/{backup.PACKAGE}/{name}"] = text

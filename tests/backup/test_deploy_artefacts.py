@@ -1,16 +1,13 @@
-"""Backup scheduling artefacts, each checked by the tool that reads it (promtool, systemd, kubernetes-validate)."""
+"""Backup scheduling artefacts, each checked by the tool that reads it (systemd; the CronJob: tests/kubernetes)."""
 
 from __future__ import annotations
 
 import itertools
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.render import artefacts
 from infra.settings import SettingsError, load_stack
@@ -65,29 +62,6 @@ def test_schedules_match_the_interval(hours: int) -> None:
     minute, hour, *rest = backup_schedules.cron_schedule(hours).split()
     assert minute == "0" and rest == ["*", "*", "*"]
     assert hour == ("0" if hours == 24 else f"*/{hours}")
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_cronjob_is_valid_kubernetes(stack: str, tmp_path: Path) -> None:
-    s = load_stack(stack)
-    out = write(artefacts(s), tmp_path)
-    path = out / backup_schedules.KUBERNETES_FILE
-    exe = shutil.which("kubernetes-validate") or str(Path(sys.executable).parent / "kubernetes-validate")
-    done = tool(exe, "--strict", "--kubernetes-version", "1.30", str(path))
-    assert done.returncode == 0, done.stdout + done.stderr
-    docs = list(yaml.safe_load_all(path.read_text()))
-    assert [d["kind"] for d in docs] == ["ConfigMap", "PersistentVolumeClaim", "CronJob"]
-    assert docs[0]["data"] == backup.tool_sources()
-    cron = docs[2]["spec"]
-    assert cron["concurrencyPolicy"] == "Forbid"
-    assert cron["schedule"] == backup_schedules.cron_schedule(s.backup_interval_hours)
-    pod = cron["jobTemplate"]["spec"]["template"]["spec"]
-    assert pod["securityContext"]["runAsUser"] == s.gateway_uid
-    [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-    assert term["topologyKey"] == "kubernetes.io/hostname"
-    assert {v["name"]: v for v in pod["volumes"]}["data"]["persistentVolumeClaim"]["claimName"] == (
-        f"{s.name_prefix}-{gateway.DATA_VOLUME}"
-    )
 
 
 def test_docker_backup_service_shares_the_gateway_volume_as_its_user() -> None:

@@ -15,6 +15,7 @@ from infra.settings import Settings
 from infra.stack import alloy, gateway, loki
 from infra.stack.build import build_stack
 from tests.support.alloy_parser import AlloySyntaxError, ParsedBlock, Reference, all_references, parse
+from tests.support.kubernetes import KUBE_BASE
 from tests.support.settings import settings_of
 
 # Exports each component kind has, from Alloy's component reference.
@@ -178,7 +179,7 @@ def test_alloy_service_runs_its_config_non_root_with_the_socket_group() -> None:
 
 
 def test_no_docker_socket_shipper_on_kubernetes() -> None:
-    spec = build_stack(settings_of({"target": "kubernetes"}))
+    spec = build_stack(settings_of(KUBE_BASE))
     assert alloy.NAME not in [s.name for s in spec.services]
     assert loki.NAME in [s.name for s in spec.services]
 

@@ -10,6 +10,7 @@ import yaml
 from infra.settings import SettingsError
 from infra.stack import loki
 from infra.stack.build import build_stack
+from tests.support.kubernetes import KUBE_BASE
 from tests.support.settings import settings_of
 
 # Keys the config may use, per block, from Loki 3's configuration reference: a misspelt key
@@ -161,5 +162,5 @@ def test_loki_and_alloy_are_registered_for_scraping() -> None:
     docker = {t.job: t for t in scrape.targets(settings_of())}
     assert (docker["loki"].address, docker["loki"].metrics_path) == (f"loki:{loki.METRICS_PORT}", "/metrics")
     assert docker["alloy"].address == f"alloy:{alloy.METRICS_PORT}"
-    kubernetes = {t.job for t in scrape.targets(settings_of({"target": "kubernetes"}))}
+    kubernetes = {t.job for t in scrape.targets(settings_of(KUBE_BASE))}
     assert "loki" in kubernetes and "alloy" not in kubernetes

@@ -1,0 +1,155 @@
+"""What the Kubernetes objects promise: one gateway pod, probes, hashed names, Ingress paths, render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra import render
+from infra.kubernetes import manifests, metrics_auth, workload
+from infra.settings import Settings, SettingsError, load_stack
+from infra.stack import build_stack, gateway
+from tests.support.kubernetes import KUBE_BASE, Manifest, variant_settings
+from tests.support.settings import settings_of
+
+
+def _one(objects: list[Manifest], kind: str) -> Manifest:
+    [obj] = [o for o in objects if o["kind"] == kind]
+    return obj
+
+
+def test_the_gateway_never_runs_twice(objects: list[Manifest]) -> None:
+    deployment = _one(objects, "Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    claim = _one([o for o in objects if o["metadata"]["name"].endswith(gateway.DATA_VOLUME)], "PersistentVolumeClaim")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+
+
+def test_gateway_pod_has_probes_limits_and_its_sidecar(objects: list[Manifest], settings: Settings) -> None:
+    pod = _one(objects, "Deployment")["spec"]["template"]["spec"]
+    gw, sidecar = pod["containers"]
+    assert sidecar["name"] == metrics_auth.NAME
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert gw[probe]["httpGet"] == {"path": gateway.HEALTH_PATH, "port": workload.HTTP_PORT_NAME}
+    assert gw["resources"]["limits"] == {
+        "cpu": f"{settings.gateway_cpu_millicores}m",
+        "memory": f"{settings.gateway_memory_mb}Mi",
+    }
+    assert pod["securityContext"]["runAsUser"] == settings.gateway_uid
+    env = {e["name"]: e for e in gw["env"]}
+    assert env["SECUREYEOMAN_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "signingKey"
+    assert {m["mountPath"] for m in gw["volumeMounts"]} == {gateway.DATA_DIR, gateway.CONFIG_DIR, "/tmp"}
+
+
+def test_ingress_serves_tls_and_the_websocket_but_never_metrics(objects: list[Manifest], settings: Settings) -> None:
+    ingress = _one(objects, "Ingress")
+    paths = [p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]]
+    assert "/ws/metrics" in paths and gateway.HEALTH_PATH in paths
+    # A Prefix path of / or /m... would route /metrics; only these exact paths and /api/ are routed.
+    assert all(p == "/api/" or kind == "Exact" for p, kind in workload.INGRESS_PATHS)
+    assert not any(gateway.METRICS_PATH.startswith(p) for p, kind in workload.INGRESS_PATHS if kind == "Prefix")
+    assert ingress["spec"]["tls"] == [
+        {"hosts": [settings.kubernetes_ingress_host], "secretName": workload.tls_secret_name(settings)}
+    ]
+    assert ingress["spec"]["ingressClassName"] == settings.kubernetes_ingress_class
+    annotations = ingress["metadata"].get("annotations", {})
+    if settings.kubernetes_cert_issuer:
+        assert annotations["cert-manager.io/cluster-issuer"] == settings.kubernetes_cert_issuer
+    if settings.kubernetes_ingress_class == "nginx":
+        assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+
+
+def test_names_follow_content_not_secret_values() -> None:
+    base = variant_settings("minimal")
+    spec = build_stack(base)
+    same = workload.secret_name(base, spec), workload.config_map_name(base, spec)
+    again = variant_settings("minimal")
+    assert (
+        workload.secret_name(again, build_stack(again)),
+        workload.config_map_name(again, build_stack(again)),
+    ) == same
+    louder = settings_of({**KUBE_BASE, "gatewayPort": 18800}, frozenset({"anthropicApiKey"}), stack="prod")
+    assert workload.config_map_name(louder, build_stack(louder)) != same[1]
+    bumped = settings_of({**KUBE_BASE, "kubernetesSecretVersion": 2}, frozenset({"anthropicApiKey"}), stack="prod")
+    assert workload.secret_name(bumped, build_stack(bumped)) != same[0]
+    token = settings_of(KUBE_BASE, frozenset({"anthropicApiKey", "metricsToken"}), stack="prod")
+    assert workload.secret_name(token, build_stack(token)) != same[0]
+
+
+def test_the_sidecar_adds_the_key_only_when_the_stack_has_one() -> None:
+    without = metrics_auth.caddyfile(variant_settings("minimal"))
+    with_key = metrics_auth.caddyfile(variant_settings("full"))
+    assert "X-API-Key" not in without
+    assert f"header_up X-API-Key {{env.{metrics_auth.KEY_ENV}}}" in with_key
+    assert "path /metrics" in with_key and "respond 404" in with_key
+
+
+def test_the_sidecar_config_passes_caddy_validate(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    caddy = shutil.which("caddy")
+    assert caddy, "caddy is installed by scripts/bootstrap.sh"
+    path = tmp_path / "Caddyfile"
+    path.write_text(metrics_auth.caddyfile(variant_settings("full")), encoding="utf-8")
+    env = {
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path),
+        metrics_auth.KEY_ENV: "k",
+    }
+    done = subprocess.run(
+        [caddy, "validate", "--adapter", "caddyfile", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    path.write_text(path.read_text().replace("respond 404", "respond_nope 404"), encoding="utf-8")
+    bad = subprocess.run(
+        [caddy, "validate", "--adapter", "caddyfile", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert bad.returncode != 0
+
+
+def test_render_writes_exactly_the_objects(tmp_path: Path) -> None:
+    settings = load_stack("prod")
+    written = render.write(settings, tmp_path / "out")
+    rendered = [yaml.safe_load(p.read_text()) for p in sorted(written) if p.parent.name == manifests.RENDER_DIR]
+    assert rendered == manifests.objects(settings, build_stack(settings))
+    secrets = [o for o in rendered if o["kind"] == "Secret"]
+    assert secrets and all(v.startswith("<secret:") for s in secrets for v in s["stringData"].values())
+
+
+def test_a_docker_stack_renders_no_kubernetes_objects() -> None:
+    assert not [p for p in render.artefacts(load_stack("dev")) if p.startswith(manifests.RENDER_DIR + "/")]
+
+
+@pytest.mark.parametrize(
+    ("plain", "expected"),
+    [
+        ({"kubernetesIngressHost": ""}, "needs friday:kubernetesIngressHost"),
+        ({"kubernetesTlsSecret": "tls"}, "exactly one of friday:kubernetesTlsSecret"),
+        ({"kubernetesCertIssuer": ""}, "exactly one of friday:kubernetesTlsSecret"),
+        ({"kubernetesPrometheusSelector": "release"}, "friday:kubernetesPrometheusSelector = 'release'"),
+        ({"kubernetesMonitoringMode": "both"}, "friday:kubernetesMonitoringMode = 'both'"),
+        ({"kubePrometheusStackChartVersion": "latest"}, "friday:kubePrometheusStackChartVersion = 'latest'"),
+        ({"kubernetesGatewayStorageGb": 0}, "friday:kubernetesGatewayStorageGb = 0"),
+        ({"kubernetesIngressClass": "Nginx!"}, "friday:kubernetesIngressClass = 'Nginx!'"),
+    ],
+)
+def test_bad_kubernetes_settings_are_refused(plain: dict[str, Any], expected: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        settings_of({**KUBE_BASE, **plain})
+    assert expected in str(err.value)
