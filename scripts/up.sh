@@ -10,6 +10,8 @@ py=.venv/bin/python
 
 # Validate the stack's settings before touching Pulumi or Docker.
 "$py" -m infra check --stack "$stack"
+# Kubernetes stacks: the kubeconfig context from the settings must exist.
+scripts/kube-context.sh "$stack"
 
 export PATH="$HOME/.pulumi/bin:$PATH"
 if ! command -v pulumi >/dev/null; then

@@ -50,6 +50,11 @@ def service_name(settings: Settings) -> str:
     return name(settings, COMPONENT)
 
 
+def in_cluster_url(settings: Settings) -> str:
+    """The gateway's Service as other pods of the cluster reach it."""
+    return f"http://{service_name(settings)}.{settings.kubernetes_namespace}.svc:{settings.gateway_port}"
+
+
 def tls_secret_name(settings: Settings) -> str:
     return settings.kubernetes_tls_secret or name(settings, "gateway-tls")
 

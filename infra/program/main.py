@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import pulumi
+import pulumi_kubernetes as k8s
 from pulumi.runtime import config as runtime_config
 
+from infra.kubernetes import install as kubernetes_install
+from infra.kubernetes import manifests as kubernetes_manifests
+from infra.kubernetes import workload as kubernetes_workload
 from infra.program import secrets as program_secrets
 from infra.program import tls as program_tls
 from infra.settings import Settings, SettingsError, missing_required_secrets, validate
 from infra.settings.load import from_config_env
 from infra.stack import build_stack
 from infra.stack import gateway as gateway_service
+from infra.stack.spec import StackSpec
 from infra.targets.docker import DockerStack
+from infra.targets.kubernetes import KubernetesStack
 
 
 def engine_config() -> tuple[dict[str, str], set[str]]:
@@ -33,18 +39,16 @@ def load_settings() -> tuple[Settings, dict[str, str]]:
     return settings, values
 
 
-def run() -> DockerStack:
+def run() -> DockerStack | KubernetesStack:
     """Declare every resource of the current stack. Bad settings fail before the first one."""
     settings, _ = load_settings()
     spec = build_stack(settings)
-    if settings.target != "docker":
-        raise SettingsError(
-            settings.stack,
-            [
-                f"friday:target = {settings.target!r}: this version deploys the 'docker' target only; "
-                "the Kubernetes resources are not built yet (`python -m infra render` works for it)"
-            ],
-        )
+    if settings.target == "kubernetes":
+        return run_kubernetes(settings, spec)
+    return run_docker(settings, spec)
+
+
+def run_docker(settings: Settings, spec: StackSpec) -> DockerStack:
     generated_tls = program_tls.self_signed(settings)
     secrets = program_secrets.resolve(settings, spec.secret_keys() - set(generated_tls))
     secrets.update(generated_tls)
@@ -63,6 +67,38 @@ def run() -> DockerStack:
     for output, url in (("proxyUrl", "proxy/https"), ("swaggerUiUrl", "swagger-ui/http")):
         if url in stack.urls:
             pulumi.export(output, stack.urls[url])
+    return stack
+
+
+def run_kubernetes(settings: Settings, spec: StackSpec) -> KubernetesStack:
+    """The same objects `render` writes, on the cluster of the kubeconfig context in settings."""
+    objects = kubernetes_manifests.objects(settings, spec)
+    keys = {key for o in objects if o["kind"] == "Secret" for key in kubernetes_manifests.secret_keys(o).values()}
+    secrets = program_secrets.resolve(settings, keys)
+    base = f"{spec.prefix}-{spec.stack}"
+    provider = k8s.Provider(f"{base}-cluster", context=settings.kubernetes_context or None)
+    charts = kubernetes_install.charts(settings)
+    stack = KubernetesStack(
+        base,
+        objects=objects,
+        charts=charts,
+        crds_url=kubernetes_install.crds_url(settings) if charts else None,
+        secrets=secrets,
+        provider=provider,
+    )
+    gateway = f"https://{settings.kubernetes_ingress_host}"
+    pulumi.export("target", settings.target)
+    pulumi.export("environment", settings.environment)
+    pulumi.export("kubernetesContext", settings.kubernetes_context or "(kubeconfig current context)")
+    pulumi.export("namespace", settings.kubernetes_namespace)
+    pulumi.export("gatewayUrl", gateway)
+    pulumi.export("gatewayHealthUrl", f"{gateway}{gateway_service.HEALTH_PATH}")
+    pulumi.export("gatewayService", kubernetes_workload.in_cluster_url(settings))
+    pulumi.export("objects", [f"{o['kind']}/{o['metadata']['name']}" for o in objects])
+    pulumi.export("volumeClaims", [o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim"])
+    pulumi.export("monitoringMode", settings.kubernetes_monitoring_mode)
+    pulumi.export("monitoringNamespace", settings.kubernetes_monitoring_namespace)
+    pulumi.export("charts", {c.release: f"{c.chart} {c.version}" for c in charts})
     return stack
 
 

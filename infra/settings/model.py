@@ -108,6 +108,11 @@ def _check_kubernetes(settings: Settings) -> None:
             "target = 'kubernetes' needs friday:kubernetesIngressHost, the host name the gateway's Ingress "
             "serves (such as 'friday.example.org')"
         )
+    if settings.proxy_enabled:
+        raise ValueError(
+            "proxyEnabled = true is for the docker target: on 'kubernetes' the Ingress is the reverse proxy "
+            "(kubernetesIngressHost, kubernetesIngressClass); set proxyEnabled = false"
+        )
     if bool(settings.kubernetes_tls_secret) == bool(settings.kubernetes_cert_issuer):
         raise ValueError(
             f"target = 'kubernetes' needs exactly one of friday:kubernetesTlsSecret (an existing TLS Secret, now "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +11,12 @@ import pytest
 import yaml
 
 from infra import render
+from infra.cli import main
 from infra.kubernetes import manifests, metrics_auth, workload
 from infra.settings import Settings, SettingsError, load_stack
 from infra.stack import build_stack, gateway
 from tests.support.kubernetes import KUBE_BASE, Manifest, variant_settings
+from tests.support.paths import REPO_ROOT
 from tests.support.settings import settings_of
 
 
@@ -89,9 +93,6 @@ def test_the_sidecar_adds_the_key_only_when_the_stack_has_one() -> None:
 
 
 def test_the_sidecar_config_passes_caddy_validate(tmp_path: Path) -> None:
-    import shutil
-    import subprocess
-
     caddy = shutil.which("caddy")
     assert caddy, "caddy is installed by scripts/bootstrap.sh"
     path = tmp_path / "Caddyfile"
@@ -153,3 +154,16 @@ def test_bad_kubernetes_settings_are_refused(plain: dict[str, Any], expected: st
     with pytest.raises(SettingsError) as err:
         settings_of({**KUBE_BASE, **plain})
     assert expected in str(err.value)
+
+
+def test_a_complete_prod_stack_is_deployable(tmp_path: Path) -> None:
+    """`python -m infra check --stack prod --deployable` on Pulumi.prod.yaml plus the one secret
+    an operator must give (encrypted values stand in as `secure:` entries, never decrypted)."""
+    stack_file = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "Pulumi.yaml").write_text((REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file), encoding="utf-8")
+    assert main(["--root", str(tmp_path), "check", "--stack", "prod", "--deployable"]) == 1
+    stack_file["config"]["friday:anthropicApiKey"] = {"secure": "v1:AAAA:encrypted"}
+    stack_file["config"]["friday:metricsToken"] = {"secure": "v1:BBBB:encrypted"}
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file), encoding="utf-8")
+    assert main(["--root", str(tmp_path), "check", "--stack", "prod", "--deployable"]) == 0

@@ -8,14 +8,20 @@ from typing import Any
 
 import pytest
 
+from infra.settings import Settings
 from tests.support.kubernetes import Manifest, pod_templates, restricted_problems
 
 
-def test_the_namespace_enforces_warns_and_audits_restricted(objects: list[Manifest]) -> None:
-    [ns] = [o for o in objects if o["kind"] == "Namespace"]
+def test_the_namespace_enforces_warns_and_audits_restricted(objects: list[Manifest], settings: Settings) -> None:
+    [ns] = [o for o in objects if o["kind"] == "Namespace" and o["metadata"]["name"] == settings.kubernetes_namespace]
     for mode in ("enforce", "warn", "audit"):
         assert ns["metadata"]["labels"][f"pod-security.kubernetes.io/{mode}"] == "restricted"
-    assert all(o["metadata"].get("namespace") == ns["metadata"]["name"] for o in objects if o is not ns)
+    # Everything but install mode's monitoring namespace and Grafana Secret lives in the stack's namespace.
+    elsewhere = [
+        o for o in objects if o["kind"] != "Namespace" and o["metadata"]["namespace"] != ns["metadata"]["name"]
+    ]
+    assert all(o["metadata"]["namespace"] == settings.kubernetes_monitoring_namespace for o in elsewhere)
+    assert bool(elsewhere) == (settings.kubernetes_monitoring_mode == "install")
 
 
 def test_every_pod_template_is_restricted(objects: list[Manifest]) -> None:

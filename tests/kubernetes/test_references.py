@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.kubernetes import manifests
+from infra.settings.secrets import SECRETS_BY_KEY
 from tests.support.kubernetes import Manifest, pod_templates
 
 
@@ -131,4 +132,7 @@ def test_every_secret_value_is_a_placeholder(objects: list[Manifest]) -> None:
     assert secrets
     for secret in secrets.values():
         assert "data" not in secret
-        assert manifests.secret_keys(secret)
+        keys = manifests.secret_keys(secret)
+        assert keys and set(keys.values()) <= set(SECRETS_BY_KEY)
+        plain = set(secret["stringData"]) - set(keys)
+        assert plain <= {"admin-user"}, plain

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from infra.host import artefacts, layout
+from infra.kubernetes import install
+from infra.kubernetes.meta import NAME_LABEL
 from infra.logs import pipeline, syntax
 from infra.settings import Settings
 from infra.stack import alloy, gateway, loki
@@ -21,6 +23,7 @@ from tests.support.settings import settings_of
 # Exports each component kind has, from Alloy's component reference.
 EXPORTS = {
     "discovery.docker": {"targets"},
+    "discovery.kubernetes": {"targets"},
     "discovery.relabel": {"output", "rules"},
     "local.file_match": {"targets"},
     "loki.process": {"receiver"},
@@ -31,6 +34,10 @@ EXPORTS = {
 ARGUMENTS: dict[str, set[str]] = {
     "discovery.docker": {"host", "port", "refresh_interval", "match_first_network"},
     "discovery.docker/filter": {"name", "values"},
+    "discovery.kubernetes": {"api_server", "role", "kubeconfig_file", "bearer_token_file", "proxy_url"},
+    "discovery.kubernetes/namespaces": {"own_namespace", "names"},
+    "discovery.kubernetes/selectors": {"role", "label", "field"},
+    "loki.source.kubernetes": {"targets", "forward_to"},
     "discovery.relabel": {"targets"},
     "discovery.relabel/rule": {
         "source_labels",
@@ -266,3 +273,22 @@ def test_dashboard_log_selector_uses_labels_and_values_the_pipeline_produces() -
     assert matchers["service"] == gateway.NAME  # Docker: the friday.service label; bare metal: layout.SERVICE
     assert layout.SERVICE == gateway.NAME
     assert set(matchers["level"].split("|")) <= set(pipeline.LEVELS.values())
+
+
+def test_kubernetes_pipeline_reads_the_stacks_namespace_through_the_api() -> None:
+    s = settings_of({**KUBE_BASE, "kubernetesMonitoringMode": "install"}, stack="prod")
+    blocks = parse(install.alloy_config(s))
+    check_references(blocks)
+    check_arguments(blocks)
+    check_processing(blocks, install.loki_push_url(s))
+    components = by_id(blocks)
+    discover = components["discovery.kubernetes.pods"]
+    assert discover.attrs["role"] == "pod"
+    assert discover.one("namespaces").attrs["names"] == [s.kubernetes_namespace]
+    [rule] = components["discovery.relabel.pods"].blocks
+    # The component name label every pod of the stack carries (infra/kubernetes/meta.py).
+    assert rule.attrs["source_labels"] == ["__meta_kubernetes_pod_label_" + re.sub(r"[./]", "_", NAME_LABEL)]
+    assert rule.attrs["target_label"] == "service"
+    values = install.alloy_chart(s).values
+    assert values["controller"]["type"] == "deployment"
+    assert values["alloy"]["mounts"] == {"varlog": False, "dockercontainers": False}

@@ -13,6 +13,7 @@ import yaml
 from infra.program.main import run
 from infra.settings import SettingsError
 from infra.stack import gateway
+from infra.targets.docker import DockerStack
 from tests.pulumi.harness import FAKE_AI_KEY, Recorder, configure
 from tests.support.paths import REPO_ROOT
 
@@ -34,6 +35,7 @@ def deploy(
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[None]:
         docker_stack = run()
+        assert isinstance(docker_stack, DockerStack)
         ids = [c.id for c in docker_stack.containers.values()]
         return pulumi.Output.all(*ids).apply(lambda _: check(recorder, docker_stack))
 
@@ -229,10 +231,6 @@ def test_short_secret_fails_without_showing_it() -> None:
         run()
     assert "short-key" not in str(err.value)
     assert recorder.resources == []
-
-
-def test_kubernetes_target_is_refused_clearly_for_now() -> None:
-    refused({"target": "kubernetes"}, {"anthropicApiKey": FAKE_AI_KEY}, "deploys the 'docker' target only")
 
 
 def test_unknown_key_from_the_engine_is_refused() -> None:

@@ -255,6 +255,10 @@ VARIANTS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
         },
         RECEIVER_SECRETS | {"anthropicApiKey", "metricsToken"},
     ),
+    "install": (
+        {"kubernetesMonitoringMode": "install", "alertReceivers": "webhook"},
+        frozenset({"anthropicApiKey", "alertWebhookUrl"}),
+    ),
 }
 
 
