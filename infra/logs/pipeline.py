@@ -27,8 +27,9 @@ OTHER_LEVEL = "other"
 TIME_FORMAT = "RFC3339"
 TIME_FALLBACKS = ("UnixMs",)
 
-# Docker labels the Docker target puts on every container (infra.targets.docker).
+# Docker labels the Docker target puts on every container (infra/targets/docker_map.py).
 STACK_LABEL = "friday.stack"
+ENVIRONMENT_LABEL = "friday.environment"
 SERVICE_LABEL = "friday.service"
 DOCKER_SOCKET = "/var/run/docker.sock"
 
@@ -145,7 +146,7 @@ def journal_config(settings: Settings, push_url: str, unit: str, service: str) -
     return render([source, *process_block(settings, push_url)], header)
 
 
-# The pod label the Kubernetes target names each component by (infra/kubernetes/meta.py).
+# The pod label the Kubernetes target names each component by (infra/targets/kubernetes_map/meta.py).
 KUBERNETES_SERVICE_LABEL = "__meta_kubernetes_pod_label_app_kubernetes_io_name"
 
 

@@ -6,9 +6,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime import config as runtime_config
 
-from infra.kubernetes import install as kubernetes_install
-from infra.kubernetes import manifests as kubernetes_manifests
-from infra.kubernetes import workload as kubernetes_workload
 from infra.program import secrets as program_secrets
 from infra.program import tls as program_tls
 from infra.settings import Settings, SettingsError, missing_required_secrets, validate
@@ -16,8 +13,12 @@ from infra.settings.load import from_config_env
 from infra.stack import build_stack
 from infra.stack import gateway as gateway_service
 from infra.stack.spec import StackSpec
+from infra.targets import docker_map
 from infra.targets.docker import DockerStack
 from infra.targets.kubernetes import KubernetesStack
+from infra.targets.kubernetes_map import install as kubernetes_install
+from infra.targets.kubernetes_map import manifests as kubernetes_manifests
+from infra.targets.kubernetes_map import workload as kubernetes_workload
 
 
 def engine_config() -> tuple[dict[str, str], set[str]]:
@@ -52,7 +53,7 @@ def run_docker(settings: Settings, spec: StackSpec) -> DockerStack:
     generated_tls = program_tls.self_signed(settings)
     secrets = program_secrets.resolve(settings, spec.secret_keys() - set(generated_tls))
     secrets.update(generated_tls)
-    stack = DockerStack(f"{spec.prefix}-{spec.stack}", spec, secrets)
+    stack = DockerStack(docker_map.base_name(spec), spec, docker_map.policy(settings), secrets)
     pulumi.export("target", settings.target)
     pulumi.export("environment", settings.environment)
     pulumi.export("network", stack.network.name)

@@ -1,4 +1,4 @@
-"""Kubernetes target: creates exactly the objects of infra.kubernetes.manifests, nothing more.
+"""Kubernetes target: creates exactly the objects of infra.targets.kubernetes_map.manifests, nothing more.
 
 Generic over objects: the manifests (plain dicts, the same `render` writes) are handed to the
 typed pulumi-kubernetes resource of their kind. What this layer adds is only what Pulumi knows
@@ -16,8 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.kubernetes import install, manifests
-from infra.kubernetes.meta import Manifest
+from infra.targets.kubernetes_map import install, manifests
+from infra.targets.kubernetes_map.meta import Manifest
 
 ResourceFactory = Callable[..., pulumi.CustomResource]
 

@@ -7,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from infra.kubernetes import manifests
+from infra.targets.kubernetes_map import manifests
 from tests.support.kubernetes import Manifest, write_manifests
 from tests.support.paths import REPO_ROOT
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from infra.dashboards import datasources
 from infra.dashboards import files as dashboard_files
-from infra.kubernetes import install, manifests
 from infra.settings.groups import label_pairs
 from infra.stack import build_stack
+from infra.targets.kubernetes_map import install, manifests
 from tests.support.kubernetes import variant_settings
 
 

@@ -12,9 +12,10 @@ import yaml
 
 from infra import render
 from infra.cli import main
-from infra.kubernetes import manifests, metrics_auth, workload
 from infra.settings import Settings, SettingsError, load_stack
 from infra.stack import build_stack, gateway
+from infra.stack.spec import Service
+from infra.targets.kubernetes_map import manifests, metrics_auth, workload
 from tests.support.kubernetes import KUBE_BASE, Manifest, variant_settings
 from tests.support.paths import REPO_ROOT
 from tests.support.settings import settings_of
@@ -84,9 +85,13 @@ def test_names_follow_content_not_secret_values() -> None:
     assert workload.secret_name(token, build_stack(token)) != same[0]
 
 
+def _gateway(variant: str) -> Service:
+    return build_stack(variant_settings(variant)).service(gateway.NAME)
+
+
 def test_the_sidecar_adds_the_key_only_when_the_stack_has_one() -> None:
-    without = metrics_auth.caddyfile(variant_settings("minimal"))
-    with_key = metrics_auth.caddyfile(variant_settings("full"))
+    without = metrics_auth.caddyfile(_gateway("minimal"))
+    with_key = metrics_auth.caddyfile(_gateway("full"))
     assert "X-API-Key" not in without
     assert f"header_up X-API-Key {{env.{metrics_auth.KEY_ENV}}}" in with_key
     assert "path /metrics" in with_key and "respond 404" in with_key
@@ -96,7 +101,7 @@ def test_the_sidecar_config_passes_caddy_validate(tmp_path: Path) -> None:
     caddy = shutil.which("caddy")
     assert caddy, "caddy is installed by scripts/bootstrap.sh"
     path = tmp_path / "Caddyfile"
-    path.write_text(metrics_auth.caddyfile(variant_settings("full")), encoding="utf-8")
+    path.write_text(metrics_auth.caddyfile(_gateway("full")), encoding="utf-8")
     env = {
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path),

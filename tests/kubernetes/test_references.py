@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.kubernetes import manifests
 from infra.settings.secrets import SECRETS_BY_KEY
+from infra.targets.kubernetes_map import manifests
 from tests.support.kubernetes import Manifest, pod_templates
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.kubernetes import monitoring
-from infra.kubernetes.rules import scope
+from infra.targets.kubernetes_map import monitoring
+from infra.targets.kubernetes_map.rules import scope
 from tests.support.kubernetes import variant_settings
 from tests.support.paths import REPO_ROOT
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.kubernetes import manifests
+from infra.targets.kubernetes_map import manifests
 from tests.support.kubernetes import KUBERNETES_VERSIONS, Manifest, crd_problems, kubernetes_validate, write_manifests
 
 

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from infra.host import artefacts, layout
-from infra.kubernetes import install
-from infra.kubernetes.meta import NAME_LABEL
 from infra.logs import pipeline, syntax
 from infra.settings import Settings
 from infra.stack import alloy, gateway, loki
 from infra.stack.build import build_stack
+from infra.targets.kubernetes_map import install
+from infra.targets.kubernetes_map.meta import NAME_LABEL
 from tests.support.alloy_parser import AlloySyntaxError, ParsedBlock, Reference, all_references, parse
+from tests.support.docker_plan import container_of
 from tests.support.kubernetes import KUBE_BASE
 from tests.support.settings import settings_of
 
@@ -166,23 +167,25 @@ def test_push_url_comes_from_the_loki_service() -> None:
     [endpoint] = next(b for b in docker_config() if b.name == "loki.write").blocks
     url = endpoint.attrs["url"]
     assert url == f"http://{loki_service.name}:{loki.HTTP_PORT}{loki.PUSH_PATH}"
-    assert loki.HTTP_PORT in loki_service.internal_ports
+    assert loki_service.port(loki.HTTP).number == loki.HTTP_PORT
 
 
 def test_alloy_service_runs_its_config_non_root_with_the_socket_group() -> None:
     s = settings_of({"dockerSocketGid": 998, "alloyMemoryMb": 300})
     service = build_stack(s).service(alloy.NAME)
-    assert service.user == "473:473"
-    assert service.extra_groups == (998,)
+    docker = container_of(s, alloy.NAME)
+    assert docker.user == "473:473"
+    assert docker.group_adds == ("998",)
     assert service.command[-1] == alloy.CONFIG_PATH
     assert f"--storage.path={alloy.DATA_DIR}" in service.command
     assert f"--server.http.listen-addr=0.0.0.0:{alloy.HTTP_PORT}" in service.command
     assert [m.path for m in service.mounts] == [alloy.DATA_DIR]
-    assert service.healthcheck.command[-1] == f"http://127.0.0.1:{alloy.HTTP_PORT}/-/ready"
-    assert service.ports == (), "Alloy needs no published port"
-    assert alloy.METRICS_PORT in service.internal_ports
+    assert docker.healthcheck.tests[-1] == f"http://127.0.0.1:{alloy.HTTP_PORT}/-/ready"
+    assert docker.ports == (), "Alloy needs no published port"
+    assert service.published() == ()
+    assert service.metrics is not None and service.port(service.metrics.port).number == alloy.HTTP_PORT
     assert re.fullmatch(r"v1\.\d+\.\d+", service.image.tag)
-    assert service.limits.memory_mb == 300 and service.read_only_root
+    assert service.resources.limits.memory_mb == 300 and service.read_only_root
 
 
 def test_no_docker_socket_shipper_on_kubernetes() -> None:
@@ -286,7 +289,7 @@ def test_kubernetes_pipeline_reads_the_stacks_namespace_through_the_api() -> Non
     assert discover.attrs["role"] == "pod"
     assert discover.one("namespaces").attrs["names"] == [s.kubernetes_namespace]
     [rule] = components["discovery.relabel.pods"].blocks
-    # The component name label every pod of the stack carries (infra/kubernetes/meta.py).
+    # The component name label every pod of the stack carries (infra/targets/kubernetes_map/meta.py).
     assert rule.attrs["source_labels"] == ["__meta_kubernetes_pod_label_" + re.sub(r"[./]", "_", NAME_LABEL)]
     assert rule.attrs["target_label"] == "service"
     values = install.alloy_chart(s).values

@@ -12,11 +12,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.kubernetes import install, manifests
 from infra.program.main import run
 from infra.settings import SettingsError
 from infra.stack import build_stack
 from infra.targets.kubernetes import KubernetesStack, logical_name
+from infra.targets.kubernetes_map import install, manifests
 from tests.pulumi.harness import FAKE_AI_KEY, Recorder, configure
 from tests.support.kubernetes import ALL_RECEIVERS, KUBE_BASE
 from tests.support.paths import REPO_ROOT

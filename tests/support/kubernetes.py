@@ -20,9 +20,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-from infra.kubernetes import manifests
 from infra.settings import Settings
 from infra.stack import build_stack
+from infra.targets.kubernetes_map import manifests
 from tests.support.paths import SHARED_DIR
 from tests.support.settings import settings_of
 

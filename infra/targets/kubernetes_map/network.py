@@ -9,9 +9,9 @@ Kubelet probes are not pod traffic and pass on the usual CNIs.
 
 from __future__ import annotations
 
-from infra.kubernetes import metrics_auth, workload
-from infra.kubernetes.meta import NAMESPACE_NAME_LABEL, Manifest, metadata, name, selector
 from infra.settings import Settings
+from infra.targets.kubernetes_map import metrics_auth, workload
+from infra.targets.kubernetes_map.meta import NAMESPACE_NAME_LABEL, Manifest, metadata, name, selector
 
 PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
 PRIVATE_V4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"]

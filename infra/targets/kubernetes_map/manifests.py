@@ -7,10 +7,10 @@ import re
 
 import yaml
 
-from infra.kubernetes import backup, install, monitoring, network, workload
-from infra.kubernetes.meta import Manifest
 from infra.settings import Settings
 from infra.stack.spec import StackSpec
+from infra.targets.kubernetes_map import backup, install, monitoring, network, workload
+from infra.targets.kubernetes_map.meta import Manifest
 
 RENDER_DIR = "kubernetes"
 # install mode: the charts (name, repository, version, namespace, values) and the CRDs applied first.
@@ -27,7 +27,7 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         *(install.objects(settings) if settings.kubernetes_monitoring_mode == "install" else []),
         *network.objects(settings),
         *workload.objects(settings, spec),
-        *backup.objects(settings),
+        *backup.objects(settings, spec),
         *monitoring.objects(settings),
     ]
 

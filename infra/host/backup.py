@@ -1,5 +1,4 @@
-"""Backup scheduling outside Docker, as data: a systemd service+timer (and the cron schedule the
-Kubernetes CronJob of infra/kubernetes/backup.py uses).
+"""The backup on bare metal: a one-shot systemd service and its timer, and the tool they run.
 
 Docker runs the long-lived service of infra/stack/backup.py. The same tool runs here as a
 one-shot: `backup` then exit, on the same interval. `produce` is the render producer.
@@ -12,8 +11,6 @@ from infra.settings import Settings
 from infra.stack import backup
 from infra.stack.spec import StackSpec
 
-# --- bare metal -----------------------------------------------------------------------------
-
 UNIT = "friday-backup"
 HOST_TOOL_DIR = "/opt/friday-backup"
 TEXTFILE_NAME = "friday_backup.prom"
@@ -21,10 +18,6 @@ TEXTFILE_NAME = "friday_backup.prom"
 
 def on_calendar(hours: int) -> str:
     return "*-*-* 00:00:00" if hours == 24 else f"*-*-* 00/{hours}:00:00"
-
-
-def cron_schedule(hours: int) -> str:
-    return "0 0 * * *" if hours == 24 else f"0 */{hours} * * *"
 
 
 def textfile_path(settings: Settings) -> str:
@@ -82,8 +75,6 @@ Unit={UNIT}.service
 WantedBy=timers.target
 """
 
-
-# --- render ---------------------------------------------------------------------------------
 
 SYSTEMD_DIR = "host/systemd"
 HOST_TOOL_RENDER_DIR = "host/friday-backup"

@@ -28,6 +28,11 @@ def name(settings: Settings, component: str) -> str:
     return f"{settings.name_prefix}-{component}"
 
 
+def claim_name(settings: Settings, volume: str) -> str:
+    """The PersistentVolumeClaim backing a volume of the stack (the gateway's data, the backups)."""
+    return name(settings, volume)
+
+
 def selector(settings: Settings, component: str) -> dict[str, str]:
     """The labels a Service, NetworkPolicy or affinity term selects a component's pods by."""
     return {NAME_LABEL: component, INSTANCE_LABEL: instance(settings)}

@@ -1,22 +1,38 @@
-"""The backup on Kubernetes: a CronJob running the backup tool once per interval on the gateway's claim.
+"""The backup on Kubernetes: the backup service of the stack as a CronJob on the gateway's claim.
 
-The tool (standard library only) is shipped in a ConfigMap and run by a stock Python image, as
-on Docker and bare metal. The gateway's claim is ReadWriteOnce and SQLite needs the disk the
-gateway uses, so the job runs on the gateway's node (pod affinity). It needs no network at all:
-the namespace's default-deny policy stays in force for it.
+On Docker the backup service loops (`serve`); here the same tool runs once per interval
+(`backup`, then exit) with the service's image, ids, resources, environment and mounts. The
+tool (standard library only) is shipped in a ConfigMap. The gateway's claim is ReadWriteOnce
+and SQLite needs the disk the gateway uses, so the job runs on the gateway's node (pod
+affinity). It needs no network at all: the namespace's default-deny policy stays in force.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from infra.kubernetes import workload
-from infra.kubernetes.meta import Manifest, content_hash, labels, metadata, name, selector
-from infra.kubernetes.pods import TMP_MOUNT, TMP_VOLUME, container_security, pod_security, pod_spec_defaults
 from infra.settings import Settings
-from infra.stack import backup, backup_schedules, gateway
+from infra.stack import backup, gateway
+from infra.stack.spec import Service, StackSpec
+from infra.targets.kubernetes_map import workload
+from infra.targets.kubernetes_map.meta import Manifest, claim_name, content_hash, labels, metadata, name, selector
+from infra.targets.kubernetes_map.pods import (
+    container_security,
+    pod_security,
+    pod_spec_defaults,
+    resources,
+    scratch_mounts,
+    scratch_volumes,
+)
 
 COMPONENT = backup.NAME
+# A run that has not finished within this long is stopped; a missed start is still made up within it.
+DEADLINE_S = 3600
+
+
+def cron_schedule(hours: int) -> str:
+    """Every `hours` hours on the hour (UTC), as a cron expression."""
+    return "0 0 * * *" if hours == 24 else f"0 */{hours} * * *"
 
 
 def cronjob_name(settings: Settings) -> str:
@@ -24,68 +40,71 @@ def cronjob_name(settings: Settings) -> str:
     return name(settings, COMPONENT)
 
 
-def claim_name(settings: Settings) -> str:
-    return name(settings, backup.VOLUME)
-
-
 def tool_config_map_name(settings: Settings) -> str:
     return name(settings, f"backup-tool-{content_hash(backup.tool_sources())}")
 
 
-def objects(settings: Settings) -> list[Manifest]:
+def _volume_name(volume: str) -> str:
+    return "data" if volume == gateway.DATA_VOLUME else volume
+
+
+def _claim(settings: Settings, service: Service) -> Manifest:
     pvc_spec: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": f"{settings.kubernetes_backup_storage_gb}Gi"}},
     }
     if settings.kubernetes_storage_class:
         pvc_spec["storageClassName"] = settings.kubernetes_storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": metadata(settings, claim_name(settings, backup.VOLUME), COMPONENT),
+        "spec": pvc_spec,
+    }
+
+
+def cronjob(settings: Settings, service: Service) -> Manifest:
     container = {
         "name": COMPONENT,
-        "image": f"{settings.backup_image}:{settings.backup_tag}",
+        "image": service.image.ref,
         "imagePullPolicy": "IfNotPresent",
         "command": list(
             backup.tool_command(settings, "backup", data_dir=gateway.DATA_DIR, backup_dir=backup.BACKUP_DIR)
         ),
-        "env": [
-            {"name": "PYTHONPATH", "value": backup.CONFIG_DIR},
-            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-        ],
-        "resources": {
-            "requests": {"cpu": "100m", "memory": "64Mi"},
-            "limits": {"cpu": "500m", "memory": "256Mi"},
-        },
+        "env": [{"name": k, "value": v} for k, v in sorted(service.env.items()) if isinstance(v, str)],
+        "resources": resources(service.resources),
         "securityContext": container_security(),
         "volumeMounts": [
-            # Read-write on purpose: a WAL reader updates the -shm index (see docs/backups.md).
-            {"name": "data", "mountPath": gateway.DATA_DIR},
-            {"name": "backups", "mountPath": backup.BACKUP_DIR},
+            # The data mount is read-write on purpose: a WAL reader updates the -shm index.
+            *({"name": _volume_name(m.volume), "mountPath": m.path, "readOnly": m.read_only} for m in service.mounts),
             {"name": "tool", "mountPath": f"{backup.CONFIG_DIR}/{backup.PACKAGE}", "readOnly": True},
-            TMP_MOUNT,
+            *scratch_mounts(service),
         ],
     }
     pod_labels = labels(settings, COMPONENT)
-    cronjob = {
+    return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
         "metadata": metadata(settings, cronjob_name(settings), COMPONENT),
         "spec": {
-            "schedule": backup_schedules.cron_schedule(settings.backup_interval_hours),
+            "schedule": cron_schedule(settings.backup_interval_hours),
             "timeZone": "Etc/UTC",
             "concurrencyPolicy": "Forbid",
-            "startingDeadlineSeconds": 3600,
+            "startingDeadlineSeconds": DEADLINE_S,
             "successfulJobsHistoryLimit": 3,
             "failedJobsHistoryLimit": 3,
             "jobTemplate": {
                 "metadata": {"labels": pod_labels},
                 "spec": {
                     "backoffLimit": 2,
-                    "activeDeadlineSeconds": 3600,
+                    "activeDeadlineSeconds": DEADLINE_S,
                     "template": {
                         "metadata": {"labels": pod_labels},
                         "spec": {
                             **pod_spec_defaults(),
                             "restartPolicy": "Never",
-                            "securityContext": pod_security(settings.gateway_uid, settings.gateway_gid),
+                            "securityContext": pod_security(service.uid, service.gid),
+                            "terminationGracePeriodSeconds": service.stop_grace_s,
                             "affinity": {
                                 "podAffinity": {
                                     "requiredDuringSchedulingIgnoredDuringExecution": [
@@ -98,16 +117,18 @@ def objects(settings: Settings) -> list[Manifest]:
                             },
                             "containers": [container],
                             "volumes": [
-                                {
-                                    "name": "data",
-                                    "persistentVolumeClaim": {"claimName": workload.claim_name(settings)},
-                                },
-                                {"name": "backups", "persistentVolumeClaim": {"claimName": claim_name(settings)}},
+                                *(
+                                    {
+                                        "name": _volume_name(m.volume),
+                                        "persistentVolumeClaim": {"claimName": claim_name(settings, m.volume)},
+                                    }
+                                    for m in service.mounts
+                                ),
                                 {
                                     "name": "tool",
                                     "configMap": {"name": tool_config_map_name(settings), "defaultMode": 0o444},
                                 },
-                                TMP_VOLUME,
+                                *scratch_volumes(service),
                             ],
                         },
                     },
@@ -115,6 +136,10 @@ def objects(settings: Settings) -> list[Manifest]:
             },
         },
     }
+
+
+def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
+    service = spec.service(backup.NAME)
     return [
         {
             "apiVersion": "v1",
@@ -123,11 +148,6 @@ def objects(settings: Settings) -> list[Manifest]:
             "immutable": True,
             "data": backup.tool_sources(),
         },
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": metadata(settings, claim_name(settings), COMPONENT),
-            "spec": pvc_spec,
-        },
-        cronjob,
+        _claim(settings, service),
+        cronjob(settings, service),
     ]

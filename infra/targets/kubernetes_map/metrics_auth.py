@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.kubernetes.meta import Manifest
-from infra.kubernetes.pods import TMP_MOUNT, container_security
 from infra.settings import Settings
-from infra.stack import gateway
+from infra.stack.spec import Service
+from infra.targets.kubernetes_map.meta import Manifest
+from infra.targets.kubernetes_map.pods import container_security, scratch_mounts
 
 NAME = "metrics-auth"
 PORT = 9464
@@ -21,14 +21,20 @@ PORT_NAME = "metrics"
 KEY_ENV = "FRIDAY_METRICS_API_KEY"
 CONFIG_DIR = "/etc/metrics-auth"
 CADDYFILE = "Caddyfile"
-SECRET_KEY = "metricsToken"
 
 
-def caddyfile(settings: Settings) -> str:
-    """The sidecar's config; the credential header only when the stack has a metricsToken."""
-    header = f"\t\t\theader_up X-API-Key {{env.{KEY_ENV}}}\n" if SECRET_KEY in settings.secrets_set else ""
+def credential_key(service: Service) -> str | None:
+    """The secret the sidecar sends as X-API-Key: the service's metrics credential, if it has one."""
+    return service.metrics.credential.key if service.metrics and service.metrics.credential else None
+
+
+def caddyfile(service: Service) -> str:
+    """The sidecar's config for a service's metrics; the credential header only when it has one."""
+    assert service.metrics is not None, f"{service.name} declares no metrics"
+    upstream = service.port(service.metrics.port).number
+    header = f"\t\t\theader_up X-API-Key {{env.{KEY_ENV}}}\n" if credential_key(service) else ""
     return (
-        "# metrics-auth sidecar of the gateway pod (infra/kubernetes/metrics_auth.py).\n"
+        "# metrics-auth sidecar of the gateway pod (infra/targets/kubernetes_map/metrics_auth.py).\n"
         "{\n"
         "\tadmin off\n"
         "\tauto_https off\n"
@@ -36,10 +42,10 @@ def caddyfile(settings: Settings) -> str:
         f":{PORT} {{\n"
         "\t@scrape {\n"
         "\t\tmethod GET\n"
-        f"\t\tpath {gateway.METRICS_PATH}\n"
+        f"\t\tpath {service.metrics.path}\n"
         "\t}\n"
         "\thandle @scrape {\n"
-        f"\t\treverse_proxy 127.0.0.1:{settings.gateway_port} {{\n"
+        f"\t\treverse_proxy 127.0.0.1:{upstream} {{\n"
         f"{header}"
         "\t\t}\n"
         "\t}\n"
@@ -50,14 +56,16 @@ def caddyfile(settings: Settings) -> str:
     )
 
 
-def container(settings: Settings, secret_name: str, config_map: str) -> dict[str, Any]:
+def container(settings: Settings, service: Service, secret_name: str) -> dict[str, Any]:
+    """The sidecar beside `service` in its pod (it shares the pod's scratch folders)."""
     env: list[dict[str, Any]] = [
         # Caddy wants writable config and data folders even with admin and TLS off.
         {"name": "XDG_CONFIG_HOME", "value": "/tmp/caddy-config"},
         {"name": "XDG_DATA_HOME", "value": "/tmp/caddy-data"},
     ]
-    if SECRET_KEY in settings.secrets_set:
-        env.append({"name": KEY_ENV, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": SECRET_KEY}}})
+    key = credential_key(service)
+    if key:
+        env.append({"name": KEY_ENV, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}})
     probe = {"tcpSocket": {"port": PORT_NAME}, "periodSeconds": 10, "timeoutSeconds": 2}
     return {
         "name": NAME,
@@ -75,7 +83,7 @@ def container(settings: Settings, secret_name: str, config_map: str) -> dict[str
         "securityContext": container_security(),
         "volumeMounts": [
             {"name": "metrics-auth-config", "mountPath": CONFIG_DIR, "readOnly": True},
-            TMP_MOUNT,
+            *scratch_mounts(service),
         ],
     }
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from infra.alerting import thresholds
 from infra.dashboards import files as dashboard_files
-from infra.kubernetes import backup, metrics_auth, rules, workload
-from infra.kubernetes.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
 from infra.monitoring import alertmanager
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import gateway
+from infra.targets.kubernetes_map import backup, metrics_auth, rules, workload
+from infra.targets.kubernetes_map.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
 
 MONITORING_API = "monitoring.coreos.com/v1"
 ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"

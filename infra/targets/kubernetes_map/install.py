@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.dashboards import datasources
-from infra.kubernetes.meta import Manifest, labels, mebibytes, millicores, name
-from infra.kubernetes.monitoring import DASHBOARD_LABEL
 from infra.logs import pipeline
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import loki
+from infra.stack.spec import resources as spec_resources
+from infra.targets.kubernetes_map import pods
+from infra.targets.kubernetes_map.meta import Manifest, labels, name
+from infra.targets.kubernetes_map.monitoring import DASHBOARD_LABEL
 
 KUBE_PROMETHEUS_STACK = "kube-prometheus-stack"
 LOKI = "loki"
@@ -47,10 +49,8 @@ def crds_url(settings: Settings) -> str:
 
 
 def _resources(memory_mb: int, cpu_millicores: int) -> dict[str, Any]:
-    return {
-        "requests": {"cpu": millicores(max(50, cpu_millicores // 4)), "memory": mebibytes(memory_mb)},
-        "limits": {"cpu": millicores(cpu_millicores), "memory": mebibytes(memory_mb)},
-    }
+    # Requests derived from limits as for every service of the stack (infra.stack.spec.resources).
+    return pods.resources(spec_resources(memory_mb, cpu_millicores))
 
 
 def _claim(settings: Settings, size_gb: int) -> dict[str, Any]:

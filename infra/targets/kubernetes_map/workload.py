@@ -13,8 +13,12 @@ from typing import Any
 
 import yaml
 
-from infra.kubernetes import metrics_auth
-from infra.kubernetes.meta import (
+from infra.settings import Settings
+from infra.settings.secrets import SECRETS_BY_KEY
+from infra.stack import gateway
+from infra.stack.spec import ConfigFile, HttpCheck, SecretRef, Service, StackSpec, Workload
+from infra.targets.kubernetes_map import metrics_auth
+from infra.targets.kubernetes_map.meta import (
     Manifest,
     content_hash,
     labels,
@@ -22,14 +26,20 @@ from infra.kubernetes.meta import (
     name,
     selector,
 )
-from infra.kubernetes.pods import TMP_MOUNT, TMP_VOLUME, container_security, pod_security, pod_spec_defaults, resources
-from infra.settings import Settings
-from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import gateway
-from infra.stack.spec import ConfigFile, SecretRef, Service, StackSpec
+from infra.targets.kubernetes_map.meta import (
+    claim_name as volume_claim,
+)
+from infra.targets.kubernetes_map.pods import (
+    container_security,
+    pod_security,
+    pod_spec_defaults,
+    resources,
+    scratch_mounts,
+    scratch_volumes,
+)
 
 COMPONENT = gateway.NAME
-HTTP_PORT_NAME = "http"
+HTTP_PORT_NAME = gateway.HTTP
 CONFIG_KEY = "config.yaml"
 # Paths the Ingress routes to the gateway; everything else (above all /metrics) stays inside.
 INGRESS_PATHS: tuple[tuple[str, str], ...] = (
@@ -43,7 +53,7 @@ WEBSOCKET_TIMEOUT_S = 3600
 
 def claim_name(settings: Settings) -> str:
     """The gateway's data claim (the backup CronJob mounts the same one)."""
-    return name(settings, gateway.DATA_VOLUME)
+    return volume_claim(settings, gateway.DATA_VOLUME)
 
 
 def service_name(settings: Settings) -> str:
@@ -66,14 +76,16 @@ def _service(spec: StackSpec) -> Service:
 def config_data(settings: Settings, spec: StackSpec) -> dict[str, str]:
     """What the gateway ConfigMap holds: the gateway's config file and the sidecar's Caddyfile."""
     [config] = [f for f in _service(spec).files if f.path == gateway.CONFIG_PATH]
-    return {CONFIG_KEY: config.content, metrics_auth.CADDYFILE: metrics_auth.caddyfile(settings)}
+    return {CONFIG_KEY: config.content, metrics_auth.CADDYFILE: metrics_auth.caddyfile(_service(spec))}
 
 
 def secret_keys(settings: Settings, spec: StackSpec) -> list[str]:
-    """Secret keys the gateway pod reads: its own, and the scrape credential when set."""
-    keys = set(_service(spec).secret_refs())
-    if metrics_auth.SECRET_KEY in settings.secrets_set:
-        keys.add(metrics_auth.SECRET_KEY)
+    """Secret keys the gateway pod reads: its own, and the scrape credential the sidecar sends."""
+    service = _service(spec)
+    keys = set(service.secret_refs())
+    credential = metrics_auth.credential_key(service)
+    if credential:
+        keys.add(credential)
     return sorted(keys)
 
 
@@ -144,15 +156,29 @@ def _env(service: Service, secret: str) -> list[dict[str, Any]]:
     return env
 
 
-def _probes(settings: Settings, service: Service) -> dict[str, Any]:
-    hc = service.healthcheck
-    get = {"httpGet": {"path": gateway.HEALTH_PATH, "port": HTTP_PORT_NAME}, "timeoutSeconds": hc.timeout_s}
+def _probes(service: Service) -> dict[str, Any]:
+    """The declared health as startup, readiness and liveness probes."""
+    hc = service.health
+    if not isinstance(hc.check, HttpCheck):
+        raise AssertionError(f"{service.name}: the Kubernetes mapping expects an HTTP health check")
+    get = {"httpGet": {"path": hc.check.path, "port": hc.check.port}, "timeoutSeconds": hc.timeout_s}
     return {
-        # Up to start_period + retries*interval to come up, then the other two take over.
+        # Up to start_period + one minute to come up; the other two wait for it.
         "startupProbe": {**get, "periodSeconds": 5, "failureThreshold": (hc.start_period_s + 60) // 5},
         "readinessProbe": {**get, "periodSeconds": 10, "failureThreshold": 3},
         "livenessProbe": {**get, "periodSeconds": hc.interval_s, "failureThreshold": hc.retries},
     }
+
+
+def _ports(service: Service) -> list[dict[str, Any]]:
+    return [{"name": p.name, "containerPort": p.number, "protocol": "TCP"} for p in service.ports]
+
+
+def single_writer(service: Service) -> dict[str, Any]:
+    """One replica, the old pod gone before the new one starts: what a single writer needs."""
+    if service.workload is not Workload.SINGLE_WRITER:
+        raise AssertionError(f"{service.name} is {service.workload.value}, not a single writer")
+    return {"replicas": 1, "strategy": {"type": "Recreate"}}
 
 
 def deployment(settings: Settings, spec: StackSpec) -> Manifest:
@@ -164,34 +190,34 @@ def deployment(settings: Settings, spec: StackSpec) -> Manifest:
         "image": service.image.ref,
         "imagePullPolicy": "IfNotPresent",
         "env": _env(service, secret),
-        "ports": [{"name": HTTP_PORT_NAME, "containerPort": settings.gateway_port, "protocol": "TCP"}],
-        **_probes(settings, service),
-        "resources": resources(service.limits),
+        "ports": _ports(service),
+        **_probes(service),
+        "resources": resources(service.resources),
         "securityContext": container_security(),
         "volumeMounts": [
-            {"name": "data", "mountPath": gateway.DATA_DIR},
+            *({"name": "data", "mountPath": m.path, "readOnly": m.read_only} for m in service.mounts),
             {"name": "config", "mountPath": gateway.CONFIG_DIR, "readOnly": True},
-            TMP_MOUNT,
+            *scratch_mounts(service),
         ],
     }
-    uid, gid = (int(x) for x in service.user.split(":"))
+    [data] = service.mounts
+    assert data.volume == gateway.DATA_VOLUME
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": metadata(settings, name(settings, COMPONENT), COMPONENT),
         "spec": {
             # SQLite, one writer: never two pods on the data at once (see the module docstring).
-            "replicas": 1,
-            "strategy": {"type": "Recreate"},
+            **single_writer(service),
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": selector(settings, COMPONENT)},
             "template": {
                 "metadata": {"labels": labels(settings, COMPONENT)},
                 "spec": {
                     **pod_spec_defaults(),
-                    "securityContext": pod_security(uid, gid),
+                    "securityContext": pod_security(service.uid, service.gid),
                     "terminationGracePeriodSeconds": service.stop_grace_s,
-                    "containers": [gateway_container, metrics_auth.container(settings, secret, cm)],
+                    "containers": [gateway_container, metrics_auth.container(settings, service, secret)],
                     "volumes": [
                         {"name": "data", "persistentVolumeClaim": {"claimName": claim_name(settings)}},
                         {
@@ -199,7 +225,7 @@ def deployment(settings: Settings, spec: StackSpec) -> Manifest:
                             "configMap": {"name": cm, "items": [{"key": CONFIG_KEY, "path": _config_file(service)}]},
                         },
                         metrics_auth.config_volume(cm),
-                        TMP_VOLUME,
+                        *scratch_volumes(service),
                     ],
                 },
             },
