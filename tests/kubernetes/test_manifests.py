@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,13 +165,34 @@ def test_bad_kubernetes_settings_are_refused(plain: dict[str, Any], expected: st
 
 
 def test_a_complete_prod_stack_is_deployable(tmp_path: Path) -> None:
-    """`python -m infra check --stack prod --deployable` on Pulumi.prod.yaml plus the one secret
-    an operator must give (encrypted values stand in as `secure:` entries, never decrypted)."""
+    """`python -m infra check --stack prod --deployable` on Pulumi.prod.yaml plus the secrets an
+    operator gives. The Pulumi CLI that decrypts them is not installed here: a stand-in answers
+    `pulumi config --show-secrets --json` the way the CLI does."""
     stack_file = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text(encoding="utf-8"))
     (tmp_path / "Pulumi.yaml").write_text((REPO_ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
-    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file), encoding="utf-8")
+    values = {"anthropicApiKey": "sk-ant-test-0123456789abcdefghij", "metricsToken": "admin-api-key-0123456789"}
+    for key in values:
+        stack_file["config"][f"friday:{key}"] = {"secure": "v1:AAAA:encrypted"}
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file, sort_keys=False), encoding="utf-8")
+    listing = {f"friday:{k}": {"value": v, "secret": True} for k, v in values.items()}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pulumi"
+    fake.write_text(f"#!/bin/sh\ncat <<'EOF'\n{json.dumps(listing)}\nEOF\n", encoding="utf-8")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "infra", "--root", str(tmp_path), "check", "--stack", "prod", "--deployable"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stack prod: settings valid and deployable" in done.stdout
+    # Without the AI key it is not.
+    del stack_file["config"]["friday:anthropicApiKey"]
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file, sort_keys=False), encoding="utf-8")
     assert main(["--root", str(tmp_path), "check", "--stack", "prod", "--deployable"]) == 1
-    stack_file["config"]["friday:anthropicApiKey"] = {"secure": "v1:AAAA:encrypted"}
-    stack_file["config"]["friday:metricsToken"] = {"secure": "v1:BBBB:encrypted"}
-    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file), encoding="utf-8")
-    assert main(["--root", str(tmp_path), "check", "--stack", "prod", "--deployable"]) == 0
