@@ -41,6 +41,9 @@ def test_gateway_pod_has_probes_limits_and_its_sidecar(objects: list[Manifest], 
     pod = _one(objects, "Deployment")["spec"]["template"]["spec"]
     gw, sidecar = pod["containers"]
     assert sidecar["name"] == metrics_auth.NAME
+    # The caddy binary's file capability must stay in the bounding set; nothing else is kept.
+    assert sidecar["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    assert gw["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert gw[probe]["httpGet"] == {"path": gateway.HEALTH_PATH, "port": workload.HTTP_PORT_NAME}
     assert gw["resources"]["limits"] == {

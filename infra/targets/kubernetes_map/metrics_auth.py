@@ -80,7 +80,10 @@ def container(settings: Settings, service: Service, secret_name: str) -> dict[st
             "requests": {"cpu": "10m", "memory": "32Mi"},
             "limits": {"cpu": "200m", "memory": "64Mi"},
         },
-        "securityContext": container_security(),
+        # The image's caddy binary carries the file capability cap_net_bind_service=+ep: exec fails
+        # when that capability is not in the bounding set, even on an unprivileged port
+        # (caddyserver/caddy-docker#396). `restricted` allows exactly this one back.
+        "securityContext": container_security(add=("NET_BIND_SERVICE",)),
         "volumeMounts": [
             {"name": "metrics-auth-config", "mountPath": CONFIG_DIR, "readOnly": True},
             *scratch_mounts(service),

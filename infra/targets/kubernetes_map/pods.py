@@ -20,12 +20,16 @@ def pod_security(uid: int, gid: int) -> dict[str, Any]:
     }
 
 
-def container_security() -> dict[str, Any]:
+def container_security(add: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every capability dropped (`add`: the few an image cannot start without)."""
+    capabilities: dict[str, list[str]] = {"drop": ["ALL"]}
+    if add:
+        capabilities["add"] = list(add)
     return {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
         "runAsNonRoot": True,
-        "capabilities": {"drop": ["ALL"]},
+        "capabilities": capabilities,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
