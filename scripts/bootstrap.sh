@@ -2,6 +2,7 @@
 # Installs what the project needs on this machine, idempotently.
 #   scripts/bootstrap.sh runtime   venv + requirements.txt (for `make up` / `make render`)
 #   scripts/bootstrap.sh dev       venv + requirements-dev.txt + the Debian tools the tests run
+# Both lock files are hash-locked (`make lock` writes them from requirements*.in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,8 +28,8 @@ install_venv() {
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   # Reinstall only when a requirements file changed since the last install.
   if [ ! -f "$stamp" ] || [ "$req" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    # The locks pin every package with its hashes (`make lock`): nothing unpinned or altered gets in.
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$req"
     touch "$stamp"
   fi
 }
@@ -72,7 +73,7 @@ install_debian_tools() {
 
 case "$mode" in
   runtime) install_venv requirements.txt ;;
-  # checkov's pins clash with pytest's: it gets its own venv (see requirements-checkov.txt).
+  # checkov's pins clash with pytest's: it gets its own venv (see requirements-checkov.in).
   dev) install_venv requirements-dev.txt; install_venv requirements-checkov.txt .venv-checkov; install_debian_tools ;;
   *) echo "usage: $0 runtime|dev" >&2; exit 2 ;;
 esac

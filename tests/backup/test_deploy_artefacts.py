@@ -13,7 +13,7 @@ from infra.host import backup as host_backup
 from infra.render import artefacts
 from infra.settings import SettingsError, load_stack
 from infra.stack import backup, build_stack, gateway
-from infra.targets.kubernetes_map import backup as kubernetes_backup
+from infra.targets.kubernetes_map import tasks as kubernetes_tasks
 from tests.support.settings import settings_of
 
 STACKS = ["dev", "prod"]
@@ -61,7 +61,7 @@ def test_schedules_match_the_interval(hours: int) -> None:
     hh = [int(t.split(":")[0]) for t in times]
     assert len(hh) == 3
     assert all((b - a) % 24 == hours % 24 for a, b in itertools.pairwise(hh))
-    minute, hour, *rest = kubernetes_backup.cron_schedule(hours).split()
+    minute, hour, *rest = kubernetes_tasks.cron_schedule(hours).split()
     assert minute == "0" and rest == ["*", "*", "*"]
     assert hour == ("0" if hours == 24 else f"*/{hours}")
 
@@ -69,7 +69,7 @@ def test_schedules_match_the_interval(hours: int) -> None:
 def test_docker_backup_service_shares_the_gateway_volume_as_its_user() -> None:
     s = load_stack("dev")
     spec = build_stack(s)
-    svc, gw = spec.service(backup.NAME), spec.service(gateway.NAME)
+    svc, gw = spec.task(backup.NAME).resident_service(), spec.service(gateway.NAME)
     assert (svc.uid, svc.gid) == (gw.uid, gw.gid)
     mounts = {m.path: m for m in svc.mounts}
     assert mounts[gateway.DATA_DIR].volume == gateway.DATA_VOLUME
@@ -98,3 +98,29 @@ def test_bad_backup_settings_are_refused(plain: dict[str, Any], expected: str) -
     with pytest.raises(SettingsError) as err:
         settings_of(plain)
     assert expected in str(err.value)
+
+
+def test_the_backup_is_declared_once_and_every_target_runs_that_declaration() -> None:
+    s = settings_of({"backupIntervalHours": 6, "backupRetentionCount": 9, "hostDataDir": "/srv/gw"})
+    spec = build_stack(s)
+    task = spec.task(backup.NAME)
+    assert task.every_hours == 6 and "--retention" in task.command and "9" in task.command
+    assert backup.NAME not in [svc.name for svc in spec.services], "the backup is a task, not a second service"
+    # Kubernetes: the task's command as it is.
+    cron = next(d for d in kubernetes_tasks.task_objects(s, spec, task) if d["kind"] == "CronJob")
+    [container] = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == list(task.command)
+    assert cron["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] == task.deadline_s
+    # Bare metal: the same command, its volumes' paths replaced by the host's folders.
+    unit = host_backup.systemd_service(s, task)
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    expected = [
+        a.replace(gateway.DATA_DIR, "/srv/gw").replace(backup.BACKUP_DIR, s.backup_host_dir) for a in task.command
+    ]
+    assert exec_start.removeprefix("ExecStart=").split()[: len(expected)] == ["/usr/bin/python3", *expected[1:]]
+    assert "OnCalendar=*-*-* 00/6:00:00" in host_backup.systemd_timer(task)
+    # Docker: the resident form runs the same tool with the same options, on the same interval.
+    resident = task.resident_service()
+    assert resident.command[4:][: len(task.command) - 4] == task.command[4:]
+    assert str(6 * 3600) in resident.command
+    assert (resident.uid, resident.gid, resident.resources) == (task.uid, task.gid, task.resources)

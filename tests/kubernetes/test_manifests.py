@@ -16,9 +16,10 @@ import yaml
 from infra import render
 from infra.cli import main
 from infra.settings import Settings, SettingsError, load_stack
-from infra.stack import build_stack, gateway
+from infra.stack import backup, build_stack, gateway
 from infra.stack.spec import Service
-from infra.targets.kubernetes_map import manifests, metrics_auth, workload
+from infra.targets.kubernetes_map import manifests, metrics_auth, tasks, workload
+from infra.targets.kubernetes_map.meta import claim_name
 from tests.support.kubernetes import KUBE_BASE, Manifest, variant_settings
 from tests.support.paths import REPO_ROOT
 from tests.support.settings import settings_of
@@ -199,3 +200,34 @@ def test_a_complete_prod_stack_is_deployable(tmp_path: Path) -> None:
     del stack_file["config"]["friday:anthropicApiKey"]
     (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file, sort_keys=False), encoding="utf-8")
     assert main(["--root", str(tmp_path), "check", "--stack", "prod", "--deployable"]) == 1
+
+
+def test_the_backup_cronjob_is_the_declared_task(objects: list[Manifest], settings: Settings) -> None:
+    task = build_stack(settings).task(backup.NAME)
+    cron = _one(objects, "CronJob")
+    assert cron["metadata"]["name"] == tasks.cronjob_name(settings, backup.NAME)
+    assert cron["spec"]["schedule"] == tasks.cron_schedule(settings.backup_interval_hours)
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    job = cron["spec"]["jobTemplate"]["spec"]
+    assert job["activeDeadlineSeconds"] == task.deadline_s
+    pod = job["template"]["spec"]
+    [container] = pod["containers"]
+    # Command, image, ids, requests and limits are the task's, not copies.
+    assert container["command"] == list(task.command)
+    assert container["image"] == task.image.ref
+    assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (task.uid, task.gid)
+    assert container["resources"] == {
+        "requests": {
+            "cpu": f"{task.resources.requests.cpu_millicores}m",
+            "memory": f"{task.resources.requests.memory_mb}Mi",
+        },
+        "limits": {"cpu": f"{task.resources.limits.cpu_millicores}m", "memory": f"{task.resources.limits.memory_mb}Mi"},
+    }
+    [files] = [o for o in objects if o["metadata"]["name"] == tasks.files_config_map_name(settings, task)]
+    assert files["data"] == backup.tool_sources()
+    claims = {o["metadata"]["name"]: o for o in objects if o["kind"] == "PersistentVolumeClaim"}
+    size = claims[claim_name(settings, backup.VOLUME)]["spec"]["resources"]["requests"]["storage"]
+    assert size == f"{settings.kubernetes_backup_storage_gb}Gi"
+    assert claims[workload.claim_name(settings)]["spec"]["resources"]["requests"]["storage"] == (
+        f"{settings.kubernetes_gateway_storage_gb}Gi"
+    )

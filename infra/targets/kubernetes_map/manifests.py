@@ -9,7 +9,7 @@ import yaml
 
 from infra.settings import Settings
 from infra.stack.spec import StackSpec
-from infra.targets.kubernetes_map import backup, install, monitoring, network, workload
+from infra.targets.kubernetes_map import install, monitoring, network, tasks, workload
 from infra.targets.kubernetes_map.meta import Manifest
 
 RENDER_DIR = "kubernetes"
@@ -27,7 +27,7 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         *(install.objects(settings) if settings.kubernetes_monitoring_mode == "install" else []),
         *network.objects(settings),
         *workload.objects(settings, spec),
-        *backup.objects(settings, spec),
+        *tasks.objects(settings, spec),
         *monitoring.objects(settings),
     ]
 

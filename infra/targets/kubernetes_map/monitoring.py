@@ -16,8 +16,8 @@ from infra.monitoring import alertmanager
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import gateway
-from infra.targets.kubernetes_map import backup, metrics_auth, rules, workload
+from infra.stack import backup, gateway
+from infra.targets.kubernetes_map import metrics_auth, rules, tasks, workload
 from infra.targets.kubernetes_map.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
 
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -64,7 +64,7 @@ def prometheus_rule(settings: Settings) -> Manifest:
         "apiVersion": MONITORING_API,
         "kind": "PrometheusRule",
         "metadata": _meta(settings, name(settings, "alerts"), "alerts"),
-        "spec": {"groups": rules.groups(settings, backup.cronjob_name(settings))},
+        "spec": {"groups": rules.groups(settings, tasks.cronjob_name(settings, backup.NAME))},
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.stack.spec import Resources, Scratch, Service
+from infra.stack.spec import Resources, ScheduledTask, Scratch, Service
 from infra.targets.kubernetes_map.meta import mebibytes, millicores
 
 
@@ -51,7 +51,7 @@ def _scratch_name(scratch: Scratch) -> str:
     return "scratch" + scratch.path.replace("/", "-")
 
 
-def scratch_volumes(service: Service) -> list[dict[str, Any]]:
+def scratch_volumes(service: Service | ScheduledTask) -> list[dict[str, Any]]:
     """Each scratch folder of the service as a memory-backed emptyDir, lost on restart."""
     return [
         {"name": _scratch_name(s), "emptyDir": {"medium": "Memory", "sizeLimit": mebibytes(s.size_mb)}}
@@ -59,5 +59,5 @@ def scratch_volumes(service: Service) -> list[dict[str, Any]]:
     ]
 
 
-def scratch_mounts(service: Service) -> list[dict[str, Any]]:
+def scratch_mounts(service: Service | ScheduledTask) -> list[dict[str, Any]]:
     return [{"name": _scratch_name(s), "mountPath": s.path} for s in service.scratch]

@@ -15,7 +15,7 @@ import yaml
 
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import gateway
+from infra.stack import backup, gateway
 from infra.stack.spec import ConfigFile, HttpCheck, SecretRef, Service, StackSpec, Workload
 from infra.targets.kubernetes_map import metrics_auth
 from infra.targets.kubernetes_map.meta import (
@@ -131,18 +131,28 @@ def secret(settings: Settings, spec: StackSpec) -> Manifest:
     }
 
 
-def data_claim(settings: Settings) -> Manifest:
+def claim_spec(settings: Settings, volume: str) -> dict[str, Any]:
+    """A ReadWriteOnce claim of the size the settings give that volume (the gateway's data, the
+    backups), on kubernetesStorageClass or the cluster's default."""
+    sizes = {
+        gateway.DATA_VOLUME: settings.kubernetes_gateway_storage_gb,
+        backup.VOLUME: settings.kubernetes_backup_storage_gb,
+    }
     spec: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": f"{settings.kubernetes_gateway_storage_gb}Gi"}},
+        "resources": {"requests": {"storage": f"{sizes[volume]}Gi"}},
     }
     if settings.kubernetes_storage_class:
         spec["storageClassName"] = settings.kubernetes_storage_class
+    return spec
+
+
+def data_claim(settings: Settings) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": metadata(settings, claim_name(settings), COMPONENT),
-        "spec": spec,
+        "spec": claim_spec(settings, gateway.DATA_VOLUME),
     }
 
 
