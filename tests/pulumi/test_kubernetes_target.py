@@ -17,12 +17,11 @@ from infra.settings import SettingsError
 from infra.stack import build_stack
 from infra.targets.kubernetes import KubernetesStack, logical_name
 from infra.targets.kubernetes_map import install, manifests
-from tests.pulumi.harness import FAKE_AI_KEY, Recorder, configure
 from tests.support.kubernetes import ALL_RECEIVERS, KUBE_BASE
 from tests.support.paths import REPO_ROOT
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure
 from tests.support.settings import settings_of
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 RECEIVER_VALUES = {
     "alertWebhookUrl": "https://hooks.example.org/webhook-secret-path",
     "alertSlackUrl": "https://hooks.slack.example/T000/B000/slack-secret-token",
