@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -54,6 +55,14 @@ class Recorder(pulumi.runtime.Mocks):
         return found[0]
 
 
+def _project_folder() -> Path:
+    """A fresh project folder, removed when the test process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="friday-pulumi-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", folder)
+    return folder
+
+
 def configure(stack: str, plain: dict[str, Any], secrets: dict[str, str]) -> Recorder:
     """Install mocks and the stack's config the way `pulumi up` would have it.
 
@@ -64,8 +73,7 @@ def configure(stack: str, plain: dict[str, Any], secrets: dict[str, str]) -> Rec
     """
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=stack, preview=False)
-    folder = Path(tempfile.mkdtemp(prefix="friday-pulumi-"))
-    shutil.copy(REPO_ROOT / "Pulumi.yaml", folder)
+    folder = _project_folder()
     plain = dict(plain)
     if "dockerSocketPath" not in plain:
         socket = folder / "docker.sock"
@@ -88,8 +96,7 @@ def configure_stack_file(stack: str, text: str, engine_values: dict[str, str]) -
     """Mocks, a project folder holding this stack file as written, and the engine's strings for it."""
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=stack, preview=False)
-    folder = Path(tempfile.mkdtemp(prefix="friday-pulumi-"))
-    shutil.copy(REPO_ROOT / "Pulumi.yaml", folder)
+    folder = _project_folder()
     (folder / f"Pulumi.{stack}.yaml").write_text(text, encoding="utf-8")
     os.chdir(folder)
     runtime_config.set_all_config(engine_values, [])
