@@ -303,22 +303,18 @@ def committed_rule_files() -> dict[str, str]:
     return {f.path: rule_file_text(f) for f in RULE_FILES}
 
 
+def stack_constant_exprs(settings: Settings) -> dict[str, str]:
+    """{recording rule name: expression} of the per-stack constants."""
+    return {
+        MEMORY_LIMIT_MB: f"vector({settings.gateway_memory_mb})",
+        COST_BUDGET_USD_DAILY: f"vector({_n(settings.cost_budget_usd_daily)})",
+        BACKUP_STALE_AFTER_SECONDS: f"vector({settings.backup_stale_after_hours * 3600})",
+    }
+
+
 def stack_constants(settings: Settings) -> str:
     """The per-stack recording rules the static alerts join against."""
-    rules = [
-        {
-            "record": MEMORY_LIMIT_MB,
-            "expr": f"vector({settings.gateway_memory_mb})",
-        },
-        {
-            "record": COST_BUDGET_USD_DAILY,
-            "expr": f"vector({_n(settings.cost_budget_usd_daily)})",
-        },
-        {
-            "record": BACKUP_STALE_AFTER_SECONDS,
-            "expr": f"vector({settings.backup_stale_after_hours * 3600})",
-        },
-    ]
+    rules = [{"record": record, "expr": expr} for record, expr in stack_constant_exprs(settings).items()]
     header = (
         f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"
         "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours). Generated at render/deploy time.\n"
