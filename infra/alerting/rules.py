@@ -327,31 +327,27 @@ def committed_rule_files() -> dict[str, str]:
     return {f.path: rule_file_text(f) for f in RULE_FILES}
 
 
+def stack_constant_exprs(settings: Settings) -> dict[str, str]:
+    """{recording rule name: expression} of the per-stack constants."""
+    return {
+        MEMORY_LIMIT_MB: f"vector({settings.gateway_memory_mb})",
+        COST_BUDGET_USD_DAILY: f"vector({_n(settings.cost_budget_usd_daily)})",
+        BACKUP_STALE_AFTER_SECONDS: f"vector({settings.backup_stale_after_hours * 3600})",
+        GATEWAY_SCRAPE_TIMEOUT_SECONDS: f"vector({_n(duration_seconds(settings.gateway_scrape_timeout))})",
+    }
+
+
+def stack_constant_labels(settings: Settings) -> dict[str, str]:
+    """Labels of every per-stack constant: the environment, stored like the scrape jobs' target label."""
+    return {"environment": settings.environment}
+
+
 def stack_constants(settings: Settings) -> str:
     """The per-stack recording rules the static alerts join against (alerts join with `on()`; the
     `environment` label lets the dashboards select them by environment like every scraped series)."""
-    labels = {"environment": settings.environment}
     rules = [
-        {
-            "record": MEMORY_LIMIT_MB,
-            "expr": f"vector({settings.gateway_memory_mb})",
-            "labels": labels,
-        },
-        {
-            "record": COST_BUDGET_USD_DAILY,
-            "expr": f"vector({_n(settings.cost_budget_usd_daily)})",
-            "labels": labels,
-        },
-        {
-            "record": BACKUP_STALE_AFTER_SECONDS,
-            "expr": f"vector({settings.backup_stale_after_hours * 3600})",
-            "labels": labels,
-        },
-        {
-            "record": GATEWAY_SCRAPE_TIMEOUT_SECONDS,
-            "expr": f"vector({_n(duration_seconds(settings.gateway_scrape_timeout))})",
-            "labels": labels,
-        },
+        {"record": record, "expr": expr, "labels": stack_constant_labels(settings)}
+        for record, expr in stack_constant_exprs(settings).items()
     ]
     header = (
         f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"

@@ -82,6 +82,8 @@ class Settings(
                 f"friday:gatewayScrapeInterval = {self.gateway_scrape_interval!r}; Prometheus refuses a scrape "
                 "timeout above the interval: lengthen the interval or shorten the timeout"
             )
+        if self.target == "kubernetes":
+            _check_kubernetes(self)
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
         if data.startswith(logs) or logs.startswith(data):
             raise ValueError(
@@ -103,4 +105,24 @@ def _check_proxy(settings: Settings) -> None:
         raise ValueError(
             f"proxyHttpHostPort and proxyHttpsHostPort are both {settings.proxy_http_host_port}; "
             "give them different ports"
+        )
+
+
+def _check_kubernetes(settings: Settings) -> None:
+    """What the Kubernetes target cannot deploy without: a host for the Ingress and its certificate."""
+    if not settings.kubernetes_ingress_host:
+        raise ValueError(
+            "target = 'kubernetes' needs friday:kubernetesIngressHost, the host name the gateway's Ingress "
+            "serves (such as 'friday.example.org')"
+        )
+    if settings.proxy_enabled:
+        raise ValueError(
+            "proxyEnabled = true is for the docker target: on 'kubernetes' the Ingress is the reverse proxy "
+            "(kubernetesIngressHost, kubernetesIngressClass); set proxyEnabled = false"
+        )
+    if bool(settings.kubernetes_tls_secret) == bool(settings.kubernetes_cert_issuer):
+        raise ValueError(
+            f"target = 'kubernetes' needs exactly one of friday:kubernetesTlsSecret (an existing TLS Secret, now "
+            f"{settings.kubernetes_tls_secret!r}) and friday:kubernetesCertIssuer (a cert-manager ClusterIssuer, "
+            f"now {settings.kubernetes_cert_issuer!r}) for the Ingress certificate"
         )

@@ -109,13 +109,17 @@ def scraped_through_metrics_auth(settings: Settings) -> bool:
     return METRICS_TOKEN in settings.secrets_set
 
 
-def metrics(settings: Settings) -> Metrics | None:
-    """The gateway's own scrape job, when Prometheus scrapes it directly. Its interval and timeout
-    are its own: each /metrics call costs the gateway about 15 us per audit entry (docs/gateway.md)."""
-    if scraped_through_metrics_auth(settings):
-        return None  # the metrics-auth service declares the gateway's job
+def metrics(settings: Settings) -> Metrics:
+    """The gateway's metrics: with the metricsToken secret set they need that admin key as
+    X-API-Key, which a metrics-auth proxy adds (and that proxy is scraped, under the gateway's job).
+    The job's interval and timeout are its own: each /metrics call costs the gateway about 15 us
+    per audit entry (docs/gateway.md)."""
     return Metrics(
-        HTTP, METRICS_PATH, interval=settings.gateway_scrape_interval, timeout=settings.gateway_scrape_timeout
+        HTTP,
+        METRICS_PATH,
+        credential=SecretRef(METRICS_TOKEN) if scraped_through_metrics_auth(settings) else None,
+        interval=settings.gateway_scrape_interval,
+        timeout=settings.gateway_scrape_timeout,
     )
 
 

@@ -42,6 +42,8 @@ def scrape_target(service: Service) -> ScrapeTarget | None:
     if service.metrics is None:
         return None
     metrics = service.metrics
+    if metrics.credential is not None:
+        return None  # scraped through the metrics-auth proxy, which declares this job
     port = service.port(metrics.port)
     return ScrapeTarget(
         job=metrics.job or service.name,

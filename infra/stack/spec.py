@@ -256,6 +256,11 @@ class Metrics:
 
     port: str
     path: str = "/metrics"
+    # An admin API key the endpoint wants in `X-API-Key` (gateway 0.1.0). Prometheus never sends
+    # it itself (Bearer is refused for API keys): a metrics-auth proxy beside the service adds it
+    # (the stack's metrics-auth service on Docker and bare metal, a sidecar in the pod on
+    # Kubernetes), and that proxy is what gets scraped.
+    credential: SecretRef | None = None
     job: str | None = None
     # The `instance` label, when it should name another service than the one scraped.
     instance: str | None = None
