@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from infra.monitoring import endpoints
+from infra.monitoring import blackbox, endpoints
+from infra.monitoring.blackbox import Probe
 from infra.settings import Settings
 from infra.stack import alloy, backup, gateway, grafana, loki
 from infra.stack.spec import SecretRef
@@ -28,10 +29,16 @@ class ScrapeTarget:
     # Sent as `Authorization: Bearer <secret>`; Prometheus reads it from a secret file.
     credential: SecretRef | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    # A blackbox probe: Prometheus scrapes `job:port` + metrics_path with ?module=&target=; the
+    # static target is the probe's target, moved into the `target` parameter by relabelling.
+    probe: Probe | None = None
+    # Per-job interval and timeout where they differ from the global scrape settings.
+    interval: str | None = None
+    timeout: str | None = None
 
     @property
     def address(self) -> str:
-        return f"{self.job}:{self.port}"
+        return f"{self.job}:{self.port}" if self.probe is None else f"{blackbox.NAME}:{self.port}"
 
 
 def gateway_target(settings: Settings) -> ScrapeTarget:
@@ -69,6 +76,28 @@ def backup_target(settings: Settings) -> ScrapeTarget:
     return ScrapeTarget(backup.NAME, settings.backup_metrics_port, backup.METRICS_PATH)
 
 
+def blackbox_target(settings: Settings) -> ScrapeTarget:
+    # The exporter's own metrics (probe durations, config reloads), not a probe.
+    return ScrapeTarget(blackbox.NAME, blackbox.PORT, blackbox.METRICS_PATH)
+
+
+def probe_targets(settings: Settings) -> tuple[ScrapeTarget, ...]:
+    """One job per probe (infra/monitoring/blackbox.py), at the probe interval."""
+    return tuple(
+        ScrapeTarget(
+            probe.job,
+            blackbox.PORT,
+            blackbox.PROBE_PATH,
+            labels=probe.labels,
+            probe=probe,
+            interval=settings.probe_interval,
+            # One second more than the module's own timeout, so the exporter reports the failure.
+            timeout=f"{settings.probe_timeout_seconds + 1}s",
+        )
+        for probe in blackbox.probes(settings)
+    )
+
+
 TargetSource = Callable[[Settings], ScrapeTarget | None]
 
 # A later service appends its source here.
@@ -80,11 +109,15 @@ SCRAPE_TARGETS: tuple[TargetSource, ...] = (
     loki_target,
     alloy_target,
     backup_target,
+    blackbox_target,
 )
+# Sources of several targets each (the probes).
+MULTI_TARGETS: tuple[Callable[[Settings], tuple[ScrapeTarget, ...]], ...] = (probe_targets,)
 
 
 def targets(settings: Settings) -> tuple[ScrapeTarget, ...]:
     found = tuple(t for t in (source(settings) for source in SCRAPE_TARGETS) if t is not None)
+    found += tuple(t for source in MULTI_TARGETS for t in source(settings))
     jobs = [t.job for t in found]
     if len(set(jobs)) != len(jobs):
         raise AssertionError(f"two scrape targets share a job name: {jobs}")

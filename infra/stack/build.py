@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from infra.monitoring import alertmanager, prometheus
+from infra.monitoring import alertmanager, blackbox, prometheus
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import alloy, backup, gateway, grafana, loki, proxy, swagger_ui
@@ -24,6 +24,8 @@ BUILDERS: tuple[Builder, ...] = (
     alloy.build,
     swagger_ui.build,
     proxy.build,
+    # After the gateway and the proxy: its probes target them.
+    blackbox.build,
 )
 
 
