@@ -26,6 +26,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from infra.metrics.probes import (
+    PROBE_HEALTH,
+    PROBE_HTTPS,
+    PROBE_LABEL,
+    PROBE_REDIRECT,
+    PROBE_WS_PROXY,
+    PROBE_WS_UPGRADE,
+    SLO_AVAILABILITY,
+    SLO_LABEL,
+)
 from infra.monitoring import endpoints
 from infra.settings import Settings
 from infra.stack import gateway, proxy
@@ -45,23 +55,12 @@ HEALTH_PATH = "/-/healthy"
 # The self-signed proxy certificate, trusted by the HTTPS probes of a stack that generates it.
 CA_PATH = f"{CONFIG_DIR}/tls/proxy-ca.pem"
 
-# Labels on every probe series: `probe` names the check, `slo` marks the ones the SLI counts.
-PROBE_LABEL = "probe"
-SLO_LABEL = "slo"
-SLO_AVAILABILITY = "availability"
-
-# Module names (blackbox.yml) and probe names (the `probe` label, job `probe-<name>`).
+# Module names (blackbox.yml); the probe names and labels are in infra/metrics/probes.py.
 MODULE_HEALTH = "gateway_health"
 MODULE_HTTPS = "public_https"
 MODULE_REDIRECT = "http_redirect"
 MODULE_WS_PROXY = "websocket_route"
 MODULE_WS_UPGRADE = "websocket_upgrade"
-PROBE_HEALTH = "health"
-PROBE_HTTPS = "https"
-PROBE_REDIRECT = "redirect"
-PROBE_WS_PROXY = "websocket-proxy"
-PROBE_WS_UPGRADE = "websocket"
-WEBSOCKET_PROBES = (PROBE_WS_UPGRADE, PROBE_WS_PROXY)
 
 # A fixed key is fine: Sec-WebSocket-Key is a nonce against caches, not a secret; it must be
 # 16 bytes in base64 (RFC 6455 4.1), or servers refuse the upgrade.
