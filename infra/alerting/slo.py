@@ -135,11 +135,10 @@ def constants(settings: Settings) -> list[dict[str, str]]:
 
 def window_group(settings: Settings) -> dict[str, Any]:
     """Per-stack rules over the SLO window itself (its length is a setting): the error ratio so far
-    and the share of the error budget left. Evaluated once a minute: the window is weeks long."""
+    and the share of the error budget left."""
     days = f"{settings.slo_window_days}d"
     return {
         "name": "friday-slo-window",
-        "interval": "1m",
         "rules": [
             {"record": ERROR_RATIO_SLO_WINDOW, "expr": f"1 - avg_over_time({GOOD}[{days}])"},
             {"record": BUDGET_REMAINING, "expr": f"1 - {ERROR_RATIO_SLO_WINDOW} / {ERROR_BUDGET}"},
