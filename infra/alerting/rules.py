@@ -321,8 +321,10 @@ SLO_RULES = RuleFile(
             if burn is slo.PAGE
             else f"The gateway's availability error budget is burning ({burn.action})",
             "At the current error ratio the gateway spends its availability error budget "
-            "{{ $value | printf \"%.1f\" }} times faster than this tier allows ("
-            + "; ".join(f"{p.long}/{p.short} windows: {p.budget_share:.0%} of the budget in {p.long}" for p in burn.pairs)
+            '{{ $value | printf "%.1f" }} times faster than this tier allows ('
+            + "; ".join(
+                f"{p.long}/{p.short} windows: {p.budget_share:.0%} of the budget in {p.long}" for p in burn.pairs
+            )
             + "). The objective is sloAvailabilityObjective over sloWindowDays.",
         )
         for burn in slo.BURN_ALERTS
@@ -362,9 +364,7 @@ def _multiline(expr: str) -> str:
 
 
 def rule_file_text(rule_file: RuleFile) -> str:
-    rules: list[dict[str, Any]] = [
-        {"record": r["record"], "expr": _multiline(r["expr"])} for r in rule_file.records
-    ]
+    rules: list[dict[str, Any]] = [{"record": r["record"], "expr": _multiline(r["expr"])} for r in rule_file.records]
     for rule in rule_file.rules:
         doc = rule.as_rule()
         doc["expr"] = _multiline(rule.expr)

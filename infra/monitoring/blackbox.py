@@ -281,7 +281,7 @@ def build(settings: Settings) -> Part:
     from infra.settings.secrets import PROXY_TLS_KEYS
     from infra.stack.spec import SecretFile, SecretRef
 
-    secret_files = ()
+    secret_files: tuple[SecretFile, ...] = ()
     if trusts_own_ca(settings):
         # The certificate is public, but it arrives through the secret that carries it to the proxy.
         secret_files = (SecretFile(CA_PATH, SecretRef(PROXY_TLS_KEYS[0]), mode="0444"),)
@@ -305,7 +305,7 @@ def build(settings: Settings) -> Part:
         restart=settings.docker_restart_policy,
         stop_grace_s=10,
     )
-    services = (service,)
+    services: tuple[Service, ...] = (service,)
     if runs_websocket_probe(settings):
         services = (probe_auth.service(settings), service)
     return Part(services=services)

@@ -93,7 +93,11 @@ def test_scrape_jobs_use_the_multi_target_pattern() -> None:
     assert health["metrics_path"] == "/probe"
     assert health["params"] == {"module": ["gateway_health"]}
     assert health["static_configs"][0]["targets"] == ["http://gateway:18789/health"]
-    assert health["static_configs"][0]["labels"] == {"service": "probe-health", "probe": "health", "slo": "availability"}
+    assert health["static_configs"][0]["labels"] == {
+        "service": "probe-health",
+        "probe": "health",
+        "slo": "availability",
+    }
     assert health["relabel_configs"][-1] == {"target_label": "__address__", "replacement": "blackbox:9115"}
     assert (health["scrape_interval"], health["scrape_timeout"]) == ("30s", "11s")
     assert jobs["blackbox"]["metrics_path"] == "/metrics"
