@@ -20,13 +20,13 @@ import yaml
 
 from infra.alerting import slo
 from infra.alerting import thresholds as t
+from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
-from infra.dashboards.links import runbook_url
 from infra.metrics.probes import PROBE_HTTPS, PROBE_LABEL, WEBSOCKET_PROBES
 from infra.settings import Settings
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
-# same address as the dashboards' panel links (infra/dashboards/links.py, one place to change).
+# same address as the dashboards' panel links (infra/alerting/runbooks.py, one place to change).
 RUNBOOK_DOC = "docs/troubleshooting.md"
 RUNBOOK_HEADING = "## Alert runbooks"
 
@@ -262,7 +262,7 @@ _WS = "|".join(WEBSOCKET_PROBES)
 PROBE_RULES = RuleFile(
     "alerts/probes.yml",
     "friday-probes",
-    "Outside-in probes (blackbox exporter, infra/monitoring/blackbox.py): what a client of the gateway sees.",
+    "Outside-in probes (blackbox exporter, infra/stack/blackbox.py): what a client of the gateway sees.",
     (
         AlertRule(
             t.PROBE_FAILING,

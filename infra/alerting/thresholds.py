@@ -83,7 +83,7 @@ WATCHDOG = Threshold("Watchdog", 1.0, "0m", "none")
 
 # --- Outside-in probes and the availability SLO (issue 16). ---
 
-# probe_success == this, for a probe other than the WebSocket ones (infra/monitoring/blackbox.py).
+# probe_success == this, for a probe other than the WebSocket ones (infra/stack/blackbox.py).
 PROBE_FAILING = Threshold("ProbeFailing", 0.0, "5m", "warning")
 # probe_success == this for a WebSocket probe: /ws/metrics does not upgrade.
 WEBSOCKET_NOT_UPGRADING = Threshold("WebSocketNotUpgrading", 0.0, "5m", "warning")

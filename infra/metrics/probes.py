@@ -1,4 +1,4 @@
-"""Names on the blackbox exporter's probe series, shared by the probes (infra/monitoring/blackbox.py),
+"""Names on the blackbox exporter's probe series, shared by the probes (infra/stack/blackbox.py),
 the alert rules and the dashboards. A leaf module: it imports nothing of the project."""
 
 from __future__ import annotations

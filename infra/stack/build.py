@@ -1,22 +1,33 @@
 """`build_stack`: settings in, the whole stack as data out.
 
-A new service joins the stack by adding its builder to BUILDERS; no target changes.
+A new service joins the stack by adding its builder to BUILDERS; no target changes. Prometheus
+is built last, from the metrics every other service declares.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from ipaddress import ip_address
 
-from infra.monitoring import alertmanager, blackbox, prometheus
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import alloy, backup, gateway, grafana, loki, proxy, swagger_ui
+from infra.stack import (
+    alertmanager,
+    alloy,
+    backup,
+    blackbox,
+    gateway,
+    grafana,
+    loki,
+    prometheus,
+    proxy,
+    swagger_ui,
+)
 from infra.stack.parts import Builder
-from infra.stack.spec import Image, StackSpec
+from infra.stack.spec import HttpCheck, Service, StackSpec
 
 BUILDERS: tuple[Builder, ...] = (
     gateway.build,
-    prometheus.build,
     alertmanager.build,
     grafana.build,
     backup.build,
@@ -31,13 +42,14 @@ BUILDERS: tuple[Builder, ...] = (
 
 def build_stack(settings: Settings) -> StackSpec:
     parts = [builder(settings) for builder in BUILDERS]
+    others = tuple(s for p in parts for s in p.services)
+    parts.append(prometheus.build(settings, others))
     spec = StackSpec(
         stack=settings.stack,
         environment=settings.environment,
         prefix=settings.name_prefix,
         services=tuple(s for p in parts for s in p.services),
         volumes=tuple(v for p in parts for v in p.volumes),
-        volume_init_image=Image(settings.docker_init_image, settings.docker_init_tag),
     )
     _check(spec, settings)
     return spec
@@ -45,7 +57,6 @@ def build_stack(settings: Settings) -> StackSpec:
 
 def _check(spec: StackSpec, settings: Settings) -> None:
     """Consistency of the assembled stack; clashing host ports are a settings problem."""
-    problems: list[str] = []
     for kind, names in (
         ("service", [s.name for s in spec.services]),
         ("volume", [v.name for v in spec.volumes]),
@@ -54,9 +65,9 @@ def _check(spec: StackSpec, settings: Settings) -> None:
         if dupes:
             raise AssertionError(f"duplicate {kind} names in the stack: {dupes}")
     volumes = {v.name for v in spec.volumes}
-    bound: dict[tuple[str, int], str] = {}
     _check_order(spec)
     for service in spec.services:
+        _check_ports(service)
         for mount in service.mounts:
             if mount.volume not in volumes:
                 raise AssertionError(f"{service.name} mounts undeclared volume {mount.volume!r}")
@@ -66,16 +77,45 @@ def _check(spec: StackSpec, settings: Settings) -> None:
         for ref in service.secret_refs():
             if ref not in SECRETS_BY_KEY:
                 raise AssertionError(f"{service.name} uses unknown secret {ref!r}")
-        for port in service.ports:
-            where = (port.bind_address, port.host_port)
-            if where in bound:
-                problems.append(
-                    f"host port {port.host_port} on {port.bind_address} is wanted by both "
-                    f"{bound[where]} and {service.name}/{port.name}; give one another port"
-                )
-            bound[where] = f"{service.name}/{port.name}"
+    problems = _port_clashes(spec)
     if problems:
         raise SettingsError(settings.stack, problems)
+
+
+def _port_clashes(spec: StackSpec) -> list[str]:
+    problems = []
+    bound: list[tuple[str, int, str]] = []
+    for service in spec.services:
+        for port in service.published():
+            assert port.host is not None
+            address, number = port.host.address, port.host.port
+            for other_address, other_number, owner in bound:
+                if other_number == number and addresses_clash(other_address, address):
+                    problems.append(
+                        f"host port {number} on {address} is wanted by both {owner} (on {other_address}) "
+                        f"and {service.name}/{port.name}; a port on 0.0.0.0 or :: takes it on every address: "
+                        "give one of them another port"
+                    )
+            bound.append((address, number, f"{service.name}/{port.name}"))
+    return problems
+
+
+def addresses_clash(a: str, b: str) -> bool:
+    """Two binds of one port collide: the same address, or either is a wildcard (0.0.0.0, ::)."""
+    first, second = ip_address(a), ip_address(b)
+    return first == second or first.is_unspecified or second.is_unspecified
+
+
+def _check_ports(service: Service) -> None:
+    """Port names are unique, and whatever names a port (health, metrics) names one that exists."""
+    names = [p.name for p in service.ports]
+    if len(set(names)) != len(names):
+        raise AssertionError(f"{service.name}: duplicate port names {names}")
+    wanted = [service.metrics.port] if service.metrics else []
+    if isinstance(service.health.check, HttpCheck):
+        wanted.append(service.health.check.port)
+    for name in wanted:
+        service.port(name)
 
 
 def _check_order(spec: StackSpec) -> None:

@@ -20,9 +20,8 @@ import requests
 import yaml
 
 from infra import render
-from infra.monitoring import blackbox, probe_auth
 from infra.settings import Settings
-from infra.stack import gateway, proxy
+from infra.stack import blackbox, gateway, probe_auth, proxy
 from tests.proxy.harness import LocalProxy, port_of
 from tests.support import localize
 from tests.support.processes import binary, free_port, http_ok, running, wait_for

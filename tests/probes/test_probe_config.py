@@ -14,12 +14,12 @@ import pytest
 import yaml
 
 from infra import render
-from infra.monitoring import blackbox, probe_auth, prometheus
-from infra.monitoring.probe_resource import probe_manifests
-from infra.monitoring.scrape import probe_targets
+from infra.monitoring import prometheus
 from infra.settings import Settings, validate
 from infra.settings.load import RawConfig
-from infra.stack import build_stack
+from infra.stack import blackbox, build_stack, probe_auth
+from infra.stack.blackbox import probe_targets
+from infra.stack.probe_resource import probe_manifests
 from tests.support.paths import SHARED_DIR
 
 CRD = SHARED_DIR / "crds" / "monitoring.coreos.com_probes.yaml"
@@ -120,11 +120,12 @@ def test_stack_runs_blackbox_after_what_it_probes() -> None:
     names = [s.name for s in spec.services]
     assert names.index("blackbox") > names.index("proxy") > names.index("gateway")
     bb = spec.service("blackbox")
-    assert bb.user == "65534:65534" and bb.read_only_root and bb.ports == ()
-    assert bb.image.tag != "latest" and bb.internal_ports == (blackbox.PORT,)
+    assert (bb.uid, bb.gid) == (65534, 65534) and bb.read_only_root
+    assert bb.published() == () and [p.number for p in bb.ports] == [blackbox.PORT]
+    assert bb.image.tag != "latest" and bb.metrics is not None
     assert {f.secret.key for f in bb.secret_files} == {"proxyTlsCert"}
     auth = spec.service("probe-auth")
-    assert auth.ports == () and auth.internal_ports == (probe_auth.PORT,)
+    assert auth.published() == () and [p.number for p in auth.ports] == [probe_auth.PORT]
 
 
 def _strict(schema: Any) -> Any:

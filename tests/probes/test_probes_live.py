@@ -20,9 +20,10 @@ import yaml
 
 from infra import render
 from infra.alerting import rules, thresholds
-from infra.monitoring import blackbox, endpoints
+from infra.monitoring import endpoints
 from infra.settings import Settings, validate
 from infra.settings.load import RawConfig
+from infra.stack import blackbox
 from tests.probes.harness import LocalProbes, local_probes
 from tests.proxy.harness import LocalProxy, port_of, proxy_settings, run_proxy
 from tests.support import localize

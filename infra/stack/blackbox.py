@@ -9,7 +9,7 @@ The WebSocket needs an admin API key in `X-API-Key` (never as Bearer). The black
 cannot read a header value from a file or the environment in Debian's 0.23 (newer releases have
 `http_headers` with `files`, 0.23 has only `headers` with literal values), so the key would have
 to sit in blackbox.yml. Instead the credentialed probe goes through `probe-auth`
-(infra/monitoring/probe_auth.py), a tiny Caddy that adds the header from its environment at
+(infra/stack/probe_auth.py), a tiny Caddy that adds the header from its environment at
 request time: no file holds the key. The blackbox side of it is a TCP probe that sends the
 upgrade request and expects `HTTP/1.1 101`: the HTTP prober would read the upgraded stream as
 a body until its timeout. Through the reverse proxy the WebSocket is checked without a key: an
@@ -37,14 +37,29 @@ from infra.metrics.probes import (
     SLO_LABEL,
 )
 from infra.monitoring import endpoints
+from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
-from infra.stack import gateway, proxy
-from infra.stack.common import TMPFS_TMP, log_options, user
+from infra.settings.secrets import METRICS_TOKEN, PROXY_TLS_KEYS
+from infra.stack import gateway, probe_auth, proxy
 from infra.stack.parts import Part
 from infra.stack.proxy_config import WEBSOCKET_PATH
-from infra.stack.spec import ConfigFile, Healthcheck, Image, Limits, Service
+from infra.stack.spec import (
+    WGET,
+    ConfigFile,
+    Health,
+    HttpCheck,
+    Image,
+    Metrics,
+    Port,
+    SecretFile,
+    SecretRef,
+    Service,
+    Workload,
+    resources,
+)
 
 NAME = "blackbox"
+HTTP = "http"  # the name of its port (/probe, its own /metrics, /-/healthy)
 PORT = 9115
 CONFIG_DIR = "/etc/friday-blackbox"
 CONFIG_FILE = "blackbox.yml"
@@ -94,8 +109,6 @@ class Probe:
 
 def runs_websocket_probe(settings: Settings) -> bool:
     """The credentialed WebSocket probe needs the admin API key the stack sets for /metrics."""
-    from infra.monitoring.scrape import METRICS_TOKEN
-
     return METRICS_TOKEN in settings.secrets_set
 
 
@@ -126,8 +139,6 @@ def probes(settings: Settings) -> tuple[Probe, ...]:
         )
     ]
     if runs_websocket_probe(settings):
-        from infra.monitoring import probe_auth
-
         found.append(
             Probe(
                 PROBE_WS_UPGRADE,
@@ -267,7 +278,7 @@ def config_text(settings: Settings) -> str:
 
     header = (
         f"# Blackbox exporter modules of stack {settings.stack!r}, generated from its settings\n"
-        "# (infra/monitoring/blackbox.py). No credential is in here: see probe-auth.\n"
+        "# (infra/stack/blackbox.py). No credential is in here: see probe-auth.\n"
     )
     return header + dump({"modules": modules(settings)})
 
@@ -276,11 +287,25 @@ def command() -> tuple[str, ...]:
     return (f"--config.file={CONFIG_PATH}", f"--web.listen-address=:{PORT}")
 
 
-def build(settings: Settings) -> Part:
-    from infra.monitoring import probe_auth
-    from infra.settings.secrets import PROXY_TLS_KEYS
-    from infra.stack.spec import SecretFile, SecretRef
+def probe_targets(settings: Settings) -> tuple[ScrapeTarget, ...]:
+    """One Prometheus job per probe: `blackbox:9115/probe?module=...&target=...` at the probe interval."""
+    return tuple(
+        ScrapeTarget(
+            job=probe.job,
+            address=f"{NAME}:{PORT}",
+            metrics_path=PROBE_PATH,
+            labels=probe.labels,
+            params={"module": [probe.module]},
+            probe_target=probe.target,
+            interval=settings.probe_interval,
+            # One second more than the module's own timeout, so the exporter reports the failure.
+            timeout=f"{settings.probe_timeout_seconds + 1}s",
+        )
+        for probe in probes(settings)
+    )
 
+
+def build(settings: Settings) -> Part:
     secret_files: tuple[SecretFile, ...] = ()
     if trusts_own_ca(settings):
         # The certificate is public, but it arrives through the secret that carries it to the proxy.
@@ -288,21 +313,21 @@ def build(settings: Settings) -> Part:
     service = Service(
         name=NAME,
         image=Image(settings.blackbox_image, settings.blackbox_tag),
-        user=user(endpoints.NOBODY, endpoints.NOBODY),
-        limits=Limits(settings.blackbox_memory_mb, settings.blackbox_cpu_millicores),
-        healthcheck=Healthcheck(
-            ("wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{PORT}{HEALTH_PATH}"), interval_s=30, start_period_s=10
-        ),
-        log=log_options(settings),
+        uid=endpoints.NOBODY,
+        gid=endpoints.NOBODY,
+        workload=Workload.STATELESS,
+        resources=resources(settings.blackbox_memory_mb, settings.blackbox_cpu_millicores),
+        health=Health(HttpCheck(HTTP, HEALTH_PATH, WGET), interval_s=30, start_period_s=10),
         command=command(),
-        internal_ports=(PORT,),
+        # Reached by Prometheus only; it reaches out to the probe targets.
+        ports=(Port(HTTP, PORT),),
+        # Its own metrics (probe durations, config reloads): the `blackbox` job.
+        metrics=Metrics(HTTP),
         config_dir=CONFIG_DIR,
         files=(ConfigFile(CONFIG_PATH, config_text(settings)),),
         secret_files=secret_files,
-        tmpfs=dict(TMPFS_TMP),
         # The probes' targets: the gateway (and the proxy) exist before the exporter asks them.
         depends_on=(gateway.NAME, *((proxy.NAME,) if settings.proxy_enabled else ())),
-        restart=settings.docker_restart_policy,
         stop_grace_s=10,
     )
     services: tuple[Service, ...] = (service,)

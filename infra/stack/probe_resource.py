@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.monitoring import blackbox
-from infra.monitoring.scrape import ScrapeTarget, probe_targets
+from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
+from infra.stack import blackbox
 
 API_VERSION = "monitoring.coreos.com/v1"
 KIND = "Probe"
@@ -22,15 +22,15 @@ KIND = "Probe"
 def probe_manifest(settings: Settings, target: ScrapeTarget, labels: dict[str, str] | None = None) -> dict[str, Any]:
     """One Probe resource for one probe job. `labels`: extra metadata labels, such as the
     `release` label a kube-prometheus-stack Prometheus selects Probes by."""
-    probe = target.probe
-    if probe is None:
+    if target.probe_target is None:
         raise ValueError(f"{target.job} is not a probe")
+    [module] = target.params["module"]
     spec: dict[str, Any] = {
         "jobName": target.job,
-        "module": probe.module,
-        "prober": {"url": target.address, "scheme": "http", "path": blackbox.PROBE_PATH},
+        "module": module,
+        "prober": {"url": target.address, "scheme": "http", "path": target.metrics_path},
         "targets": {
-            "staticConfig": {"static": [probe.target], "labels": {"service": target.job, **target.labels}},
+            "staticConfig": {"static": [target.probe_target], "labels": {"service": target.job, **target.labels}},
         },
     }
     if target.interval:
@@ -55,4 +55,4 @@ def probe_manifest(settings: Settings, target: ScrapeTarget, labels: dict[str, s
 
 def probe_manifests(settings: Settings, labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Every probe of the stack as a Probe resource."""
-    return [probe_manifest(settings, t, labels) for t in probe_targets(settings)]
+    return [probe_manifest(settings, t, labels) for t in blackbox.probe_targets(settings)]
