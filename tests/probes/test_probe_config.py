@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from infra import render
-from infra.monitoring import prometheus
 from infra.settings import Settings, validate
 from infra.settings.load import RawConfig
 from infra.stack import blackbox, build_stack, probe_auth
@@ -88,7 +87,9 @@ def test_bad_probe_and_slo_settings_are_refused_by_name(values: dict[str, Any], 
 
 def test_scrape_jobs_use_the_multi_target_pattern() -> None:
     settings = settings_of(PROXIED)
-    jobs = {j["job_name"]: j for j in prometheus.prometheus_config(settings)["scrape_configs"]}
+    files = {f.path: f.content for f in build_stack(settings).service("prometheus").files}
+    config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
+    jobs = {j["job_name"]: j for j in config["scrape_configs"]}
     health = jobs["probe-health"]
     assert health["metrics_path"] == "/probe"
     assert health["params"] == {"module": ["gateway_health"]}
