@@ -19,7 +19,7 @@ from infra.host import prometheus as host_prometheus
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
 from infra.stack import build_stack
-from infra.stack.spec import SecretRef, Service, StackSpec
+from infra.stack.spec import ScheduledTask, SecretRef, Service, StackSpec
 from infra.targets import docker_map, kubernetes_map
 
 MARKER = ".friday-render"
@@ -50,20 +50,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def service_document(service: Service) -> dict[str, Any]:
-    """A service as JSON-friendly data: secrets replaced, file contents by reference."""
+def service_document(service: Service | ScheduledTask) -> dict[str, Any]:
+    """A service or task as JSON-friendly data: secrets replaced, file contents by reference."""
     doc: dict[str, Any] = _plain(dataclasses.asdict(service))
     doc["image"] = service.image.ref
     doc["env"] = {k: placeholder(v) if isinstance(v, SecretRef) else v for k, v in service.env.items()}
-    doc["files"] = [{"path": f.path, "mode": f.mode, "rendered": _file_rel(service, f.path)} for f in service.files]
-    doc["secret_files"] = [
-        {"path": f.path, "mode": f.mode, "content": placeholder(f.secret)} for f in service.secret_files
+    doc["files"] = [
+        {"path": f.path, "mode": f.mode, "rendered": _file_rel(service.name, f.path)} for f in service.files
     ]
+    if isinstance(service, Service):
+        doc["secret_files"] = [
+            {"path": f.path, "mode": f.mode, "content": placeholder(f.secret)} for f in service.secret_files
+        ]
     return doc
 
 
-def _file_rel(service: Service, path: str) -> str:
-    return f"files/{service.name}{path}"
+def _file_rel(name: str, path: str) -> str:
+    return f"files/{name}{path}"
 
 
 def artefacts(settings: Settings) -> dict[str, str]:
@@ -84,16 +87,18 @@ def artefacts(settings: Settings) -> dict[str, str]:
             for s in SECRETS
         },
         "services": [s.name for s in spec.services],
+        "tasks": [t.name for t in spec.tasks],
         "volumes": [dataclasses.asdict(v) for v in spec.volumes],
     }
     out["stack.json"] = json.dumps(summary, indent=2, sort_keys=True) + "\n"
-    for service in spec.services:
-        out[f"services/{service.name}.json"] = json.dumps(service_document(service), indent=2, sort_keys=True) + "\n"
-        for f in service.files:
-            out[_file_rel(service, f.path)] = f.content
+    for kind, items in (("services", spec.services), ("tasks", spec.tasks)):
+        for item in items:
+            out[f"{kind}/{item.name}.json"] = json.dumps(service_document(item), indent=2, sort_keys=True) + "\n"
+            for f in item.files:
+                out[_file_rel(item.name, f.path)] = f.content
     if settings.target == "docker":
         policy = docker_map.policy(settings)
-        for service in spec.services:
+        for service in spec.long_running():
             plan = dataclasses.asdict(docker_map.container(spec, service, policy))
             out[f"docker/{service.name}.json"] = json.dumps(plan, indent=2, sort_keys=True) + "\n"
     for produce in PRODUCERS:

@@ -42,7 +42,9 @@ BUILDERS: tuple[Builder, ...] = (
 
 def build_stack(settings: Settings) -> StackSpec:
     parts = [builder(settings) for builder in BUILDERS]
-    others = tuple(s for p in parts for s in p.services)
+    tasks = tuple(t for p in parts for t in p.tasks)
+    # Prometheus scrapes what runs for long: the services and the tasks' resident forms.
+    others = tuple(s for p in parts for s in p.services) + tuple(t.resident_service() for t in tasks)
     parts.append(prometheus.build(settings, others))
     spec = StackSpec(
         stack=settings.stack,
@@ -50,6 +52,7 @@ def build_stack(settings: Settings) -> StackSpec:
         prefix=settings.name_prefix,
         services=tuple(s for p in parts for s in p.services),
         volumes=tuple(v for p in parts for v in p.volumes),
+        tasks=tasks,
     )
     _check(spec, settings)
     return spec
@@ -58,7 +61,7 @@ def build_stack(settings: Settings) -> StackSpec:
 def _check(spec: StackSpec, settings: Settings) -> None:
     """Consistency of the assembled stack; clashing host ports are a settings problem."""
     for kind, names in (
-        ("service", [s.name for s in spec.services]),
+        ("service or task", [s.name for s in spec.long_running()]),
         ("volume", [v.name for v in spec.volumes]),
     ):
         dupes = [n for n, c in Counter(names).items() if c > 1]
@@ -66,7 +69,7 @@ def _check(spec: StackSpec, settings: Settings) -> None:
             raise AssertionError(f"duplicate {kind} names in the stack: {dupes}")
     volumes = {v.name for v in spec.volumes}
     _check_order(spec)
-    for service in spec.services:
+    for service in spec.long_running():
         _check_ports(service)
         for mount in service.mounts:
             if mount.volume not in volumes:
