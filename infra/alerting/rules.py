@@ -22,6 +22,7 @@ from infra.alerting import slo
 from infra.alerting import thresholds as t
 from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
+from infra.metrics import jobs
 from infra.metrics.probes import PROBE_HTTPS, PROBE_LABEL, WEBSOCKET_PROBES
 from infra.settings import Settings
 
@@ -37,7 +38,7 @@ BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
 CERT_EXPIRY_WARNING_SECONDS = "friday:cert_expiry_warning_seconds"
 CERT_EXPIRY_CRITICAL_SECONDS = "friday:cert_expiry_critical_seconds"
 
-GATEWAY_JOB = "gateway"
+GATEWAY_JOB = jobs.GATEWAY
 
 
 def gateway_memory_mb(selector: str = "") -> str:
@@ -195,8 +196,8 @@ MONITORING_RULES = RuleFile(
             f"increase(prometheus_rule_evaluation_failures_total[{t.PROMETHEUS_RULE_FAILURES.window}])"
             f" > {_n(t.PROMETHEUS_RULE_FAILURES.value)}\n",
             "Prometheus fails to evaluate rules",
-            "Rule group {{ $labels.rule_group }} failed {{ $value | humanize }} evaluations in 5 minutes: "
-            "alerts from it may be silently missing.",
+            "Rule group {{ $labels.rule_group }} failed {{ $value | humanize }} evaluations in "
+            f"{t.in_words(t.PROMETHEUS_RULE_FAILURES.window)}: alerts from it may be silently missing.",
         ),
         AlertRule(
             t.PROMETHEUS_CONFIG_RELOAD_FAILED,
@@ -210,7 +211,7 @@ MONITORING_RULES = RuleFile(
             f" > {_n(t.ALERTMANAGER_NOTIFICATIONS_FAILING.value)}\n",
             "Alertmanager cannot deliver notifications",
             "{{ $value | humanize }} notifications through the {{ $labels.integration }} integration failed "
-            "in 5 minutes on {{ $labels.instance }}.",
+            f"in {t.in_words(t.ALERTMANAGER_NOTIFICATIONS_FAILING.window)} on {{{{ $labels.instance }}}}.",
         ),
         AlertRule(
             t.ALERTMANAGER_CONFIG_RELOAD_FAILED,

@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.alerting import thresholds as t
+from infra.metrics import jobs
 from infra.metrics.probes import SLO_AVAILABILITY, SLO_LABEL
 from infra.settings import Settings
 
-GATEWAY_JOB = "gateway"
+GATEWAY_JOB = jobs.GATEWAY
 PREFIX = f"friday:slo_{SLO_AVAILABILITY}"
 GOOD = f"{PREFIX}:good"
 OBJECTIVE = f"{PREFIX}:objective"

@@ -22,6 +22,7 @@ from infra.settings.base import (
     PositiveDuration,
     SettingsGroup,
 )
+from infra.settings.defaults import GATEWAY_DATA_DIR, LOKI_HTTP_PORT
 
 _NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 
@@ -253,7 +254,8 @@ class LoggingSettings(SettingsGroup):
         "or weeks ('720h', '30d', '4w'); at least 24h.",
     )
     loki_host_port: Port = Field(
-        3100, description="Loopback port on the Docker host where Loki is published (logcli, a host-side Alloy)."
+        LOKI_HTTP_PORT,
+        description="Loopback port on the Docker host where Loki is published (logcli, a host-side Alloy).",
     )
     loki_memory_mb: Annotated[int, Field(ge=128, le=65536)] = Field(512, description="Memory limit of Loki in MiB.")
     loki_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
@@ -289,7 +291,7 @@ class HostSettings(SettingsGroup):
         description="Bare metal: the gateway's CLI entry point passed to hostGatewayExec.",
     )
     host_data_dir: _HostPath = Field(
-        "/var/lib/secureyeoman/data",
+        GATEWAY_DATA_DIR,
         description="Bare metal: the gateway's core.dataDir (SQLite databases, local disk only); the default is "
         "the container's data path, which the bare-metal backup unit also reads.",
     )
@@ -311,7 +313,7 @@ class HostSettings(SettingsGroup):
         "1G", description="Bare metal, hostLogTarget = journal: journald's SystemMaxUse (k, M, G)."
     )
     host_loki_url: Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.:\[\]-]+$")] = Field(
-        "http://127.0.0.1:3100",
+        f"http://127.0.0.1:{LOKI_HTTP_PORT}",
         description="Bare metal: base URL of the Loki the host's Alloy pushes to (scheme, host, port; no path).",
     )
 
@@ -320,9 +322,6 @@ def _divides_a_day(hours: int) -> int:
     if hours < 1 or 24 % hours:
         raise ValueError("must be one of 1, 2, 3, 4, 6, 8, 12, 24 (a divisor of 24)")
     return hours
-
-
-_HOST_PATH = r"^/([A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+$"
 
 
 class BackupSettings(SettingsGroup):
@@ -340,12 +339,12 @@ class BackupSettings(SettingsGroup):
         description="BackupStale fires when the newest complete backup is older than this many hours; "
         "must exceed backupIntervalHours.",
     )
-    backup_host_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+    backup_host_dir: Annotated[str, Field(pattern=_ABS_PATH)] = Field(
         "/var/backups/friday",
         description="Bare metal: absolute folder the systemd timer writes backups to (Docker and "
         "Kubernetes use a volume).",
     )
-    backup_textfile_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+    backup_textfile_dir: Annotated[str, Field(pattern=_ABS_PATH)] = Field(
         "/var/lib/prometheus/node-exporter",
         description="Bare metal: node-exporter textfile-collector folder the backup metrics are written to.",
     )

@@ -29,8 +29,8 @@ from infra.stack.spec import (
     Workload,
     resources,
 )
-from tests.monitoring.render_helpers import load_yaml, prometheus_dir, render_into
 from tests.support.paths import REPO_ROOT
+from tests.support.render import load_yaml, prometheus_dir, render_into
 from tests.support.settings import settings_of
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import yaml
 from pulumi.runtime import config as runtime_config
 
 from infra import PROJECT
+from infra.program.main import run
 from tests.support.paths import REPO_ROOT
 
 # A realistic, long enough value for every required secret; tests look for these strings
@@ -91,3 +93,25 @@ def configure_stack_file(stack: str, text: str, engine_values: dict[str, str]) -
     os.chdir(folder)
     runtime_config.set_all_config(engine_values, [])
     return recorder
+
+
+# The engine's marker for a secret value in mocked inputs.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def deploy(
+    check: Callable[[Recorder, Any], None],
+    plain: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    stack: str = "dev",
+) -> None:
+    """Run the program, wait for every container, then call check(recorder, docker_stack)."""
+    recorder = configure(stack, plain or {}, {"anthropicApiKey": FAKE_AI_KEY} if secrets is None else secrets)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        docker_stack = run()
+        ids = [c.id for c in docker_stack.containers.values()]
+        return pulumi.Output.all(*ids).apply(lambda _: check(recorder, docker_stack))
+
+    program()
