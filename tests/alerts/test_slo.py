@@ -11,13 +11,13 @@ import pytest
 import yaml
 
 from infra.alerting import rules, slo
-from infra.settings import Settings, validate
-from infra.settings.load import RawConfig
-from tests.alerts.test_rules import promtool
+from infra.settings import Settings
+from tests.support.alerts import promtool
+from tests.support.settings import settings_of
 
 
 def stack(**values: Any) -> Settings:
-    return validate(RawConfig("test", values, frozenset()))
+    return settings_of(values)
 
 
 def test_thresholds_are_the_workbooks_at_30_days_and_scale_with_the_window() -> None:

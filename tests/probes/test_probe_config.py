@@ -14,18 +14,18 @@ import pytest
 import yaml
 
 from infra import render
-from infra.settings import Settings, validate
-from infra.settings.load import RawConfig
+from infra.settings import Settings
 from infra.stack import blackbox, build_stack, probe_auth
 from infra.stack.blackbox import probe_targets
 from infra.stack.probe_resource import probe_manifests
 from tests.support.paths import SHARED_DIR
+from tests.support.settings import settings_of as support_settings
 
 CRD = SHARED_DIR / "crds" / "monitoring.coreos.com_probes.yaml"
 
 
 def settings_of(values: dict[str, Any], secrets: frozenset[str] = frozenset({"metricsToken"})) -> Settings:
-    return validate(RawConfig("test", values, secrets))
+    return support_settings(values, secrets)
 
 
 PROXIED = {"proxyEnabled": True, "proxyTlsSource": "self-signed", "proxyHttpsHostPort": 8443}

@@ -21,14 +21,14 @@ import yaml
 from infra import render
 from infra.alerting import rules, thresholds
 from infra.monitoring import endpoints
-from infra.settings import Settings, validate
-from infra.settings.load import RawConfig
+from infra.settings import Settings
 from infra.stack import blackbox
-from tests.probes.harness import LocalProbes, local_probes
-from tests.proxy.harness import LocalProxy, port_of, proxy_settings, run_proxy
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
+from tests.support.probes import LocalProbes, local_probes
 from tests.support.processes import binary, free_port, http_ok, process, wait_for
+from tests.support.proxy import LocalProxy, port_of, proxy_settings, run_proxy
+from tests.support.settings import settings_of
 from tests.support.tls import CertFiles, self_signed
 
 pytestmark = pytest.mark.live
@@ -47,11 +47,11 @@ def probe_settings(kind: str, running_proxy: LocalProxy, **extra: Any) -> Settin
         **({"proxyRateLimitPerSecond": 0} if kind == "caddy" else {}),
         **extra,
     }
-    return validate(RawConfig("dev", values, frozenset({"metricsToken"})))
+    return settings_of(values, frozenset({"metricsToken"}), stack="dev")
 
 
 def https_port(running_proxy: LocalProxy) -> int:
-    return port_of(running_proxy.params.https_listen)
+    return int(port_of(running_proxy.params.https_listen))
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_https_probe_fails_without_trusting_the_certificate(proxied: LocalProbes
 
 def test_redirect_probe_fails_on_a_location_for_another_address(proxied: LocalProbes) -> None:
     # The proxy redirects to its own public port; a stack that says another port expects another Location.
-    other = validate(RawConfig("dev", {**_plain(proxied.settings), "proxyHttpsHostPort": 4443}, frozenset()))
+    other = settings_of({**_plain(proxied.settings), "proxyHttpsHostPort": 4443}, stack="dev")
     doc = yaml.safe_load(proxied.config.read_text())
     doc["modules"]["elsewhere"] = blackbox.modules(other)[blackbox.MODULE_REDIRECT]
     proxied.config.write_text(yaml.safe_dump(doc))
@@ -165,7 +165,7 @@ def test_health_probe_judges_the_body_not_only_the_status(proxied: LocalProbes) 
 
 
 def test_websocket_probe_fails_with_a_wrong_key(cert: CertFiles, double: GatewayDouble) -> None:
-    settings = validate(RawConfig("dev", {}, frozenset({"metricsToken"})))
+    settings = settings_of({}, frozenset({"metricsToken"}), stack="dev")
     with local_probes(settings, double.port, "not-the-admin-key", cert) as probes:
         metrics, debug = probes.run("websocket")
     assert metrics["probe_success"] == 0

@@ -6,11 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from infra.stack import blackbox, probe_auth
-from tests.pulumi.harness import FAKE_AI_KEY, Recorder
-from tests.pulumi.test_docker_target import SECRET_SIG, deploy
-from tests.pulumi.test_monitoring_containers import inputs, uploads
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, deploy
 
 TOKEN = "probe-admin-key-0123456789abcdef"
+
+
+def inputs(rec: Recorder, service: str) -> dict[str, Any]:
+    return dict(rec.named(f"friday-dev-{service}").inputs)
+
+
+def uploads(rec: Recorder, service: str) -> dict[str, dict[str, Any]]:
+    listed = inputs(rec, service).get("uploads") or []
+    # One secret upload makes the whole list a secret Output.
+    if isinstance(listed, dict) and SECRET_SIG in listed:
+        listed = listed["value"]
+    return {u["file"]: u for u in listed}
 
 
 def test_blackbox_and_probe_auth_run_unpublished_with_the_key_as_a_secret_env() -> None:

@@ -1,5 +1,5 @@
 """The stack's RENDERED probes, run here: Debian's blackbox exporter and the probe-auth Caddy on
-127.0.0.1, in front of the gateway double and the live reverse proxy (tests/proxy/harness.py).
+127.0.0.1, in front of the gateway double and the live reverse proxy (tests/support/proxy.py).
 
 Only places change (free loopback ports, the test certificate's path, the double as upstream);
 the modules, the Caddyfile and the probe targets are the rendered ones, mapped to local addresses.
@@ -22,9 +22,9 @@ import yaml
 from infra import render
 from infra.settings import Settings
 from infra.stack import blackbox, gateway, probe_auth, proxy
-from tests.proxy.harness import LocalProxy, port_of
 from tests.support import localize
 from tests.support.processes import binary, free_port, http_ok, running, wait_for
+from tests.support.proxy import LocalProxy, port_of
 from tests.support.tls import CertFiles
 
 PROBE_TIMEOUT_S = 20
