@@ -1,6 +1,6 @@
 """The gateway service: its config file, environment, secrets, volume and healthcheck.
 
-Facts from the real 0.1.0 gateway (shared/gateway.md) drive the choices here: it must bind
+Facts from the real 0.1.0 gateway (docs/gateway.md) drive the choices here: it must bind
 0.0.0.0 in a container, `core.dataDir` must be set (its default is a literal `~` path),
 exactly one log output (two or more log nothing), JSON on stdout.
 """

@@ -1,4 +1,4 @@
-"""The gateway as data: every fact from shared/gateway.md the deployment must honour."""
+"""The gateway as data: every fact from docs/gateway.md the deployment must honour."""
 
 from __future__ import annotations
 
