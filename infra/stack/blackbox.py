@@ -16,7 +16,7 @@ a body until its timeout. Through the reverse proxy the WebSocket is checked wit
 upgrade request must reach the gateway's WebSocket route, which answers 401 (a request whose
 upgrade headers a proxy dropped gets 404 there).
 
-Pure data: no I/O, no Pulumi. Module options stay within what Debian's 0.23 and the pinned
+Pure functions of the settings: no I/O, no Pulumi. Module options stay within what Debian's 0.23 and the pinned
 upstream image both accept.
 """
 
@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from infra.alerting.rules import dump
 from infra.metrics.probes import (
     PROBE_HEALTH,
     PROBE_HTTPS,
@@ -274,8 +275,6 @@ def websocket_request(host: str) -> str:
 
 
 def config_text(settings: Settings) -> str:
-    from infra.alerting.rules import dump
-
     header = (
         f"# Blackbox exporter modules of stack {settings.stack!r}, generated from its settings\n"
         "# (infra/stack/blackbox.py). No credential is in here: see probe-auth.\n"
