@@ -384,29 +384,23 @@ def committed_rule_files() -> dict[str, str]:
     return {f.path: rule_file_text(f) for f in RULE_FILES}
 
 
+def stack_constant_exprs(settings: Settings) -> dict[str, str]:
+    """{recording rule name: expression} of the per-stack constants."""
+    return {
+        MEMORY_LIMIT_MB: f"vector({settings.gateway_memory_mb})",
+        COST_BUDGET_USD_DAILY: f"vector({_n(settings.cost_budget_usd_daily)})",
+        BACKUP_STALE_AFTER_SECONDS: f"vector({settings.backup_stale_after_hours * 3600})",
+    }
+
+
 def stack_constants(settings: Settings) -> str:
     """The per-stack recording rules the static alerts join against."""
-    rules = [
-        {
-            "record": MEMORY_LIMIT_MB,
-            "expr": f"vector({settings.gateway_memory_mb})",
-        },
-        {
-            "record": COST_BUDGET_USD_DAILY,
-            "expr": f"vector({_n(settings.cost_budget_usd_daily)})",
-        },
-        {
-            "record": BACKUP_STALE_AFTER_SECONDS,
-            "expr": f"vector({settings.backup_stale_after_hours * 3600})",
-        },
-        {
-            "record": CERT_EXPIRY_WARNING_SECONDS,
-            "expr": f"vector({settings.cert_expiry_warning_days * 86400})",
-        },
-        {
-            "record": CERT_EXPIRY_CRITICAL_SECONDS,
-            "expr": f"vector({settings.cert_expiry_critical_days * 86400})",
-        },
+    rules = [{"record": record, "expr": expr} for record, expr in stack_constant_exprs(settings).items()]
+    # The probe and SLO constants: only the Docker target's Prometheus runs the probes (the
+    # Kubernetes target's PrometheusRule takes stack_constant_exprs alone).
+    rules += [
+        {"record": CERT_EXPIRY_WARNING_SECONDS, "expr": f"vector({settings.cert_expiry_warning_days * 86400})"},
+        {"record": CERT_EXPIRY_CRITICAL_SECONDS, "expr": f"vector({settings.cert_expiry_critical_days * 86400})"},
         *slo.constants(settings),
     ]
     header = (

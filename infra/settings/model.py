@@ -81,6 +81,8 @@ class Settings(
         if self.proxy_enabled:
             _check_proxy(self)
         _check_probes_and_slo(self)
+        if self.target == "kubernetes":
+            _check_kubernetes(self)
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
         if data.startswith(logs) or logs.startswith(data):
             raise ValueError(
@@ -116,4 +118,24 @@ def _check_probes_and_slo(settings: Settings) -> None:
             f"prometheusRetentionTime = {settings.prometheus_retention_time!r} is shorter than sloWindowDays = "
             f"{settings.slo_window_days}: the remaining error budget would be judged on less than the SLO window; "
             f"keep at least {settings.slo_window_days}d"
+        )
+
+
+def _check_kubernetes(settings: Settings) -> None:
+    """What the Kubernetes target cannot deploy without: a host for the Ingress and its certificate."""
+    if not settings.kubernetes_ingress_host:
+        raise ValueError(
+            "target = 'kubernetes' needs friday:kubernetesIngressHost, the host name the gateway's Ingress "
+            "serves (such as 'friday.example.org')"
+        )
+    if settings.proxy_enabled:
+        raise ValueError(
+            "proxyEnabled = true is for the docker target: on 'kubernetes' the Ingress is the reverse proxy "
+            "(kubernetesIngressHost, kubernetesIngressClass); set proxyEnabled = false"
+        )
+    if bool(settings.kubernetes_tls_secret) == bool(settings.kubernetes_cert_issuer):
+        raise ValueError(
+            f"target = 'kubernetes' needs exactly one of friday:kubernetesTlsSecret (an existing TLS Secret, now "
+            f"{settings.kubernetes_tls_secret!r}) and friday:kubernetesCertIssuer (a cert-manager ClusterIssuer, "
+            f"now {settings.kubernetes_cert_issuer!r}) for the Ingress certificate"
         )

@@ -22,7 +22,12 @@ def pins(path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("source", "lock"), [("requirements.in", "requirements.txt"), ("requirements-dev.in", "requirements-dev.txt")]
+    ("source", "lock"),
+    [
+        ("requirements.in", "requirements.txt"),
+        ("requirements-dev.in", "requirements-dev.txt"),
+        ("requirements-checkov.in", "requirements-checkov.txt"),
+    ],
 )
 def test_every_chosen_version_is_in_its_lock(source: str, lock: str) -> None:
     chosen, locked = pins(REPO_ROOT / source), pins(REPO_ROOT / lock)
@@ -30,7 +35,7 @@ def test_every_chosen_version_is_in_its_lock(source: str, lock: str) -> None:
     assert {n: v for n, v in chosen.items() if locked.get(n) != v} == {}, f"run `make lock`: {lock} is stale"
 
 
-@pytest.mark.parametrize("lock", ["requirements.txt", "requirements-dev.txt"])
+@pytest.mark.parametrize("lock", ["requirements.txt", "requirements-dev.txt", "requirements-checkov.txt"])
 def test_every_locked_package_carries_hashes(lock: str) -> None:
     text = (REPO_ROOT / lock).read_text()
     blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
@@ -73,10 +78,11 @@ def test_renovate_covers_pip_locks_and_actions() -> None:
     assert set(config["enabledManagers"]) == {"pip-compile", "github-actions", "custom.regex"}
     [pattern] = config["pip-compile"]["managerFilePatterns"]
     files = re.compile(pattern.strip("/"))
-    assert files.search("requirements.txt") and files.search("requirements-dev.txt")
+    locks = ("requirements.txt", "requirements-dev.txt", "requirements-checkov.txt")
+    assert all(files.search(lock) for lock in locks)
     # Renovate re-runs the command in each lock's header: it must be the one `make lock` runs.
     lock_script = (REPO_ROOT / "scripts" / "lock.sh").read_text()
-    for lock in ("requirements.txt", "requirements-dev.txt"):
+    for lock in locks:
         header = (REPO_ROOT / lock).read_text().splitlines()[1]
         assert header.startswith("#    uv pip compile --generate-hashes --universal --python-version=3.11 ")
         assert f"--output-file={lock}" in header and f"--output-file={lock}" in lock_script

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from pulumi.runtime import config as runtime_config
 
 from infra import PROJECT
 from infra.program.main import run
+from infra.targets.docker import DockerStack
 from tests.support.paths import REPO_ROOT
 
 # A realistic, long enough value for every required secret; tests look for these strings
@@ -53,6 +55,14 @@ class Recorder(pulumi.runtime.Mocks):
         return found[0]
 
 
+def _project_folder() -> Path:
+    """A fresh project folder, removed when the test process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="friday-pulumi-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", folder)
+    return folder
+
+
 def configure(stack: str, plain: dict[str, Any], secrets: dict[str, str]) -> Recorder:
     """Install mocks and the stack's config the way `pulumi up` would have it.
 
@@ -63,8 +73,7 @@ def configure(stack: str, plain: dict[str, Any], secrets: dict[str, str]) -> Rec
     """
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=stack, preview=False)
-    folder = Path(tempfile.mkdtemp(prefix="friday-pulumi-"))
-    shutil.copy(REPO_ROOT / "Pulumi.yaml", folder)
+    folder = _project_folder()
     plain = dict(plain)
     if "dockerSocketPath" not in plain:
         socket = folder / "docker.sock"
@@ -87,8 +96,7 @@ def configure_stack_file(stack: str, text: str, engine_values: dict[str, str]) -
     """Mocks, a project folder holding this stack file as written, and the engine's strings for it."""
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=stack, preview=False)
-    folder = Path(tempfile.mkdtemp(prefix="friday-pulumi-"))
-    shutil.copy(REPO_ROOT / "Pulumi.yaml", folder)
+    folder = _project_folder()
     (folder / f"Pulumi.{stack}.yaml").write_text(text, encoding="utf-8")
     os.chdir(folder)
     runtime_config.set_all_config(engine_values, [])
@@ -111,6 +119,7 @@ def deploy(
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[None]:
         docker_stack = run()
+        assert isinstance(docker_stack, DockerStack)
         ids = [c.id for c in docker_stack.containers.values()]
         return pulumi.Output.all(*ids).apply(lambda _: check(recorder, docker_stack))
 
