@@ -41,6 +41,7 @@ declare -A APT=(
   [amtool]=prometheus-alertmanager
   [prometheus-alertmanager]=prometheus-alertmanager
   [prometheus-node-exporter]=prometheus-node-exporter
+  [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
   [logrotate]=logrotate
   [nginx]=nginx-light
   [caddy]=caddy

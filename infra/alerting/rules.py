@@ -18,10 +18,12 @@ from typing import Any
 
 import yaml
 
+from infra.alerting import slo
 from infra.alerting import thresholds as t
 from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.metrics import jobs
+from infra.metrics.probes import PROBE_HTTPS, PROBE_LABEL, WEBSOCKET_PROBES
 from infra.settings import Settings
 from infra.settings.base import duration_seconds
 
@@ -35,6 +37,8 @@ MEMORY_LIMIT_MB = "friday:memory_limit_mb"
 COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
 BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
 GATEWAY_SCRAPE_TIMEOUT_SECONDS = "friday:gateway_scrape_timeout_seconds"
+CERT_EXPIRY_WARNING_SECONDS = "friday:cert_expiry_warning_seconds"
+CERT_EXPIRY_CRITICAL_SECONDS = "friday:cert_expiry_critical_seconds"
 
 GATEWAY_JOB = jobs.GATEWAY
 
@@ -82,6 +86,8 @@ class RuleFile:
     group: str
     about: str
     rules: tuple[AlertRule, ...]
+    # Recording rules evaluated before the alerts of the same group (a group runs in order).
+    records: tuple[dict[str, str], ...] = ()
 
 
 _GW = f'job="{GATEWAY_JOB}"'
@@ -276,7 +282,82 @@ BACKUP_RULES = RuleFile(
     ),
 )
 
-RULE_FILES: tuple[RuleFile, ...] = (GATEWAY_RULES, MONITORING_RULES, BACKUP_RULES)
+_WS = "|".join(WEBSOCKET_PROBES)
+
+PROBE_RULES = RuleFile(
+    "alerts/probes.yml",
+    "friday-probes",
+    "Outside-in probes (blackbox exporter, infra/stack/blackbox.py): what a client of the gateway sees.",
+    (
+        AlertRule(
+            t.PROBE_FAILING,
+            f'probe_success{{{PROBE_LABEL}!~"{_WS}"}} == {_n(t.PROBE_FAILING.value)}\n',
+            "A probe of the gateway fails",
+            "The {{ $labels.probe }} probe of {{ $labels.instance }} has failed for "
+            f"{t.PROBE_FAILING.for_}: clients taking that path get an error, a wrong answer or no answer.",
+        ),
+        AlertRule(
+            t.WEBSOCKET_NOT_UPGRADING,
+            f'probe_success{{{PROBE_LABEL}=~"{_WS}"}} == {_n(t.WEBSOCKET_NOT_UPGRADING.value)}\n',
+            "The gateway's WebSocket does not upgrade",
+            "The {{ $labels.probe }} probe of {{ $labels.instance }} has failed for "
+            f"{t.WEBSOCKET_NOT_UPGRADING.for_}: /ws/metrics does not switch protocols, so live metrics "
+            "clients (dashboards, the UI) get nothing.",
+        ),
+        *(
+            AlertRule(
+                tier,
+                # Days left over the stack's limit; only the public HTTPS probe reports the certificate
+                # once (other probes of the same endpoint would repeat the alert).
+                f'(probe_ssl_earliest_cert_expiry{{{PROBE_LABEL}="{PROBE_HTTPS}"}} - time())\n'
+                f"/ on() group_left() {constant} < {_n(tier.value)}\n",
+                summary,
+                "The TLS certificate served at {{ $labels.instance }} expires sooner than the stack's "
+                f"{setting} allows: {{{{ $value | humanizePercentage }}}} of that time is left. Renew and deploy "
+                "it before clients refuse the connection.",
+            )
+            for tier, constant, setting, summary in (
+                (
+                    t.CERT_EXPIRING,
+                    CERT_EXPIRY_WARNING_SECONDS,
+                    "certExpiryWarningDays",
+                    "The proxy's TLS certificate expires within weeks",
+                ),
+                (
+                    t.CERT_EXPIRING_CRITICAL,
+                    CERT_EXPIRY_CRITICAL_SECONDS,
+                    "certExpiryCriticalDays",
+                    "The proxy's TLS certificate expires within days",
+                ),
+            )
+        ),
+    ),
+)
+
+SLO_RULES = RuleFile(
+    "alerts/slo.yml",
+    "friday-slo-availability",
+    "The gateway's availability SLO (infra/alerting/slo.py): SLI, error ratios and burn rates, burn-rate alerts.",
+    tuple(
+        AlertRule(
+            burn.threshold,
+            slo.alert_expr(burn),
+            f"The gateway's availability error budget is burning fast ({burn.action})"
+            if burn is slo.PAGE
+            else f"The gateway's availability error budget is burning ({burn.action})",
+            "At the current error ratio the gateway spends its availability error budget "
+            '{{ $value | printf "%.1f" }} times faster than this tier allows ('
+            + "; ".join(
+                f"{p.long}/{p.short} windows: {p.budget_share:.0%} of the budget in {p.long}" for p in burn.pairs
+            )
+            + "). The objective is sloAvailabilityObjective over sloWindowDays.",
+        )
+        for burn in slo.BURN_ALERTS
+    ),
+    records=tuple(slo.recording_rules()),
+)
+
+RULE_FILES: tuple[RuleFile, ...] = (GATEWAY_RULES, MONITORING_RULES, BACKUP_RULES, PROBE_RULES, SLO_RULES)
 ALERTS: tuple[AlertRule, ...] = tuple(r for f in RULE_FILES for r in f.rules)
 
 
@@ -308,7 +389,7 @@ def _multiline(expr: str) -> str:
 
 
 def rule_file_text(rule_file: RuleFile) -> str:
-    rules = []
+    rules: list[dict[str, Any]] = [{"record": r["record"], "expr": _multiline(r["expr"])} for r in rule_file.records]
     for rule in rule_file.rules:
         doc = rule.as_rule()
         doc["expr"] = _multiline(rule.expr)
@@ -345,13 +426,31 @@ def stack_constant_labels(settings: Settings) -> dict[str, str]:
 def stack_constants(settings: Settings) -> str:
     """The per-stack recording rules the static alerts join against (alerts join with `on()`; the
     `environment` label lets the dashboards select them by environment like every scraped series)."""
-    rules = [
-        {"record": record, "expr": expr, "labels": stack_constant_labels(settings)}
-        for record, expr in stack_constant_exprs(settings).items()
+    labels = stack_constant_labels(settings)
+    rules: list[dict[str, Any]] = [
+        {"record": record, "expr": expr, "labels": labels} for record, expr in stack_constant_exprs(settings).items()
+    ]
+    # The probe and SLO constants: only the Docker target's Prometheus runs the probes (the
+    # Kubernetes target's PrometheusRule takes stack_constant_exprs alone).
+    rules += [
+        {
+            "record": CERT_EXPIRY_WARNING_SECONDS,
+            "expr": f"vector({settings.cert_expiry_warning_days * 86400})",
+            "labels": labels,
+        },
+        {
+            "record": CERT_EXPIRY_CRITICAL_SECONDS,
+            "expr": f"vector({settings.cert_expiry_critical_days * 86400})",
+            "labels": labels,
+        },
+        *slo.constants(settings),
     ]
     header = (
         f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"
-        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours, gatewayScrapeTimeout).\n"
+        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours, gatewayScrapeTimeout,\n"
+        "# certExpiry*Days, the SLO's objective and burn-rate thresholds), and the SLO rules over\n"
+        "# its window (sloWindowDays).\n"
         "# Generated at render/deploy time.\n"
     )
-    return header + dump({"groups": [{"name": "friday-stack-constants", "rules": rules}]})
+    groups = [{"name": "friday-stack-constants", "rules": rules}, slo.window_group(settings)]
+    return header + dump({"groups": groups})

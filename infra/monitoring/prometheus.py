@@ -37,10 +37,21 @@ def scrape_config(target: ScrapeTarget, environment: str) -> dict[str, Any]:
         config["scrape_interval"] = target.interval
     if target.timeout is not None:
         config["scrape_timeout"] = target.timeout
+    if target.params:
+        config["params"] = target.params
+    static = target.address if target.probe_target is None else target.probe_target
     # `environment` as a target label is stored with every series (an external label is not), so
     # the dashboards' environment variable finds data when a concrete environment is selected.
     labels = {"service": target.job, "environment": environment, **target.labels}
-    config["static_configs"] = [{"targets": [target.address], "labels": labels}]
+    config["static_configs"] = [{"targets": [static], "labels": labels}]
+    if target.probe_target is not None:
+        # The multi-target pattern: the probe target becomes ?target= and the instance label;
+        # Prometheus connects to the exporter.
+        config["relabel_configs"] = [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": target.address},
+        ]
     return config
 
 

@@ -73,8 +73,8 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 60480
 
 
 def duration_seconds(value: str) -> float:
-    """Seconds of a (validated) Prometheus duration such as '1h30m' or '500ms'."""
-    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"([0-9]+)(ms|[smhdwy])", value))
+    """Seconds in a (validated) Prometheus duration such as '1h30m'."""
+    return sum(int(n) * _UNIT_SECONDS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", value))
 
 
 ImageRepo = Annotated[str, AfterValidator(_image_repo)]

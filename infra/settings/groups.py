@@ -197,7 +197,9 @@ class KubernetesSettings(SettingsGroup):
 
 
 class MonitoringSettings(SettingsGroup):
-    prometheus_retention_time: PositiveDuration = Field("15d", description="Prometheus TSDB retention by age.")
+    prometheus_retention_time: PositiveDuration = Field(
+        "30d", description="Prometheus TSDB retention by age; at least sloWindowDays (the SLO is judged over it)."
+    )
     prometheus_retention_size: Annotated[str, Field(pattern=r"^[1-9][0-9]*(B|KB|MB|GB|TB)$")] = Field(
         "5GB", description="Prometheus TSDB retention by size (B, KB, MB, GB, TB)."
     )
@@ -520,3 +522,71 @@ class ProxySettings(SettingsGroup):
     proxy_nginx_tag: ImageTag = Field("1.27.4-alpine", description="Tag of proxyNginxImage.")
     proxy_caddy_image: ImageRepo = Field("caddy", description="Caddy image for proxyKind caddy.")
     proxy_caddy_tag: ImageTag = Field("2.9.1-alpine", description="Tag of proxyCaddyImage.")
+
+
+def _regexp(value: str) -> str:
+    # Go's RE2 (blackbox) and Python's re agree on the simple patterns a body check needs.
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
+class ProbeSettings(SettingsGroup):
+    """Outside-in probes: Prometheus' blackbox exporter as a stack service (infra/stack/blackbox.py)."""
+
+    blackbox_image: ImageRepo = Field(
+        "prom/blackbox-exporter", description="Blackbox exporter image repository, without tag."
+    )
+    blackbox_tag: ImageTag = Field("v0.27.0", description="Blackbox exporter image tag; 'latest' is refused.")
+    blackbox_memory_mb: Annotated[int, Field(ge=32, le=4096)] = Field(
+        64, description="Memory limit of the blackbox exporter container in MiB."
+    )
+    blackbox_cpu_millicores: Annotated[int, Field(ge=50, le=4000)] = Field(
+        200, description="CPU limit of the blackbox exporter in millicores."
+    )
+    probe_interval: PositiveDuration = Field(
+        "30s", description="How often each probe runs (the scrape interval of the probe jobs)."
+    )
+    probe_timeout_seconds: Annotated[int, Field(ge=1, le=60)] = Field(
+        10, description="Seconds one probe may take before it counts as failed; less than probeInterval."
+    )
+    probe_health_body_regexp: Annotated[str, AfterValidator(_regexp)] = Field(
+        '"status"\\s*:\\s*"ok"',
+        description="Regular expression the gateway's /health body must match (its status code alone proves "
+        "little: the 0.1.0 /health is constant).",
+    )
+    probe_public_url: Annotated[str, Field(pattern=r"^$|^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")] = Field(
+        "",
+        description="Base URL clients use (https://host[:port], no path) for the public HTTPS probe; empty: "
+        "the proxy inside the stack, with proxyServerName as TLS server name and Host.",
+    )
+    cert_expiry_warning_days: Annotated[int, Field(ge=2, le=365)] = Field(
+        21, description="CertificateExpiring warns when the proxy's certificate has fewer days left than this."
+    )
+    cert_expiry_critical_days: Annotated[int, Field(ge=1, le=364)] = Field(
+        7, description="CertificateExpiring turns critical when fewer days than this are left."
+    )
+
+    @model_validator(mode="after")
+    def _tiers(self) -> ProbeSettings:
+        if self.cert_expiry_critical_days >= self.cert_expiry_warning_days:
+            raise ValueError(
+                f"certExpiryCriticalDays = {self.cert_expiry_critical_days} must be less than "
+                f"certExpiryWarningDays = {self.cert_expiry_warning_days} (the critical tier comes later)"
+            )
+        return self
+
+
+class SloSettings(SettingsGroup):
+    """The gateway's availability SLO (infra/alerting/slo.py)."""
+
+    slo_availability_objective: Annotated[float, Field(ge=90, le=99.99)] = Field(
+        99.5,
+        description="Availability objective in percent: the share of probes (and gateway scrapes) that must "
+        "succeed over sloWindowDays; 100 minus it is the error budget.",
+    )
+    slo_window_days: Annotated[int, Field(ge=7, le=90)] = Field(
+        28, description="Days the availability SLO is judged over (the error budget's window)."
+    )

@@ -17,7 +17,9 @@ from infra.settings.groups import (
     LoggingSettings,
     MonitoringSettings,
     OptionalPartsSettings,
+    ProbeSettings,
     ProxySettings,
+    SloSettings,
     SwaggerUiSettings,
 )
 
@@ -29,6 +31,8 @@ DEVELOPMENT_ENVIRONMENTS = ("dev", "local")
 # pydantic lists inherited fields from the last base to the first: this order puts
 # core first in the generated Pulumi.yaml and README reference.
 class Settings(
+    SloSettings,
+    ProbeSettings,
     ProxySettings,
     SwaggerUiSettings,
     HostSettings,
@@ -82,6 +86,7 @@ class Settings(
                 f"friday:gatewayScrapeInterval = {self.gateway_scrape_interval!r}; Prometheus refuses a scrape "
                 "timeout above the interval: lengthen the interval or shorten the timeout"
             )
+        _check_probes_and_slo(self)
         if self.target == "kubernetes":
             _check_kubernetes(self)
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
@@ -105,6 +110,20 @@ def _check_proxy(settings: Settings) -> None:
         raise ValueError(
             f"proxyHttpHostPort and proxyHttpsHostPort are both {settings.proxy_http_host_port}; "
             "give them different ports"
+        )
+
+
+def _check_probes_and_slo(settings: Settings) -> None:
+    if settings.probe_timeout_seconds >= duration_seconds(settings.probe_interval):
+        raise ValueError(
+            f"probeTimeoutSeconds = {settings.probe_timeout_seconds} must be less than probeInterval = "
+            f"{settings.probe_interval!r} (Prometheus refuses a scrape timeout longer than its interval)"
+        )
+    if duration_seconds(settings.prometheus_retention_time) < settings.slo_window_days * 86400:
+        raise ValueError(
+            f"prometheusRetentionTime = {settings.prometheus_retention_time!r} is shorter than sloWindowDays = "
+            f"{settings.slo_window_days}: the remaining error budget would be judged on less than the SLO window; "
+            f"keep at least {settings.slo_window_days}d"
         )
 
 

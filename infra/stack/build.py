@@ -15,6 +15,7 @@ from infra.stack import (
     alertmanager,
     alloy,
     backup,
+    blackbox,
     gateway,
     grafana,
     loki,
@@ -36,6 +37,8 @@ BUILDERS: tuple[Builder, ...] = (
     alloy.build,
     swagger_ui.build,
     proxy.build,
+    # After the gateway and the proxy: its probes target them.
+    blackbox.build,
 )
 
 

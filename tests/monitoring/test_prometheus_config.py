@@ -65,7 +65,11 @@ def test_with_a_token_the_gateway_job_scrapes_the_metrics_auth_proxy_and_holds_n
     out = render_into(settings, tmp_path / "out")
     config = load_yaml(prometheus_dir(out) / "prometheus.yml")
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
-    assert set(jobs) == {"gateway", "prometheus", "alertmanager", "grafana", "loki", "alloy", "backup"}
+    assert set(jobs) == {
+        *("gateway", "prometheus", "alertmanager", "grafana", "loki", "alloy", "backup", "blackbox"),
+        # The probes (infra/stack/blackbox.py): /health always, the WebSocket with the key.
+        *("probe-health", "probe-websocket"),
+    }
     assert jobs["loki"]["static_configs"][0]["targets"] == ["loki:3100"]
     assert jobs["alloy"]["static_configs"][0]["targets"] == ["alloy:12345"]
     assert jobs["grafana"]["static_configs"][0]["targets"] == ["grafana:3000"]
@@ -153,6 +157,8 @@ def test_rule_files_in_the_service_are_the_committed_ones() -> None:
         "rules/gateway.yml",
         "rules/monitoring.yml",
         "rules/backups.yml",
+        "rules/probes.yml",
+        "rules/slo.yml",
         "rules/stack-constants.yml",
     ]
 

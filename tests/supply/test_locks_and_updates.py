@@ -12,7 +12,10 @@ import pytest
 
 from infra.cli import main
 from infra.settings import Settings
+from infra.targets.kubernetes_map import install
+from tests.support.kubernetes import KUBE_BASE
 from tests.support.paths import REPO_ROOT
+from tests.support.settings import settings_of
 
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)(?: ;.*?)?(?: \\)?$", re.M)
 
@@ -57,7 +60,7 @@ def test_installs_require_hashes() -> None:
 
 def image_regex() -> re.Pattern[str]:
     config = json.loads((REPO_ROOT / "renovate.json").read_text())
-    [manager] = config["customManagers"]
+    [manager] = [m for m in config["customManagers"] if m["datasourceTemplate"] == "docker"]
     [pattern] = manager["matchStrings"]
     # Renovate's (?<name>) groups in Python's spelling.
     return re.compile(pattern.replace("(?<", "(?P<"))
@@ -113,3 +116,15 @@ def test_new_stack_from_the_template_is_valid_and_safe(tmp_path: Path, capsys: p
 def test_make_up_creates_a_missing_stack_before_anything_else() -> None:
     up = (REPO_ROOT / "scripts" / "up.sh").read_text()
     assert up.index("infra new-stack") < up.index("infra check") < up.index("install-pulumi.sh")
+
+
+def test_renovate_finds_every_chart_version_of_the_install_mode() -> None:
+    config = json.loads((REPO_ROOT / "renovate.json").read_text())
+    source = (REPO_ROOT / "infra" / "settings" / "groups.py").read_text()
+    found = {}
+    for manager in (m for m in config["customManagers"] if m["datasourceTemplate"] == "helm"):
+        [pattern] = manager["matchStrings"]
+        [match] = re.finditer(pattern.replace("(?<", "(?P<"), source)
+        found[manager["depNameTemplate"]] = (manager["registryUrlTemplate"], match["currentValue"])
+    settings = settings_of({**KUBE_BASE, "kubernetesMonitoringMode": "install"}, stack="prod")
+    assert found == {c.chart: (c.repository, c.version) for c in install.charts(settings)}
