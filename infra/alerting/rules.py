@@ -316,18 +316,19 @@ PROBE_RULES = RuleFile(
                 f"{setting} allows: {{{{ $value | humanizePercentage }}}} of that time is left. Renew and deploy "
                 "it before clients refuse the connection.",
             )
+            # Critical before warning: see the tier order note above.
             for tier, constant, setting, summary in (
-                (
-                    t.CERT_EXPIRING,
-                    CERT_EXPIRY_WARNING_SECONDS,
-                    "certExpiryWarningDays",
-                    "The proxy's TLS certificate expires within weeks",
-                ),
                 (
                     t.CERT_EXPIRING_CRITICAL,
                     CERT_EXPIRY_CRITICAL_SECONDS,
                     "certExpiryCriticalDays",
                     "The proxy's TLS certificate expires within days",
+                ),
+                (
+                    t.CERT_EXPIRING,
+                    CERT_EXPIRY_WARNING_SECONDS,
+                    "certExpiryWarningDays",
+                    "The proxy's TLS certificate expires within weeks",
                 ),
             )
         ),
