@@ -53,3 +53,9 @@ def configure(stack: str, plain: dict[str, Any], secrets: dict[str, str]) -> Rec
     values.update({f"{PROJECT}:{k}": v for k, v in secrets.items()})
     runtime_config.set_all_config(values, [f"{PROJECT}:{k}" for k in secrets])
     return recorder
+
+
+def delivered(recorder: Recorder, service: str, stack: str = "dev") -> Any:
+    """The `uploads` input that delivers a service's config files: its config-init container's
+    (the service container itself has a read-only root and gets none; see infra/targets/docker_plan.py)."""
+    return recorder.named(f"friday-{stack}-{service}-config-init").inputs["uploads"]

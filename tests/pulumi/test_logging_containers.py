@@ -6,7 +6,7 @@ from typing import Any
 
 from infra.logs import pipeline
 from infra.stack import alloy, loki
-from tests.pulumi.harness import Recorder
+from tests.pulumi.harness import Recorder, delivered
 from tests.pulumi.test_docker_target import deploy
 
 
@@ -24,7 +24,7 @@ def test_alloy_reads_the_socket_read_only_as_a_non_root_member_of_its_group() ->
         assert c["readOnly"] is True
         assert "ports" not in c or not c["ports"]
         assert c["command"][-1] == alloy.CONFIG_PATH
-        [upload] = c["uploads"]
+        [upload] = delivered(rec, "alloy")
         assert upload["file"] == alloy.CONFIG_PATH
         assert loki.push_url() in upload["content"]
         assert c["healthcheck"]["tests"][0] == "CMD"
