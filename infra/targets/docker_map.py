@@ -1,22 +1,29 @@
-"""Docker target, the pure half: one service mapped to its container settings (no Pulumi).
+"""Docker target, the pure half: the stack's target-neutral services mapped to container settings.
 
-infra/targets/docker_plan.py adds what the whole stack needs around these (network, volumes,
-the volume-init and config-delivery steps); infra/targets/docker.py turns that into resources.
+Everything Docker-only lives here, not in the shared spec: the restart policy, json-file log
+rotation, the one-shot volume-init container, tmpfs option strings, stop signals, labels, the
+healthcheck as a command run inside the container, and which ports are published on the host.
+Plain data in, plain data out (no Pulumi): infra/targets/docker.py turns it into resources, and
+tests read it directly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infra.logs.pipeline import ENVIRONMENT_LABEL, SERVICE_LABEL, STACK_LABEL
 from infra.settings import Settings
-from infra.stack.spec import Image, Service, StackSpec
+from infra.stack.spec import CommandCheck, Image, Reach, Scratch, Service, Shutdown, StackSpec
 
-# The bare form: `no-new-privileges:true` is deprecated by the engine (a warning per container).
+# The bare form: `no-new-privileges:true` is deprecated by the engine (a warning on every container).
 SECURITY_OPTS = ("no-new-privileges",)
 LOG_DRIVER = "json-file"
 PURPOSE_LABEL = "friday.purpose"
+# Healthchecks run inside the container, where the service listens on all addresses.
+CHECK_HOST = "127.0.0.1"
 # How long `pulumi up` waits for a container to report healthy.
 WAIT_TIMEOUT_S = 120
+STOP_SIGNAL = {Shutdown.TERM: "SIGTERM", Shutdown.GRACEFUL_QUIT: "SIGQUIT"}
 
 
 @dataclass(frozen=True)
@@ -85,40 +92,71 @@ def base_name(spec: StackSpec) -> str:
     return f"{spec.prefix}-{spec.stack}"
 
 
+def user(service: Service) -> str:
+    return f"{service.uid}:{service.gid}"
+
+
 def labels(spec: StackSpec, service: str) -> dict[str, str]:
-    # Alloy and operators select containers by these labels.
-    return {"friday.stack": spec.stack, "friday.environment": spec.environment, "friday.service": service}
+    # Alloy (infra/logs/pipeline.py) and operators select containers by these labels.
+    return {STACK_LABEL: spec.stack, ENVIRONMENT_LABEL: spec.environment, SERVICE_LABEL: service}
+
+
+def tmpfs_options(scratch: Scratch) -> str:
+    return f"rw,noexec,nosuid,nodev,size={scratch.size_mb}m"
+
+
+def healthcheck(service: Service) -> Healthcheck:
+    health = service.health
+    if isinstance(health.check, CommandCheck):
+        command = health.check.command
+    else:
+        port = service.port(health.check.port)
+        url = f"{port.scheme}://{CHECK_HOST}:{port.number}{health.check.path}"
+        command = tuple(part.replace("{url}", url) for part in health.check.fetch)
+    return Healthcheck(
+        tests=("CMD", *command),
+        interval=f"{health.interval_s}s",
+        timeout=f"{health.timeout_s}s",
+        retries=health.retries,
+        start_period=f"{health.start_period_s}s",
+    )
+
+
+def published_ports(service: Service) -> tuple[PublishedPort, ...]:
+    """OPERATOR and PUBLIC ports are published on their host binding; SERVICES ports stay on the
+    stack network (every container reaches every other by its service name there)."""
+    out = []
+    for port in service.ports:
+        if port.reach is Reach.SERVICES:
+            continue
+        assert port.host is not None
+        out.append(PublishedPort(internal=port.number, external=port.host.port, ip=port.host.address))
+    return tuple(out)
 
 
 def container(spec: StackSpec, service: Service, docker: DockerPolicy) -> Container:
-    hc = service.healthcheck
+    limits = service.resources.limits
     return Container(
         name=f"{base_name(spec)}-{service.name}",
         hostname=service.name,
         image=service.image.ref,
-        user=service.user,
+        user=user(service),
         group_adds=tuple(str(g) for g in service.extra_groups),
         command=service.command,
-        ports=tuple(PublishedPort(p.container_port, p.host_port, p.bind_address) for p in service.ports),
-        healthcheck=Healthcheck(
-            tests=("CMD", *hc.command),
-            interval=f"{hc.interval_s}s",
-            timeout=f"{hc.timeout_s}s",
-            retries=hc.retries,
-            start_period=f"{hc.start_period_s}s",
-        ),
-        memory_mb=service.limits.memory_mb,
+        ports=published_ports(service),
+        healthcheck=healthcheck(service),
+        memory_mb=limits.memory_mb,
         # Swap equal to memory: the limit is a real limit, not memory plus as much swap.
-        memory_swap_mb=service.limits.memory_mb,
-        cpus=f"{service.limits.cpu_millicores / 1000:g}",
+        memory_swap_mb=limits.memory_mb,
+        cpus=f"{limits.cpu_millicores / 1000:g}",
         read_only=service.read_only_root,
-        tmpfs=dict(service.tmpfs),
+        tmpfs={s.path: tmpfs_options(s) for s in service.scratch},
         capability_adds=service.capabilities_add,
-        restart=service.restart,
-        stop_signal=service.stop_signal,
+        restart=docker.restart,
+        stop_signal=STOP_SIGNAL[service.shutdown],
         stop_timeout_s=service.stop_grace_s,
         log_driver=LOG_DRIVER,
-        log_opts={"max-size": service.log.max_size, "max-file": str(service.log.max_files)},
+        log_opts={"max-size": docker.log_max_size, "max-file": str(docker.log_max_files)},
         labels=labels(spec, service.name),
     )
 
@@ -135,8 +173,10 @@ def url(port: PublishedPort, scheme: str) -> str:
 
 def urls(spec: StackSpec) -> dict[str, str]:
     """`service/port-name` -> URL of every published port."""
-    return {
-        f"{s.name}/{p.name}": url(PublishedPort(p.container_port, p.host_port, p.bind_address), p.scheme)
-        for s in spec.services
-        for p in s.ports
-    }
+    out = {}
+    for service in spec.services:
+        for port in service.ports:
+            if port.host is not None:
+                published = PublishedPort(port.number, port.host.port, port.host.address)
+                out[f"{service.name}/{port.name}"] = url(published, port.scheme)
+    return out

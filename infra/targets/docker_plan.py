@@ -166,8 +166,7 @@ def config_digest(files: list[tuple[Upload, str]]) -> str:
 def uploads(service: Service) -> tuple[Upload, ...]:
     """The service's config files as uploads: plain files world-readable and root-owned, files
     holding secrets readable by the service user only."""
-    uid, _, gid = service.user.partition(":")
-    owner, group = int(uid), int(gid or uid)
+    owner, group = service.uid, service.gid
     out = []
     for f in service.files:
         if f.secrets:

@@ -79,8 +79,9 @@ def repo_modules(script: Path) -> dict[str, Path]:
             break
         files[(parent / "__init__.py").relative_to(REPO_ROOT).as_posix()] = parent / "__init__.py"
     for module in finder.modules.values():
-        if module.__file__ and Path(module.__file__).resolve().is_relative_to(REPO_ROOT):
-            path = Path(module.__file__).resolve()
+        found: str | None = getattr(module, "__file__", None)
+        if found and Path(found).resolve().is_relative_to(REPO_ROOT):
+            path = Path(found).resolve()
             files[path.relative_to(REPO_ROOT).as_posix()] = path
     return files
 
@@ -100,8 +101,7 @@ STANDINS: dict[str, StandIn] = {
     # folder's ownership onto an empty volume mounted over it.
     "prom/prometheus": StandIn(
         "prometheus",
-        "RUN install -d -o 65534 -g 65534 /prometheus\nWORKDIR /prometheus\n"
-        'ENTRYPOINT ["/usr/bin/prometheus"]\n',
+        'RUN install -d -o 65534 -g 65534 /prometheus\nWORKDIR /prometheus\nENTRYPOINT ["/usr/bin/prometheus"]\n',
     ),
     "prom/alertmanager": StandIn(
         "alertmanager",

@@ -84,10 +84,10 @@ class RunningStack:
     skipped: set[str] = field(default_factory=set)
 
     def port(self, service: str, name: str = "http") -> int:
-        for p in self.spec.service(service).ports:
-            if p.name == name:
-                return p.host_port
-        raise KeyError(f"{service} publishes no port {name!r}")
+        host = self.spec.service(service).port(name).host
+        if host is None:
+            raise KeyError(f"{service} publishes no port {name!r}")
+        return host.port
 
     def step(self, service: str) -> ServiceContainer:
         return self.plan.service(service)
