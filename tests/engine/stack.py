@@ -82,6 +82,7 @@ class RunningStack:
     # Service name -> container id, for the services that run.
     containers: dict[str, str] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
+    deviations: Deviations | None = None
 
     def port(self, service: str, name: str = "http") -> int:
         host = self.spec.service(service).port(name).host
@@ -105,6 +106,7 @@ class StackRunner:
     def __init__(self, client: docker.DockerClient, deviations: Deviations, stack: RunningStack) -> None:
         self.provider = Provider(client, deviations)
         self.stack = stack
+        stack.deviations = deviations
 
     def run_service(self, step: ServiceContainer) -> str:
         """Create, start and wait until healthy (the provider's `wait`); returns the container id."""
@@ -160,6 +162,12 @@ class StackRunner:
             self.run_one_shot(step)
         else:
             self.stack.containers[step.service] = self.run_service(step)
+
+
+def runner(client: docker.DockerClient, stack: RunningStack) -> StackRunner:
+    """A runner for a stack that is up (to recreate one of its containers)."""
+    assert stack.deviations is not None
+    return StackRunner(client, stack.deviations, stack)
 
 
 def _after(step: docker_plan.Step) -> tuple[str, ...]:

@@ -147,7 +147,7 @@ class GatewayDouble:
 
     async def _metrics(self, request: web.Request) -> web.Response:
         problem = self._auth_problem(request)
-        if problem:
+        if problem is not None:
             return problem
         response = web.Response(body=self.values.render().encode(), headers={"Content-Type": CONTENT_TYPE})
         if "gzip" in request.headers.get("Accept-Encoding", ""):
@@ -156,7 +156,7 @@ class GatewayDouble:
 
     async def _ws_metrics(self, request: web.Request) -> web.StreamResponse:
         problem = self._auth_problem(request)
-        if problem:
+        if problem is not None:
             return problem
         ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
