@@ -43,6 +43,8 @@ from infra.targets.docker_plan import (
 )
 
 RUN_LABEL = "friday.engine-run"
+# Every name of a run starts with this prefix and the run id (the stacks' namePrefix).
+NAME_PREFIX = "fe"
 ONE_SHOT_TIMEOUT_S = 60
 NANO = 1_000_000_000
 
@@ -213,8 +215,13 @@ class Provider:
         raise AssertionError(f"{container.name} not healthy within {timeout_s:.0f}s: {state}\n--- logs ---\n{logs}")
 
 
+def run_prefix(run_id: str) -> str:
+    return f"{NAME_PREFIX}{run_id}-"
+
+
 def cleanup(client: docker.DockerClient, run_id: str) -> list[str]:
-    """Remove every container, network and volume of one run; returns what was removed."""
+    """Remove every container, network and volume of one run (by its label, or by its name prefix
+    for a volume the engine made on the fly for a mount); returns what was removed."""
     removed: list[str] = []
     selector = {"label": f"{RUN_LABEL}={run_id}"}
     for container in client.containers.list(all=True, filters=selector):
@@ -223,7 +230,9 @@ def cleanup(client: docker.DockerClient, run_id: str) -> list[str]:
     for network in client.networks.list(filters=selector):
         network.remove()
         removed.append(f"network {network.name}")
-    for volume in client.volumes.list(filters=selector):
-        volume.remove(force=True)
-        removed.append(f"volume {volume.name}")
+    labelled = {v.name for v in client.volumes.list(filters=selector)}
+    for volume in client.volumes.list():
+        if volume.name in labelled or volume.name.startswith(run_prefix(run_id)):
+            volume.remove(force=True)
+            removed.append(f"volume {volume.name}")
     return removed

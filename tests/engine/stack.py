@@ -26,7 +26,7 @@ from infra.targets import docker_map, docker_plan
 from infra.targets.docker_plan import DockerPlan, OneShot, ServiceContainer, Upload
 from tests.engine.gateway_standin import KEY_ENV
 from tests.engine.images import LEFT_OUT
-from tests.engine.provider import Deviations, Provider
+from tests.engine.provider import Deviations, Provider, run_prefix
 from tests.support.processes import free_port
 from tests.support.tls import self_signed
 
@@ -48,7 +48,7 @@ def engine_settings(run_id: str, variant: str, plain: Mapping[str, Any]) -> Sett
     """The dev stack's settings (Pulumi.dev.yaml) with a unique name prefix and free loopback ports."""
     dev = read_stack_file(stack_file("dev"), "dev")
     values: dict[str, Any] = {**dev.plain, **plain}
-    values["namePrefix"] = f"fe{run_id}-{variant}"
+    values["namePrefix"] = f"{run_prefix(run_id)}{variant}"
     for key in HOST_PORT_KEYS:
         values[key] = free_port()
     return validate(RawConfig("dev", values, dev.secret_keys | {METRICS_KEY, "anthropicApiKey"}))
