@@ -18,6 +18,13 @@ from tests.engine.stack import RunningStack
 
 
 def https_base(stack: RunningStack) -> str:
+    # The literal address, not `localhost`, which may resolve to ::1 first, where the engine
+    # publishes nothing and another process may listen (the certificate names 127.0.0.1 too).
+    return f"https://127.0.0.1:{stack.port(proxy.NAME, proxy.HTTPS)}"
+
+
+def public_base(stack: RunningStack) -> str:
+    """Where the proxy sends clients: the server name and the published HTTPS port."""
     return f"https://{stack.settings.proxy_server_name}:{stack.port(proxy.NAME, proxy.HTTPS)}"
 
 
@@ -49,14 +56,14 @@ def test_plain_http_redirects_to_https(proxy_stack: RunningStack) -> None:
     url = f"http://127.0.0.1:{proxy_stack.port(proxy.NAME, proxy.HTTP)}/api/v1/tasks?limit=5"
     answer = get(url, allow_redirects=False)
     assert answer.status_code == 308
-    assert answer.headers["Location"] == f"{https_base(proxy_stack)}/api/v1/tasks?limit=5"
+    assert answer.headers["Location"] == f"{public_base(proxy_stack)}/api/v1/tasks?limit=5"
 
 
 def test_websocket_is_upgraded_through_the_proxy(proxy_stack: RunningStack) -> None:
     context = ssl.create_default_context(cafile=ca(proxy_stack))
     key = proxy_stack.secrets["metricsToken"]
-    url = f"wss://{proxy_stack.settings.proxy_server_name}:{proxy_stack.port(proxy.NAME, proxy.HTTPS)}{WEBSOCKET_PATH}"
-    with connect(url, ssl=context, additional_headers={"X-API-Key": key}, proxy=None, open_timeout=10) as ws:
+    url = f"wss://127.0.0.1:{proxy_stack.port(proxy.NAME, proxy.HTTPS)}{WEBSOCKET_PATH}"
+    with connect(url, ssl=context, additional_headers={"X-API-Key": key}, proxy=None, open_timeout=30) as ws:
         ws.send("through the engine")
         for _ in range(100):
             message = json.loads(ws.recv(timeout=5))
