@@ -33,9 +33,9 @@ export FRIDAY_ENGINE_RUN
 # Whatever happens, remove this run's containers, networks and volumes, and stop only the dockerd
 # this script started.
 finish_engine() {
-  "$py" -m tests.engine.cleanup "$FRIDAY_ENGINE_RUN" || true
+  "$py" -m tests.support.engine.cleanup "$FRIDAY_ENGINE_RUN" || true
   scripts/engine.sh stop "$engine_pid"
 }
 trap finish_engine EXIT
-"$py" -m tests.engine.images >/dev/null
+"$py" -m tests.support.engine.images >/dev/null
 "$py" -m pytest -q tests/engine "$@"

@@ -21,6 +21,7 @@ import yaml
 from infra.alerting import thresholds as t
 from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
+from infra.metrics import jobs
 from infra.settings import Settings
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
@@ -33,7 +34,7 @@ MEMORY_LIMIT_MB = "friday:memory_limit_mb"
 COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
 BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
 
-GATEWAY_JOB = "gateway"
+GATEWAY_JOB = jobs.GATEWAY
 
 
 def gateway_memory_mb(selector: str = "") -> str:
@@ -189,8 +190,8 @@ MONITORING_RULES = RuleFile(
             f"increase(prometheus_rule_evaluation_failures_total[{t.PROMETHEUS_RULE_FAILURES.window}])"
             f" > {_n(t.PROMETHEUS_RULE_FAILURES.value)}\n",
             "Prometheus fails to evaluate rules",
-            "Rule group {{ $labels.rule_group }} failed {{ $value | humanize }} evaluations in 5 minutes: "
-            "alerts from it may be silently missing.",
+            "Rule group {{ $labels.rule_group }} failed {{ $value | humanize }} evaluations in "
+            f"{t.in_words(t.PROMETHEUS_RULE_FAILURES.window)}: alerts from it may be silently missing.",
         ),
         AlertRule(
             t.PROMETHEUS_CONFIG_RELOAD_FAILED,
@@ -204,7 +205,7 @@ MONITORING_RULES = RuleFile(
             f" > {_n(t.ALERTMANAGER_NOTIFICATIONS_FAILING.value)}\n",
             "Alertmanager cannot deliver notifications",
             "{{ $value | humanize }} notifications through the {{ $labels.integration }} integration failed "
-            "in 5 minutes on {{ $labels.instance }}.",
+            f"in {t.in_words(t.ALERTMANAGER_NOTIFICATIONS_FAILING.window)} on {{{{ $labels.instance }}}}.",
         ),
         AlertRule(
             t.ALERTMANAGER_CONFIG_RELOAD_FAILED,

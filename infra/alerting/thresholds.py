@@ -20,6 +20,17 @@ class Threshold:
     window: str | None = None
 
 
+_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+def in_words(duration: str | None) -> str:
+    """A Prometheus duration of one unit in words, for alert descriptions: `5m` -> `5 minutes`."""
+    if duration is None or duration[:-1] == "" or not duration[:-1].isdigit() or duration[-1] not in _UNITS:
+        raise ValueError(f"not a one-unit duration: {duration!r}")
+    count, unit = int(duration[:-1]), _UNITS[duration[-1]]
+    return f"{count} {unit}" + ("" if count == 1 else "s")
+
+
 # friday_tasks_success_rate below this, while tasks run.
 HIGH_ERROR_RATE = Threshold("HighErrorRate", 0.9, "5m", "warning")
 # Gateway memory / the memory limit the infrastructure set.

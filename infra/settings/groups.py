@@ -21,6 +21,7 @@ from infra.settings.base import (
     PositiveDuration,
     SettingsGroup,
 )
+from infra.settings.defaults import GATEWAY_DATA_DIR, LOKI_HTTP_PORT
 
 _NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 
@@ -31,11 +32,17 @@ class CoreSettings(SettingsGroup):
     )
     environment: Annotated[str, Field(pattern=_NAME)] = Field(
         "dev",
-        description="Environment label (dev, staging, prod...): put on metrics, logs and resources. "
-        "'prod' turns on the production safeguards.",
+        description="Environment label (dev, staging, prod...): put on metrics, logs and resources. Only "
+        "'dev' and 'local' are development environments; every other name gets every production safeguard.",
     )
     name_prefix: Annotated[str, Field(pattern=_NAME)] = Field(
         "friday", description="Prefix of every container, volume and network name."
+    )
+    force: str = Field(
+        "",
+        description="Comma-separated safeguards to override, each a choice with known consequences that is "
+        "refused otherwise: long-scrape-interval, long-evaluation-interval, anonymous-grafana, swagger-ui, "
+        "self-signed-certificate (see docs/deployment.md#safeguards).",
     )
 
 
@@ -193,17 +200,15 @@ class GrafanaSettings(SettingsGroup):
         500, description="CPU limit of Grafana in millicores (1000 = one core)."
     )
     grafana_anonymous_enabled: bool = Field(
-        False, description="Let visitors view dashboards without logging in (Viewer role, read-only)."
-    )
-    grafana_anonymous_force: bool = Field(
-        False, description="Allow grafanaAnonymousEnabled on a 'prod' environment anyway (refused otherwise)."
+        False,
+        description="Let visitors view dashboards without logging in (Viewer role, read-only). Refused unless "
+        "forced outside development environments or on a non-loopback grafanaBindAddress.",
     )
 
 
 class OptionalPartsSettings(SettingsGroup):
-    swagger_ui_enabled: bool = Field(False, description="Serve docs/openapi.yaml with Swagger UI (dev only).")
-    swagger_ui_force: bool = Field(
-        False, description="Allow swaggerUiEnabled on a 'prod' environment anyway (refused otherwise)."
+    swagger_ui_enabled: bool = Field(
+        False, description="Serve docs/openapi.yaml with Swagger UI (development environments; see friday:force)."
     )
     proxy_enabled: bool = Field(False, description="Put a TLS reverse proxy in front of the gateway.")
     proxy_kind: Literal["nginx", "caddy"] = Field("nginx", description="Which reverse proxy to run.")
@@ -246,7 +251,8 @@ class LoggingSettings(SettingsGroup):
         "or weeks ('720h', '30d', '4w'); at least 24h.",
     )
     loki_host_port: Port = Field(
-        3100, description="Loopback port on the Docker host where Loki is published (logcli, a host-side Alloy)."
+        LOKI_HTTP_PORT,
+        description="Loopback port on the Docker host where Loki is published (logcli, a host-side Alloy).",
     )
     loki_memory_mb: Annotated[int, Field(ge=128, le=65536)] = Field(512, description="Memory limit of Loki in MiB.")
     loki_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
@@ -262,10 +268,11 @@ class LoggingSettings(SettingsGroup):
         "/var/run/docker.sock",
         description="Docker API socket on the host; mounted read-only into Alloy for container discovery and logs.",
     )
-    docker_socket_gid: NonRootId = Field(
-        999,
-        description="Group id owning the Docker socket on the host (`stat -c %g /var/run/docker.sock`); Alloy "
-        "runs as its non-root user with this extra group.",
+    docker_socket_gid: NonRootId | None = Field(
+        None,
+        description="Group id owning the Docker socket on the Docker host; Alloy runs as its non-root user with "
+        "this extra group. Unset: read from dockerSocketPath on the machine that checks, renders or deploys "
+        "the stack; set it when the Docker host is another machine (`stat -c %g /var/run/docker.sock` there).",
     )
 
 
@@ -281,7 +288,7 @@ class HostSettings(SettingsGroup):
         description="Bare metal: the gateway's CLI entry point passed to hostGatewayExec.",
     )
     host_data_dir: _HostPath = Field(
-        "/var/lib/secureyeoman/data",
+        GATEWAY_DATA_DIR,
         description="Bare metal: the gateway's core.dataDir (SQLite databases, local disk only); the default is "
         "the container's data path, which the bare-metal backup unit also reads.",
     )
@@ -303,7 +310,7 @@ class HostSettings(SettingsGroup):
         "1G", description="Bare metal, hostLogTarget = journal: journald's SystemMaxUse (k, M, G)."
     )
     host_loki_url: Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.:\[\]-]+$")] = Field(
-        "http://127.0.0.1:3100",
+        f"http://127.0.0.1:{LOKI_HTTP_PORT}",
         description="Bare metal: base URL of the Loki the host's Alloy pushes to (scheme, host, port; no path).",
     )
 
@@ -312,9 +319,6 @@ def _divides_a_day(hours: int) -> int:
     if hours < 1 or 24 % hours:
         raise ValueError("must be one of 1, 2, 3, 4, 6, 8, 12, 24 (a divisor of 24)")
     return hours
-
-
-_HOST_PATH = r"^/([A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+$"
 
 
 class BackupSettings(SettingsGroup):
@@ -332,12 +336,12 @@ class BackupSettings(SettingsGroup):
         description="BackupStale fires when the newest complete backup is older than this many hours; "
         "must exceed backupIntervalHours.",
     )
-    backup_host_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+    backup_host_dir: Annotated[str, Field(pattern=_ABS_PATH)] = Field(
         "/var/backups/friday",
         description="Bare metal: absolute folder the systemd timer writes backups to (Docker and "
         "Kubernetes use a volume).",
     )
-    backup_textfile_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+    backup_textfile_dir: Annotated[str, Field(pattern=_ABS_PATH)] = Field(
         "/var/lib/prometheus/node-exporter",
         description="Bare metal: node-exporter textfile-collector folder the backup metrics are written to.",
     )
@@ -374,7 +378,8 @@ class ProxySettings(SettingsGroup):
     proxy_tls_source: Literal["secrets", "self-signed"] = Field(
         "secrets",
         description="Where the proxy's certificate comes from: the secrets proxyTlsCert/proxyTlsKey (PEM), or "
-        "'self-signed': generated at deploy time (clients warn; refused on 'prod' environments).",
+        "'self-signed': generated at deploy time (clients warn; refused unless forced outside development "
+        "environments).",
     )
     proxy_bind_address: IPv4Address | IPv6Address = Field(
         IPv4Address("127.0.0.1"),

@@ -232,7 +232,8 @@ def plan(spec: StackSpec, policy: DockerPolicy) -> DockerPlan:
     steps: list[Step] = [volume_init(base, v, init_image) for v in spec.volumes]
     inits = {v.name: f"{base}-{v.name}-init" for v in spec.volumes}
     containers: dict[str, str] = {}
-    for service in spec.services:
+    # Docker has no scheduler: a scheduled task runs as its resident, long-running form.
+    for service in spec.long_running():
         settings = docker_map.container(spec, service, policy)
         mounts = [VolumeMount(_volume_name(base, m.volume), m.path, m.read_only) for m in service.mounts]
         after = [inits[m.volume] for m in service.mounts]

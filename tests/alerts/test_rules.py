@@ -14,11 +14,11 @@ from infra.alerting import rules, thresholds
 from infra.alerting.runbooks import RUNBOOK_BASE_URL, github_anchor
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.metrics import exporters
-from infra.settings import load_stack, validate
-from infra.settings.load import RawConfig
+from infra.settings import load_stack
+from tests.support.alerts import ALERTS_DIR, alert_rules, committed_rules
 from tests.support.paths import REPO_ROOT
+from tests.support.settings import settings_of
 
-ALERTS_DIR = REPO_ROOT / "alerts"
 TESTS_DIR = ALERTS_DIR / "tests"
 TROUBLESHOOTING = REPO_ROOT / rules.RUNBOOK_DOC
 PROMTOOL_TIMEOUT = 60
@@ -28,18 +28,6 @@ def promtool(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[s
     return subprocess.run(
         ["promtool", *args], cwd=cwd, capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT, check=False
     )
-
-
-def committed_rules() -> list[dict[str, Any]]:
-    out = []
-    for path in sorted(ALERTS_DIR.glob("*.yml")):
-        for group in yaml.safe_load(path.read_text())["groups"]:
-            out.extend(group["rules"])
-    return out
-
-
-def alert_rules() -> dict[str, dict[str, Any]]:
-    return {r["alert"]: r for r in committed_rules() if "alert" in r}
 
 
 def test_rule_files_are_the_generated_ones() -> None:
@@ -103,11 +91,11 @@ def backup_stale_test(stack_constants: str, tmp_path: Path, limit_hours: int) ->
 
 def test_backup_stale_fires_at_the_limit_the_stack_sets(tmp_path: Path) -> None:
     """The rule Prometheus really evaluates: the static file with the stack's own constants."""
-    settings = validate(RawConfig("test", {"backupIntervalHours": 24, "backupStaleAfterHours": 30}, frozenset()))
+    settings = settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 30}, frozenset(), stack="test")
     result = backup_stale_test(rules.stack_constants(settings), tmp_path, 30)
     assert result.returncode == 0, result.stdout + result.stderr
     # The same expectations against a stack with another limit fail: the constant is what counts.
-    other = validate(RawConfig("test", {"backupIntervalHours": 24, "backupStaleAfterHours": 26}, frozenset()))
+    other = settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 26}, frozenset(), stack="test")
     result = backup_stale_test(rules.stack_constants(other), tmp_path, 30)
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
 
@@ -335,3 +323,23 @@ def test_docs_name_every_rule_file(doc: str) -> None:
     text = (REPO_ROOT / doc).read_text(encoding="utf-8")
     missing = [f.path for f in rules.RULE_FILES if f"`{f.path}`" not in text]
     assert not missing, f"{doc} does not name {missing}"
+
+
+def test_durations_in_words() -> None:
+    assert [thresholds.in_words(d) for d in ("5m", "1h", "30s", "2d")] == [
+        "5 minutes",
+        "1 hour",
+        "30 seconds",
+        "2 days",
+    ]
+    for bad in ("", "5", "1h30m", "m", None):
+        with pytest.raises(ValueError, match="not a one-unit duration"):
+            thresholds.in_words(bad)
+
+
+def test_descriptions_that_name_a_window_in_words_say_the_window_the_rule_uses() -> None:
+    # A description states its window in words derived from the same threshold the expression uses.
+    for threshold in (thresholds.PROMETHEUS_RULE_FAILURES, thresholds.ALERTMANAGER_NOTIFICATIONS_FAILING):
+        [rule] = [r for r in rules.ALERTS if r.name == threshold.alert]
+        assert f"[{threshold.window}]" in rule.expr
+        assert f"in {thresholds.in_words(threshold.window)}" in rule.as_rule()["annotations"]["description"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 
-from tests.engine.images import LEFT_OUT, STANDINS
+from tests.support.engine.images import LEFT_OUT, STANDINS
 from tests.support.paths import REPO_ROOT
 
 DOC = (REPO_ROOT / "docs" / "engine-test.md").read_text(encoding="utf-8")

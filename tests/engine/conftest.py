@@ -15,9 +15,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.engine import images
-from tests.engine.provider import cleanup
-from tests.engine.stack import RunningStack, StackRunner, prepare, stack_deviations
+from tests.support.engine import images
+from tests.support.engine.provider import cleanup
+from tests.support.engine.stack import RunningStack, StackRunner, prepare, stack_deviations
 
 RUN_ENV = "FRIDAY_ENGINE_RUN"
 # The proxy variant: nginx in front, the gateway no longer published.

@@ -9,9 +9,9 @@ import pytest
 
 from infra.stack import gateway, prometheus
 from infra.targets.docker_plan import OneShot, config_digest
-from tests.engine.checks import run_in
-from tests.engine.provider import Provider
-from tests.engine.stack import RunningStack, runner
+from tests.support.engine.checks import run_in
+from tests.support.engine.provider import Provider
+from tests.support.engine.stack import RunningStack, runner
 
 
 def config_init(stack: RunningStack, service: str) -> OneShot:

@@ -13,8 +13,8 @@ from websockets.sync.client import connect
 
 from infra.stack import gateway, proxy
 from infra.stack.proxy_config import HEALTH_PATH, SECURITY_HEADERS, WEBSOCKET_PATH
-from tests.engine.checks import get
-from tests.engine.stack import RunningStack
+from tests.support.engine.checks import get
+from tests.support.engine.stack import RunningStack
 
 
 def https_base(stack: RunningStack) -> str:

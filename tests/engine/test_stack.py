@@ -1,6 +1,6 @@
 """The rendered dev stack on a real engine, with stand-in images (docs/engine-test.md).
 
-The stack was created from the Docker target's plan in the provider's order (tests/engine/stack.py);
+The stack was created from the Docker target's plan in the provider's order (tests/support/engine/stack.py);
 these tests look at what runs. The last test recreates the gateway container.
 """
 
@@ -14,8 +14,8 @@ from infra.backup.core import KNOWN_DATABASES
 from infra.stack import backup, gateway
 from infra.stack.prometheus import scrape_targets
 from infra.targets.docker_map import SECURITY_OPTS
-from tests.engine.checks import capability_mask, get, poll, proc_status, run_in
-from tests.engine.stack import RunningStack, runner
+from tests.support.engine.checks import capability_mask, get, poll, proc_status, run_in
+from tests.support.engine.stack import RunningStack, runner
 
 
 def starts_count(database: str) -> tuple[str, ...]:
@@ -26,7 +26,7 @@ def starts_count(database: str) -> tuple[str, ...]:
 
 def test_every_running_service_is_healthy(client: docker.DockerClient, dev_stack: RunningStack) -> None:
     assert dev_stack.skipped == {"grafana", "loki", "alloy"}
-    running = {s.name for s in dev_stack.spec.services} - dev_stack.skipped
+    running = {s.name for s in dev_stack.spec.long_running()} - dev_stack.skipped
     assert set(dev_stack.containers) == running
     for service, container_id in dev_stack.containers.items():
         state = client.api.inspect_container(container_id)["State"]
@@ -34,7 +34,7 @@ def test_every_running_service_is_healthy(client: docker.DockerClient, dev_stack
 
 
 def test_prometheus_scrapes_every_running_service_by_its_name(dev_stack: RunningStack) -> None:
-    expected = {t.job: t for t in scrape_targets(dev_stack.spec.services)}
+    expected = {t.job: t for t in scrape_targets(dev_stack.spec.long_running())}
     running = {job for job in expected if job not in dev_stack.skipped}
     assert {"gateway", "prometheus", "alertmanager", "backup"} <= running
     url = f"http://127.0.0.1:{dev_stack.port('prometheus')}/api/v1/targets"
@@ -76,7 +76,7 @@ def test_watchdog_reaches_alertmanager(dev_stack: RunningStack) -> None:
 
 def test_containers_are_hardened_as_specified(client: docker.DockerClient, dev_stack: RunningStack) -> None:
     for service, container_id in dev_stack.containers.items():
-        spec = dev_stack.spec.service(service)
+        spec = dev_stack.service(service)
         host = client.api.inspect_container(container_id)["HostConfig"]
         assert host["ReadonlyRootfs"] is True, service
         assert host["SecurityOpt"] == list(SECURITY_OPTS), service
@@ -94,7 +94,7 @@ def test_containers_are_hardened_as_specified(client: docker.DockerClient, dev_s
 
 def test_memory_limit_is_enforced(client: docker.DockerClient, dev_stack: RunningStack) -> None:
     container_id = dev_stack.containers[backup.NAME]
-    limit_mb = dev_stack.spec.service(backup.NAME).resources.limits.memory_mb
+    limit_mb = dev_stack.service(backup.NAME).resources.limits.memory_mb
     # Bytes written (not just reserved), 64 MB over the limit: the kernel kills the process.
     code, out = run_in(client, container_id, "python3", "-c", f"x = b'x' * {(limit_mb + 64) * 1024 * 1024}")
     assert code == 137, f"allocation over the limit was not killed (exit {code}): {out}"

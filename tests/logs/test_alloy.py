@@ -221,7 +221,7 @@ def test_level_template_maps_pino_numbers_and_names_to_a_bounded_set() -> None:
 
 
 def test_gateway_time_is_rfc3339() -> None:
-    # The real gateway's request line (shared/gateway.md); Go's RFC3339 accepts the fraction.
+    # The real gateway's request line (docs/gateway.md); Go's RFC3339 accepts the fraction.
     sample = "2026-11-24T15:47:56.845Z"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", sample)
     assert datetime.fromisoformat(sample).utcoffset() is not None

@@ -29,8 +29,8 @@ from infra.stack.spec import (
     Workload,
     resources,
 )
-from tests.monitoring.render_helpers import load_yaml, prometheus_dir, render_into
 from tests.support.paths import REPO_ROOT
+from tests.support.render import load_yaml, prometheus_dir, render_into
 from tests.support.settings import settings_of
 
 
@@ -87,7 +87,9 @@ def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> 
 
 
 def config_of(settings: Settings) -> dict[str, Any]:
-    return prometheus.prometheus_config(settings, prometheus_service.scrape_targets(build_stack(settings).services))
+    return prometheus.prometheus_config(
+        settings, prometheus_service.scrape_targets(build_stack(settings).long_running())
+    )
 
 
 def test_no_credential_without_the_secret() -> None:

@@ -5,7 +5,7 @@ Debian package the stand-ins need (a single `apt-get install`), and thin images 
 that give a stand-in the upstream image's entry point. Every tag carries a hash of what went into
 the image, so an image is built once and reused until its inputs change.
 
-`python -m tests.engine.images` builds (or finds) them all and prints upstream ref -> stand-in ref.
+`python -m tests.support.engine.images` builds (or finds) them all and prints upstream ref -> stand-in ref.
 docs/engine-test.md has the table of what each stand-in replaces and how it differs.
 """
 
@@ -86,7 +86,7 @@ def repo_modules(script: Path) -> dict[str, Path]:
     return files
 
 
-GATEWAY_STANDIN = REPO_ROOT / "tests/engine/gateway_standin.py"
+GATEWAY_STANDIN = REPO_ROOT / "tests/support/engine/gateway_standin.py"
 
 # Upstream repository (without tag) -> its stand-in. The entry points mirror the upstream images'.
 STANDINS: dict[str, StandIn] = {
@@ -94,7 +94,7 @@ STANDINS: dict[str, StandIn] = {
         "gateway",
         "COPY tests /opt/gateway-standin/tests\nCOPY infra /opt/gateway-standin/infra\n"
         "ENV PYTHONPATH=/opt/gateway-standin PYTHONDONTWRITEBYTECODE=1\n"
-        'ENTRYPOINT ["python3", "-m", "tests.engine.gateway_standin"]\n',
+        'ENTRYPOINT ["python3", "-m", "tests.support.engine.gateway_standin"]\n',
         repo_modules(GATEWAY_STANDIN),
     ),
     # The data folders are owned by nobody, as in the upstream images: Docker copies an image

@@ -1,4 +1,4 @@
-"""The gateway stand-in's entry point inside its container (image: tests/engine/images.py).
+"""The gateway stand-in's entry point inside its container (image: tests/support/engine/images.py).
 
 It does what the engine suite needs of the real gateway, reading what the Docker target delivers:
 the config file the target put in the config volume (`core.dataDir`, `gateway.host`, `gateway.port`),

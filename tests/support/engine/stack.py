@@ -21,12 +21,12 @@ from infra.settings import Settings
 from infra.settings.load import RawConfig, read_stack_file, stack_file, validate
 from infra.settings.secrets import PROXY_TLS_KEYS
 from infra.stack import build_stack
-from infra.stack.spec import StackSpec
+from infra.stack.spec import Service, StackSpec
 from infra.targets import docker_map, docker_plan
 from infra.targets.docker_plan import DockerPlan, OneShot, ServiceContainer, Upload
-from tests.engine.gateway_standin import KEY_ENV
-from tests.engine.images import LEFT_OUT
-from tests.engine.provider import Deviations, Provider, run_prefix
+from tests.support.engine.gateway_standin import KEY_ENV
+from tests.support.engine.images import LEFT_OUT
+from tests.support.engine.provider import Deviations, Provider, run_prefix
 from tests.support.processes import free_port
 from tests.support.tls import self_signed
 
@@ -84,8 +84,15 @@ class RunningStack:
     skipped: set[str] = field(default_factory=set)
     deviations: Deviations | None = None
 
+    def service(self, name: str) -> Service:
+        """A service the Docker target runs (the services and the scheduled tasks' resident forms)."""
+        for s in self.spec.long_running():
+            if s.name == name:
+                return s
+        raise KeyError(f"no service {name!r} runs on Docker")
+
     def port(self, service: str, name: str = "http") -> int:
-        host = self.spec.service(service).port(name).host
+        host = self.service(service).port(name).host
         if host is None:
             raise KeyError(f"{service} publishes no port {name!r}")
         return host.port

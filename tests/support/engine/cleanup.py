@@ -1,4 +1,4 @@
-"""`python -m tests.engine.cleanup RUN_ID`: remove what one engine-suite run left (scripts/test.sh's trap)."""
+"""`python -m tests.support.engine.cleanup RUN_ID`: remove what one engine-suite run left (scripts/test.sh's trap)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import sys
 
 import docker
 
-from tests.engine.provider import cleanup
+from tests.support.engine.provider import cleanup
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m tests.engine.cleanup RUN_ID", file=sys.stderr)
+        print("usage: python -m tests.support.engine.cleanup RUN_ID", file=sys.stderr)
         return 2
     removed = cleanup(docker.from_env(timeout=60), argv[0])
     for item in removed:

@@ -53,7 +53,7 @@ NANO = 1_000_000_000
 class Deviations:
     """What the suite changes in the plan's requests, and nothing else."""
 
-    # Upstream repository -> stand-in image (tests/engine/images.py).
+    # Upstream repository -> stand-in image (tests/support/engine/images.py).
     images: Mapping[str, str]
     # Added to every container, volume and network: which run made it (cleanup finds them by it).
     run_id: str
