@@ -91,3 +91,22 @@ TARGET_DOWN = Threshold("TargetDown", 0.0, "5m", "warning")
 BACKUP_STALE = Threshold("BackupStale", 1.0, "10m", "warning")
 # Always firing: proves the whole path Prometheus -> Alertmanager -> heartbeat receiver works.
 WATCHDOG = Threshold("Watchdog", 1.0, "0m", "none")
+
+# --- Outside-in probes and the availability SLO (issue 16). ---
+
+# probe_success == this, for a probe other than the WebSocket ones (infra/stack/blackbox.py).
+PROBE_FAILING = Threshold("ProbeFailing", 0.0, "5m", "warning")
+# probe_success == this for a WebSocket probe: /ws/metrics does not upgrade.
+WEBSOCKET_NOT_UPGRADING = Threshold("WebSocketNotUpgrading", 0.0, "5m", "warning")
+# (certificate expiry - now) / the stack's limit below this: certExpiryWarningDays for the
+# warning, certExpiryCriticalDays for the critical tier (per-stack constants). A slow signal:
+# the `for` only rides out a probe that reads a stale certificate during a reload.
+CERT_EXPIRING = Threshold("CertificateExpiring", 1.0, "30m", "warning")
+CERT_EXPIRING_CRITICAL = Threshold("CertificateExpiring", 1.0, "10m", "critical")
+# Burn-rate alerts of the availability SLO (infra/alerting/slo.py). Each compares the burn rate
+# over a long and a short window with the tier's burn-rate threshold, a per-stack constant
+# derived from the SLO's window; the expressions divide by it, so 1.0 means "at the threshold".
+ERROR_BUDGET_BURN_FAST = Threshold("ErrorBudgetBurnFast", 1.0, "2m", "critical")
+ERROR_BUDGET_BURN_SLOW = Threshold("ErrorBudgetBurnSlow", 1.0, "15m", "warning")
+
+TIERED += ((CERT_EXPIRING, CERT_EXPIRING_CRITICAL),)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import rules, thresholds
+from infra.alerting import rules, slo, thresholds
 from infra.alerting.runbooks import RUNBOOK_BASE_URL, github_anchor
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.metrics import exporters
@@ -54,7 +54,20 @@ def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
         rules.MEMORY_LIMIT_MB: "vector(2048)",
         rules.COST_BUDGET_USD_DAILY: "vector(25)",
         rules.BACKUP_STALE_AFTER_SECONDS: "vector(46800)",
+        rules.CERT_EXPIRY_WARNING_SECONDS: "vector(1814400)",
+        rules.CERT_EXPIRY_CRITICAL_SECONDS: "vector(604800)",
+        # 99.5% over 28 days: the workbook's burn rates (14.4, 6, 3, 1 at 30 days) scaled to 28.
+        slo.OBJECTIVE: "vector(0.995)",
+        slo.ERROR_BUDGET: "vector(0.005)",
+        slo.burn_threshold("1h"): "vector(13.44)",
+        slo.burn_threshold("6h"): "vector(5.6)",
+        slo.burn_threshold("1d"): "vector(2.8)",
+        slo.burn_threshold("3d"): "vector(0.933333)",
     }
+    window = yaml.safe_load(path.read_text())["groups"][1]
+    assert {r["record"]: r["expr"] for r in window["rules"]}[slo.ERROR_RATIO_SLO_WINDOW] == (
+        f"1 - avg_over_time({slo.GOOD}[28d])"
+    )
 
 
 def backup_stale_test(stack_constants: str, tmp_path: Path, limit_hours: int) -> subprocess.CompletedProcess[str]:
@@ -179,13 +192,19 @@ def test_every_alert_has_unit_tests_for_threshold_and_for(alert: str, severity: 
     ), f"{alert} ({severity}): no input at or below the threshold that stays quiet past `for`"
 
 
+def _expr(threshold: thresholds.Threshold) -> str:
+    [rule] = [r for r in rules.ALERTS if r.threshold == threshold]
+    return rule.expr
+
+
 def test_tiered_alerts_fire_both_tiers_at_high_values() -> None:
     """Each tiered alert has a unit test where warning and critical fire together: the input the
     inhibit rule (critical silences warning, same alertname and instance) acts on."""
     for warning, critical in thresholds.TIERED:
         assert warning.alert == critical.alert
         assert (warning.severity, critical.severity) == ("warning", "critical")
-        assert critical.value > warning.value
+        # A higher value, or (CertificateExpiring) the same ratio against a stricter per-stack limit.
+        assert critical.value > warning.value or _expr(critical) != _expr(warning), warning.alert
         both = [
             c
             for g in _unit_tests()
@@ -226,10 +245,15 @@ def test_catalog_check_catches_an_unknown_metric() -> None:
 
 def test_recording_rules_used_by_alerts_are_generated_per_stack() -> None:
     used = set()
+    recorded = {r["record"] for r in committed_rules() if "record" in r}
     for rule in committed_rules():
-        used |= set(re.findall(r"\bfriday:[a-z_:]+", rule["expr"]))
+        used |= set(re.findall(r"\bfriday:[a-z0-9_:]+", rule["expr"]))
     doc = yaml.safe_load(rules.stack_constants(load_stack("dev")))
-    assert used == {r["record"] for r in doc["groups"][0]["rules"]}
+    # Every friday: series a committed rule reads is recorded by a committed rule or is a stack
+    # constant (the SLO objective is a constant for the dashboards only).
+    constants = {r["record"] for r in doc["groups"][0]["rules"]}
+    assert used - recorded <= constants
+    assert constants - used == {slo.OBJECTIVE}
 
 
 def test_thresholds_and_for_come_from_the_thresholds_module() -> None:

@@ -245,10 +245,6 @@ def test_short_secret_fails_without_showing_it() -> None:
     assert recorder.resources == []
 
 
-def test_kubernetes_target_is_refused_clearly_for_now() -> None:
-    refused({"target": "kubernetes"}, {"anthropicApiKey": FAKE_AI_KEY}, "deploys the 'docker' target only")
-
-
 def test_unknown_key_from_the_engine_is_refused() -> None:
     refused({"gatewayPrt": "1"}, {"anthropicApiKey": FAKE_AI_KEY}, "did you mean friday:gatewayPort")
 

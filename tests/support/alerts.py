@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -9,6 +11,14 @@ import yaml
 from tests.support.paths import REPO_ROOT
 
 ALERTS_DIR = REPO_ROOT / "alerts"
+PROMTOOL_TIMEOUT = 60
+
+
+def promtool(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+    """Run promtool (Debian's prometheus package), bounded."""
+    return subprocess.run(
+        ["promtool", *args], cwd=cwd, capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT, check=False
+    )
 
 
 def committed_rules() -> list[dict[str, Any]]:

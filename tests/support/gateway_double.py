@@ -155,10 +155,14 @@ class GatewayDouble:
         return response
 
     async def _ws_metrics(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(heartbeat=None)
+        # Like the gateway: a plain request (no upgrade headers) finds no route; an upgrade
+        # request is then judged on its credential (401 without one).
+        if not ws.can_prepare(request).ok:
+            return _error(404, "Route GET:/ws/metrics not found")
         problem = self._auth_problem(request)
         if problem is not None:
             return problem
-        ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
 
         async def broadcast() -> None:

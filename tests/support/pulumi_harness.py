@@ -18,6 +18,7 @@ from pulumi.runtime import config as runtime_config
 
 from infra import PROJECT
 from infra.program.main import run
+from infra.targets.docker import DockerStack
 from tests.support.paths import REPO_ROOT
 
 # A realistic, long enough value for every required secret; tests look for these strings
@@ -118,6 +119,7 @@ def deploy(
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> pulumi.Output[None]:
         docker_stack = run()
+        assert isinstance(docker_stack, DockerStack)
         ids = [c.id for c in docker_stack.containers.values()]
         return pulumi.Output.all(*ids).apply(lambda _: check(recorder, docker_stack))
 
