@@ -11,7 +11,7 @@ import json
 import docker
 
 from infra.backup.core import KNOWN_DATABASES
-from infra.stack import backup, gateway
+from infra.stack import backup, blackbox, gateway
 from infra.stack.prometheus import scrape_targets
 from infra.targets.docker_map import SECURITY_OPTS
 from tests.support.engine.checks import capability_mask, get, poll, proc_status, run_in
@@ -35,7 +35,8 @@ def test_every_running_service_is_healthy(client: docker.DockerClient, dev_stack
 
 def test_prometheus_scrapes_every_running_service_by_its_name(dev_stack: RunningStack) -> None:
     expected = {t.job: t for t in scrape_targets(dev_stack.spec.long_running())}
-    running = {job for job in expected if job not in dev_stack.skipped}
+    probes = {t.job for t in blackbox.probe_targets(dev_stack.settings)}
+    running = {job for job in expected if job not in dev_stack.skipped} | probes
     assert {"gateway", "prometheus", "alertmanager", "backup"} <= running
     url = f"http://127.0.0.1:{dev_stack.port('prometheus')}/api/v1/targets"
 
@@ -46,7 +47,7 @@ def test_prometheus_scrapes_every_running_service_by_its_name(dev_stack: Running
 
     active = poll("every running service scraped", all_up, timeout_s=60)
     by_job = {str(t["labels"]["job"]): t for t in active}  # type: ignore[index]
-    assert set(by_job) == set(expected), "Prometheus scrapes exactly the declared targets"
+    assert set(by_job) == set(expected) | probes, "Prometheus scrapes exactly the declared targets and probes"
     for job, target in expected.items():
         # The address is the service name on the stack network (its alias), never an IP.
         assert by_job[job]["scrapeUrl"] == f"http://{target.address}{target.metrics_path}", job

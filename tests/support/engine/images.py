@@ -44,6 +44,7 @@ PACKAGES = (
     "nginx",
     "prometheus",
     "prometheus-alertmanager",
+    "prometheus-blackbox-exporter",
     "python3",
     "python3-aiohttp",
     "python3-yaml",
@@ -108,6 +109,7 @@ STANDINS: dict[str, StandIn] = {
         "RUN install -d -o 65534 -g 65534 /alertmanager\nWORKDIR /alertmanager\n"
         'ENTRYPOINT ["/usr/bin/prometheus-alertmanager"]\n',
     ),
+    "prom/blackbox-exporter": StandIn("blackbox", 'ENTRYPOINT ["/usr/bin/prometheus-blackbox-exporter"]\n'),
     "python": StandIn("python"),
     "busybox": StandIn("busybox"),
     "nginxinc/nginx-unprivileged": StandIn("nginx"),
