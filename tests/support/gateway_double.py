@@ -290,7 +290,7 @@ class GatewayDouble:
 
     async def _metrics(self, request: web.Request) -> web.Response:
         problem = self._auth_problem(request)
-        if problem:
+        if problem is not None:
             return problem
         # The audit chain verification blocks the whole process, as the gateway's does.
         time.sleep(max(0.0, self.values.value(AUDIT_ENTRIES)) * AUDIT_VERIFY_S_PER_ENTRY)
@@ -306,7 +306,7 @@ class GatewayDouble:
         if not ws.can_prepare(request).ok:
             return _error(404, "Route GET:/ws/metrics not found")
         problem = self._auth_problem(request)
-        if problem:
+        if problem is not None:
             return problem
         await ws.prepare(request)
 
