@@ -287,10 +287,12 @@ def measure_double(
             double.wait(STOP_TIMEOUT_S)
         if double.stderr is not None:
             double.stderr.close()
-    head = setup.log_path.read_bytes()[:1]
+    first = setup.log_path.read_bytes().split(b"\n", 1)[0]
     result = _result(setup, sent, rotations, sent / elapsed if elapsed else 0.0, started, seq_of=double_seq)
-    # Clean: empty, or a whole line (JSON, or the banner's blank line); never the NULs of a hole.
-    return DoubleResult(result, alive, code, head in (b"", b"{", b"\n"))
+    # Clean: empty, or a whole line (JSON, or the gateway's text: the banner's blank line, the stop
+    # lines after a late rotation); never the NULs of a hole or a torn line.
+    clean = first == b"" or classify(first.decode("utf-8", "replace")).kind != "broken"
+    return DoubleResult(result, alive, code, clean)
 
 
 def main(argv: list[str] | None = None) -> int:
