@@ -287,11 +287,11 @@ def measure_double(
             double.wait(STOP_TIMEOUT_S)
         if double.stderr is not None:
             double.stderr.close()
-    first = setup.log_path.read_bytes().split(b"\n", 1)[0]
+    head_line = setup.log_path.read_bytes().split(b"\n", 1)[0]
     result = _result(setup, sent, rotations, sent / elapsed if elapsed else 0.0, started, seq_of=double_seq)
     # Clean: empty, or a whole line (JSON, or the gateway's text: the banner's blank line, the stop
     # lines after a late rotation); never the NULs of a hole or a torn line.
-    clean = first == b"" or classify(first.decode("utf-8", "replace")).kind != "broken"
+    clean = head_line == b"" or classify(head_line.decode("utf-8", "replace")).kind != "broken"
     return DoubleResult(result, alive, code, clean)
 
 
