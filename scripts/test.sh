@@ -23,19 +23,5 @@ echo "== pytest (Pulumi program under mocks)"
 echo "== pytest tests/infra (host checks, bare-metal mode, against a local install under a temp root)"
 "$py" -m tests.support.local_host -q "$@"
 # The Docker target's plan on a real Docker engine with Debian stand-in images (docs/engine-test.md).
-# Worktrees on one machine share one engine: one engine suite at a time.
 echo "== pytest tests/engine (the dev stack and the proxy variant on a real Docker engine)"
-exec 9>"${TMPDIR:-/tmp}/friday-engine.lock"
-flock -w 1800 9 || { echo "error: another engine suite held the engine lock for 30 minutes" >&2; exit 1; }
-engine_pid=$(scripts/engine.sh start)
-FRIDAY_ENGINE_RUN=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-export FRIDAY_ENGINE_RUN
-# Whatever happens, remove this run's containers, networks and volumes, and stop only the dockerd
-# this script started.
-finish_engine() {
-  "$py" -m tests.support.engine.cleanup "$FRIDAY_ENGINE_RUN" || true
-  scripts/engine.sh stop "$engine_pid"
-}
-trap finish_engine EXIT
-"$py" -m tests.support.engine.images >/dev/null
-"$py" -m pytest -q tests/engine "$@"
+scripts/engine-suite.sh "$@"

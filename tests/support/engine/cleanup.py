@@ -1,4 +1,5 @@
-"""`python -m tests.support.engine.cleanup RUN_ID`: remove what one engine-suite run left (scripts/test.sh's trap)."""
+"""`python -m tests.support.engine.cleanup RUN_ID`: remove what one engine-suite run left
+(the exit trap of scripts/engine-suite.sh)."""
 
 from __future__ import annotations
 
