@@ -1,7 +1,7 @@
 """Session fixtures of the engine suite: the engine, the stand-in images, the two running stacks.
 
 Everything the suite creates carries the label `friday.engine-run=<run id>` and is removed at the
-end of the session, passed or failed (scripts/test.sh removes it too if the session dies).
+end of the session, passed or failed (scripts/engine-suite.sh removes it too if the session dies).
 """
 
 from __future__ import annotations

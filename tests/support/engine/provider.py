@@ -236,3 +236,12 @@ def cleanup(client: docker.DockerClient, run_id: str) -> list[str]:
             volume.remove(force=True)
             removed.append(f"volume {volume.name}")
     return removed
+
+
+def stale_runs(client: docker.DockerClient) -> set[str]:
+    """Run ids that still have containers, networks or volumes on the engine."""
+    selector = {"label": RUN_LABEL}
+    labels = [c.labels for c in client.containers.list(all=True, filters=selector)]
+    labels += [n.attrs.get("Labels") or {} for n in client.networks.list(filters=selector)]
+    labels += [v.attrs.get("Labels") or {} for v in client.volumes.list(filters=selector)]
+    return {str(found[RUN_LABEL]) for found in labels if RUN_LABEL in found}
