@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from infra.targets.kubernetes_map import manifests
-from tests.support.kubernetes import Manifest, write_manifests
+from tests.support.kubernetes import Manifest, gateway_deployment, write_manifests
 from tests.support.paths import REPO_ROOT
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -69,7 +69,7 @@ def test_checkov_finds_nothing_but_the_skipped_checks(objects: list[Manifest], t
 
 
 def test_checkov_reports_a_broken_pod(objects: list[Manifest], tmp_path: Path) -> None:
-    [deployment] = [copy.deepcopy(o) for o in objects if o["kind"] == "Deployment"]
+    deployment = copy.deepcopy(gateway_deployment(objects))
     deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
     failures = checkov_failures([deployment], tmp_path)
     assert {check for check, _ in failures} - set(SKIPPED), sorted(failures)

@@ -36,6 +36,7 @@ def test_kube_prometheus_stack_selects_the_stacks_custom_resources() -> None:
     wanted = {"matchLabels": label_pairs(s.kubernetes_prometheus_selector)}
     prom, am = values["prometheus"]["prometheusSpec"], values["alertmanager"]["alertmanagerSpec"]
     assert prom["serviceMonitorSelector"] == prom["ruleSelector"] == am["alertmanagerConfigSelector"] == wanted
+    assert prom["probeSelector"] == wanted and prom["probeNamespaceSelector"] == {}
     objects = manifests.objects(s, build_stack(s))
     for obj in (o for o in objects if manifests.is_custom(o)):
         assert wanted["matchLabels"].items() <= obj["metadata"]["labels"].items(), obj["kind"]

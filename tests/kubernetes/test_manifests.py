@@ -21,7 +21,7 @@ from infra.stack import metrics_auth as stack_metrics_auth
 from infra.stack.spec import Service
 from infra.targets.kubernetes_map import manifests, metrics_auth, tasks, workload
 from infra.targets.kubernetes_map.meta import claim_name
-from tests.support.kubernetes import KUBE_BASE, Manifest, variant_settings
+from tests.support.kubernetes import KUBE_BASE, Manifest, gateway_deployment, variant_settings
 from tests.support.paths import REPO_ROOT
 from tests.support.settings import settings_of
 
@@ -32,7 +32,7 @@ def _one(objects: list[Manifest], kind: str) -> Manifest:
 
 
 def test_the_gateway_never_runs_twice(objects: list[Manifest]) -> None:
-    deployment = _one(objects, "Deployment")
+    deployment = gateway_deployment(objects)
     assert deployment["spec"]["replicas"] == 1
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     claim = _one([o for o in objects if o["metadata"]["name"].endswith(gateway.DATA_VOLUME)], "PersistentVolumeClaim")
@@ -40,7 +40,7 @@ def test_the_gateway_never_runs_twice(objects: list[Manifest]) -> None:
 
 
 def test_gateway_pod_has_probes_limits_and_its_sidecar(objects: list[Manifest], settings: Settings) -> None:
-    pod = _one(objects, "Deployment")["spec"]["template"]["spec"]
+    pod = gateway_deployment(objects)["spec"]["template"]["spec"]
     gw, sidecar = pod["containers"]
     assert sidecar["name"] == metrics_auth.NAME
     # The caddy binary's file capability must stay in the bounding set; nothing else is kept.
@@ -129,7 +129,7 @@ def test_the_sidecar_is_the_shared_metrics_auth_proxy(variant: str) -> None:
     )
     spec = build_stack(moved)
     objects = manifests.objects(moved, spec)
-    pod = _one(objects, "Deployment")["spec"]["template"]["spec"]
+    pod = gateway_deployment(objects)["spec"]["template"]["spec"]
     [sidecar] = [c for c in pod["containers"] if c["name"] == metrics_auth.NAME]
     assert sidecar["ports"] == [{"name": metrics_auth.PORT_NAME, "containerPort": 9999, "protocol": "TCP"}]
     [svc_port] = [

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from infra.settings import Settings
-from tests.support.kubernetes import Manifest, pod_templates, restricted_problems
+from tests.support.kubernetes import Manifest, gateway_deployment, pod_templates, restricted_problems
 
 
 def test_the_namespace_enforces_warns_and_audits_restricted(objects: list[Manifest], settings: Settings) -> None:
@@ -60,7 +60,7 @@ MUTATIONS: dict[str, Callable[[dict[str, Any]], object]] = {
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
 def test_the_check_catches_what_restricted_refuses(objects: list[Manifest], mutation: str) -> None:
-    [deployment] = [o for o in objects if o["kind"] == "Deployment"]
+    deployment = gateway_deployment(objects)
     pod = copy.deepcopy(deployment["spec"]["template"]["spec"])
     MUTATIONS[mutation](pod)
     assert restricted_problems(pod) != []

@@ -6,7 +6,7 @@ from typing import Any
 
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.targets.kubernetes_map import manifests
-from tests.support.kubernetes import Manifest, pod_templates
+from tests.support.kubernetes import Manifest, gateway_deployment, pod_templates
 
 
 def _by(objects: list[Manifest], kind: str) -> dict[str, Manifest]:
@@ -106,7 +106,7 @@ def test_alertmanager_config_secret_references_resolve(objects: list[Manifest]) 
 
 
 def test_backup_runs_beside_the_gateway_on_its_claim(objects: list[Manifest]) -> None:
-    [deployment] = _by(objects, "Deployment").values()
+    deployment = gateway_deployment(objects)
     [cronjob] = _by(objects, "CronJob").values()
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]

@@ -71,7 +71,15 @@ def _only(test_file: dict[str, Any], alerts: set[str]) -> dict[str, Any]:
     return {**test_file, "tests": tests}
 
 
-@pytest.mark.parametrize(("test_file", "alerts"), [("gateway_test.yml", None), ("monitoring_test.yml", {"Watchdog"})])
+@pytest.mark.parametrize(
+    ("test_file", "alerts"),
+    [
+        ("gateway_test.yml", None),
+        ("monitoring_test.yml", {"Watchdog"}),
+        ("probes_test.yml", None),
+        ("slo_test.yml", None),
+    ],
+)
 def test_the_unit_tests_of_alerts_pass_in_the_namespace(
     tmp_path: Path, test_file: str, alerts: set[str] | None
 ) -> None:
@@ -183,4 +191,54 @@ def test_the_constants_are_recorded_per_namespace(tmp_path: Path) -> None:
     }
     (tmp_path / "constants_test.yml").write_text(yaml.safe_dump(test), encoding="utf-8")
     done = promtool("test", "rules", "constants_test.yml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-4000:]
+
+
+def test_the_slo_of_this_namespace_ignores_other_stacks(tmp_path: Path) -> None:
+    """The SLI is per namespace: another stack's failing probe burns none of this budget, and the
+    error ratio is recorded with this namespace (a `min by (environment)` would drop it)."""
+    write_rules(tmp_path)
+    budget = [
+        {"series": f'friday:slo_availability:{name}{{namespace="{NS}"}}', "values": f"{value}x120"}
+        for name, value in (
+            ("error_budget", 0.005),
+            ("burn_threshold_1h", 13.44),
+            ("burn_threshold_6h", 5.6),
+            ("burn_threshold_1d", 2.8),
+            ("burn_threshold_3d", 0.933333),
+        )
+    ]
+    test = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": 'probe_success{probe="health",slo="availability",namespace="other"}', "values": "0x120"},
+                    {
+                        "series": f'probe_success{{probe="health",slo="availability",namespace="{NS}"}}',
+                        "values": "1x120",
+                    },
+                    {"series": f'up{{job="gateway",namespace="{NS}"}}', "values": "1x120"},
+                    *budget,
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": "friday:slo_availability:error_ratio_1h",
+                        "eval_time": "60m",
+                        "exp_samples": [
+                            {"labels": f'friday:slo_availability:error_ratio_1h{{namespace="{NS}"}}', "value": 0}
+                        ],
+                    }
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "60m", "alertname": name, "exp_alerts": []}
+                    for name in ("ErrorBudgetBurnFast", "ProbeFailing")
+                ],
+            }
+        ],
+    }
+    (tmp_path / "slo_ns_test.yml").write_text(yaml.safe_dump(test), encoding="utf-8")
+    done = promtool("test", "rules", "slo_ns_test.yml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-4000:]

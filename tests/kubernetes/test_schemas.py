@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from infra.targets.kubernetes_map import manifests
-from tests.support.kubernetes import KUBERNETES_VERSIONS, Manifest, crd_problems, kubernetes_validate, write_manifests
+from tests.support.kubernetes import (
+    KUBERNETES_VERSIONS,
+    Manifest,
+    crd_problems,
+    gateway_deployment,
+    kubernetes_validate,
+    write_manifests,
+)
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
@@ -29,7 +36,7 @@ def test_built_in_objects_pass_kubernetes_validate_strict(
 
 
 def test_kubernetes_validate_refuses_unknown_fields_and_unknown_kinds(objects: list[Manifest], tmp_path: Path) -> None:
-    [deployment] = [copy.deepcopy(o) for o in objects if o["kind"] == "Deployment"]
+    deployment = copy.deepcopy(gateway_deployment(objects))
     deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
     assert kubernetes_validate(write_manifests([deployment], tmp_path), "1.37") != []
     # A kind the tool has no schema for only warns; the harness counts the warning as a failure.
@@ -41,7 +48,7 @@ def test_kubernetes_validate_refuses_unknown_fields_and_unknown_kinds(objects: l
 
 def test_custom_resources_match_the_operator_crds(objects: list[Manifest]) -> None:
     custom = [o for o in objects if manifests.is_custom(o)]
-    assert {o["kind"] for o in custom} == {"ServiceMonitor", "PrometheusRule", "AlertmanagerConfig"}
+    assert {o["kind"] for o in custom} == {"ServiceMonitor", "Probe", "PrometheusRule", "AlertmanagerConfig"}
     for obj in custom:
         assert crd_problems(obj) == [], obj["kind"]
 

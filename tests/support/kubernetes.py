@@ -21,8 +21,9 @@ import jsonschema
 import yaml
 
 from infra.settings import Settings
-from infra.stack import build_stack
+from infra.stack import build_stack, gateway
 from infra.targets.kubernetes_map import manifests
+from infra.targets.kubernetes_map.meta import NAME_LABEL
 from tests.support.paths import SHARED_DIR
 from tests.support.settings import settings_of
 
@@ -260,6 +261,14 @@ VARIANTS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
         frozenset({"anthropicApiKey", "alertWebhookUrl"}),
     ),
 }
+
+
+def gateway_deployment(objects: list[Manifest]) -> Manifest:
+    """The gateway's Deployment (the blackbox exporter has one too)."""
+    [deployment] = [
+        o for o in objects if o["kind"] == "Deployment" and o["metadata"]["labels"][NAME_LABEL] == gateway.NAME
+    ]
+    return deployment
 
 
 def variant_settings(variant: str) -> Settings:

@@ -117,6 +117,8 @@ def kube_prometheus_stack(settings: Settings) -> Chart:
                 "serviceMonitorNamespaceSelector": {},
                 "ruleSelector": selector,
                 "ruleNamespaceSelector": {},
+                "probeSelector": selector,
+                "probeNamespaceSelector": {},
                 "resources": _resources(settings.prometheus_memory_mb, settings.prometheus_cpu_millicores),
                 "storageSpec": {
                     "volumeClaimTemplate": {"spec": _claim(settings, settings.kubernetes_prometheus_storage_gb)}

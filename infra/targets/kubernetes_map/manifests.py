@@ -9,7 +9,7 @@ import yaml
 
 from infra.settings import Settings
 from infra.stack.spec import StackSpec
-from infra.targets.kubernetes_map import install, monitoring, network, tasks, workload
+from infra.targets.kubernetes_map import install, monitoring, network, probes, tasks, workload
 from infra.targets.kubernetes_map.meta import Manifest
 
 RENDER_DIR = "kubernetes"
@@ -28,6 +28,7 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         *network.objects(settings),
         *workload.objects(settings, spec),
         *tasks.objects(settings, spec),
+        *probes.objects(settings, spec),
         *monitoring.objects(settings),
     ]
 

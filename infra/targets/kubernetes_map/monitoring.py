@@ -1,4 +1,4 @@
-"""The stack's part in kube-prometheus-stack: ServiceMonitor, PrometheusRule, dashboards, AlertmanagerConfig.
+"""The stack's part in kube-prometheus-stack: ServiceMonitor, Probes, PrometheusRule, dashboards, AlertmanagerConfig.
 
 Each carries the labels kube-prometheus-stack selects by (setting kubernetesPrometheusSelector,
 `release: <its release name>` by default). Prometheus scrapes the gateway pod's metrics-auth
@@ -17,7 +17,7 @@ from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import backup, gateway
-from infra.targets.kubernetes_map import metrics_auth, rules, tasks, workload
+from infra.targets.kubernetes_map import metrics_auth, probes, rules, tasks, workload
 from infra.targets.kubernetes_map.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
 
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -196,7 +196,7 @@ def alertmanager_config(settings: Settings) -> Manifest:
 
 
 def objects(settings: Settings) -> list[Manifest]:
-    out: list[Manifest] = [service_monitor(settings), prometheus_rule(settings)]
+    out: list[Manifest] = [service_monitor(settings), *probes.probe_objects(settings), prometheus_rule(settings)]
     out += dashboard_config_maps(settings)
     secret = receiver_secret(settings)
     if secret is not None:

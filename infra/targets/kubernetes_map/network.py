@@ -1,16 +1,18 @@
 """NetworkPolicies: nothing in the namespace talks to anything unless a policy here allows it.
 
 - every pod: no traffic in or out (default deny);
-- the gateway: in from the ingress controller's namespace (port http) and from Prometheus
-  (port metrics, the metrics-auth sidecar); out only to DNS and to HTTPS outside the cluster's
-  private ranges (the AI providers).
+- the gateway: in from the ingress controller's namespace (port http), from Prometheus
+  (port metrics, the metrics-auth sidecar) and from the blackbox exporter (port http, its
+  probes); out only to DNS and to HTTPS outside the cluster's private ranges (the AI providers);
+- the blackbox exporter: in from Prometheus (port http, /probe and its own /metrics); out only
+  to DNS and to the gateway's port http.
 Kubelet probes are not pod traffic and pass on the usual CNIs.
 """
 
 from __future__ import annotations
 
 from infra.settings import Settings
-from infra.targets.kubernetes_map import metrics_auth, workload
+from infra.targets.kubernetes_map import metrics_auth, probes, workload
 from infra.targets.kubernetes_map.meta import NAMESPACE_NAME_LABEL, Manifest, metadata, name, selector
 
 PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
@@ -54,6 +56,10 @@ def gateway(settings: Settings) -> Manifest:
                     ],
                     "ports": [{"protocol": "TCP", "port": metrics_auth.PORT_NAME}],
                 },
+                {
+                    "from": [{"podSelector": {"matchLabels": selector(settings, probes.COMPONENT)}}],
+                    "ports": [{"protocol": "TCP", "port": workload.HTTP_PORT_NAME}],
+                },
             ],
             "egress": [
                 {"ports": dns},
@@ -69,5 +75,35 @@ def gateway(settings: Settings) -> Manifest:
     }
 
 
+def _prometheus(settings: Settings) -> dict[str, object]:
+    return {
+        **_namespace(settings.kubernetes_monitoring_namespace),
+        "podSelector": {"matchLabels": PROMETHEUS_POD_LABELS},
+    }
+
+
+def blackbox(settings: Settings) -> Manifest:
+    dns = [{"protocol": proto, "port": 53} for proto in ("UDP", "TCP")]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(settings, name(settings, probes.COMPONENT), probes.COMPONENT),
+        "spec": {
+            "podSelector": {"matchLabels": selector(settings, probes.COMPONENT)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": [_prometheus(settings)], "ports": [{"protocol": "TCP", "port": probes.HTTP_PORT_NAME}]},
+            ],
+            "egress": [
+                {"ports": dns},
+                {
+                    "to": [{"podSelector": {"matchLabels": selector(settings, workload.COMPONENT)}}],
+                    "ports": [{"protocol": "TCP", "port": workload.HTTP_PORT_NAME}],
+                },
+            ],
+        },
+    }
+
+
 def objects(settings: Settings) -> list[Manifest]:
-    return [default_deny(settings), gateway(settings)]
+    return [default_deny(settings), gateway(settings), blackbox(settings)]

@@ -7,6 +7,10 @@ as a label (Alertmanager routes an AlertmanagerConfig's alerts by it):
 - the stack constants are recorded with the namespace label (two stacks never clash);
 - BackupStale reads kube-state-metrics' CronJob series instead of the backup service's
   `/metrics` (there is no backup service on Kubernetes, only a CronJob).
+The probe and SLO rules come along (the blackbox exporter and its Probes run in the namespace,
+infra/targets/kubernetes_map/probes.py): their recording rules read the namespace's series and
+record the namespace label, so each stack's SLO and burn rates are its own; their constants are
+recorded per namespace too.
 The monitoring group of alerts/ (Prometheus, Alertmanager and scrape health) is left to
 kube-prometheus-stack, which ships its own rules for those; only the Watchdog comes along, so
 the stack's heartbeat receiver gets a heartbeat that carries the stack's namespace.
@@ -17,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.alerting import rules, thresholds
+from infra.alerting import rules, slo, thresholds
 from infra.settings import Settings
 
 # A metric name, optionally followed by its {matchers}; functions and keywords are skipped below.
@@ -68,6 +72,12 @@ def _alert(rule: rules.AlertRule, expr: str, namespace: str) -> dict[str, Any]:
     return doc
 
 
+def _record(rule: dict[str, str], namespace: str) -> dict[str, Any]:
+    """A recording rule in the namespace: it reads this namespace's series only and its result
+    carries the namespace (the SLI's `min by (environment)` would drop it otherwise)."""
+    return {"record": rule["record"], "expr": scope(rule["expr"], namespace), "labels": {"namespace": namespace}}
+
+
 def backup_stale_expr(settings: Settings, cronjob: str) -> str:
     """Age of the newest successful backup job, from kube-state-metrics; before the first success
     the CronJob's creation time stands in (a new stack is not stale at once, one that never
@@ -94,13 +104,29 @@ def groups(settings: Settings, backup_cronjob: str) -> list[dict[str, Any]]:
         f"allows (backupStaleAfterHours), or kube-state-metrics reports no backup CronJob, for "
         f"{thresholds.BACKUP_STALE.for_}. A restore now would lose everything written since the newest backup.",
     }
+    constant_labels = {"namespace": ns, **rules.stack_constant_labels(settings)}
     constants = [
-        {"record": record, "expr": expr, "labels": {"namespace": ns, **rules.stack_constant_labels(settings)}}
+        {"record": record, "expr": expr, "labels": constant_labels}
         for record, expr in rules.stack_constant_exprs(settings).items()
     ]
+    constants += [
+        {"record": record, "expr": f"vector({days * 86400})", "labels": constant_labels}
+        for record, days in (
+            (rules.CERT_EXPIRY_WARNING_SECONDS, settings.cert_expiry_warning_days),
+            (rules.CERT_EXPIRY_CRITICAL_SECONDS, settings.cert_expiry_critical_days),
+        )
+    ]
+    constants += [{**rule, "labels": {**rule["labels"], "namespace": ns}} for rule in slo.constants(settings)]
+    probes = [_alert(r, scope(r.expr, ns).strip(), ns) for r in rules.PROBE_RULES.rules]
+    slo_rules = [_record(r, ns) for r in rules.SLO_RULES.records]
+    slo_rules += [_alert(r, scope(r.expr, ns).strip(), ns) for r in rules.SLO_RULES.rules]
+    window = slo.window_group(settings)
     return [
         {"name": rules.GATEWAY_RULES.group, "rules": gateway},
         {"name": rules.BACKUP_RULES.group, "rules": [backup]},
+        {"name": rules.PROBE_RULES.group, "rules": probes},
+        {"name": rules.SLO_RULES.group, "rules": slo_rules},
+        {"name": window["name"], "rules": [_record(r, ns) for r in window["rules"]]},
         {"name": "friday-watchdog", "rules": [_alert(watchdog, watchdog.expr.strip(), ns)]},
         {"name": "friday-stack-constants", "rules": constants},
     ]
