@@ -298,8 +298,11 @@ def rule_file_text(rule_file: RuleFile) -> str:
 
 
 def committed_rule_files() -> dict[str, str]:
-    """{path relative to the repository root: content} of every static rule file."""
-    return {f.path: rule_file_text(f) for f in RULE_FILES}
+    """{path relative to the repository root: content} of every static rule file: the alerts,
+    then the dashboards' recording rules (infra/alerting/recording.py, which builds on this module)."""
+    from infra.alerting import recording
+
+    return {**{f.path: rule_file_text(f) for f in RULE_FILES}, recording.PATH: recording.file_text()}
 
 
 def stack_constants(settings: Settings) -> str:

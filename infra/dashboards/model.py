@@ -81,6 +81,14 @@ class Panel:
     # Stat panels: value -> text shown (e.g. 1 -> "valid").
     value_text: Mapping[int, tuple[str, str]] = field(default_factory=dict)
     no_data: NoData | None = None
+    # Grafana's "Min interval": no finer query step than this (the recording rules' interval for
+    # panels that read them). None: the datasource's scrape interval.
+    min_interval: str | None = None
+
+    @property
+    def instant(self) -> bool:
+        """Stat panels show one value: Grafana runs their queries as instant queries."""
+        return self.kind == "stat"
 
     def full_description(self) -> str:
         return f"{self.description} {self.no_data.reason}" if self.no_data else self.description

@@ -38,7 +38,7 @@ CONSTANTS_FILE = "stack-constants.yml"
 
 def rule_file_names() -> list[str]:
     """Rule files relative to the config folder: the static alerts, then the stack constants."""
-    static = [f"{RULES_DIR}/{f.path.rsplit('/', 1)[-1]}" for f in rules.RULE_FILES]
+    static = [f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}" for path in rules.committed_rule_files()]
     return [*static, f"{RULES_DIR}/{CONSTANTS_FILE}"]
 
 
@@ -98,8 +98,8 @@ def config_files(settings: Settings) -> dict[str, str]:
         "# (infra/monitoring/prometheus.py; scrape targets: infra/monitoring/scrape.py).\n"
     )
     files = {CONFIG_FILE: header + rules.dump(prometheus_config(settings))}
-    for rule_file in rules.RULE_FILES:
-        files[f"{RULES_DIR}/{rule_file.path.rsplit('/', 1)[-1]}"] = rules.rule_file_text(rule_file)
+    for path, text in rules.committed_rule_files().items():
+        files[f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}"] = text
     files[f"{RULES_DIR}/{CONSTANTS_FILE}"] = rules.stack_constants(settings)
     return files
 

@@ -13,6 +13,7 @@ prometheus.yml
   - `secrets/<job>-credential` files are written with the test's credential for that job
     (what the Docker target uploads from the metricsToken secret).
 rules/*.yml (copies)
+  - a group's own `interval` (the dashboards' recording rules: 1m) becomes INTERVAL too;
   - the `for` of an alert a test drives may be shortened (see FOR_OVERRIDE); the rule's
     expression, labels and annotations stay as committed.
 alertmanager.yml
@@ -129,7 +130,19 @@ def prometheus_dir(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(credentials[job["job_name"]])
     config_file.write_text(yaml.safe_dump(config))
+    for rule_file in sorted((dest / "rules").glob("*.yml")):
+        shorten_group_intervals(rule_file)
     return config_file
+
+
+def shorten_group_intervals(rule_file: Path) -> None:
+    """Groups with their own evaluation interval evaluate every INTERVAL instead."""
+    doc = yaml.safe_load(rule_file.read_text())
+    groups = [g for g in doc["groups"] if "interval" in g]
+    for group in groups:
+        group["interval"] = INTERVAL
+    if groups:
+        rule_file.write_text(dump(doc))
 
 
 def prometheus_command(out: Path, config_file: Path, data_dir: Path, port: int) -> list[str]:
