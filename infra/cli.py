@@ -6,14 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from infra import generate, render
-from infra.dashboards import files as dashboard_files
-from infra.monitoring.notes import monitoring_notes
 from infra.settings import SettingsError, load_stack, missing_required_secrets
 from infra.settings.load import REPO_ROOT
 
+# `render` and `check` import only what they use (the settings model, the stack functions);
+# `generate` and `dashboards` also need grafanalib, imported in their functions.
+
 
 def _render(args: argparse.Namespace) -> int:
+    from infra import render
+    from infra.monitoring.notes import monitoring_notes
+
     settings = load_stack(args.stack, args.root)
     out = args.out or args.root / "build" / "render" / args.stack
     written = render.write(settings, out)
@@ -26,6 +29,9 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from infra import render
+    from infra.monitoring.notes import monitoring_notes
+
     settings = load_stack(args.stack, args.root)
     render.artefacts(settings)
     missing = missing_required_secrets(settings)
@@ -38,12 +44,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from infra import generate
+
     changed = generate.write_all(args.root)
     print("updated: " + ", ".join(str(p.relative_to(args.root)) for p in changed) if changed else "up to date")
     return 0
 
 
 def _dashboards(args: argparse.Namespace) -> int:
+    from infra.dashboards import files as dashboard_files
+
     changed = dashboard_files.write_all(args.root)
     print("updated: " + ", ".join(str(p.relative_to(args.root)) for p in changed) if changed else "up to date")
     return 0

@@ -11,7 +11,7 @@ echo "== ruff"
 "$py" -m ruff check .
 "$py" -m ruff format --check .
 echo "== mypy"
-"$py" -m mypy infra tests __main__.py
+"$py" -m mypy infra tests bench __main__.py
 echo "== pytest (everything but the Pulumi programs)"
 "$py" -m pytest -q --ignore=tests/pulumi --ignore=tests/infra "$@"
 # The Pulumi mocks keep process-wide state: give the program tests their own process.

@@ -38,7 +38,7 @@ CONSTANTS_FILE = "stack-constants.yml"
 
 def rule_file_names() -> list[str]:
     """Rule files relative to the config folder: the static alerts, then the stack constants."""
-    static = [f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}" for path in rules.committed_rule_files()]
+    static = [f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}" for path in rules.committed_rule_paths()]
     return [*static, f"{RULES_DIR}/{CONSTANTS_FILE}"]
 
 

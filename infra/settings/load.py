@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra import PROJECT
+from infra import PROJECT, yamlio
 from infra.settings.errors import SettingsError
 from infra.settings.model import Settings
 from infra.settings.secrets import AI_PROVIDER_KEYS, PROXY_TLS_KEYS, SECRETS_BY_KEY
@@ -42,7 +42,7 @@ def read_stack_file(path: Path, stack: str) -> RawConfig:
     if not path.is_file():
         raise SettingsError(stack, [f"stack file {path} does not exist"])
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise SettingsError(stack, [f"{path.name} is not valid YAML: {err}"]) from err
     if not isinstance(document, dict):

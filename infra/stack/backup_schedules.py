@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from infra import yamlio
 from infra.host import layout
 from infra.settings import Settings
 from infra.stack import backup, gateway
@@ -214,7 +213,7 @@ def produce(settings: Settings, spec: StackSpec) -> dict[str, str]:
     out = {
         f"{SYSTEMD_DIR}/{UNIT}.service": systemd_service(settings),
         f"{SYSTEMD_DIR}/{UNIT}.timer": systemd_timer(settings),
-        KUBERNETES_FILE: yaml.safe_dump_all(kubernetes_objects(settings), sort_keys=False, width=1000),
+        KUBERNETES_FILE: yamlio.safe_dump_all(kubernetes_objects(settings), sort_keys=False, width=1000),
     }
     for name, text in backup.tool_sources().items():
         out[f"{HOST_TOOL_RENDER_DIR}/{backup.PACKAGE}/{name}"] = text

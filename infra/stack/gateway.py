@@ -7,8 +7,7 @@ exactly one log output (two or more log nothing), JSON on stdout.
 
 from __future__ import annotations
 
-import yaml
-
+from infra import yamlio
 from infra.settings import Settings
 from infra.settings.secrets import AI_PROVIDER_KEYS
 from infra.stack.common import TMPFS_TMP, log_options, user
@@ -110,7 +109,7 @@ def build(settings: Settings) -> Part:
         ),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         config_dir=CONFIG_DIR,
-        files=(ConfigFile(CONFIG_PATH, yaml.safe_dump(gateway_config(settings), sort_keys=False)),),
+        files=(ConfigFile(CONFIG_PATH, yamlio.safe_dump(gateway_config(settings), sort_keys=False)),),
         tmpfs=dict(TMPFS_TMP),
         restart=settings.docker_restart_policy,
         # SIGHUP kills the 0.1.0 gateway and SIGUSR1 opens its debugger: stop with SIGTERM only.

@@ -7,8 +7,7 @@ as uid 10001; the binary checks its own /ready with `-health` (grafana/loki PR 2
 
 from __future__ import annotations
 
-import yaml
-
+from infra import yamlio
 from infra.settings import Settings
 from infra.stack.common import TMPFS_TMP, log_options, user
 from infra.stack.parts import Part
@@ -140,7 +139,7 @@ def build(settings: Settings) -> Part:
         internal_ports=(HTTP_PORT, GRPC_PORT),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         config_dir=CONFIG_DIR,
-        files=(ConfigFile(CONFIG_PATH, yaml.safe_dump(loki_config(settings), sort_keys=False)),),
+        files=(ConfigFile(CONFIG_PATH, yamlio.safe_dump(loki_config(settings), sort_keys=False)),),
         tmpfs=dict(TMPFS_TMP),
         restart=settings.docker_restart_policy,
         stop_grace_s=30,
