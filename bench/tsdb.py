@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from bench import data
-from infra.alerting import recording
+from infra.alerting import recording, rules
 from infra.monitoring import prometheus as prom_config
 from infra.settings import Settings
 from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
@@ -69,18 +69,18 @@ class Server:
 def rules_dir(settings: Settings, dest: Path) -> Path:
     """The rendered rule files of the stack (what its Prometheus loads)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for rel, text in prom_config.config_files(settings).items():
-        if rel.startswith(f"{prom_config.RULES_DIR}/"):
-            (dest / rel.split("/", 1)[1]).write_text(text)
+    for rel, text in rules.committed_rule_files().items():
+        (dest / rel.rsplit("/", 1)[-1]).write_text(text)
+    (dest / prom_config.CONSTANTS_FILE).write_text(rules.stack_constants(settings))
     return dest
 
 
 @contextlib.contextmanager
-def serve(tsdb: Path, work: Path, rules: Path | None = None) -> Iterator[Server]:
-    """Prometheus on tsdb (127.0.0.1, free port), with the rule files in `rules` and no scrape jobs."""
+def serve(tsdb: Path, work: Path, rule_dir: Path | None = None) -> Iterator[Server]:
+    """Prometheus on tsdb (127.0.0.1, free port), with the rule files in `rule_dir` and no scrape jobs."""
     config = {
         "global": {"evaluation_interval": f"{data.SCRAPE_INTERVAL_S}s"},
-        "rule_files": [str(p) for p in sorted(rules.glob("*.yml"))] if rules else [],
+        "rule_files": [str(p) for p in sorted(rule_dir.glob("*.yml"))] if rule_dir else [],
     }
     config_file = work / "prometheus.yml"
     config_file.write_text(yaml.safe_dump(config))
@@ -101,7 +101,7 @@ def serve(tsdb: Path, work: Path, rules: Path | None = None) -> Iterator[Server]
 
 def backfill_rules(settings: Settings, dataset: data.Dataset, tsdb: Path, work: Path) -> None:
     """The dashboards' recording rules and the stack constants over the data's whole range."""
-    rules = rules_dir(settings, work / "rules-rendered")
+    rendered = rules_dir(settings, work / "rules-rendered")
     start = str(dataset.timeline.start_s)
     end = str(dataset.timeline.start_s + dataset.timeline.steps * dataset.timeline.step_s)
     out = work / "recorded"
@@ -120,7 +120,7 @@ def backfill_rules(settings: Settings, dataset: data.Dataset, tsdb: Path, work: 
                 f"--output-dir={out}",
                 f"--eval-interval={interval}",
                 f"--max-block-duration={block}",
-                str(rules / name),
+                str(rendered / name),
             )
     for recorded in out.iterdir():
         shutil.move(str(recorded), tsdb / recorded.name)

@@ -10,31 +10,50 @@ import dataclasses
 import json
 import shutil
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from infra.host import artefacts as host_artefacts
+from infra.host import backup as host_backup
 from infra.host import prometheus as host_prometheus
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
-from infra.stack import backup_schedules, build_stack
+from infra.stack import build_stack
 from infra.stack.spec import SecretRef, Service, StackSpec
+from infra.targets import docker_map, kubernetes_map
 
 MARKER = ".friday-render"
 
 # Extra artefacts that are not files inside a service (rules, dashboards, host units...):
 # each producer returns {relative path: content}. Later parts append to this tuple.
 Producer = Callable[[Settings, StackSpec], dict[str, str]]
-PRODUCERS: tuple[Producer, ...] = (backup_schedules.produce, host_artefacts.produce, host_prometheus.produce)
+PRODUCERS: tuple[Producer, ...] = (
+    host_backup.produce,
+    kubernetes_map.produce,
+    host_artefacts.produce,
+    host_prometheus.produce,
+)
 
 
 def placeholder(ref: SecretRef) -> str:
     return SECRETS_BY_KEY[ref.key].placeholder()
 
 
+def _plain(value: Any) -> Any:
+    """Enums by their value, recursively (dataclasses.asdict keeps them as enum members)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def service_document(service: Service) -> dict[str, Any]:
     """A service as JSON-friendly data: secrets replaced, file contents by reference."""
-    doc = dataclasses.asdict(service)
+    doc: dict[str, Any] = _plain(dataclasses.asdict(service))
     doc["image"] = service.image.ref
     doc["env"] = {k: placeholder(v) if isinstance(v, SecretRef) else v for k, v in service.env.items()}
     doc["files"] = [{"path": f.path, "mode": f.mode, "rendered": _file_rel(service, f.path)} for f in service.files]
@@ -73,6 +92,11 @@ def artefacts(settings: Settings) -> dict[str, str]:
         out[f"services/{service.name}.json"] = json.dumps(service_document(service), indent=2, sort_keys=True) + "\n"
         for f in service.files:
             out[_file_rel(service, f.path)] = f.content
+    if settings.target == "docker":
+        policy = docker_map.policy(settings)
+        for service in spec.services:
+            plan = dataclasses.asdict(docker_map.container(spec, service, policy))
+            out[f"docker/{service.name}.json"] = json.dumps(plan, indent=2, sort_keys=True) + "\n"
     for produce in PRODUCERS:
         for rel, content in produce(settings, spec).items():
             if rel in out:

@@ -10,6 +10,8 @@ py=.venv/bin/python
 echo "== ruff"
 "$py" -m ruff check .
 "$py" -m ruff format --check .
+echo "== import layers (lint-imports; contracts in pyproject.toml)"
+.venv/bin/lint-imports
 echo "== mypy"
 "$py" -m mypy infra tests bench __main__.py
 echo "== pytest (everything but the Pulumi programs)"

@@ -20,12 +20,12 @@ from typing import Any
 import yaml
 
 from infra.alerting import thresholds as t
+from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
-from infra.dashboards.links import runbook_url
 from infra.settings import Settings
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
-# same address as the dashboards' panel links (infra/dashboards/links.py, one place to change).
+# same address as the dashboards' panel links (infra/alerting/runbooks.py, one place to change).
 RUNBOOK_DOC = "docs/troubleshooting.md"
 RUNBOOK_HEADING = "## Alert runbooks"
 

@@ -17,9 +17,11 @@ from typing import Any
 
 from infra.alerting import rules
 from infra.monitoring import endpoints, prometheus
-from infra.monitoring.scrape import gateway_target
+from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY
+from infra.stack import gateway
+from infra.stack.prometheus import scrape_target, scrape_targets
 from infra.stack.spec import StackSpec
 
 PREFIX = "host/"
@@ -38,10 +40,16 @@ def _gateway_address(settings: Settings) -> str:
     return f"{host}:{settings.gateway_port}"
 
 
-def host_addresses(settings: Settings) -> dict[str, str]:
+def _gateway_target(spec: StackSpec) -> ScrapeTarget:
+    target = scrape_target(spec.service(gateway.NAME))
+    assert target is not None, "the gateway declares its metrics"
+    return target
+
+
+def host_addresses(settings: Settings, spec: StackSpec) -> dict[str, str]:
     """Stack address (service:port) -> host address, for every job that runs on a bare-metal host."""
     return {
-        gateway_target(settings).address: _gateway_address(settings),
+        _gateway_target(spec).address: _gateway_address(settings),
         f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}": f"{LOOPBACK}:{endpoints.PROMETHEUS_PORT}",
         f"{endpoints.ALERTMANAGER}:{endpoints.ALERTMANAGER_PORT}": f"{LOOPBACK}:{endpoints.ALERTMANAGER_PORT}",
     }
@@ -56,10 +64,10 @@ def node_exporter_job() -> dict[str, Any]:
     }
 
 
-def prometheus_config(settings: Settings) -> dict[str, Any]:
+def prometheus_config(settings: Settings, spec: StackSpec) -> dict[str, Any]:
     """The stack's config with host addresses; jobs of services a bare-metal host does not run dropped."""
-    config = copy.deepcopy(prometheus.prometheus_config(settings))
-    addresses = host_addresses(settings)
+    config = copy.deepcopy(prometheus.prometheus_config(settings, scrape_targets(spec.services)))
+    addresses = host_addresses(settings, spec)
     jobs = []
     for job in config["scrape_configs"]:
         targets = [t for static in job["static_configs"] for t in static["targets"]]
@@ -93,12 +101,12 @@ def produce(settings: Settings, spec: StackSpec) -> dict[str, str]:
         f"# `python -m infra render` (infra/host/prometheus.py): do not edit. Install this folder as\n"
         f"# {INSTALL_DIR} (Debian's prometheus package); rule and credential paths are relative to it.\n"
     )
-    files = {f"{DIR}/{prometheus.CONFIG_FILE}": header + rules.dump(prometheus_config(settings))}
-    for rel, text in prometheus.config_files(settings).items():
+    files = {f"{DIR}/{prometheus.CONFIG_FILE}": header + rules.dump(prometheus_config(settings, spec))}
+    for rel, text in prometheus.config_files(settings, scrape_targets(spec.services)).items():
         if rel != prometheus.CONFIG_FILE:
             files[f"{DIR}/{rel}"] = text
-    target = gateway_target(settings)
+    target = _gateway_target(spec)
     if target.credential is not None:
-        files[f"{DIR}/{prometheus.credential_file(target)}"] = SECRETS_BY_KEY[target.credential.key].placeholder()
+        files[f"{DIR}/{prometheus.credential_file(target)}"] = SECRETS_BY_KEY[target.credential].placeholder()
     files[NODE_EXPORTER_DEFAULTS] = node_exporter_defaults(settings)
     return {PREFIX + rel: text for rel, text in files.items()}

@@ -25,8 +25,9 @@ OTHER_LEVEL = "other"
 TIME_FORMAT = "RFC3339"
 TIME_FALLBACKS = ("UnixMs",)
 
-# Docker labels the Docker target puts on every container (infra.targets.docker).
+# Docker labels the Docker target puts on every container (infra/targets/docker_map.py).
 STACK_LABEL = "friday.stack"
+ENVIRONMENT_LABEL = "friday.environment"
 SERVICE_LABEL = "friday.service"
 DOCKER_SOCKET = "/var/run/docker.sock"
 

@@ -1,4 +1,5 @@
-"""The Alertmanager service: routing by severity, grouping, inhibition, the receivers a stack enables.
+"""Alertmanager's configuration (the service itself is infra/stack/alertmanager.py): routing by
+severity, grouping, inhibition, the receivers a stack enables.
 
 Receivers (setting alertReceivers) and their secrets:
 
@@ -24,26 +25,9 @@ from infra import PROJECT
 from infra.alerting import thresholds
 from infra.alerting.rules import dump
 from infra.monitoring import endpoints
-from infra.monitoring.endpoints import NOBODY
-from infra.settings import Settings, SettingsError
-from infra.stack.common import TMPFS_TMP, log_options, user
-from infra.stack.parts import Part
-from infra.stack.spec import (
-    ConfigFile,
-    Healthcheck,
-    Image,
-    Limits,
-    Mount,
-    PublishedPort,
-    SecretFile,
-    SecretRef,
-    Service,
-    Volume,
-    secret_placeholder,
-)
+from infra.settings import Settings
+from infra.settings.secrets import placeholder
 
-NAME = endpoints.ALERTMANAGER
-DATA_VOLUME = "alertmanager-data"
 CONFIG_PATH = f"{endpoints.ALERTMANAGER_CONFIG_DIR}/alertmanager.yml"
 SECRETS_DIR = f"{endpoints.ALERTMANAGER_CONFIG_DIR}/secrets"
 
@@ -68,6 +52,8 @@ REQUIRED_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
         ("alert_email_username", "alertEmailUsername"),
     ),
 }
+# Receivers whose secret is filled into alertmanager.yml (no `url_file` in 0.25).
+TEMPLATED: tuple[str, ...] = ("webhook", "heartbeat")
 # Secrets Alertmanager reads from files of their own.
 SECRET_FILE_OF: dict[str, str] = {
     "slack": f"{SECRETS_DIR}/slack-url",
@@ -97,7 +83,7 @@ def receiver_problems(settings: Settings) -> list[str]:
 
 
 def _webhook(key: str, send_resolved: bool) -> dict[str, Any]:
-    return {"url": secret_placeholder(SecretRef(key)), "send_resolved": send_resolved, "max_alerts": 0}
+    return {"url": placeholder(key), "send_resolved": send_resolved, "max_alerts": 0}
 
 
 def _notify_configs(settings: Settings) -> dict[str, list[dict[str, Any]]]:
@@ -186,47 +172,3 @@ def command() -> tuple[str, ...]:
         # One instance: no gossip port listening on the network.
         "--cluster.listen-address=",
     )
-
-
-def build(settings: Settings) -> Part:
-    problems = receiver_problems(settings)
-    if problems:
-        raise SettingsError(settings.stack, problems)
-    on = enabled(settings)
-    templated = tuple(SecretRef(SECRET_OF[r]) for r in ("webhook", "heartbeat") if r in on)
-    secret_files = tuple(SecretFile(path, SecretRef(SECRET_OF[r])) for r, path in SECRET_FILE_OF.items() if r in on)
-    volume = Volume(DATA_VOLUME, "Alertmanager silences and notification log", NOBODY, NOBODY, size_gb=1)
-    service = Service(
-        name=NAME,
-        image=Image(settings.alertmanager_image, settings.alertmanager_tag),
-        user=user(NOBODY, NOBODY),
-        limits=Limits(settings.alertmanager_memory_mb, settings.alertmanager_cpu_millicores),
-        healthcheck=Healthcheck(
-            (
-                "wget",
-                "-q",
-                "-O",
-                "/dev/null",
-                f"http://127.0.0.1:{endpoints.ALERTMANAGER_PORT}{endpoints.HEALTH_PATH}",
-            ),
-            interval_s=15,
-            start_period_s=20,
-        ),
-        log=log_options(settings),
-        command=command(),
-        ports=(
-            PublishedPort(
-                "http",
-                endpoints.ALERTMANAGER_PORT,
-                settings.alertmanager_host_port,
-                str(settings.monitoring_bind_address),
-            ),
-        ),
-        mounts=(Mount(DATA_VOLUME, endpoints.ALERTMANAGER_DATA_DIR),),
-        config_dir=endpoints.ALERTMANAGER_CONFIG_DIR,
-        files=(ConfigFile(CONFIG_PATH, config_text(settings), secrets=templated),),
-        secret_files=secret_files,
-        tmpfs=dict(TMPFS_TMP),
-        restart=settings.docker_restart_policy,
-    )
-    return Part(services=(service,), volumes=(volume,))

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from infra import PROJECT
-from infra.monitoring import scrape, sizing
+from infra.monitoring import sizing
 from infra.settings import Settings
+from infra.settings.secrets import METRICS_TOKEN
 
 
 def monitoring_notes(settings: Settings) -> list[str]:
     notes = []
-    if scrape.METRICS_TOKEN not in settings.secrets_set:
+    if METRICS_TOKEN not in settings.secrets_set:
         notes.append(
-            f"{PROJECT}:{scrape.METRICS_TOKEN} is not set: Prometheus scrapes the gateway without a credential, "
+            f"{PROJECT}:{METRICS_TOKEN} is not set: Prometheus scrapes the gateway without a credential, "
             "which gateway 0.1.0 refuses (401), so GatewayDown fires. "
             "Create an admin API key in the gateway and set it: "
-            f"`pulumi config set --secret {PROJECT}:{scrape.METRICS_TOKEN} --stack {settings.stack}`"
+            f"`pulumi config set --secret {PROJECT}:{METRICS_TOKEN} --stack {settings.stack}`"
         )
     if not settings.alert_receivers:
         notes.append(

@@ -1,4 +1,5 @@
-"""The Prometheus service: its config (rendered from settings), rule files, data volume.
+"""Prometheus's configuration: prometheus.yml from the settings and the stack's scrape targets,
+the rule files, the command line. The service itself is infra/stack/prometheus.py.
 
 Paths inside prometheus.yml are relative to its directory (Prometheus resolves rule files and
 credential files against the config file's folder), so the same file checks with
@@ -7,29 +8,14 @@ credential files against the config file's folder), so the same file checks with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from infra.alerting import rules
 from infra.monitoring import endpoints
-from infra.monitoring.endpoints import NOBODY
-from infra.monitoring.scrape import ScrapeTarget, targets
+from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
-from infra.stack.common import TMPFS_TMP, log_options, user
-from infra.stack.parts import Part
-from infra.stack.spec import (
-    ConfigFile,
-    Healthcheck,
-    Image,
-    Limits,
-    Mount,
-    PublishedPort,
-    SecretFile,
-    Service,
-    Volume,
-)
 
-NAME = endpoints.PROMETHEUS
-DATA_VOLUME = "prometheus-data"
 CONFIG_FILE = "prometheus.yml"
 RULES_DIR = "rules"
 SECRETS_DIR = "secrets"
@@ -59,7 +45,7 @@ def scrape_config(target: ScrapeTarget) -> dict[str, Any]:
     return config
 
 
-def prometheus_config(settings: Settings) -> dict[str, Any]:
+def prometheus_config(settings: Settings, targets: Sequence[ScrapeTarget]) -> dict[str, Any]:
     return {
         "global": {
             "scrape_interval": settings.scrape_interval,
@@ -76,7 +62,7 @@ def prometheus_config(settings: Settings) -> dict[str, Any]:
             ]
         },
         "rule_files": rule_file_names(),
-        "scrape_configs": [scrape_config(t) for t in targets(settings)],
+        "scrape_configs": [scrape_config(t) for t in targets],
     }
 
 
@@ -91,49 +77,14 @@ def command(settings: Settings) -> tuple[str, ...]:
     )
 
 
-def config_files(settings: Settings) -> dict[str, str]:
+def config_files(settings: Settings, targets: Sequence[ScrapeTarget]) -> dict[str, str]:
     """{path relative to the config folder: content}: prometheus.yml and every rule file."""
     header = (
         f"# Prometheus configuration of stack {settings.stack!r}, generated from its settings\n"
-        "# (infra/monitoring/prometheus.py; scrape targets: infra/monitoring/scrape.py).\n"
+        "# (infra/monitoring/prometheus.py; scrape targets: the metrics each service declares).\n"
     )
-    files = {CONFIG_FILE: header + rules.dump(prometheus_config(settings))}
+    files = {CONFIG_FILE: header + rules.dump(prometheus_config(settings, targets))}
     for path, text in rules.committed_rule_files().items():
         files[f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}"] = text
     files[f"{RULES_DIR}/{CONSTANTS_FILE}"] = rules.stack_constants(settings)
     return files
-
-
-def build(settings: Settings) -> Part:
-    base = endpoints.PROMETHEUS_CONFIG_DIR
-    volume = Volume(DATA_VOLUME, "Prometheus TSDB", NOBODY, NOBODY)
-    secret_files = tuple(
-        SecretFile(f"{base}/{credential_file(t)}", t.credential) for t in targets(settings) if t.credential
-    )
-    service = Service(
-        name=NAME,
-        image=Image(settings.prometheus_image, settings.prometheus_tag),
-        user=user(NOBODY, NOBODY),
-        limits=Limits(settings.prometheus_memory_mb, settings.prometheus_cpu_millicores),
-        healthcheck=Healthcheck(
-            ("wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{endpoints.PROMETHEUS_PORT}{endpoints.HEALTH_PATH}"),
-            interval_s=15,
-            start_period_s=30,
-        ),
-        log=log_options(settings),
-        command=command(settings),
-        ports=(
-            PublishedPort(
-                "http", endpoints.PROMETHEUS_PORT, settings.prometheus_host_port, str(settings.monitoring_bind_address)
-            ),
-        ),
-        mounts=(Mount(DATA_VOLUME, endpoints.PROMETHEUS_DATA_DIR),),
-        config_dir=base,
-        files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config_files(settings).items()),
-        secret_files=secret_files,
-        tmpfs=dict(TMPFS_TMP),
-        restart=settings.docker_restart_policy,
-        # Time to write the head block out cleanly.
-        stop_grace_s=60,
-    )
-    return Part(services=(service,), volumes=(volume,))

@@ -11,6 +11,7 @@ from infra.settings import Settings, SettingsError, missing_required_secrets, va
 from infra.settings.load import from_config_env
 from infra.stack import build_stack
 from infra.stack import gateway as gateway_service
+from infra.targets import docker_map
 from infra.targets.docker import DockerStack
 
 
@@ -48,7 +49,7 @@ def run() -> DockerStack:
     generated_tls = program_tls.self_signed(settings)
     secrets = program_secrets.resolve(settings, spec.secret_keys() - set(generated_tls))
     secrets.update(generated_tls)
-    stack = DockerStack(f"{spec.prefix}-{spec.stack}", spec, secrets)
+    stack = DockerStack(docker_map.base_name(spec), spec, docker_map.policy(settings), secrets)
     pulumi.export("target", settings.target)
     pulumi.export("environment", settings.environment)
     pulumi.export("network", stack.network.name)

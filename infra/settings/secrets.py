@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def placeholder(key: str) -> str:
+    """What stands for a secret's value wherever it is not filled in: rendered files, templates."""
+    return f"<secret:{key}>"
+
+
 @dataclass(frozen=True)
 class SecretSpec:
     key: str
@@ -20,7 +25,7 @@ class SecretSpec:
 
     def placeholder(self) -> str:
         """What `render` writes where the value would go."""
-        return f"<secret:{self.key}>"
+        return placeholder(self.key)
 
 
 AI_PROVIDER_KEYS: dict[str, str] = {
@@ -67,6 +72,9 @@ SECRETS: tuple[SecretSpec, ...] = (
         "Private key of proxyTlsCert (PEM); required when proxyEnabled and proxyTlsSource is 'secrets'.",
     ),
 )
+
+# The credential Prometheus sends to the gateway's /metrics when the stack sets it.
+METRICS_TOKEN = "metricsToken"
 
 # Secrets the proxy needs when it serves the operator's certificate.
 PROXY_TLS_KEYS: tuple[str, str] = ("proxyTlsCert", "proxyTlsKey")

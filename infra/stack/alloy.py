@@ -16,17 +16,21 @@ from __future__ import annotations
 from infra.logs import pipeline
 from infra.settings import Settings
 from infra.stack import loki
-from infra.stack.common import TMPFS_TMP, log_options, user
 from infra.stack.parts import Part
 from infra.stack.spec import (
+    CURL,
     ConfigFile,
-    Healthcheck,
+    Health,
     HostMount,
+    HttpCheck,
     Image,
-    Limits,
+    Metrics,
     Mount,
+    Port,
     Service,
     Volume,
+    Workload,
+    resources,
 )
 
 NAME = "alloy"
@@ -34,8 +38,8 @@ DATA_VOLUME = "alloy-data"
 # The image's non-root user (grafana/alloy creates `alloy` with uid/gid 473).
 UID = GID = 473
 HTTP_PORT = 12345
+HTTP = "http"  # the name of that port (UI, /-/ready and /metrics)
 READY_PATH = "/-/ready"
-METRICS_PORT = HTTP_PORT
 METRICS_PATH = "/metrics"
 CONFIG_DIR = "/etc/alloy"
 CONFIG_PATH = f"{CONFIG_DIR}/config.alloy"
@@ -47,10 +51,9 @@ def config(settings: Settings) -> str:
     return pipeline.docker_config(settings, loki.push_url())
 
 
-def healthcheck() -> Healthcheck:
+def health() -> Health:
     # curl ships in the image (Ubuntu based).
-    url = f"http://127.0.0.1:{HTTP_PORT}{READY_PATH}"
-    return Healthcheck(command=("curl", "-fsS", "-o", "/dev/null", url), interval_s=15, start_period_s=30)
+    return Health(HttpCheck(HTTP, READY_PATH, CURL), interval_s=15, start_period_s=30)
 
 
 def runs_on(settings: Settings) -> bool:
@@ -68,10 +71,12 @@ def build(settings: Settings) -> Part:
     service = Service(
         name=NAME,
         image=Image(settings.alloy_image, settings.alloy_tag),
-        user=user(UID, GID),
-        limits=Limits(settings.alloy_memory_mb, settings.alloy_cpu_millicores),
-        healthcheck=healthcheck(),
-        log=log_options(settings),
+        uid=UID,
+        gid=GID,
+        # Its positions file: one reader per volume, or lines are shipped twice.
+        workload=Workload.SINGLE_WRITER,
+        resources=resources(settings.alloy_memory_mb, settings.alloy_cpu_millicores),
+        health=health(),
         command=(
             "run",
             f"--server.http.listen-addr=0.0.0.0:{HTTP_PORT}",
@@ -79,13 +84,12 @@ def build(settings: Settings) -> Part:
             "--disable-reporting",
             CONFIG_PATH,
         ),
-        internal_ports=(HTTP_PORT,),
+        ports=(Port(HTTP, HTTP_PORT),),
+        metrics=Metrics(HTTP, METRICS_PATH),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         host_mounts=(HostMount(settings.docker_socket_path, pipeline.DOCKER_SOCKET, read_only=True),),
         extra_groups=(settings.docker_socket_gid,),
         config_dir=CONFIG_DIR,
         files=(ConfigFile(CONFIG_PATH, config(settings)),),
-        tmpfs=dict(TMPFS_TMP),
-        restart=settings.docker_restart_policy,
     )
     return Part(services=(service,), volumes=(volume,))

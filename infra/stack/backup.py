@@ -13,9 +13,21 @@ from pathlib import Path
 
 from infra.settings import Settings
 from infra.stack import gateway
-from infra.stack.common import TMPFS_TMP, log_options, user
 from infra.stack.parts import Part
-from infra.stack.spec import ConfigFile, Healthcheck, Image, Limits, Mount, Service, Volume
+from infra.stack.spec import (
+    Amount,
+    ConfigFile,
+    Health,
+    HttpCheck,
+    Image,
+    Metrics,
+    Mount,
+    Port,
+    Resources,
+    Service,
+    Volume,
+    Workload,
+)
 
 NAME = "backup"
 VOLUME = "backups"
@@ -25,6 +37,13 @@ BACKUP_DIR = "/backups"
 SOURCE_DIR = Path(__file__).resolve().parents[1] / "backup"
 METRICS_PATH = "/metrics"
 HEALTH_PATH = "/health"
+METRICS = "metrics"  # the name of its one port
+# A backup reads a few databases at a time: small, and the same for every target.
+RESOURCES = Resources(
+    requests=Amount(memory_mb=64, cpu_millicores=100), limits=Amount(memory_mb=256, cpu_millicores=500)
+)
+# The image has python3 and nothing else to fetch a URL with.
+PYTHON_FETCH = ("python3", "-c", "import urllib.request; urllib.request.urlopen('{url}', timeout=4)")
 
 
 def tool_sources() -> dict[str, str]:
@@ -62,18 +81,12 @@ def build(settings: Settings) -> Part:
     service = Service(
         name=NAME,
         image=Image(settings.backup_image, settings.backup_tag),
-        user=user(settings.gateway_uid, settings.gateway_gid),
-        limits=Limits(memory_mb=256, cpu_millicores=500),
-        healthcheck=Healthcheck(
-            command=(
-                "python3",
-                "-c",
-                f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{HEALTH_PATH}', timeout=4)",
-            ),
-            interval_s=60,
-            start_period_s=30,
-        ),
-        log=log_options(settings),
+        uid=settings.gateway_uid,
+        gid=settings.gateway_gid,
+        # It alone writes the backups volume.
+        workload=Workload.SINGLE_WRITER,
+        resources=RESOURCES,
+        health=Health(HttpCheck(METRICS, HEALTH_PATH, PYTHON_FETCH), interval_s=60, start_period_s=30),
         command=(
             *tool_command(settings, "serve", data_dir=gateway.DATA_DIR, backup_dir=BACKUP_DIR),
             "--interval-seconds",
@@ -82,14 +95,13 @@ def build(settings: Settings) -> Part:
             f"0.0.0.0:{port}",
         ),
         env={"PYTHONPATH": CONFIG_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"},
-        internal_ports=(port,),
+        ports=(Port(METRICS, port),),
+        metrics=Metrics(METRICS, METRICS_PATH),
         mounts=(Mount(gateway.DATA_VOLUME, gateway.DATA_DIR), Mount(VOLUME, BACKUP_DIR)),
         config_dir=CONFIG_DIR,
         files=tuple(
             ConfigFile(f"{CONFIG_DIR}/{PACKAGE}/{name}", text) for name, text in sorted(tool_sources().items())
         ),
-        tmpfs=dict(TMPFS_TMP),
-        restart=settings.docker_restart_policy,
         # A running copy finishes within seconds; SIGTERM ends the loop between steps.
         stop_grace_s=60,
     )

@@ -1,22 +1,21 @@
 """`build_stack`: settings in, the whole stack as data out.
 
-A new service joins the stack by adding its builder to BUILDERS; no target changes.
+A new service joins the stack by adding its builder to BUILDERS; no target changes. Prometheus
+is built last, from the metrics every other service declares.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from infra.monitoring import alertmanager, prometheus
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import alloy, backup, gateway, grafana, loki, proxy, swagger_ui
+from infra.stack import alertmanager, alloy, backup, gateway, grafana, loki, prometheus, proxy, swagger_ui
 from infra.stack.parts import Builder
-from infra.stack.spec import Image, StackSpec
+from infra.stack.spec import HttpCheck, Service, StackSpec
 
 BUILDERS: tuple[Builder, ...] = (
     gateway.build,
-    prometheus.build,
     alertmanager.build,
     grafana.build,
     backup.build,
@@ -29,13 +28,14 @@ BUILDERS: tuple[Builder, ...] = (
 
 def build_stack(settings: Settings) -> StackSpec:
     parts = [builder(settings) for builder in BUILDERS]
+    others = tuple(s for p in parts for s in p.services)
+    parts.append(prometheus.build(settings, others))
     spec = StackSpec(
         stack=settings.stack,
         environment=settings.environment,
         prefix=settings.name_prefix,
         services=tuple(s for p in parts for s in p.services),
         volumes=tuple(v for p in parts for v in p.volumes),
-        volume_init_image=Image(settings.docker_init_image, settings.docker_init_tag),
     )
     _check(spec, settings)
     return spec
@@ -55,6 +55,7 @@ def _check(spec: StackSpec, settings: Settings) -> None:
     bound: dict[tuple[str, int], str] = {}
     _check_order(spec)
     for service in spec.services:
+        _check_ports(service)
         for mount in service.mounts:
             if mount.volume not in volumes:
                 raise AssertionError(f"{service.name} mounts undeclared volume {mount.volume!r}")
@@ -64,16 +65,29 @@ def _check(spec: StackSpec, settings: Settings) -> None:
         for ref in service.secret_refs():
             if ref not in SECRETS_BY_KEY:
                 raise AssertionError(f"{service.name} uses unknown secret {ref!r}")
-        for port in service.ports:
-            where = (port.bind_address, port.host_port)
+        for port in service.published():
+            assert port.host is not None
+            where = (port.host.address, port.host.port)
             if where in bound:
                 problems.append(
-                    f"host port {port.host_port} on {port.bind_address} is wanted by both "
+                    f"host port {port.host.port} on {port.host.address} is wanted by both "
                     f"{bound[where]} and {service.name}/{port.name}; give one another port"
                 )
             bound[where] = f"{service.name}/{port.name}"
     if problems:
         raise SettingsError(settings.stack, problems)
+
+
+def _check_ports(service: Service) -> None:
+    """Port names are unique, and whatever names a port (health, metrics) names one that exists."""
+    names = [p.name for p in service.ports]
+    if len(set(names)) != len(names):
+        raise AssertionError(f"{service.name}: duplicate port names {names}")
+    wanted = [service.metrics.port] if service.metrics else []
+    if isinstance(service.health.check, HttpCheck):
+        wanted.append(service.health.check.port)
+    for name in wanted:
+        service.port(name)
 
 
 def _check_order(spec: StackSpec) -> None:

@@ -9,20 +9,26 @@ from __future__ import annotations
 
 from infra import yamlio
 from infra.settings import Settings
-from infra.settings.secrets import AI_PROVIDER_KEYS
-from infra.stack.common import TMPFS_TMP, log_options, user
+from infra.settings.secrets import AI_PROVIDER_KEYS, METRICS_TOKEN
 from infra.stack.parts import Part
 from infra.stack.spec import (
+    WGET,
     ConfigFile,
     EnvValue,
-    Healthcheck,
+    Health,
+    HostBinding,
+    HttpCheck,
     Image,
-    Limits,
+    Metrics,
     Mount,
-    PublishedPort,
+    Port,
+    Reach,
     SecretRef,
     Service,
+    Shutdown,
     Volume,
+    Workload,
+    resources,
 )
 
 NAME = "gateway"
@@ -33,6 +39,7 @@ CONFIG_PATH = f"{CONFIG_DIR}/config.yaml"
 DATA_DIR = "/var/lib/secureyeoman/data"
 HEALTH_PATH = "/health"
 METRICS_PATH = "/metrics"
+HTTP = "http"  # the name of its one port
 
 # Environment variable the gateway reads for each secret key.
 SECRET_ENV: dict[str, str] = {
@@ -75,10 +82,25 @@ def gateway_env(settings: Settings, *, host: str = "0.0.0.0") -> dict[str, EnvVa
     return env
 
 
-def healthcheck(settings: Settings) -> Healthcheck:
-    # wget ships in the image; 127.0.0.1 passes the gateway's private-address check.
-    url = f"http://127.0.0.1:{settings.gateway_port}{HEALTH_PATH}"
-    return Healthcheck(command=("wget", "-q", "-O", "/dev/null", url), interval_s=15, start_period_s=30)
+def health() -> Health:
+    # wget ships in the image; a check from inside comes from 127.0.0.1, which passes the
+    # gateway's private-address check.
+    return Health(HttpCheck(HTTP, HEALTH_PATH, WGET), interval_s=15, start_period_s=30)
+
+
+def port(settings: Settings) -> Port:
+    # Behind the reverse proxy the gateway is reached over the stack network only.
+    if settings.proxy_enabled:
+        return Port(HTTP, settings.gateway_port)
+    binding = HostBinding(str(settings.gateway_bind_address), settings.gateway_host_port)
+    return Port(HTTP, settings.gateway_port, Reach.OPERATOR, binding)
+
+
+def metrics(settings: Settings) -> Metrics:
+    # The 0.1.0 gateway answers 401 without an admin credential; later versions serve
+    # /metrics publicly. The credential is sent when the stack sets the metricsToken secret.
+    credential = SecretRef(METRICS_TOKEN) if METRICS_TOKEN in settings.secrets_set else None
+    return Metrics(HTTP, METRICS_PATH, credential)
 
 
 def build(settings: Settings) -> Part:
@@ -91,28 +113,19 @@ def build(settings: Settings) -> Part:
     service = Service(
         name=NAME,
         image=Image(settings.gateway_image, settings.gateway_tag),
-        user=user(settings.gateway_uid, settings.gateway_gid),
-        limits=Limits(settings.gateway_memory_mb, settings.gateway_cpu_millicores),
-        healthcheck=healthcheck(settings),
-        log=log_options(settings),
+        uid=settings.gateway_uid,
+        gid=settings.gateway_gid,
+        # SQLite databases in WAL mode: one gateway per data volume.
+        workload=Workload.SINGLE_WRITER,
+        resources=resources(settings.gateway_memory_mb, settings.gateway_cpu_millicores),
+        health=health(),
         env=gateway_env(settings),
-        # Behind the reverse proxy the gateway is reached over the stack network only.
-        ports=()
-        if settings.proxy_enabled
-        else (
-            PublishedPort(
-                name="http",
-                container_port=settings.gateway_port,
-                host_port=settings.gateway_host_port,
-                bind_address=str(settings.gateway_bind_address),
-            ),
-        ),
+        ports=(port(settings),),
+        metrics=metrics(settings),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         config_dir=CONFIG_DIR,
         files=(ConfigFile(CONFIG_PATH, yamlio.safe_dump(gateway_config(settings), sort_keys=False)),),
-        tmpfs=dict(TMPFS_TMP),
-        restart=settings.docker_restart_policy,
         # SIGHUP kills the 0.1.0 gateway and SIGUSR1 opens its debugger: stop with SIGTERM only.
-        stop_signal="SIGTERM",
+        shutdown=Shutdown.TERM,
     )
     return Part(services=(service,), volumes=(volume,))

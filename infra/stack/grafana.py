@@ -14,20 +14,25 @@ from infra.dashboards import committed
 from infra.dashboards import datasources as ds
 from infra.settings import Settings
 from infra.stack import upstreams
-from infra.stack.common import TMPFS_TMP, log_options, user
 from infra.stack.parts import Part
 from infra.stack.spec import (
+    WGET,
     ConfigFile,
     EnvValue,
-    Healthcheck,
+    Health,
+    HostBinding,
+    HttpCheck,
     Image,
-    Limits,
+    Metrics,
     Mount,
-    PublishedPort,
+    Port,
+    Reach,
     SecretFile,
     SecretRef,
     Service,
     Volume,
+    Workload,
+    resources,
 )
 
 NAME = "grafana"
@@ -35,6 +40,7 @@ NAME = "grafana"
 UID = 472
 GID = 0
 HTTP_PORT = 3000
+HTTP = "http"  # the name of that port (UI, API, its own /metrics)
 HEALTH_PATH = "/api/health"
 DATA_VOLUME = "grafana-data"
 DATA_DIR = "/var/lib/grafana"
@@ -133,10 +139,9 @@ def grafana_env(settings: Settings) -> dict[str, EnvValue]:
     return env
 
 
-def healthcheck() -> Healthcheck:
+def health() -> Health:
     # busybox wget is part of the Alpine-based image; /api/health needs no login.
-    url = f"http://127.0.0.1:{HTTP_PORT}{HEALTH_PATH}"
-    return Healthcheck(command=("wget", "-q", "-O", "/dev/null", url), interval_s=15, start_period_s=30)
+    return Health(HttpCheck(HTTP, HEALTH_PATH, WGET), interval_s=15, start_period_s=30)
 
 
 def config_files() -> tuple[ConfigFile, ...]:
@@ -156,22 +161,20 @@ def build(settings: Settings) -> Part:
         owner_gid=GID,
         size_gb=2,
     )
+    port = settings.grafana_host_port
     service = Service(
         name=NAME,
         image=Image(settings.grafana_image, settings.grafana_tag),
-        user=user(UID, GID),
-        limits=Limits(settings.grafana_memory_mb, settings.grafana_cpu_millicores),
-        healthcheck=healthcheck(),
-        log=log_options(settings),
+        uid=UID,
+        gid=GID,
+        # Its SQLite database: one Grafana per volume.
+        workload=Workload.SINGLE_WRITER,
+        resources=resources(settings.grafana_memory_mb, settings.grafana_cpu_millicores),
+        health=health(),
         env=grafana_env(settings),
-        ports=(
-            PublishedPort(
-                name="http",
-                container_port=HTTP_PORT,
-                host_port=settings.grafana_host_port,
-                bind_address=str(settings.grafana_bind_address),
-            ),
-        ),
+        ports=(Port(HTTP, HTTP_PORT, Reach.OPERATOR, HostBinding(str(settings.grafana_bind_address), port)),),
+        # Grafana serves its own /metrics on its HTTP port (enabled by default, no credential).
+        metrics=Metrics(HTTP),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         config_dir=CONFIG_DIR,
         files=config_files(),
@@ -179,7 +182,5 @@ def build(settings: Settings) -> Part:
             SecretFile(ADMIN_PASSWORD_PATH, SecretRef(ADMIN_PASSWORD_SECRET)),
             SecretFile(SECRET_KEY_PATH, SecretRef(SECRET_KEY_SECRET)),
         ),
-        tmpfs=dict(TMPFS_TMP),
-        restart=settings.docker_restart_policy,
     )
     return Part(services=(service,), volumes=(volume,))

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from infra import yamlio
 from infra.settings import Settings
-from infra.stack.common import TMPFS_TMP, log_options, user
 from infra.stack.parts import Part
 from infra.stack.spec import (
     ConfigFile,
-    Healthcheck,
+    Health,
+    HostBinding,
+    HttpCheck,
     Image,
-    Limits,
+    Metrics,
     Mount,
-    PublishedPort,
+    Port,
+    Reach,
     Service,
     Volume,
+    Workload,
+    resources,
 )
 
 NAME = "loki"
@@ -29,11 +33,13 @@ UID = GID = 10001
 ENTRYPOINT = "/usr/bin/loki"
 HTTP_PORT = 3100
 GRPC_PORT = 9095
+HTTP, GRPC = "http", "grpc"  # the names of those ports
 PUSH_PATH = "/loki/api/v1/push"
 READY_PATH = "/ready"
-# Where Prometheus scrapes Loki (same port as the API).
-METRICS_PORT = HTTP_PORT
+# Prometheus scrapes Loki on its API port.
 METRICS_PATH = "/metrics"
+# The image has no shell, wget or curl: the binary fetches its own /ready.
+SELF_FETCH = (ENTRYPOINT, "-health", "-health.url={url}")
 CONFIG_DIR = "/etc/loki"
 CONFIG_PATH = f"{CONFIG_DIR}/config.yaml"
 DATA_DIR = "/loki"
@@ -108,12 +114,9 @@ def loki_config(settings: Settings) -> dict[str, object]:
     }
 
 
-def healthcheck() -> Healthcheck:
-    url = f"http://127.0.0.1:{HTTP_PORT}{READY_PATH}"
+def health() -> Health:
     # Loki reports ready only after its ring settles (~15 s after start).
-    return Healthcheck(
-        command=(ENTRYPOINT, "-health", f"-health.url={url}"), interval_s=15, start_period_s=60, retries=5
-    )
+    return Health(HttpCheck(HTTP, READY_PATH, SELF_FETCH), interval_s=15, start_period_s=60, retries=5)
 
 
 def build(settings: Settings) -> Part:
@@ -126,22 +129,21 @@ def build(settings: Settings) -> Part:
     service = Service(
         name=NAME,
         image=Image(settings.loki_image, settings.loki_tag),
-        user=user(UID, GID),
-        limits=Limits(settings.loki_memory_mb, settings.loki_cpu_millicores),
-        healthcheck=healthcheck(),
-        log=log_options(settings),
+        uid=UID,
+        gid=GID,
+        # Filesystem storage: one Loki per volume.
+        workload=Workload.SINGLE_WRITER,
+        resources=resources(settings.loki_memory_mb, settings.loki_cpu_millicores),
+        health=health(),
         command=(f"-config.file={CONFIG_PATH}", "-target=all"),
         ports=(
-            PublishedPort(
-                name="http", container_port=HTTP_PORT, host_port=settings.loki_host_port, bind_address="127.0.0.1"
-            ),
+            Port(HTTP, HTTP_PORT, Reach.OPERATOR, HostBinding("127.0.0.1", settings.loki_host_port)),
+            Port(GRPC, GRPC_PORT),
         ),
-        internal_ports=(HTTP_PORT, GRPC_PORT),
+        metrics=Metrics(HTTP, METRICS_PATH),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         config_dir=CONFIG_DIR,
         files=(ConfigFile(CONFIG_PATH, yamlio.safe_dump(loki_config(settings), sort_keys=False)),),
-        tmpfs=dict(TMPFS_TMP),
-        restart=settings.docker_restart_policy,
         stop_grace_s=30,
     )
     return Part(services=(service,), volumes=(volume,))

@@ -10,19 +10,24 @@ from __future__ import annotations
 from infra.settings import Settings
 from infra.settings.secrets import PROXY_TLS_KEYS
 from infra.stack import gateway
-from infra.stack.common import TMPFS_TMP, log_options, user
 from infra.stack.parts import Part
 from infra.stack.proxy_config import HEALTH_PATH, ProxyParams, caddyfile, nginx_conf
 from infra.stack.spec import (
+    WGET,
     ConfigFile,
     EnvValue,
-    Healthcheck,
+    Health,
+    HostBinding,
+    HttpCheck,
     Image,
-    Limits,
-    PublishedPort,
+    Port,
+    Reach,
     SecretFile,
     SecretRef,
     Service,
+    Shutdown,
+    Workload,
+    resources,
 )
 
 NAME = "proxy"
@@ -32,9 +37,10 @@ KEY_PATH = f"{CONFIG_DIR}/tls/key.pem"
 # Unprivileged ports inside the container; the host ports are settings.
 HTTP_PORT = 8080
 HTTPS_PORT = 8443
+HTTP, HTTPS = "http", "https"  # the names of those ports
 # nginx-unprivileged's user; Caddy's image runs as any uid.
 UID = GID = 101
-LIMITS = Limits(memory_mb=128, cpu_millicores=500)
+RESOURCES = resources(memory_mb=128, cpu_millicores=500)
 CONFIG_FILE = {"nginx": "nginx.conf", "caddy": "Caddyfile"}
 
 
@@ -44,7 +50,7 @@ def params(settings: Settings) -> ProxyParams:
         http_listen=str(HTTP_PORT),
         https_listen=str(HTTPS_PORT),
         https_public_port=settings.proxy_https_host_port,
-        upstream=f"{gateway.NAME}:{settings.gateway_port}",
+        upstream=f"{gateway.NAME}:{gateway.port(settings).number}",
         cert_path=CERT_PATH,
         key_path=KEY_PATH,
         rate_per_second=settings.proxy_rate_limit_per_second,
@@ -67,7 +73,7 @@ def build(settings: Settings) -> Part:
         image = Image(settings.proxy_nginx_image, settings.proxy_nginx_tag)
         # An absolute path as the first word makes the image's entrypoint skip its config scripts.
         command: tuple[str, ...] = ("/usr/sbin/nginx", "-c", config_path, "-g", "daemon off;")
-        stop_signal = "SIGQUIT"  # nginx's graceful shutdown
+        shutdown = Shutdown.GRACEFUL_QUIT
     else:
         image = Image(settings.proxy_caddy_image, settings.proxy_caddy_tag)
         command = ("caddy", "run", "--adapter", "caddyfile", "--config", config_path)
@@ -76,21 +82,21 @@ def build(settings: Settings) -> Part:
         # when that capability is not in the bounding set, even on unprivileged ports
         # (caddyserver/caddy-docker#396).
         caps = ("NET_BIND_SERVICE",)
-        stop_signal = "SIGTERM"
+        shutdown = Shutdown.TERM
     bind = str(settings.proxy_bind_address)
-    health = f"http://127.0.0.1:{HTTP_PORT}{HEALTH_PATH}"
     service = Service(
         name=NAME,
         image=image,
-        user=user(UID, GID),
-        limits=LIMITS,
-        healthcheck=Healthcheck(command=("wget", "-q", "-O", "/dev/null", health), interval_s=15, start_period_s=5),
-        log=log_options(settings),
+        uid=UID,
+        gid=GID,
+        workload=Workload.STATELESS,
+        resources=RESOURCES,
+        health=Health(HttpCheck(HTTP, HEALTH_PATH, WGET), interval_s=15, start_period_s=5),
         command=command,
         env=env,
         ports=(
-            PublishedPort("http", HTTP_PORT, settings.proxy_http_host_port, bind),
-            PublishedPort("https", HTTPS_PORT, settings.proxy_https_host_port, bind, scheme="https"),
+            Port(HTTP, HTTP_PORT, Reach.PUBLIC, HostBinding(bind, settings.proxy_http_host_port)),
+            Port(HTTPS, HTTPS_PORT, Reach.PUBLIC, HostBinding(bind, settings.proxy_https_host_port), scheme="https"),
         ),
         config_dir=CONFIG_DIR,
         files=(ConfigFile(config_path, config_text(settings)),),
@@ -98,12 +104,10 @@ def build(settings: Settings) -> Part:
             SecretFile(CERT_PATH, SecretRef(PROXY_TLS_KEYS[0]), mode="0444"),
             SecretFile(KEY_PATH, SecretRef(PROXY_TLS_KEYS[1])),
         ),
-        tmpfs=dict(TMPFS_TMP),
         capabilities_add=caps,
         # nginx resolves the upstream name when it starts: the gateway must be on the network first.
         depends_on=(gateway.NAME,),
-        restart=settings.docker_restart_policy,
-        stop_signal=stop_signal,
+        shutdown=shutdown,
         stop_grace_s=10,
     )
     return Part(services=(service,))

@@ -1,13 +1,22 @@
-"""What runs, as plain data: the shapes every target (Docker, Kubernetes, render) consumes.
+"""What runs, as plain data: the target-neutral shapes every target (Docker, Kubernetes, bare metal,
+render) consumes.
 
-Nothing here imports Pulumi. A secret appears only as a `SecretRef` (its key); targets
-resolve it to a secret Output, `render` to a placeholder.
+A service says what it needs, not how one platform provides it: named ports and who may reach
+them, what to check for health, requests and limits, numeric ids, the kind of workload, scratch
+space, how it wants to be stopped. Each target maps these (infra/targets/docker_map.py for Docker:
+restart policy, log rotation, tmpfs options, healthcheck commands and stop signals live there).
+
+Nothing here imports Pulumi. A secret appears only as a `SecretRef` (its key); targets resolve it
+to a secret Output, `render` to a placeholder.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import Enum
+
+from infra.settings.secrets import placeholder
 
 
 @dataclass(frozen=True)
@@ -54,13 +63,13 @@ class ConfigFile:
 
 def secret_placeholder(ref: SecretRef) -> str:
     """What stands for a secret inside a templated ConfigFile (same text `render` shows)."""
-    return f"<secret:{ref.key}>"
+    return placeholder(ref.key)
 
 
 def fill_secrets(content: str, values: dict[str, str]) -> str:
     """Replace each `<secret:KEY>` placeholder by its value, JSON-string escaped."""
     for key, value in values.items():
-        content = content.replace(secret_placeholder(SecretRef(key)), json.dumps(value)[1:-1])
+        content = content.replace(placeholder(key), json.dumps(value)[1:-1])
     return content
 
 
@@ -101,19 +110,88 @@ class HostMount:
 
 
 @dataclass(frozen=True)
-class PublishedPort:
-    """A container port reachable from the host at bind_address:host_port."""
+class Scratch:
+    """Writable scratch space that is lost on restart (the root filesystem is read-only):
+    a tmpfs on Docker, an emptyDir on Kubernetes. Never executable."""
 
-    name: str
-    container_port: int
-    host_port: int
-    bind_address: str
-    scheme: str = "http"
+    path: str
+    size_mb: int
+
+
+# The one scratch folder every service gets.
+TMP = Scratch("/tmp", 64)
+
+
+class Reach(Enum):
+    """Who may open a connection to a port. Each target realises it its own way."""
+
+    # Other services of the stack only (Docker: the stack network, unpublished; Kubernetes: a
+    # ClusterIP Service behind a NetworkPolicy).
+    SERVICES = "services"
+    # The operator, from the host: published on the address the settings give, loopback unless a
+    # setting opens it (Docker: a host port; Kubernetes: port-forward, never an Ingress).
+    OPERATOR = "operator"
+    # The public, through the reverse proxy: only the proxy's own ports (Kubernetes: an Ingress or
+    # LoadBalancer).
+    PUBLIC = "public"
 
 
 @dataclass(frozen=True)
-class Healthcheck:
+class HostBinding:
+    """Where a single-host target (Docker, bare metal) publishes a port: address and host port."""
+
+    address: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port the service listens on, by name; everything else refers to it by that name."""
+
+    name: str
+    number: int
+    reach: Reach = Reach.SERVICES
+    # Required for OPERATOR and PUBLIC ports, absent for SERVICES ports.
+    host: HostBinding | None = None
+    scheme: str = "http"
+
+    def __post_init__(self) -> None:
+        if (self.reach is Reach.SERVICES) != (self.host is None):
+            raise AssertionError(f"port {self.name}: reach {self.reach.value} and host binding {self.host} disagree")
+
+
+@dataclass(frozen=True)
+class HttpCheck:
+    """Healthy when GET `path` on the named port answers 2xx.
+
+    `fetch` is how a command inside the image fetches a URL (`{url}` stands for it): Docker runs
+    health checks inside the container, so it needs a client the image ships; Kubernetes uses an
+    httpGet probe and ignores it.
+    """
+
+    port: str
+    path: str
+    fetch: tuple[str, ...]
+
+
+# Clients images ship, as `fetch` templates.
+WGET = ("wget", "-q", "-O", "/dev/null", "{url}")
+CURL = ("curl", "-fsS", "-o", "/dev/null", "{url}")
+
+
+@dataclass(frozen=True)
+class CommandCheck:
+    """Healthy when this command, run inside the container, exits 0 (no HTTP endpoint to ask)."""
+
     command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Health:
+    """What to check and how often; targets turn it into a Docker healthcheck or Kubernetes
+    startup/readiness/liveness probes (start_period_s bounds the startup probe)."""
+
+    check: HttpCheck | CommandCheck
     interval_s: int = 30
     timeout_s: int = 5
     retries: int = 3
@@ -121,31 +199,79 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
-class Limits:
+class Amount:
     memory_mb: int
     cpu_millicores: int
 
 
 @dataclass(frozen=True)
-class LogOptions:
-    """Docker json-file rotation: size of one file and files kept."""
+class Resources:
+    """What the scheduler reserves (requests) and what the service may never exceed (limits)."""
 
-    max_size: str
-    max_files: int
+    requests: Amount
+    limits: Amount
+
+    def __post_init__(self) -> None:
+        if self.requests.memory_mb > self.limits.memory_mb or self.requests.cpu_millicores > self.limits.cpu_millicores:
+            raise AssertionError(f"requests {self.requests} exceed limits {self.limits}")
+
+
+def resources(memory_mb: int, cpu_millicores: int) -> Resources:
+    """Limits from the settings; requests derived from them the same way for every service.
+
+    Memory is requested in full: it cannot be taken back from a process, so a request below the
+    limit lets a node overcommit and the kernel kill. CPU is requested at a quarter (at least 50m,
+    never above the limit): CPU over the request is only throttled, never fatal.
+    """
+    cpu_request = min(cpu_millicores, max(50, cpu_millicores // 4))
+    return Resources(requests=Amount(memory_mb, cpu_request), limits=Amount(memory_mb, cpu_millicores))
+
+
+class Workload(Enum):
+    """What kind of object a target should run a service as."""
+
+    # Long-running, owns data that only one copy may write (SQLite, a TSDB): exactly one
+    # instance, and the old one stops before a new one starts (never a rolling overlap).
+    SINGLE_WRITER = "single-writer"
+    # Long-running, keeps nothing of its own: any number of copies, rolling updates.
+    STATELESS = "stateless"
+    # Runs to completion on a schedule (see ScheduledTask).
+    SCHEDULED = "scheduled"
+
+
+class Shutdown(Enum):
+    """How the service wants to be stopped; targets choose the signal or hook."""
+
+    # SIGTERM finishes cleanly (and SIGHUP/SIGUSR1 must never be sent: the gateway dies or opens
+    # its debugger).
+    TERM = "term"
+    # nginx: a graceful quit finishes open requests; SIGTERM would drop them.
+    GRACEFUL_QUIT = "graceful-quit"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Prometheus metrics on a named port; the scrape job is the service's name."""
+
+    port: str
+    path: str = "/metrics"
+    # Sent as `Authorization: Bearer <secret>`; Prometheus reads it from a secret file.
+    credential: SecretRef | None = None
 
 
 @dataclass(frozen=True)
 class Service:
     name: str
     image: Image
-    user: str
-    limits: Limits
-    healthcheck: Healthcheck
-    log: LogOptions
+    uid: int
+    gid: int
+    workload: Workload
+    resources: Resources
+    health: Health
     command: tuple[str, ...] = ()
     env: dict[str, EnvValue] = field(default_factory=dict)
-    ports: tuple[PublishedPort, ...] = ()
-    internal_ports: tuple[int, ...] = ()
+    ports: tuple[Port, ...] = ()
+    metrics: Metrics | None = None
     mounts: tuple[Mount, ...] = ()
     host_mounts: tuple[HostMount, ...] = ()
     # Supplementary group ids (e.g. the Docker socket's group for a non-root Alloy).
@@ -156,14 +282,23 @@ class Service:
     files: tuple[ConfigFile, ...] = ()
     secret_files: tuple[SecretFile, ...] = ()
     read_only_root: bool = True
-    tmpfs: dict[str, str] = field(default_factory=dict)
+    scratch: tuple[Scratch, ...] = (TMP,)
     # Every capability is dropped; these few are kept (only where an image cannot start without).
     capabilities_add: tuple[str, ...] = ()
     # Services that must be running (and healthy, where targets can wait) before this one starts.
     depends_on: tuple[str, ...] = ()
-    restart: str = "unless-stopped"
-    stop_signal: str = "SIGTERM"
+    shutdown: Shutdown = Shutdown.TERM
     stop_grace_s: int = 30
+
+    def port(self, name: str) -> Port:
+        for p in self.ports:
+            if p.name == name:
+                return p
+        raise KeyError(f"service {self.name!r} has no port named {name!r}")
+
+    def published(self) -> tuple[Port, ...]:
+        """Ports someone outside the stack may reach (operator or public)."""
+        return tuple(p for p in self.ports if p.reach is not Reach.SERVICES)
 
     def secret_refs(self) -> set[str]:
         keys = {v.key for v in self.env.values() if isinstance(v, SecretRef)}
@@ -180,8 +315,6 @@ class StackSpec:
     prefix: str
     services: tuple[Service, ...]
     volumes: tuple[Volume, ...]
-    # Docker only: the one-shot container that hands each data volume to its owner.
-    volume_init_image: Image
 
     def service(self, name: str) -> Service:
         for s in self.services:

@@ -13,10 +13,22 @@ import json
 
 from infra.settings import Settings
 from infra.settings.load import REPO_ROOT
-from infra.stack.common import TMPFS_TMP, log_options, user
 from infra.stack.nginx_runtime import CONTAINER_RUNTIME, NginxRuntime, http_runtime, indent, main_context
 from infra.stack.parts import Part
-from infra.stack.spec import ConfigFile, Healthcheck, Image, Limits, PublishedPort, Service
+from infra.stack.spec import (
+    WGET,
+    ConfigFile,
+    Health,
+    HostBinding,
+    HttpCheck,
+    Image,
+    Port,
+    Reach,
+    Service,
+    Shutdown,
+    Workload,
+    resources,
+)
 
 NAME = "swagger-ui"
 OPENAPI_SOURCE = REPO_ROOT / "docs" / "openapi.yaml"
@@ -27,10 +39,11 @@ NGINX_CONF = "nginx.conf"
 # Where the image keeps the Swagger UI page and scripts.
 HTML_ROOT = "/usr/share/nginx/html"
 CONTAINER_PORT = 8080
+HTTP = "http"  # the name of that port
 # The image's nginx user.
 UID = GID = 101
 # Swagger UI is static files: small limits are plenty.
-LIMITS = Limits(memory_mb=64, cpu_millicores=250)
+RESOURCES = resources(memory_mb=64, cpu_millicores=250)
 
 
 def openapi_text() -> str:
@@ -93,33 +106,24 @@ def nginx_conf(
 def build(settings: Settings) -> Part:
     if not settings.swagger_ui_enabled:
         return Part()
-    url = f"http://127.0.0.1:{CONTAINER_PORT}/{SPEC_FILE}"
     service = Service(
         name=NAME,
         image=Image(settings.swagger_ui_image, settings.swagger_ui_tag),
-        user=user(UID, GID),
-        limits=LIMITS,
-        healthcheck=Healthcheck(command=("wget", "-q", "-O", "/dev/null", url), interval_s=30, start_period_s=5),
-        log=log_options(settings),
+        uid=UID,
+        gid=GID,
+        workload=Workload.STATELESS,
+        resources=RESOURCES,
+        health=Health(HttpCheck(HTTP, f"/{SPEC_FILE}", WGET), interval_s=30, start_period_s=5),
         # An absolute path as the first word makes the image's entrypoint skip its root-only scripts.
         command=("/usr/sbin/nginx", "-c", f"{CONFIG_DIR}/{NGINX_CONF}", "-g", "daemon off;"),
-        ports=(
-            PublishedPort(
-                name="http",
-                container_port=CONTAINER_PORT,
-                host_port=settings.swagger_ui_host_port,
-                bind_address="127.0.0.1",
-            ),
-        ),
+        ports=(Port(HTTP, CONTAINER_PORT, Reach.OPERATOR, HostBinding("127.0.0.1", settings.swagger_ui_host_port)),),
         config_dir=CONFIG_DIR,
         files=(
             ConfigFile(f"{CONFIG_DIR}/{NGINX_CONF}", nginx_conf()),
             ConfigFile(f"{CONFIG_DIR}/{INITIALIZER_FILE}", initializer_js()),
             ConfigFile(f"{CONFIG_DIR}/{SPEC_FILE}", openapi_text()),
         ),
-        tmpfs=dict(TMPFS_TMP),
-        restart=settings.docker_restart_policy,
-        stop_signal="SIGQUIT",  # nginx's graceful shutdown
+        shutdown=Shutdown.GRACEFUL_QUIT,
         stop_grace_s=10,
     )
     return Part(services=(service,))

@@ -1,6 +1,8 @@
 """Docker target: turns a StackSpec into pulumi-docker resources on one host.
 
-Generic over services: a service added to the stack data needs no change here.
+Generic over services: a service added to the stack data needs no change here. What each
+container looks like is decided by the pure mapping in infra/targets/docker_map.py; this module
+only adds what needs Pulumi (secret Outputs, resource ordering).
 """
 
 from __future__ import annotations
@@ -13,14 +15,8 @@ import pulumi
 import pulumi_docker as docker
 
 from infra.stack.spec import ConfigFile, SecretRef, Service, StackSpec, Volume, fill_secrets
-
-SECURITY_OPTS = ["no-new-privileges:true"]
-
-
-def _labels(spec: StackSpec, service: str) -> list[docker.ContainerLabelArgs]:
-    # Alloy and operators select containers by these labels.
-    values = {"friday.stack": spec.stack, "friday.environment": spec.environment, "friday.service": service}
-    return [docker.ContainerLabelArgs(label=k, value=v) for k, v in values.items()]
+from infra.targets import docker_map
+from infra.targets.docker_map import DockerPolicy
 
 
 def _assign(key: str, value: str) -> str:
@@ -46,19 +42,21 @@ class DockerStack(pulumi.ComponentResource):
         self,
         name: str,
         spec: StackSpec,
+        policy: DockerPolicy,
         secrets: Mapping[str, pulumi.Output[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("friday:docker:Stack", name, None, opts)
         self._spec = spec
-        self._base = f"{spec.prefix}-{spec.stack}"
+        self._policy = policy
+        self._base = docker_map.base_name(spec)
         child = pulumi.ResourceOptions(parent=self)
 
         self.network = docker.Network(
             f"{self._base}-net", name=f"{self._base}", driver="bridge", internal=False, opts=child
         )
         self.images: dict[str, docker.RemoteImage] = {}
-        for ref in sorted({s.image.ref for s in spec.services} | {spec.volume_init_image.ref}):
+        for ref in sorted({s.image.ref for s in spec.services} | {policy.volume_init_image.ref}):
             self.images[ref] = docker.RemoteImage(
                 f"{self._base}-image-{_slug(ref)}", name=ref, keep_locally=True, opts=child
             )
@@ -68,7 +66,7 @@ class DockerStack(pulumi.ComponentResource):
             self.volumes[volume.name] = docker.Volume(
                 f"{self._base}-{volume.name}",
                 name=f"{self._base}-{volume.name}",
-                labels=[docker.VolumeLabelArgs(label="friday.purpose", value=volume.purpose)],
+                labels=[docker.VolumeLabelArgs(label=docker_map.PURPOSE_LABEL, value=volume.purpose)],
                 opts=child,
             )
             self.volume_inits[volume.name] = self._volume_init(volume)
@@ -76,11 +74,7 @@ class DockerStack(pulumi.ComponentResource):
         for service in spec.services:
             self.containers[service.name] = self._container(service, secrets)
 
-        self.urls = {
-            f"{s.name}/{p.name}": f"{p.scheme}://{_host(p.bind_address)}:{p.host_port}"
-            for s in spec.services
-            for p in s.ports
-        }
+        self.urls = docker_map.urls(spec)
         self.register_outputs(
             {
                 "network": self.network.name,
@@ -92,7 +86,7 @@ class DockerStack(pulumi.ComponentResource):
 
     def _volume_init(self, volume: Volume) -> docker.Container:
         """Run once as root with only CAP_CHOWN to give a fresh volume to its non-root owner."""
-        image = self.images[self._spec.volume_init_image.ref]
+        image = self.images[self._policy.volume_init_image.ref]
         return docker.Container(
             f"{self._base}-{volume.name}-init",
             name=f"{self._base}-{volume.name}-init",
@@ -102,7 +96,7 @@ class DockerStack(pulumi.ComponentResource):
             volumes=[docker.ContainerVolumeArgs(volume_name=self.volumes[volume.name].name, container_path="/volume")],
             network_mode="none",
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=["CHOWN"]),
-            security_opts=SECURITY_OPTS,
+            security_opts=list(docker_map.SECURITY_OPTS),
             # attach: wait for the chown to finish before the service container starts.
             attach=True,
             must_run=False,
@@ -112,6 +106,7 @@ class DockerStack(pulumi.ComponentResource):
 
     def _container(self, service: Service, secrets: Mapping[str, pulumi.Output[str]]) -> docker.Container:
         base = self._base
+        plan = docker_map.container(self._spec, service, self._policy)
         child_deps: list[pulumi.Resource] = []
         volumes = []
         for mount in service.mounts:
@@ -143,7 +138,7 @@ class DockerStack(pulumi.ComponentResource):
             )
         # Containers are created in stack order, so a dependency is already declared here.
         child_deps.extend(self.containers[name] for name in service.depends_on)
-        uid, _, gid = service.user.partition(":")
+        uid, gid = str(service.uid), str(service.gid)
         uploads = (
             [
                 docker.ContainerUploadArgs(file=f.path, content=f.content, permissions=f.mode)
@@ -153,11 +148,7 @@ class DockerStack(pulumi.ComponentResource):
             + [
                 # A config file with secrets filled in: a secret, readable by the service user only.
                 docker.ContainerUploadArgs(
-                    file=f.path,
-                    content=_filled(f, secrets),
-                    permissions="0400",
-                    owner=uid,
-                    group=gid or uid,
+                    file=f.path, content=_filled(f, secrets), permissions="0400", owner=uid, group=gid
                 )
                 for f in service.files
                 if f.secrets
@@ -168,54 +159,51 @@ class DockerStack(pulumi.ComponentResource):
                     content=pulumi.Output.secret(secrets[f.secret.key]),
                     permissions=f.mode,
                     owner=uid,
-                    group=gid or uid,
+                    group=gid,
                 )
                 for f in service.secret_files
             ]
         )
-        hc = service.healthcheck
+        hc = plan.healthcheck
         return docker.Container(
             f"{base}-{service.name}",
-            name=f"{base}-{service.name}",
-            hostname=service.name,
-            image=self.images[service.image.ref].image_id,
-            user=service.user,
-            group_adds=[str(g) for g in service.extra_groups] or None,
-            command=list(service.command) or None,
+            name=plan.name,
+            hostname=plan.hostname,
+            image=self.images[plan.image].image_id,
+            user=plan.user,
+            group_adds=list(plan.group_adds) or None,
+            command=list(plan.command) or None,
             envs=env_list(service, secrets),
             ports=[
-                docker.ContainerPortArgs(
-                    internal=p.container_port, external=p.host_port, ip=p.bind_address, protocol="tcp"
-                )
-                for p in service.ports
+                docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol="tcp")
+                for p in plan.ports
             ],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[service.name])],
             volumes=volumes,
             uploads=uploads,
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=["CMD", *hc.command],
-                interval=f"{hc.interval_s}s",
-                timeout=f"{hc.timeout_s}s",
+                tests=list(hc.tests),
+                interval=hc.interval,
+                timeout=hc.timeout,
                 retries=hc.retries,
-                start_period=f"{hc.start_period_s}s",
+                start_period=hc.start_period,
             ),
-            memory=service.limits.memory_mb,
-            # Swap equal to memory: the limit is a real limit, not memory plus as much swap.
-            memory_swap=service.limits.memory_mb,
-            cpus=f"{service.limits.cpu_millicores / 1000:g}",
-            read_only=service.read_only_root,
-            tmpfs=service.tmpfs or None,
-            security_opts=SECURITY_OPTS,
-            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(service.capabilities_add) or None),
-            restart=service.restart,
-            stop_signal=service.stop_signal,
-            stop_timeout=service.stop_grace_s,
-            log_driver="json-file",
-            log_opts={"max-size": service.log.max_size, "max-file": str(service.log.max_files)},
-            labels=_labels(self._spec, service.name),
+            memory=plan.memory_mb,
+            memory_swap=plan.memory_swap_mb,
+            cpus=plan.cpus,
+            read_only=plan.read_only,
+            tmpfs=plan.tmpfs or None,
+            security_opts=list(docker_map.SECURITY_OPTS),
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(plan.capability_adds) or None),
+            restart=plan.restart,
+            stop_signal=plan.stop_signal,
+            stop_timeout=plan.stop_timeout_s,
+            log_driver=plan.log_driver,
+            log_opts=plan.log_opts,
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in plan.labels.items()],
             # Wait for the healthcheck to pass, so `pulumi up` fails on a container that never gets healthy.
             wait=True,
-            wait_timeout=120,
+            wait_timeout=docker_map.WAIT_TIMEOUT_S,
             must_run=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=child_deps),
         )
@@ -226,12 +214,6 @@ def _filled(f: ConfigFile, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.
     values = pulumi.Output.all(*[secrets[k] for k in keys])
     filled = values.apply(lambda vs: fill_secrets(f.content, dict(zip(keys, (str(v) for v in vs), strict=True))))
     return pulumi.Output.secret(filled)
-
-
-def _host(bind_address: str) -> str:
-    if bind_address in ("0.0.0.0", "::"):
-        return "localhost"
-    return f"[{bind_address}]" if ":" in bind_address else bind_address
 
 
 def _slug(text: str) -> str:

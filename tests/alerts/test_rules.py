@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from infra.alerting import recording, rules, thresholds
+from infra.alerting.runbooks import RUNBOOK_BASE_URL, github_anchor
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.dashboards.files import DASHBOARDS
-from infra.dashboards.links import RUNBOOK_BASE_URL, github_anchor
 from infra.metrics import exporters
 from infra.settings import load_stack, validate
 from infra.settings.load import RawConfig

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.host import backup as host_backup
 from infra.render import artefacts
 from infra.settings import SettingsError, load_stack
-from infra.stack import backup, backup_schedules, build_stack, gateway
+from infra.stack import backup, build_stack, gateway
+from infra.targets import kubernetes_map
 from tests.support.settings import settings_of
 
 STACKS = ["dev", "prod"]
@@ -36,8 +38,8 @@ def tool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
 def test_systemd_units_verify(stack: str, tmp_path: Path) -> None:
     s = load_stack(stack)
     out = write(artefacts(s), tmp_path)
-    units = out / backup_schedules.SYSTEMD_DIR
-    service, timer = units / f"{backup_schedules.UNIT}.service", units / f"{backup_schedules.UNIT}.timer"
+    units = out / host_backup.SYSTEMD_DIR
+    service, timer = units / f"{host_backup.UNIT}.service", units / f"{host_backup.UNIT}.timer"
     done = tool("systemd-analyze", "verify", str(service), str(timer))
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "", done.stderr
@@ -54,7 +56,7 @@ def test_systemd_units_verify(stack: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("hours", [1, 2, 3, 4, 6, 8, 12, 24])
 def test_schedules_match_the_interval(hours: int) -> None:
-    spec = backup_schedules.on_calendar(hours)
+    spec = host_backup.on_calendar(hours)
     done = tool("systemd-analyze", "calendar", "--iterations", "3", spec)
     assert done.returncode == 0, done.stderr
     # Consecutive runs are `hours` apart.
@@ -62,7 +64,7 @@ def test_schedules_match_the_interval(hours: int) -> None:
     hh = [int(t.split(":")[0]) for t in times]
     assert len(hh) == 3
     assert all((b - a) % 24 == hours % 24 for a, b in itertools.pairwise(hh))
-    minute, hour, *rest = backup_schedules.cron_schedule(hours).split()
+    minute, hour, *rest = kubernetes_map.cron_schedule(hours).split()
     assert minute == "0" and rest == ["*", "*", "*"]
     assert hour == ("0" if hours == 24 else f"*/{hours}")
 
@@ -71,7 +73,7 @@ def test_schedules_match_the_interval(hours: int) -> None:
 def test_cronjob_is_valid_kubernetes(stack: str, tmp_path: Path) -> None:
     s = load_stack(stack)
     out = write(artefacts(s), tmp_path)
-    path = out / backup_schedules.KUBERNETES_FILE
+    path = out / kubernetes_map.KUBERNETES_FILE
     exe = shutil.which("kubernetes-validate") or str(Path(sys.executable).parent / "kubernetes-validate")
     done = tool(exe, "--strict", "--kubernetes-version", "1.30", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -80,7 +82,7 @@ def test_cronjob_is_valid_kubernetes(stack: str, tmp_path: Path) -> None:
     assert docs[0]["data"] == backup.tool_sources()
     cron = docs[2]["spec"]
     assert cron["concurrencyPolicy"] == "Forbid"
-    assert cron["schedule"] == backup_schedules.cron_schedule(s.backup_interval_hours)
+    assert cron["schedule"] == kubernetes_map.cron_schedule(s.backup_interval_hours)
     pod = cron["jobTemplate"]["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsUser"] == s.gateway_uid
     [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
@@ -94,13 +96,14 @@ def test_docker_backup_service_shares_the_gateway_volume_as_its_user() -> None:
     s = load_stack("dev")
     spec = build_stack(s)
     svc, gw = spec.service(backup.NAME), spec.service(gateway.NAME)
-    assert svc.user == gw.user
+    assert (svc.uid, svc.gid) == (gw.uid, gw.gid)
     mounts = {m.path: m for m in svc.mounts}
     assert mounts[gateway.DATA_DIR].volume == gateway.DATA_VOLUME
     assert not mounts[gateway.DATA_DIR].read_only  # WAL readers write the -shm
     assert mounts[backup.BACKUP_DIR].volume == backup.VOLUME
-    assert svc.ports == () and svc.internal_ports == (s.backup_metrics_port,)
-    assert svc.read_only_root and "/tmp" in svc.tmpfs
+    assert svc.published() == () and [p.number for p in svc.ports] == [s.backup_metrics_port]
+    assert svc.metrics is not None and svc.metrics.port == svc.ports[0].name
+    assert svc.read_only_root and [t.path for t in svc.scratch] == ["/tmp"]
     assert svc.image.tag != "latest"
     shipped = {Path(f.path).name: f.content for f in svc.files}
     assert shipped == backup.tool_sources()

@@ -68,7 +68,7 @@ def test_ci_runs_lint_types_tests_and_drift_checks() -> None:
     for command in (
         "ruff check",
         "ruff format --check",
-        "mypy infra tests __main__.py",
+        "mypy infra tests bench __main__.py",
         "pytest -q --ignore=tests/pulumi --ignore=tests/infra",
         "pytest -q tests/pulumi",
         "make check-generated",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from infra.alerting import rules
-from infra.dashboards.links import github_anchor
+from infra.alerting.runbooks import github_anchor
 from tests.alerts.test_rules import alert_rules
 from tests.support.paths import REPO_ROOT
 

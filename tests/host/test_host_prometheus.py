@@ -12,10 +12,12 @@ import yaml
 
 from infra.host import prometheus as host_prometheus
 from infra.monitoring import prometheus
-from infra.monitoring.scrape import METRICS_TOKEN
 from infra.render import artefacts
 from infra.settings import Settings, validate
 from infra.settings.load import RawConfig
+from infra.settings.secrets import METRICS_TOKEN
+from infra.stack import build_stack
+from infra.stack.prometheus import scrape_targets
 
 PROM_DIR = host_prometheus.PREFIX + host_prometheus.DIR
 
@@ -65,7 +67,8 @@ def test_host_config_passes_promtool(token: bool, tmp_path: Path) -> None:
 
 def test_gateway_address_follows_its_bind_address() -> None:
     for bind, expected in (("10.0.0.5", "10.0.0.5:18789"), ("0.0.0.0", "127.0.0.1:18789"), ("::1", "[::1]:18789")):
-        doc = host_prometheus.prometheus_config(settings({"gatewayBindAddress": bind}, token=True))
+        s = settings({"gatewayBindAddress": bind}, token=True)
+        doc = host_prometheus.prometheus_config(s, build_stack(s))
         gw = next(j for j in doc["scrape_configs"] if j["job_name"] == "gateway")
         assert gw["static_configs"][0]["targets"] == [expected]
 
@@ -87,5 +90,7 @@ def test_node_exporter_reads_the_backup_textfile_folder() -> None:
 
 def test_same_globals_and_rules_as_the_container_config() -> None:
     s = settings({}, token=True)
-    host, container = host_prometheus.prometheus_config(s), prometheus.prometheus_config(s)
+    spec = build_stack(s)
+    host = host_prometheus.prometheus_config(s, spec)
+    container = prometheus.prometheus_config(s, scrape_targets(spec.services))
     assert host["global"] == container["global"] and host["rule_files"] == container["rule_files"]

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from infra.host import artefacts, layout
+from infra.host import backup as host_backup
 from infra.host.systemd import gateway_unit
 from infra.settings import Settings
-from infra.stack import backup_schedules, build_stack
+from infra.stack import build_stack
 from tests.host.test_systemd_unit import parse_unit
 from tests.support.host import fake_gateway
 from tests.support.settings import settings_of
@@ -35,7 +36,7 @@ def option(command: str, name: str) -> str:
 
 
 def both_units(settings: Settings) -> tuple[dict[str, dict[str, list[str]]], dict[str, dict[str, list[str]]]]:
-    return parse_unit(gateway_unit(settings)), parse_unit(backup_schedules.systemd_service(settings))
+    return parse_unit(gateway_unit(settings)), parse_unit(host_backup.systemd_service(settings))
 
 
 @pytest.mark.parametrize("plain", [{}, NON_DEFAULT], ids=["defaults", "non-default"])
@@ -63,7 +64,7 @@ def test_backup_unit_uses_the_gateway_units_user_and_data_folder(plain: dict[str
 def test_the_non_default_settings_change_every_unit() -> None:
     # Negative control: the comparison above is not between two copies of the defaults.
     default, other = settings_of(), settings_of(NON_DEFAULT)
-    for unit in (gateway_unit, backup_schedules.systemd_service):
+    for unit in (gateway_unit, host_backup.systemd_service):
         text = unit(other)
         assert default.host_data_dir not in text and f"User={default.host_user}\n" not in text
         assert other.host_data_dir in text and f"User={other.host_user}\n" in text
@@ -75,7 +76,7 @@ def test_both_non_default_units_verify(tmp_path: Path) -> None:
     paths = []
     for name, text in (
         (layout.UNIT, gateway_unit(s)),
-        (f"{backup_schedules.UNIT}.service", backup_schedules.systemd_service(s)),
+        (f"{host_backup.UNIT}.service", host_backup.systemd_service(s)),
     ):
         path = tmp_path / name
         path.write_text(text)

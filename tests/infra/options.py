@@ -15,10 +15,11 @@ from typing import Any, Literal
 import pytest
 
 from infra.alerting import rules
+from infra.host import backup as host_backup
 from infra.host import layout
 from infra.monitoring import endpoints
 from infra.settings import Settings, load_stack
-from infra.stack import backup, backup_schedules
+from infra.stack import backup
 
 Mode = Literal["baremetal", "docker"]
 MODES: tuple[Mode, ...] = ("baremetal", "docker")
@@ -77,11 +78,11 @@ class HostConfig:
 
     @property
     def tool_dir(self) -> str:
-        return self.path(backup_schedules.HOST_TOOL_DIR)
+        return self.path(host_backup.HOST_TOOL_DIR)
 
     @property
     def textfile(self) -> str:
-        return self.path(backup_schedules.textfile_path(self.settings))
+        return self.path(host_backup.textfile_path(self.settings))
 
     @property
     def has_token(self) -> bool:

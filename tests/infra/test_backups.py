@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from infra.backup import core, metrics
-from infra.stack import backup, backup_schedules
+from infra.host import backup as host_backup
+from infra.stack import backup
 from tests.infra import probe
 from tests.infra.options import HostConfig
 
@@ -30,7 +31,7 @@ def _tool(friday: HostConfig, *args: str) -> str:
 @pytest.mark.baremetal
 def test_backup_timer_and_tool_are_installed(host: Any, friday: HostConfig) -> None:
     units = friday.path("/etc/systemd/system")
-    for unit in (f"{backup_schedules.UNIT}.service", f"{backup_schedules.UNIT}.timer"):
+    for unit in (f"{host_backup.UNIT}.service", f"{host_backup.UNIT}.timer"):
         assert host.file(f"{units}/{unit}").is_file, f"{unit} is not installed in {units}"
     assert host.file(f"{friday.tool_dir}/{backup.PACKAGE}/__main__.py").is_file
 

@@ -26,8 +26,8 @@ import pytest
 import requests
 
 from infra.alerting import rules, thresholds
+from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS
-from infra.dashboards.links import runbook_url
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
 from tests.support.live_stack import LiveStack, live_stack

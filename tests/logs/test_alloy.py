@@ -15,6 +15,7 @@ from infra.settings import Settings
 from infra.stack import alloy, gateway, loki
 from infra.stack.build import build_stack
 from tests.support.alloy_parser import AlloySyntaxError, ParsedBlock, Reference, all_references, parse
+from tests.support.docker_plan import container_of
 from tests.support.settings import settings_of
 
 # Exports each component kind has, from Alloy's component reference.
@@ -158,23 +159,25 @@ def test_push_url_comes_from_the_loki_service() -> None:
     [endpoint] = next(b for b in docker_config() if b.name == "loki.write").blocks
     url = endpoint.attrs["url"]
     assert url == f"http://{loki_service.name}:{loki.HTTP_PORT}{loki.PUSH_PATH}"
-    assert loki.HTTP_PORT in loki_service.internal_ports
+    assert loki_service.port(loki.HTTP).number == loki.HTTP_PORT
 
 
 def test_alloy_service_runs_its_config_non_root_with_the_socket_group() -> None:
     s = settings_of({"dockerSocketGid": 998, "alloyMemoryMb": 300})
     service = build_stack(s).service(alloy.NAME)
-    assert service.user == "473:473"
-    assert service.extra_groups == (998,)
+    docker = container_of(s, alloy.NAME)
+    assert docker.user == "473:473"
+    assert docker.group_adds == ("998",)
     assert service.command[-1] == alloy.CONFIG_PATH
     assert f"--storage.path={alloy.DATA_DIR}" in service.command
     assert f"--server.http.listen-addr=0.0.0.0:{alloy.HTTP_PORT}" in service.command
     assert [m.path for m in service.mounts] == [alloy.DATA_DIR]
-    assert service.healthcheck.command[-1] == f"http://127.0.0.1:{alloy.HTTP_PORT}/-/ready"
-    assert service.ports == (), "Alloy needs no published port"
-    assert alloy.METRICS_PORT in service.internal_ports
+    assert docker.healthcheck.tests[-1] == f"http://127.0.0.1:{alloy.HTTP_PORT}/-/ready"
+    assert docker.ports == (), "Alloy needs no published port"
+    assert service.published() == ()
+    assert service.metrics is not None and service.port(service.metrics.port).number == alloy.HTTP_PORT
     assert re.fullmatch(r"v1\.\d+\.\d+", service.image.tag)
-    assert service.limits.memory_mb == 300 and service.read_only_root
+    assert service.resources.limits.memory_mb == 300 and service.read_only_root
 
 
 def test_no_docker_socket_shipper_on_kubernetes() -> None:

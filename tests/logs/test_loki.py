@@ -10,6 +10,7 @@ import yaml
 from infra.settings import SettingsError
 from infra.stack import loki
 from infra.stack.build import build_stack
+from tests.support.docker_plan import container_of
 from tests.support.settings import settings_of
 
 # Keys the config may use, per block, from Loki 3's configuration reference: a misspelt key
@@ -130,22 +131,25 @@ def test_retention_that_is_not_whole_days_is_refused(bad: str) -> None:
 def test_service_is_non_root_pinned_limited_and_checked_on_ready() -> None:
     s = settings_of({"lokiMemoryMb": 768, "lokiCpuMillicores": 700})
     service = build_stack(s).service(loki.NAME)
-    assert service.user == "10001:10001"
+    docker = container_of(s, loki.NAME)
+    assert (service.uid, service.gid) == (10001, 10001) and docker.user == "10001:10001"
     assert service.image.repository == "grafana/loki"
     assert re.fullmatch(r"3\.\d+\.\d+", service.image.tag)
-    assert (service.limits.memory_mb, service.limits.cpu_millicores) == (768, 700)
+    limits = service.resources.limits
+    assert (limits.memory_mb, limits.cpu_millicores) == (768, 700)
     assert service.command == (f"-config.file={loki.CONFIG_PATH}", "-target=all")
     # No shell or wget in the image since 3.6: the binary checks itself.
-    assert service.healthcheck.command == (
+    assert docker.healthcheck.tests == (
+        "CMD",
         "/usr/bin/loki",
         "-health",
         f"-health.url=http://127.0.0.1:{loki.HTTP_PORT}{loki.READY_PATH}",
     )
-    assert service.read_only_root and "/tmp" in service.tmpfs
-    assert service.log.max_size == s.docker_log_max_size
-    [port] = service.ports
-    assert (port.bind_address, port.container_port, port.host_port) == ("127.0.0.1", loki.HTTP_PORT, 3100)
-    assert loki.METRICS_PORT in service.internal_ports and loki.METRICS_PATH == "/metrics"
+    assert service.read_only_root and "/tmp" in docker.tmpfs
+    assert docker.log_opts["max-size"] == s.docker_log_max_size
+    [port] = docker.ports
+    assert (port.ip, port.internal, port.external) == ("127.0.0.1", loki.HTTP_PORT, 3100)
+    assert service.metrics is not None and service.metrics.port == loki.HTTP and loki.METRICS_PATH == "/metrics"
     volume = next(v for v in build_stack(s).volumes if v.name == loki.DATA_VOLUME)
     assert (volume.owner_uid, volume.owner_gid) == (10001, 10001)
 
@@ -155,11 +159,11 @@ def test_push_url_is_the_service_name_and_port() -> None:
 
 
 def test_loki_and_alloy_are_registered_for_scraping() -> None:
-    from infra.monitoring import scrape
     from infra.stack import alloy
+    from infra.stack.prometheus import scrape_targets
 
-    docker = {t.job: t for t in scrape.targets(settings_of())}
-    assert (docker["loki"].address, docker["loki"].metrics_path) == (f"loki:{loki.METRICS_PORT}", "/metrics")
-    assert docker["alloy"].address == f"alloy:{alloy.METRICS_PORT}"
-    kubernetes = {t.job for t in scrape.targets(settings_of({"target": "kubernetes"}))}
+    docker = {t.job: t for t in scrape_targets(build_stack(settings_of()).services)}
+    assert (docker["loki"].address, docker["loki"].metrics_path) == (f"loki:{loki.HTTP_PORT}", "/metrics")
+    assert docker["alloy"].address == f"alloy:{alloy.HTTP_PORT}"
+    kubernetes = {t.job for t in scrape_targets(build_stack(settings_of({"target": "kubernetes"})).services)}
     assert "loki" in kubernetes and "alloy" not in kubernetes

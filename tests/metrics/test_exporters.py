@@ -6,8 +6,9 @@ import itertools
 
 from infra.backup import metrics as backup_metrics
 from infra.metrics import catalog, exporters
-from infra.monitoring import scrape
 from infra.settings import load_stack
+from infra.stack import build_stack
+from infra.stack.prometheus import scrape_targets
 
 
 def test_owned_names_are_the_gateway_catalog_and_the_backup_metrics() -> None:
@@ -21,7 +22,7 @@ def test_no_name_belongs_to_two_exporters() -> None:
 
 
 def test_every_exporter_is_a_scrape_job() -> None:
-    jobs = {t.job for t in scrape.targets(load_stack("dev"))}
+    jobs = {t.job for t in scrape_targets(build_stack(load_stack("dev")).services)}
     assert set(exporters.EXPORTERS) <= jobs
 
 

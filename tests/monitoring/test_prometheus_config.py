@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from infra.alerting import rules
 from infra.cli import main
-from infra.monitoring import prometheus, scrape
-from infra.settings import load_stack
-from infra.stack import build_stack
-from infra.stack.spec import SecretRef
+from infra.monitoring import prometheus
+from infra.settings import Settings, load_stack
+from infra.stack import build, build_stack
+from infra.stack import prometheus as prometheus_service
+from infra.stack.parts import Part
+from infra.stack.spec import (
+    WGET,
+    Health,
+    HttpCheck,
+    Image,
+    Metrics,
+    Port,
+    SecretRef,
+    Service,
+    Workload,
+    resources,
+)
 from tests.monitoring.render_helpers import load_yaml, prometheus_dir, render_into
 from tests.support.paths import REPO_ROOT
 from tests.support.settings import settings_of
@@ -71,8 +86,12 @@ def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> 
     assert check_config(prometheus_dir(out)).returncode == 0
 
 
+def config_of(settings: Settings) -> dict[str, Any]:
+    return prometheus.prometheus_config(settings, prometheus_service.scrape_targets(build_stack(settings).services))
+
+
 def test_no_credential_without_the_secret() -> None:
-    config = prometheus.prometheus_config(settings_of({}))
+    config = config_of(settings_of({}))
     gw = next(j for j in config["scrape_configs"] if j["job_name"] == "gateway")
     assert "authorization" not in gw
     assert build_stack(settings_of({})).service("prometheus").secret_files == ()
@@ -80,7 +99,7 @@ def test_no_credential_without_the_secret() -> None:
 
 def test_external_labels_intervals_and_alerting() -> None:
     s = settings_of({"environment": "staging", "scrapeInterval": "30s", "evaluationInterval": "20s"}, stack="eu1")
-    config = prometheus.prometheus_config(s)
+    config = config_of(s)
     assert config["global"] == {
         "scrape_interval": "30s",
         "evaluation_interval": "20s",
@@ -116,20 +135,37 @@ def test_rule_files_in_the_service_are_the_committed_ones() -> None:
     ]
 
 
-def test_a_new_service_joins_by_registering_a_target(monkeypatch: pytest.MonkeyPatch) -> None:
-    def exporter(_: object) -> scrape.ScrapeTarget:
-        return scrape.ScrapeTarget("exporter", 9999)
+def exporter(name: str = "exporter") -> Service:
+    return Service(
+        name=name,
+        image=Image("example/exporter", "1.0.0"),
+        uid=65534,
+        gid=65534,
+        workload=Workload.STATELESS,
+        resources=resources(64, 100),
+        health=Health(HttpCheck("metrics", "/", WGET)),
+        ports=(Port("metrics", 9999),),
+        metrics=Metrics("metrics", "/probe-metrics"),
+    )
 
-    monkeypatch.setattr(scrape, "SCRAPE_TARGETS", (*scrape.SCRAPE_TARGETS, exporter))
-    config = prometheus.prometheus_config(settings_of({}))
+
+def test_a_new_service_joins_by_declaring_its_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(build, "BUILDERS", (*build.BUILDERS, lambda _: Part(services=(exporter(),))))
+    files = {f.path: f.content for f in build_stack(settings_of({})).service("prometheus").files}
+    config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
     [job] = [j for j in config["scrape_configs"] if j["job_name"] == "exporter"]
+    assert job["metrics_path"] == "/probe-metrics"
     assert job["static_configs"] == [{"targets": ["exporter:9999"], "labels": {"service": "exporter"}}]
 
 
-def test_duplicate_job_names_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scrape, "SCRAPE_TARGETS", (*scrape.SCRAPE_TARGETS, scrape.prometheus_target))
+def test_metrics_on_a_port_the_service_does_not_have_are_refused() -> None:
+    with pytest.raises(KeyError, match="no port named 'nope'"):
+        prometheus_service.scrape_targets([dataclasses.replace(exporter(), metrics=Metrics("nope"))])
+
+
+def test_duplicate_job_names_are_refused() -> None:
     with pytest.raises(AssertionError, match="share a job name"):
-        prometheus.prometheus_config(settings_of({}))
+        prometheus_service.scrape_targets([exporter(), exporter()])
 
 
 def test_render_notes_a_missing_metrics_token_and_no_receivers(

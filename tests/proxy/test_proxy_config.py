@@ -15,7 +15,9 @@ from infra.settings import SettingsError
 from infra.settings.load import RawConfig, missing_required_secrets, validate
 from infra.stack import build_stack, gateway, proxy
 from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, caddyfile, nginx_conf
+from infra.stack.spec import Reach, Workload
 from tests.proxy.harness import check, local_params, proxy_settings, workdir
+from tests.support.docker_plan import container_of
 from tests.support.paths import REPO_ROOT
 from tests.support.tls import CertFiles, self_signed
 
@@ -71,8 +73,10 @@ def test_container_config_listens_where_the_service_publishes() -> None:
         service = build_stack(settings).service(proxy.NAME)
         [config] = service.files
         text = config.content
-        assert {p.container_port for p in service.ports} == {proxy.HTTP_PORT, proxy.HTTPS_PORT}
-        assert {(p.host_port, p.bind_address) for p in service.ports} == {(8081, "127.0.0.1"), (8444, "127.0.0.1")}
+        assert {p.number for p in service.ports} == {proxy.HTTP_PORT, proxy.HTTPS_PORT}
+        assert {p.reach for p in service.ports} == {Reach.PUBLIC}
+        published = container_of(settings, proxy.NAME).ports
+        assert {(p.external, p.ip) for p in published} == {(8081, "127.0.0.1"), (8444, "127.0.0.1")}
         assert str(proxy.HTTPS_PORT) in text and str(proxy.HTTP_PORT) in text
         assert "https://localhost:8444" in text, "the redirect names the published port"
         assert proxy.CERT_PATH in text and proxy.KEY_PATH in text
@@ -114,16 +118,20 @@ def test_tls_secrets_are_required_unless_self_signed() -> None:
 
 def test_proxy_service_is_hardened_and_pinned() -> None:
     for kind, caps in (("nginx", ()), ("caddy", ("NET_BIND_SERVICE",))):
-        spec = build_stack(proxy_settings(kind))
+        settings = proxy_settings(kind)
+        spec = build_stack(settings)
         service = spec.service(proxy.NAME)
-        assert service.user == "101:101"
-        assert service.read_only_root and "/tmp" in service.tmpfs
+        docker = container_of(settings, proxy.NAME)
+        assert docker.user == "101:101"
+        assert service.read_only_root and "/tmp" in docker.tmpfs
         assert service.capabilities_add == caps
         assert service.image.tag not in ("", "latest")
-        assert service.limits.memory_mb > 0 and service.limits.cpu_millicores > 0
-        assert service.healthcheck.command[-1].endswith("/proxy-health")
+        assert service.resources.limits.memory_mb > 0 and service.resources.limits.cpu_millicores > 0
+        assert docker.healthcheck.tests[-1].endswith("/proxy-health")
+        assert service.workload is Workload.STATELESS
+        assert docker.stop_signal == ("SIGQUIT" if kind == "nginx" else "SIGTERM")
         assert service.depends_on == (gateway.NAME,)
-        assert spec.service(gateway.NAME).ports == (), "the gateway is reached through the proxy only"
+        assert container_of(settings, gateway.NAME).ports == (), "the gateway is reached through the proxy only"
         assert [s.name for s in spec.services].index(gateway.NAME) < [s.name for s in spec.services].index(proxy.NAME)
     assert proxy.NAME not in [s.name for s in build_stack(validate(RawConfig("dev", {}))).services]
 

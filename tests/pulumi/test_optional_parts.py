@@ -39,7 +39,7 @@ def test_swagger_ui_container_serves_the_repository_spec() -> None:
         assert c["user"] == "101:101" and c["readOnly"] is True
         assert c["ports"] == [{"internal": 8080, "external": 18790, "ip": "127.0.0.1", "protocol": "tcp"}]
         assert c["capabilities"] == {"drops": ["ALL"]}
-        assert c["memory"] == swagger_ui.LIMITS.memory_mb
+        assert c["memory"] == swagger_ui.RESOURCES.limits.memory_mb
         assert c["healthcheck"]["tests"][:2] == ["CMD", "wget"]
         assert c["command"][0] == "/usr/sbin/nginx"
         files = uploads(c)

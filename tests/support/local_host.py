@@ -41,15 +41,15 @@ from pathlib import Path
 
 from infra import render
 from infra.host import artefacts as host_files
+from infra.host import backup as host_backup
 from infra.host import layout
 from infra.host import prometheus as host_prometheus
 from infra.monitoring import endpoints
-from infra.monitoring.scrape import METRICS_TOKEN
 from infra.render import artefacts
 from infra.settings import Settings, load_stack, validate
 from infra.settings.load import read_stack_file, stack_file
-from infra.settings.secrets import SECRETS
-from infra.stack import backup_schedules, gateway
+from infra.settings.secrets import METRICS_TOKEN, SECRETS
+from infra.stack import build_stack, gateway
 from tests.infra.options import GATEWAY_JOB
 from tests.support import localize
 from tests.support.paths import REPO_ROOT
@@ -86,12 +86,10 @@ def lay_out(root: Path, settings: Settings) -> None:
     """The rendered host artefacts at their host paths under root."""
     files = artefacts(settings)
     for rel, text in files.items():
-        if rel.startswith(f"{backup_schedules.SYSTEMD_DIR}/"):
+        if rel.startswith(f"{host_backup.SYSTEMD_DIR}/"):
             dest = under(root, "/etc/systemd/system") / Path(rel).name
-        elif rel.startswith(f"{backup_schedules.HOST_TOOL_RENDER_DIR}/"):
-            dest = under(root, backup_schedules.HOST_TOOL_DIR) / Path(rel).relative_to(
-                backup_schedules.HOST_TOOL_RENDER_DIR
-            )
+        elif rel.startswith(f"{host_backup.HOST_TOOL_RENDER_DIR}/"):
+            dest = under(root, host_backup.HOST_TOOL_DIR) / Path(rel).relative_to(host_backup.HOST_TOOL_RENDER_DIR)
         else:
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -142,10 +140,10 @@ def make_databases(data_dir: Path) -> None:
 
 def run_backup_unit(root: Path, settings: Settings) -> None:
     """The rendered unit's ExecStart, with its host paths moved under root, on the system Python."""
-    unit = (under(root, "/etc/systemd/system") / f"{backup_schedules.UNIT}.service").read_text()
+    unit = (under(root, "/etc/systemd/system") / f"{host_backup.UNIT}.service").read_text()
     env = dict(re.findall(r"(\w+)=(\S+)", re.search(r"^Environment=(.*)$", unit, re.MULTILINE)[1]))  # type: ignore[index]
     argv = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE)[1])  # type: ignore[index]
-    host_paths = [layout.data_dir(settings), settings.backup_host_dir, backup_schedules.textfile_path(settings)]
+    host_paths = [layout.data_dir(settings), settings.backup_host_dir, host_backup.textfile_path(settings)]
     argv = [str(under(root, a)) if a in host_paths else a for a in argv]
     under(root, settings.backup_textfile_dir).mkdir(parents=True, exist_ok=True)
     env["PYTHONPATH"] = str(under(root, env["PYTHONPATH"]))
@@ -182,7 +180,7 @@ def rendered_prometheus(root: Path, gateway_url: str, prom_port: int, node_port:
     settings = with_metrics_token(STACK)
     out = root / "render"
     render.write(settings, out)
-    host = host_prometheus.host_addresses(settings)
+    host = host_prometheus.host_addresses(settings, build_stack(settings))
     addresses = {
         host[f"{gateway.NAME}:{settings.gateway_port}"]: gateway_url.removeprefix("http://"),
         host[f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}"]: f"127.0.0.1:{prom_port}",

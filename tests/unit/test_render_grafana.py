@@ -32,5 +32,5 @@ def test_render_writes_grafana_provisioning_and_dashboards(stack: str, anonymous
         {"path": grafana.SECRET_KEY_PATH, "mode": "0400", "content": "<secret:grafanaSecretKey>"},
     ]
     assert service["env"]["GF_AUTH_ANONYMOUS_ENABLED"] == anonymous
-    assert service["user"] == "472:0"
+    assert (service["uid"], service["gid"]) == (472, 0)
     assert not (rendered / "secrets").exists(), "the password file is never rendered"

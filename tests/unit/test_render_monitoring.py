@@ -32,5 +32,5 @@ def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
     summary = json.loads((out / "stack.json").read_text())
     assert {"prometheus", "alertmanager"} <= set(summary["services"])
     service = json.loads((out / "services/prometheus.json").read_text())
-    assert service["user"] == "65534:65534"
+    assert (service["uid"], service["gid"]) == (65534, 65534)
     assert "--storage.tsdb.retention.time=15d" in service["command"]

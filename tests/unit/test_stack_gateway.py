@@ -9,7 +9,9 @@ import yaml
 
 from infra.settings.load import RawConfig, validate
 from infra.stack import build_stack, gateway
-from infra.stack.spec import SecretRef, Service, StackSpec
+from infra.stack.spec import HttpCheck, Reach, SecretRef, Service, Shutdown, StackSpec, Workload
+from infra.targets import docker_map
+from tests.support.docker_plan import container_of
 
 
 def spec_of(**plain: Any) -> StackSpec:
@@ -18,6 +20,10 @@ def spec_of(**plain: Any) -> StackSpec:
 
 def gw(**plain: Any) -> Service:
     return spec_of(**plain).service(gateway.NAME)
+
+
+def container(**plain: Any) -> docker_map.Container:
+    return container_of(validate(RawConfig("test", plain)), gateway.NAME)
 
 
 def config_of(service: Service) -> dict[str, Any]:
@@ -40,7 +46,7 @@ def test_binds_all_interfaces_inside_the_container() -> None:
     assert config_of(service)["gateway"]["host"] == "0.0.0.0"
     assert service.env["SECUREYEOMAN_HOST"] == "0.0.0.0"
     assert service.env["SECUREYEOMAN_PORT"] == "18800"
-    assert service.ports[0].container_port == 18800
+    assert service.port(gateway.HTTP).number == 18800
 
 
 def test_exactly_one_log_output_json_on_stdout() -> None:
@@ -80,36 +86,46 @@ def test_only_the_chosen_provider_key_is_passed(provider: str, var: str, key: st
 
 def test_port_is_published_on_loopback_unless_a_setting_opens_it() -> None:
     [port] = gw().ports
-    assert (port.bind_address, port.host_port) == ("127.0.0.1", 18789)
-    [opened] = gw(gatewayBindAddress="0.0.0.0", gatewayHostPort=8443).ports
-    assert (opened.bind_address, opened.host_port) == ("0.0.0.0", 8443)
+    assert port.reach is Reach.OPERATOR and port.host is not None
+    assert (port.host.address, port.host.port) == ("127.0.0.1", 18789)
+    [opened] = container(gatewayBindAddress="0.0.0.0", gatewayHostPort=8443).ports
+    assert (opened.ip, opened.external, opened.internal) == ("0.0.0.0", 8443, 18789)
 
 
 def test_healthcheck_probes_health_on_the_listen_port() -> None:
-    check = gw(gatewayPort=18800).healthcheck
-    assert check.command[0] == "wget"
-    assert check.command[-1] == "http://127.0.0.1:18800/health"
+    check = gw(gatewayPort=18800).health.check
+    assert isinstance(check, HttpCheck) and (check.port, check.path) == (gateway.HTTP, "/health")
+    tests = container(gatewayPort=18800).healthcheck.tests
+    assert tests[:2] == ("CMD", "wget")
+    assert tests[-1] == "http://127.0.0.1:18800/health"
 
 
 def test_hardening_and_limits_follow_settings() -> None:
-    service = gw(gatewayMemoryMb=2048, gatewayCpuMillicores=1500, gatewayUid=1234, gatewayGid=4321)
-    assert service.user == "1234:4321"
-    assert (service.limits.memory_mb, service.limits.cpu_millicores) == (2048, 1500)
-    assert service.read_only_root
-    assert "/tmp" in service.tmpfs and "noexec" in service.tmpfs["/tmp"]
+    plain = {"gatewayMemoryMb": 2048, "gatewayCpuMillicores": 1500, "gatewayUid": 1234, "gatewayGid": 4321}
+    service = gw(**plain)
+    assert (service.uid, service.gid) == (1234, 4321)
+    limits, requests = service.resources.limits, service.resources.requests
+    assert (limits.memory_mb, limits.cpu_millicores) == (2048, 1500)
+    assert requests.memory_mb == 2048 and 0 < requests.cpu_millicores < 1500
+    assert service.read_only_root and [s.path for s in service.scratch] == ["/tmp"]
+    assert service.workload is Workload.SINGLE_WRITER
+    docker = container(**plain)
+    assert docker.user == "1234:4321" and (docker.memory_mb, docker.cpus) == (2048, "1.5")
+    assert "noexec" in docker.tmpfs["/tmp"]
     volume = next(v for v in spec_of(gatewayUid=1234, gatewayGid=4321).volumes if v.name == gateway.DATA_VOLUME)
     assert (volume.owner_uid, volume.owner_gid) == (1234, 4321)
 
 
 def test_restart_and_log_rotation_follow_settings() -> None:
-    service = gw(dockerRestartPolicy="always", dockerLogMaxSize="20m", dockerLogMaxFiles=7)
-    assert service.restart == "always"
-    assert (service.log.max_size, service.log.max_files) == ("20m", 7)
+    docker = container(dockerRestartPolicy="always", dockerLogMaxSize="20m", dockerLogMaxFiles=7)
+    assert docker.restart == "always"
+    assert docker.log_opts == {"max-size": "20m", "max-file": "7"}
 
 
 def test_stops_with_sigterm_never_sighup() -> None:
     # SIGHUP kills the 0.1.0 gateway and SIGUSR1 opens its debugger.
-    assert gw().stop_signal == "SIGTERM"
+    assert gw().shutdown is Shutdown.TERM
+    assert container().stop_signal == "SIGTERM"
 
 
 def test_image_is_pinned_from_settings() -> None:
@@ -125,6 +141,7 @@ def test_config_files_live_in_the_config_dir() -> None:
 
 
 def test_gateway_port_is_not_published_behind_the_proxy() -> None:
-    assert gw().ports, "without the proxy the gateway publishes its port"
-    behind = gw(proxyEnabled=True)
-    assert behind.ports == ()
+    assert container().ports, "without the proxy the gateway publishes its port"
+    behind = gw(proxyEnabled=True, proxyTlsSource="self-signed")
+    assert [p.reach for p in behind.ports] == [Reach.SERVICES]
+    assert container(proxyEnabled=True, proxyTlsSource="self-signed").ports == ()

@@ -14,7 +14,8 @@ from infra.settings import SettingsError
 from infra.settings.load import RawConfig, validate
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import build_stack, grafana, upstreams
-from infra.stack.spec import SecretFile, SecretRef, Service
+from infra.stack.spec import Reach, SecretFile, SecretRef, Service
+from tests.support.docker_plan import container_of
 from tests.support.paths import REPO_ROOT
 
 
@@ -42,9 +43,9 @@ def test_latest_tag_is_refused() -> None:
 
 def test_runs_as_the_image_user_never_root() -> None:
     svc = service()
-    assert svc.user == "472:0"
-    assert svc.user.split(":")[0] != "0"
-    assert svc.read_only_root and "/tmp" in svc.tmpfs
+    assert (svc.uid, svc.gid) == (472, 0)
+    assert container_of(validate(RawConfig("t", {})), grafana.NAME).user == "472:0"
+    assert svc.read_only_root and [s.path for s in svc.scratch] == ["/tmp"]
     [volume] = [v for v in build_stack(validate(RawConfig("t", {}))).volumes if v.name == grafana.DATA_VOLUME]
     assert (volume.owner_uid, volume.owner_gid) == (472, 0)
     assert [m.path for m in svc.mounts] == [grafana.DATA_DIR]
@@ -52,12 +53,15 @@ def test_runs_as_the_image_user_never_root() -> None:
 
 def test_limits_healthcheck_and_loopback_port() -> None:
     svc = service(grafanaMemoryMb=768, grafanaCpuMillicores=250)
-    assert (svc.limits.memory_mb, svc.limits.cpu_millicores) == (768, 250)
-    assert svc.healthcheck.command[-1] == "http://127.0.0.1:3000/api/health"
-    [port] = svc.ports
-    assert (port.bind_address, port.host_port, port.container_port) == ("127.0.0.1", 3000, 3000)
+    limits = svc.resources.limits
+    assert (limits.memory_mb, limits.cpu_millicores) == (768, 250)
+    docker = container_of(validate(RawConfig("t", {})), grafana.NAME)
+    assert docker.healthcheck.tests[-1] == "http://127.0.0.1:3000/api/health"
+    [port] = docker.ports
+    assert (port.ip, port.external, port.internal) == ("127.0.0.1", 3000, 3000)
+    assert svc.port(grafana.HTTP).reach is Reach.OPERATOR
     [opened] = service(grafanaBindAddress="0.0.0.0", grafanaHostPort=3300).ports
-    assert (opened.bind_address, opened.host_port) == ("0.0.0.0", 3300)
+    assert opened.host is not None and (opened.host.address, opened.host.port) == ("0.0.0.0", 3300)
 
 
 def test_host_port_clash_with_the_gateway_is_a_settings_error() -> None:

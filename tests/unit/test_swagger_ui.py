@@ -18,6 +18,7 @@ from infra.stack import build_stack, swagger_ui
 from infra.stack.nginx_runtime import NginxRuntime
 from infra.stack.spec import Service
 from tests.proxy.harness import drop_root, tool, workdir
+from tests.support.docker_plan import container_of
 from tests.support.paths import REPO_ROOT
 from tests.support.processes import free_port, running
 
@@ -50,13 +51,14 @@ def test_the_spec_delivered_is_docs_openapi_yaml() -> None:
 
 def test_container_is_non_root_read_only_loopback_pinned() -> None:
     s = service(swaggerUiHostPort=18999, swaggerUiTag="v5.17.14")
-    assert s.user == "101:101" and s.read_only_root and "/tmp" in s.tmpfs
-    assert [(p.bind_address, p.host_port, p.container_port) for p in s.ports] == [("127.0.0.1", 18999, 8080)]
+    docker = container_of(validate(RawConfig("dev", {"swaggerUiEnabled": True, "swaggerUiHostPort": 18999})), s.name)
+    assert docker.user == "101:101" and s.read_only_root and "/tmp" in docker.tmpfs
+    assert [(p.ip, p.external, p.internal) for p in docker.ports] == [("127.0.0.1", 18999, 8080)]
     assert s.image.ref == "swaggerapi/swagger-ui:v5.17.14"
     assert s.command[0] == "/usr/sbin/nginx", "an absolute path skips the image's root-only entrypoint scripts"
     assert s.capabilities_add == ()
-    assert s.healthcheck.command[-1] == "http://127.0.0.1:8080/openapi.yaml"
-    assert s.limits.memory_mb <= 128
+    assert docker.healthcheck.tests[-1] == "http://127.0.0.1:8080/openapi.yaml"
+    assert s.resources.limits.memory_mb <= 128
 
 
 def test_latest_tag_is_refused() -> None:
