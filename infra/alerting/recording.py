@@ -114,6 +114,16 @@ RULE_FAILURES = rate("sum", "prometheus_rule_evaluation_failures_total", "rule_g
 AM_NOTIFICATIONS = rate("sum", "alertmanager_notifications_total", "integration")
 # Failed notifications come per integration AND reason: the panel splits by integration only.
 AM_NOTIFICATIONS_FAILED = rate("sum", "alertmanager_notifications_failed_total", "integration")
+SAMPLES_APPENDED = rate("sum", "prometheus_tsdb_head_samples_appended_total")
+HEAD_SERIES = aggregate("max", "prometheus_tsdb_head_series")
+RULE_GROUP_DURATION = aggregate("max", "prometheus_rule_group_last_duration_seconds", "rule_group")
+NOTIFICATIONS_SENT = rate("sum", "prometheus_notifications_sent_total", "alertmanager")
+NOTIFICATIONS_ERRORS = rate("sum", "prometheus_notifications_errors_total", "alertmanager")
+NOTIFICATIONS_DROPPED = rate("sum", "prometheus_notifications_dropped_total")
+AM_ALERTS = aggregate("sum", "alertmanager_alerts", "state")
+ALLOY_COMPONENTS = aggregate("sum", "alloy_component_controller_running_components", "health_type")
+LOKI_WRITE_SENT = rate("sum", "loki_write_sent_entries_total")
+LOKI_WRITE_DROPPED = rate("sum", "loki_write_dropped_entries_total")
 LOKI_LINES = rate("sum", "loki_distributor_lines_received_total")
 LOKI_REQUESTS = rate("sum", "loki_request_duration_seconds_count", "status_code")
 
@@ -146,12 +156,22 @@ RULES: tuple[RecordingRule, ...] = (
     API_ERROR_RATIO,
     API_LATENCY,
     SCRAPE_DURATION,
+    SAMPLES_APPENDED,
+    HEAD_SERIES,
     RULE_EVALUATIONS,
     RULE_FAILURES,
+    RULE_GROUP_DURATION,
+    NOTIFICATIONS_SENT,
+    NOTIFICATIONS_ERRORS,
+    NOTIFICATIONS_DROPPED,
     AM_NOTIFICATIONS,
     AM_NOTIFICATIONS_FAILED,
+    AM_ALERTS,
     LOKI_LINES,
     LOKI_REQUESTS,
+    ALLOY_COMPONENTS,
+    LOKI_WRITE_SENT,
+    LOKI_WRITE_DROPPED,
 )
 BY_RECORD: dict[str, RecordingRule] = {r.record: r for r in RULES}
 

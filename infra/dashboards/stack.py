@@ -20,7 +20,6 @@ from infra.dashboards.model import Dashboard, Panel, Query, Row, Step, Variable,
 UID = "friday-stack"
 
 ENV = 'environment=~"$environment"'
-RATE = "$__rate_interval"
 _UP_TEXT = {1: ("up", "green"), 0: ("DOWN", "red")}
 # Age of the newest complete backup (the BackupStale expression's numerator) and its limit.
 BACKUP_AGE = f"time() - max({LAST_SUCCESS}{{{ENV}}})"
@@ -81,16 +80,18 @@ PROMETHEUS = Row(
         Panel(
             "Samples ingested",
             "timeseries",
-            (Query(f"rate(prometheus_tsdb_head_samples_appended_total{{{ENV}}}[{RATE}])", "{{instance}}"),),
-            "Samples appended to the TSDB head per second.",
+            (Query(fleet(rec.SAMPLES_APPENDED), "samples/s"),),
+            "Samples appended to the TSDB head per second (5 minute rate).",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Head series",
             "timeseries",
-            (Query(f"prometheus_tsdb_head_series{{{ENV}}}", "{{instance}}"),),
+            (Query(fleet(rec.HEAD_SERIES), "series"),),
             "Active series in the TSDB head.",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         _reload_panel(
             "Config reload",
@@ -114,11 +115,12 @@ PROMETHEUS = Row(
         Panel(
             "Rule group duration",
             "timeseries",
-            (Query(f"prometheus_rule_group_last_duration_seconds{{{ENV}}}", "{{rule_group}}"),),
+            (Query(fleet(rec.RULE_GROUP_DURATION), "{{rule_group}}"),),
             "How long the last evaluation of each rule group took.",
             unit="s",
             width=12,
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
     ),
 )
@@ -130,12 +132,13 @@ ALERTING = Row(
             "Prometheus to Alertmanager",
             "timeseries",
             (
-                Query(f"rate(prometheus_notifications_sent_total{{{ENV}}}[{RATE}])", "sent {{alertmanager}}"),
-                Query(f"rate(prometheus_notifications_errors_total{{{ENV}}}[{RATE}])", "errors {{alertmanager}}"),
-                Query(f"rate(prometheus_notifications_dropped_total{{{ENV}}}[{RATE}])", "dropped"),
+                Query(fleet(rec.NOTIFICATIONS_SENT), "sent {{alertmanager}}"),
+                Query(fleet(rec.NOTIFICATIONS_ERRORS), "errors {{alertmanager}}"),
+                Query(fleet(rec.NOTIFICATIONS_DROPPED), "dropped"),
             ),
-            "Alert notifications Prometheus sent to Alertmanager per second, failed and dropped.",
+            "Alert notifications Prometheus sent to Alertmanager per second, failed and dropped (5 minute rate).",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Alertmanagers discovered",
@@ -160,10 +163,11 @@ ALERTING = Row(
         Panel(
             "Alerts in Alertmanager",
             "timeseries",
-            (Query(f"sum by (state) (alertmanager_alerts{{{ENV}}})", "{{state}}"),),
+            (Query(fleet(rec.AM_ALERTS), "{{state}}"),),
             "Alerts Alertmanager holds, active or suppressed.",
             width=16,
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         _reload_panel(
             "Alertmanager config reload",
@@ -239,27 +243,24 @@ LOGS_PIPELINE = Row(
         Panel(
             "Alloy components",
             "timeseries",
-            (
-                Query(
-                    f"sum by (health_type) (alloy_component_controller_running_components{{{ENV}}})",
-                    "{{health_type}}",
-                ),
-            ),
+            (Query(fleet(rec.ALLOY_COMPONENTS), "{{health_type}}"),),
             "Alloy pipeline components by health; anything but healthy needs a look.",
             width=6,
             min=0,
+            min_interval=MIN_INTERVAL,
             no_data=needs_service("Alloy"),
         ),
         Panel(
             "Alloy log entries to Loki",
             "timeseries",
             (
-                Query(f"sum(rate(loki_write_sent_entries_total{{{ENV}}}[{RATE}]))", "sent"),
-                Query(f"sum(rate(loki_write_dropped_entries_total{{{ENV}}}[{RATE}]))", "dropped"),
+                Query(fleet(rec.LOKI_WRITE_SENT), "sent"),
+                Query(fleet(rec.LOKI_WRITE_DROPPED), "dropped"),
             ),
-            "Log entries Alloy shipped to Loki per second, and entries it dropped.",
+            "Log entries Alloy shipped to Loki per second, and entries it dropped (5 minute rate).",
             width=6,
             min=0,
+            min_interval=MIN_INTERVAL,
             no_data=needs_service("Alloy"),
         ),
     ),
