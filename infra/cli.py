@@ -3,47 +3,68 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
-from infra.settings import SettingsError, load_stack, missing_required_secrets
-from infra.settings.load import REPO_ROOT
+from infra import host_checks, render
+from infra.monitoring.notes import monitoring_notes
+from infra.preflight import preflight, secrets_from_pulumi_cli
+from infra.settings import SettingsError, missing_required_secrets, validate
+from infra.settings.load import REPO_ROOT, read_stack_file, stack_file
 
-# `render` and `check` import only what they use (the settings model, the stack functions);
-# `generate` and `dashboards` also need grafanalib, imported in their functions.
+# Pulumi's stack names: letters, digits, '-', '_' and '.' (the name is part of a file name here).
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def _stack_name(value: str) -> str:
+    if not _STACK_NAME.match(value) or value.strip(".") == "":
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a stack name: letters, digits, '-', '_' and '.' only (it names Pulumi.<stack>.yaml)"
+        )
+    return value
 
 
 def _render(args: argparse.Namespace) -> int:
-    from infra import render
-    from infra.monitoring.notes import monitoring_notes
-
-    settings = load_stack(args.stack, args.root)
+    raw = read_stack_file(stack_file(args.stack, args.root), args.stack)
+    settings, host_problems = host_checks.resolve_socket_gid(validate(raw), raw.providers)
     out = args.out or args.root / "build" / "render" / args.stack
     written = render.write(settings, out)
     print(f"rendered stack {args.stack} into {out} ({len(written)} files):")
     for path in written:
         print(f"  {path.relative_to(out)}")
-    for note in missing_required_secrets(settings) + monitoring_notes(settings):
+    for note in missing_required_secrets(settings) + host_problems + monitoring_notes(settings):
         print(f"note: {note}", file=sys.stderr)
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    from infra import render
-    from infra.monitoring.notes import monitoring_notes
-
-    settings = load_stack(args.stack, args.root)
-    render.artefacts(settings)
-    missing = missing_required_secrets(settings)
-    for note in missing:
-        print(f"not deployable yet: {note}", file=sys.stderr)
-    for note in monitoring_notes(settings):
+    values: dict[str, str] | None = None
+    because = "`check` without --deployable does not decrypt them"
+    if args.deployable:
+        values, reason = secrets_from_pulumi_cli(args.stack, args.root)
+        because = reason or because
+    outcome = preflight(args.stack, args.root, secret_values=values, no_values_because=because)
+    render.artefacts(outcome.settings)
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for note in monitoring_notes(outcome.settings):
         print(f"note: {note}", file=sys.stderr)
-    print(f"stack {args.stack}: settings valid")
-    return 1 if missing and args.deployable else 0
+    for blocker in outcome.blockers:
+        print(f"not deployable yet: {blocker}", file=sys.stderr)
+    if not outcome.blockers:
+        print(f"stack {args.stack}: settings valid" + (" and deployable" if args.deployable else ""))
+        return 0
+    if args.deployable:
+        print(f"stack {args.stack}: NOT deployable: {len(outcome.blockers)} problem(s) above", file=sys.stderr)
+        return 1
+    print(f"stack {args.stack}: settings valid; not deployable yet ({len(outcome.blockers)} problem(s) above)")
+    return 0
 
 
 def _generate(args: argparse.Namespace) -> int:
+    # Here, not at the top: generating dashboards needs grafanalib, a slow import `render` and
+    # `check` do without.
     from infra import generate
 
     changed = generate.write_all(args.root)
@@ -64,12 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("render", help="write every generated artefact of a stack into a folder")
-    p.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    p.add_argument("--stack", required=True, type=_stack_name, help="stack name: reads Pulumi.<stack>.yaml")
     p.add_argument("--out", type=Path, help="output folder (default build/render/<stack>)")
     p.set_defaults(func=_render)
     p = sub.add_parser("check", help="validate a stack's settings")
-    p.add_argument("--stack", required=True)
-    p.add_argument("--deployable", action="store_true", help="also require the secrets a deploy needs")
+    p.add_argument("--stack", required=True, type=_stack_name)
+    p.add_argument(
+        "--deployable",
+        action="store_true",
+        help="run every check `pulumi up` runs (secrets decrypted with the Pulumi CLI); exit 1 if one fails",
+    )
     p.set_defaults(func=_check)
     p = sub.add_parser(
         "generate", help="rewrite every generated file: Pulumi.yaml, README's settings reference, alerts/, dashboards"
@@ -83,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except FileExistsError as err:
+    except render.OutputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return code

@@ -66,7 +66,7 @@ def node_exporter_job() -> dict[str, Any]:
 
 def prometheus_config(settings: Settings, spec: StackSpec) -> dict[str, Any]:
     """The stack's config with host addresses; jobs of services a bare-metal host does not run dropped."""
-    config = copy.deepcopy(prometheus.prometheus_config(settings, scrape_targets(spec.services)))
+    config = copy.deepcopy(prometheus.prometheus_config(settings, scrape_targets(spec.long_running())))
     addresses = host_addresses(settings, spec)
     jobs = []
     for job in config["scrape_configs"]:
@@ -102,7 +102,7 @@ def produce(settings: Settings, spec: StackSpec) -> dict[str, str]:
         f"# {INSTALL_DIR} (Debian's prometheus package); rule and credential paths are relative to it.\n"
     )
     files = {f"{DIR}/{prometheus.CONFIG_FILE}": header + rules.dump(prometheus_config(settings, spec))}
-    for rel, text in prometheus.config_files(settings, scrape_targets(spec.services)).items():
+    for rel, text in prometheus.config_files(settings, scrape_targets(spec.long_running())).items():
         if rel != prometheus.CONFIG_FILE:
             files[f"{DIR}/{rel}"] = text
     target = _gateway_target(spec)

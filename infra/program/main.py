@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from infra.preflight import EngineConfig, Outcome, preflight
 from infra.program import secrets as program_secrets
 from infra.program import tls as program_tls
-from infra.settings import Settings, SettingsError, missing_required_secrets, validate
-from infra.settings.load import from_config_env
-from infra.stack import build_stack
+from infra.settings import SettingsError
 from infra.stack import gateway as gateway_service
 from infra.targets import docker_map
 from infra.targets.docker import DockerStack
@@ -24,28 +25,24 @@ def engine_config() -> tuple[dict[str, str], set[str]]:
     return values, secret
 
 
-def load_settings() -> tuple[Settings, dict[str, str]]:
+def load_settings(root: Path | None = None) -> Outcome:
+    """The same preflight as `python -m infra check --deployable`, on the engine's config.
+
+    Pulumi runs the program in the project folder, beside the stack file it read the config from.
+    """
     values, secret_keys = engine_config()
-    settings = validate(from_config_env(pulumi.get_stack(), values, secret_keys))
-    missing = missing_required_secrets(settings)
-    if missing:
-        raise SettingsError(settings.stack, missing)
-    program_secrets.check_secret_values(settings, values)
-    return settings, values
+    outcome = preflight(pulumi.get_stack(), root or Path.cwd(), EngineConfig(values, frozenset(secret_keys)))
+    if outcome.blockers:
+        raise SettingsError(outcome.settings.stack, outcome.blockers)
+    for warning in outcome.warnings:
+        pulumi.log.warn(warning)
+    return outcome
 
 
 def run() -> DockerStack:
     """Declare every resource of the current stack. Bad settings fail before the first one."""
-    settings, _ = load_settings()
-    spec = build_stack(settings)
-    if settings.target != "docker":
-        raise SettingsError(
-            settings.stack,
-            [
-                f"friday:target = {settings.target!r}: this version deploys the 'docker' target only; "
-                "the Kubernetes resources are not built yet (`python -m infra render` works for it)"
-            ],
-        )
+    outcome = load_settings()
+    settings, spec = outcome.settings, outcome.spec
     generated_tls = program_tls.self_signed(settings)
     secrets = program_secrets.resolve(settings, spec.secret_keys() - set(generated_tls))
     secrets.update(generated_tls)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import pulumi
 import pulumi_random as random
@@ -10,21 +10,6 @@ import pulumi_random as random
 from infra import PROJECT
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
-
-
-def check_secret_values(settings: Settings, values: Mapping[str, str]) -> None:
-    """Refuse secrets too short to be safe, naming the key but never the value."""
-    problems = []
-    for key in sorted(settings.secrets_set):
-        spec = SECRETS_BY_KEY[key]
-        value = values.get(f"{PROJECT}:{key}", "")
-        if len(value) < spec.min_length:
-            problems.append(
-                f"{PROJECT}:{key} must be at least {spec.min_length} characters "
-                f"(it has {len(value)}; the value itself is not shown)"
-            )
-    if problems:
-        raise SettingsError(settings.stack, problems)
 
 
 def resolve(

@@ -35,9 +35,16 @@ def _image_repo(value: str) -> str:
     return value
 
 
+# Tags that registries move to new releases: a deploy would change under the same settings.
+MOVING_TAGS = ("latest", "stable", "edge", "nightly", "mainline")
+
+
 def _image_tag(value: str) -> str:
-    if value == "latest":
-        raise ValueError("'latest' is not a pinned tag; name a version such as '0.1.0'")
+    if value.lower() in MOVING_TAGS:
+        raise ValueError(
+            f"{value!r} is not a pinned tag (it moves with every release; refused in any letter case: "
+            f"{', '.join(MOVING_TAGS)}); name a version such as '0.1.0'"
+        )
     if not _TAG.match(value):
         raise ValueError("must be a Docker tag: letters, digits, '_', '.', '-', at most 128 characters")
     return value

@@ -31,11 +31,17 @@ class CoreSettings(SettingsGroup):
     )
     environment: Annotated[str, Field(pattern=_NAME)] = Field(
         "dev",
-        description="Environment label (dev, staging, prod...): put on metrics, logs and resources. "
-        "'prod' turns on the production safeguards.",
+        description="Environment label (dev, staging, prod...): put on metrics, logs and resources. Only "
+        "'dev' and 'local' are development environments; every other name gets every production safeguard.",
     )
     name_prefix: Annotated[str, Field(pattern=_NAME)] = Field(
         "friday", description="Prefix of every container, volume and network name."
+    )
+    force: str = Field(
+        "",
+        description="Comma-separated safeguards to override, each a choice with known consequences that is "
+        "refused otherwise: long-scrape-interval, long-evaluation-interval, anonymous-grafana, swagger-ui, "
+        "self-signed-certificate (see docs/deployment.md#safeguards).",
     )
 
 
@@ -193,17 +199,15 @@ class GrafanaSettings(SettingsGroup):
         500, description="CPU limit of Grafana in millicores (1000 = one core)."
     )
     grafana_anonymous_enabled: bool = Field(
-        False, description="Let visitors view dashboards without logging in (Viewer role, read-only)."
-    )
-    grafana_anonymous_force: bool = Field(
-        False, description="Allow grafanaAnonymousEnabled on a 'prod' environment anyway (refused otherwise)."
+        False,
+        description="Let visitors view dashboards without logging in (Viewer role, read-only). Refused unless "
+        "forced outside development environments or on a non-loopback grafanaBindAddress.",
     )
 
 
 class OptionalPartsSettings(SettingsGroup):
-    swagger_ui_enabled: bool = Field(False, description="Serve docs/openapi.yaml with Swagger UI (dev only).")
-    swagger_ui_force: bool = Field(
-        False, description="Allow swaggerUiEnabled on a 'prod' environment anyway (refused otherwise)."
+    swagger_ui_enabled: bool = Field(
+        False, description="Serve docs/openapi.yaml with Swagger UI (development environments; see friday:force)."
     )
     proxy_enabled: bool = Field(False, description="Put a TLS reverse proxy in front of the gateway.")
     proxy_kind: Literal["nginx", "caddy"] = Field("nginx", description="Which reverse proxy to run.")
@@ -262,10 +266,11 @@ class LoggingSettings(SettingsGroup):
         "/var/run/docker.sock",
         description="Docker API socket on the host; mounted read-only into Alloy for container discovery and logs.",
     )
-    docker_socket_gid: NonRootId = Field(
-        999,
-        description="Group id owning the Docker socket on the host (`stat -c %g /var/run/docker.sock`); Alloy "
-        "runs as its non-root user with this extra group.",
+    docker_socket_gid: NonRootId | None = Field(
+        None,
+        description="Group id owning the Docker socket on the Docker host; Alloy runs as its non-root user with "
+        "this extra group. Unset: read from dockerSocketPath on the machine that checks, renders or deploys "
+        "the stack; set it when the Docker host is another machine (`stat -c %g /var/run/docker.sock` there).",
     )
 
 
@@ -374,7 +379,8 @@ class ProxySettings(SettingsGroup):
     proxy_tls_source: Literal["secrets", "self-signed"] = Field(
         "secrets",
         description="Where the proxy's certificate comes from: the secrets proxyTlsCert/proxyTlsKey (PEM), or "
-        "'self-signed': generated at deploy time (clients warn; refused on 'prod' environments).",
+        "'self-signed': generated at deploy time (clients warn; refused unless forced outside development "
+        "environments).",
     )
     proxy_bind_address: IPv4Address | IPv6Address = Field(
         IPv4Address("127.0.0.1"),

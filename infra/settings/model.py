@@ -20,6 +20,10 @@ from infra.settings.groups import (
     SwaggerUiSettings,
 )
 
+# Environment names that declare a development stack. Every other name, known or not, gets every
+# production safeguard (see infra/settings/safeguards.py and docs/deployment.md#safeguards).
+DEVELOPMENT_ENVIRONMENTS = ("dev", "local")
+
 
 # pydantic lists inherited fields from the last base to the first: this order puts
 # core first in the generated Pulumi.yaml and README reference.
@@ -53,23 +57,24 @@ class Settings(
         return self._secrets_set
 
     @property
+    def is_development(self) -> bool:
+        """Declared a development stack by its environment name; anything else is treated as production."""
+        return self.environment in DEVELOPMENT_ENVIRONMENTS
+
+    @property
     def is_prod(self) -> bool:
-        return self.environment == "prod"
+        """Gets every production safeguard: any environment not declared a development one (safe by default)."""
+        return not self.is_development
+
+    @property
+    def forced(self) -> frozenset[str]:
+        """Safeguards this stack overrides (friday:force)."""
+        return frozenset(n.strip() for n in self.force.split(",") if n.strip())
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
-        if self.swagger_ui_enabled and self.is_prod and not self.swagger_ui_force:
-            raise ValueError(
-                "swaggerUiEnabled = true is refused on environment 'prod' (it exposes the API "
-                "explorer); set swaggerUiForce = true to accept that"
-            )
         if self.proxy_enabled:
             _check_proxy(self)
-        if self.grafana_anonymous_enabled and self.is_prod and not self.grafana_anonymous_force:
-            raise ValueError(
-                "grafanaAnonymousEnabled = true is refused on environment 'prod' (anyone reaching Grafana "
-                "could read every dashboard); set grafanaAnonymousForce = true to accept that"
-            )
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
         if data.startswith(logs) or logs.startswith(data):
             raise ValueError(
@@ -86,11 +91,6 @@ def _check_proxy(settings: Settings) -> None:
             f"proxyKind = 'caddy' with proxyRateLimitPerSecond = {settings.proxy_rate_limit_per_second}: "
             "Caddy 2 has no built-in rate limiting (it needs a custom build with a plugin); set "
             "proxyRateLimitPerSecond = 0 to accept no proxy rate limit, or use proxyKind = 'nginx'"
-        )
-    if settings.proxy_tls_source == "self-signed" and settings.is_prod:
-        raise ValueError(
-            "proxyTlsSource = 'self-signed' is refused on environment 'prod' (every client would have to "
-            "skip certificate checks); set the secrets proxyTlsCert and proxyTlsKey and proxyTlsSource = 'secrets'"
         )
     if settings.proxy_http_host_port == settings.proxy_https_host_port:
         raise ValueError(

@@ -1,6 +1,9 @@
-"""The backup service (Docker): a stock Python slim container running infra/backup in a loop.
+"""The backup, declared once as a scheduled task of the stack: a stock Python slim image running
+infra/backup (`backup`, then exit) every backupIntervalHours.
 
-The tool is standard-library only, so the container needs no image build: its source files
+Kubernetes runs it as a CronJob, bare metal as a systemd timer (infra/host/backup.py), Docker as
+its resident form: the same tool's `serve` loop, which keeps the schedule itself and serves
+/metrics and /health. The tool is standard-library only, so no image is built: its source files
 are delivered like config files (into config_dir) and run as the package `friday_backup`.
 It runs as the gateway's uid/gid so it can read the gateway's data volume, and it mounts that
 volume read-write on purpose: a WAL-mode reader must update the database's -shm index (and
@@ -23,10 +26,10 @@ from infra.stack.spec import (
     Metrics,
     Mount,
     Port,
+    Resident,
     Resources,
-    Service,
+    ScheduledTask,
     Volume,
-    Workload,
 )
 
 NAME = "backup"
@@ -42,6 +45,8 @@ METRICS = "metrics"  # the name of its one port
 RESOURCES = Resources(
     requests=Amount(memory_mb=64, cpu_millicores=100), limits=Amount(memory_mb=256, cpu_millicores=500)
 )
+# A run still going after an hour is stopped (a backup of a few databases takes seconds).
+DEADLINE_S = 3600
 # The image has python3 and nothing else to fetch a URL with.
 PYTHON_FETCH = ("python3", "-c", "import urllib.request; urllib.request.urlopen('{url}', timeout=4)")
 
@@ -78,31 +83,36 @@ def build(settings: Settings) -> Part:
         owner_gid=settings.gateway_gid,
     )
     port = settings.backup_metrics_port
-    service = Service(
+    paths = {"data_dir": gateway.DATA_DIR, "backup_dir": BACKUP_DIR}
+    task = ScheduledTask(
         name=NAME,
         image=Image(settings.backup_image, settings.backup_tag),
+        # The gateway's ids: it reads the gateway's databases and owns the backups.
         uid=settings.gateway_uid,
         gid=settings.gateway_gid,
-        # It alone writes the backups volume.
-        workload=Workload.SINGLE_WRITER,
         resources=RESOURCES,
-        health=Health(HttpCheck(METRICS, HEALTH_PATH, PYTHON_FETCH), interval_s=60, start_period_s=30),
-        command=(
-            *tool_command(settings, "serve", data_dir=gateway.DATA_DIR, backup_dir=BACKUP_DIR),
-            "--interval-seconds",
-            str(interval_seconds(settings)),
-            "--listen",
-            f"0.0.0.0:{port}",
+        command=tool_command(settings, "backup", **paths),
+        every_hours=settings.backup_interval_hours,
+        deadline_s=DEADLINE_S,
+        resident=Resident(
+            command=(
+                *tool_command(settings, "serve", **paths),
+                "--interval-seconds",
+                str(interval_seconds(settings)),
+                "--listen",
+                f"0.0.0.0:{port}",
+            ),
+            health=Health(HttpCheck(METRICS, HEALTH_PATH, PYTHON_FETCH), interval_s=60, start_period_s=30),
+            ports=(Port(METRICS, port),),
+            metrics=Metrics(METRICS, METRICS_PATH),
+            # A running copy finishes within seconds; SIGTERM ends the loop between steps.
+            stop_grace_s=60,
         ),
         env={"PYTHONPATH": CONFIG_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"},
-        ports=(Port(METRICS, port),),
-        metrics=Metrics(METRICS, METRICS_PATH),
         mounts=(Mount(gateway.DATA_VOLUME, gateway.DATA_DIR), Mount(VOLUME, BACKUP_DIR)),
         config_dir=CONFIG_DIR,
         files=tuple(
             ConfigFile(f"{CONFIG_DIR}/{PACKAGE}/{name}", text) for name, text in sorted(tool_sources().items())
         ),
-        # A running copy finishes within seconds; SIGTERM ends the loop between steps.
-        stop_grace_s=60,
     )
-    return Part(services=(service,), volumes=(volume,))
+    return Part(tasks=(task,), volumes=(volume,))

@@ -7,6 +7,7 @@ is built last, from the metrics every other service declares.
 from __future__ import annotations
 
 from collections import Counter
+from ipaddress import ip_address
 
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
@@ -28,7 +29,9 @@ BUILDERS: tuple[Builder, ...] = (
 
 def build_stack(settings: Settings) -> StackSpec:
     parts = [builder(settings) for builder in BUILDERS]
-    others = tuple(s for p in parts for s in p.services)
+    tasks = tuple(t for p in parts for t in p.tasks)
+    # Prometheus scrapes what runs for long: the services and the tasks' resident forms.
+    others = tuple(s for p in parts for s in p.services) + tuple(t.resident_service() for t in tasks)
     parts.append(prometheus.build(settings, others))
     spec = StackSpec(
         stack=settings.stack,
@@ -36,6 +39,7 @@ def build_stack(settings: Settings) -> StackSpec:
         prefix=settings.name_prefix,
         services=tuple(s for p in parts for s in p.services),
         volumes=tuple(v for p in parts for v in p.volumes),
+        tasks=tasks,
     )
     _check(spec, settings)
     return spec
@@ -43,18 +47,16 @@ def build_stack(settings: Settings) -> StackSpec:
 
 def _check(spec: StackSpec, settings: Settings) -> None:
     """Consistency of the assembled stack; clashing host ports are a settings problem."""
-    problems: list[str] = []
     for kind, names in (
-        ("service", [s.name for s in spec.services]),
+        ("service or task", [s.name for s in spec.long_running()]),
         ("volume", [v.name for v in spec.volumes]),
     ):
         dupes = [n for n, c in Counter(names).items() if c > 1]
         if dupes:
             raise AssertionError(f"duplicate {kind} names in the stack: {dupes}")
     volumes = {v.name for v in spec.volumes}
-    bound: dict[tuple[str, int], str] = {}
     _check_order(spec)
-    for service in spec.services:
+    for service in spec.long_running():
         _check_ports(service)
         for mount in service.mounts:
             if mount.volume not in volumes:
@@ -65,17 +67,33 @@ def _check(spec: StackSpec, settings: Settings) -> None:
         for ref in service.secret_refs():
             if ref not in SECRETS_BY_KEY:
                 raise AssertionError(f"{service.name} uses unknown secret {ref!r}")
-        for port in service.published():
-            assert port.host is not None
-            where = (port.host.address, port.host.port)
-            if where in bound:
-                problems.append(
-                    f"host port {port.host.port} on {port.host.address} is wanted by both "
-                    f"{bound[where]} and {service.name}/{port.name}; give one another port"
-                )
-            bound[where] = f"{service.name}/{port.name}"
+    problems = _port_clashes(spec)
     if problems:
         raise SettingsError(settings.stack, problems)
+
+
+def _port_clashes(spec: StackSpec) -> list[str]:
+    problems = []
+    bound: list[tuple[str, int, str]] = []
+    for service in spec.services:
+        for port in service.published():
+            assert port.host is not None
+            address, number = port.host.address, port.host.port
+            for other_address, other_number, owner in bound:
+                if other_number == number and addresses_clash(other_address, address):
+                    problems.append(
+                        f"host port {number} on {address} is wanted by both {owner} (on {other_address}) "
+                        f"and {service.name}/{port.name}; a port on 0.0.0.0 or :: takes it on every address: "
+                        "give one of them another port"
+                    )
+            bound.append((address, number, f"{service.name}/{port.name}"))
+    return problems
+
+
+def addresses_clash(a: str, b: str) -> bool:
+    """Two binds of one port collide: the same address, or either is a wildcard (0.0.0.0, ::)."""
+    first, second = ip_address(a), ip_address(b)
+    return first == second or first.is_unspecified or second.is_unspecified
 
 
 def _check_ports(service: Service) -> None:

@@ -1,4 +1,4 @@
-"""A `Part` is what one builder adds to the stack: services and the volumes they use."""
+"""A `Part` is what one builder adds to the stack: services, scheduled tasks and their volumes."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from infra.settings import Settings
-from infra.stack.spec import Service, Volume
+from infra.stack.spec import ScheduledTask, Service, Volume
 
 
 @dataclass(frozen=True)
 class Part:
     services: tuple[Service, ...] = ()
     volumes: tuple[Volume, ...] = ()
+    tasks: tuple[ScheduledTask, ...] = ()
 
 
 Builder = Callable[[Settings], Part]

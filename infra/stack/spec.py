@@ -307,6 +307,70 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Resident:
+    """How a target without a scheduler of its own (Docker) runs a scheduled task: the task's tool
+    as a long-running process that keeps the schedule itself, with what such a process adds (a
+    port for its health and metrics)."""
+
+    command: tuple[str, ...]
+    health: Health
+    ports: tuple[Port, ...] = ()
+    metrics: Metrics | None = None
+    stop_grace_s: int = 30
+
+
+@dataclass(frozen=True)
+class ScheduledTask:
+    """Runs to completion every `every_hours` hours (UTC, from midnight), never two runs at once.
+
+    Kubernetes runs it as a CronJob, bare metal as a systemd service and timer, Docker as the
+    `resident` form. Everything the forms share is declared here once.
+    """
+
+    name: str
+    image: Image
+    uid: int
+    gid: int
+    resources: Resources
+    # One run.
+    command: tuple[str, ...]
+    every_hours: int
+    # A run still going after this long is stopped (and counts as failed).
+    deadline_s: int
+    resident: Resident
+    env: dict[str, EnvValue] = field(default_factory=dict)
+    mounts: tuple[Mount, ...] = ()
+    config_dir: str | None = None
+    files: tuple[ConfigFile, ...] = ()
+    read_only_root: bool = True
+    scratch: tuple[Scratch, ...] = (TMP,)
+    workload: Workload = Workload.SCHEDULED
+
+    def resident_service(self) -> Service:
+        """The task as the long-running service a target without a scheduler runs."""
+        return Service(
+            name=self.name,
+            image=self.image,
+            uid=self.uid,
+            gid=self.gid,
+            # It alone writes what it writes (its own volume), one copy at a time.
+            workload=Workload.SINGLE_WRITER,
+            resources=self.resources,
+            health=self.resident.health,
+            command=self.resident.command,
+            env=self.env,
+            ports=self.resident.ports,
+            metrics=self.resident.metrics,
+            mounts=self.mounts,
+            config_dir=self.config_dir,
+            files=self.files,
+            read_only_root=self.read_only_root,
+            scratch=self.scratch,
+            stop_grace_s=self.resident.stop_grace_s,
+        )
+
+
+@dataclass(frozen=True)
 class StackSpec:
     """Everything one stack runs."""
 
@@ -315,6 +379,7 @@ class StackSpec:
     prefix: str
     services: tuple[Service, ...]
     volumes: tuple[Volume, ...]
+    tasks: tuple[ScheduledTask, ...] = ()
 
     def service(self, name: str) -> Service:
         for s in self.services:
@@ -322,8 +387,18 @@ class StackSpec:
                 return s
         raise KeyError(f"stack {self.stack!r} has no service {name!r}")
 
+    def task(self, name: str) -> ScheduledTask:
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise KeyError(f"stack {self.stack!r} has no scheduled task {name!r}")
+
+    def long_running(self) -> tuple[Service, ...]:
+        """What a target without a scheduler runs: the services, then each task's resident form."""
+        return self.services + tuple(t.resident_service() for t in self.tasks)
+
     def secret_keys(self) -> set[str]:
         keys: set[str] = set()
-        for s in self.services:
+        for s in self.long_running():
             keys |= s.secret_refs()
         return keys

@@ -56,7 +56,9 @@ class DockerStack(pulumi.ComponentResource):
             f"{self._base}-net", name=f"{self._base}", driver="bridge", internal=False, opts=child
         )
         self.images: dict[str, docker.RemoteImage] = {}
-        for ref in sorted({s.image.ref for s in spec.services} | {policy.volume_init_image.ref}):
+        # Docker has no scheduler: a scheduled task runs as its resident, long-running form.
+        services = spec.long_running()
+        for ref in sorted({s.image.ref for s in services} | {policy.volume_init_image.ref}):
             self.images[ref] = docker.RemoteImage(
                 f"{self._base}-image-{_slug(ref)}", name=ref, keep_locally=True, opts=child
             )
@@ -71,7 +73,7 @@ class DockerStack(pulumi.ComponentResource):
             )
             self.volume_inits[volume.name] = self._volume_init(volume)
         self.containers: dict[str, docker.Container] = {}
-        for service in spec.services:
+        for service in services:
             self.containers[service.name] = self._container(service, secrets)
 
         self.urls = docker_map.urls(spec)

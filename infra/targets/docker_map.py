@@ -173,7 +173,7 @@ def url(port: PublishedPort, scheme: str) -> str:
 def urls(spec: StackSpec) -> dict[str, str]:
     """`service/port-name` -> URL of every published port."""
     out = {}
-    for service in spec.services:
+    for service in spec.long_running():
         for port in service.ports:
             if port.host is not None:
                 published = PublishedPort(port.number, port.host.port, port.host.address)

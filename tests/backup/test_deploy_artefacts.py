@@ -73,7 +73,9 @@ def test_schedules_match_the_interval(hours: int) -> None:
 def test_cronjob_is_valid_kubernetes(stack: str, tmp_path: Path) -> None:
     s = load_stack(stack)
     out = write(artefacts(s), tmp_path)
-    path = out / kubernetes_map.KUBERNETES_FILE
+    task = build_stack(s).task(backup.NAME)
+    path = out / kubernetes_map.cronjob_file(task)
+    assert path.name == "backup-cronjob.yaml"  # the name README gives it
     exe = shutil.which("kubernetes-validate") or str(Path(sys.executable).parent / "kubernetes-validate")
     done = tool(exe, "--strict", "--kubernetes-version", "1.30", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -87,15 +89,24 @@ def test_cronjob_is_valid_kubernetes(stack: str, tmp_path: Path) -> None:
     assert pod["securityContext"]["runAsUser"] == s.gateway_uid
     [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     assert term["topologyKey"] == "kubernetes.io/hostname"
-    assert {v["name"]: v for v in pod["volumes"]}["data"]["persistentVolumeClaim"]["claimName"] == (
-        f"{s.name_prefix}-{gateway.DATA_VOLUME}"
+    assert term["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == gateway.NAME
+    assert {v["name"]: v for v in pod["volumes"]}[gateway.DATA_VOLUME]["persistentVolumeClaim"]["claimName"] == (
+        kubernetes_map.claim_name(s.name_prefix, gateway.DATA_VOLUME)
     )
+    # Requests, limits and the claim's size are the task's and its volume's, not copies.
+    [container] = pod["containers"]
+    assert container["resources"] == {
+        "requests": kubernetes_map.quantities(task.resources.requests),
+        "limits": kubernetes_map.quantities(task.resources.limits),
+    }
+    [volume] = [v for v in build_stack(s).volumes if v.name == backup.VOLUME]
+    assert docs[1]["spec"]["resources"]["requests"]["storage"] == f"{volume.size_gb}Gi"
 
 
 def test_docker_backup_service_shares_the_gateway_volume_as_its_user() -> None:
     s = load_stack("dev")
     spec = build_stack(s)
-    svc, gw = spec.service(backup.NAME), spec.service(gateway.NAME)
+    svc, gw = spec.task(backup.NAME).resident_service(), spec.service(gateway.NAME)
     assert (svc.uid, svc.gid) == (gw.uid, gw.gid)
     mounts = {m.path: m for m in svc.mounts}
     assert mounts[gateway.DATA_DIR].volume == gateway.DATA_VOLUME
@@ -124,3 +135,29 @@ def test_bad_backup_settings_are_refused(plain: dict[str, Any], expected: str) -
     with pytest.raises(SettingsError) as err:
         settings_of(plain)
     assert expected in str(err.value)
+
+
+def test_the_backup_is_declared_once_and_every_target_runs_that_declaration() -> None:
+    s = settings_of({"backupIntervalHours": 6, "backupRetentionCount": 9, "hostDataDir": "/srv/gw"})
+    spec = build_stack(s)
+    task = spec.task(backup.NAME)
+    assert task.every_hours == 6 and "--retention" in task.command and "9" in task.command
+    assert backup.NAME not in [svc.name for svc in spec.services], "the backup is a task, not a second service"
+    # Kubernetes: the task's command as it is.
+    cron = next(d for d in kubernetes_map.task_objects(s, spec, task) if d["kind"] == "CronJob")
+    [container] = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == list(task.command)
+    assert cron["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] == task.deadline_s
+    # Bare metal: the same command, its volumes' paths replaced by the host's folders.
+    unit = host_backup.systemd_service(s, task)
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    expected = [
+        a.replace(gateway.DATA_DIR, "/srv/gw").replace(backup.BACKUP_DIR, s.backup_host_dir) for a in task.command
+    ]
+    assert exec_start.removeprefix("ExecStart=").split()[: len(expected)] == ["/usr/bin/python3", *expected[1:]]
+    assert "OnCalendar=*-*-* 00/6:00:00" in host_backup.systemd_timer(task)
+    # Docker: the resident form runs the same tool with the same options, on the same interval.
+    resident = task.resident_service()
+    assert resident.command[4:][: len(task.command) - 4] == task.command[4:]
+    assert str(6 * 3600) in resident.command
+    assert (resident.uid, resident.gid, resident.resources) == (task.uid, task.gid, task.resources)

@@ -32,7 +32,7 @@ def test_serve_backs_up_on_its_interval_and_serves_metrics(tmp_path: Path) -> No
     data.mkdir()
     make_db(data / "tasks.db")
     # The files the Docker service receives, at the path PYTHONPATH names, run by the system Python.
-    service = backup.build(load_stack("dev")).services[0]
+    service = backup.build(load_stack("dev")).tasks[0].resident_service()
     for f in service.files:
         path = tool / Path(f.path).relative_to(backup.CONFIG_DIR)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -92,5 +92,5 @@ def test_same_globals_and_rules_as_the_container_config() -> None:
     s = settings({}, token=True)
     spec = build_stack(s)
     host = host_prometheus.prometheus_config(s, spec)
-    container = prometheus.prometheus_config(s, scrape_targets(spec.services))
+    container = prometheus.prometheus_config(s, scrape_targets(spec.long_running()))
     assert host["global"] == container["global"] and host["rule_files"] == container["rule_files"]

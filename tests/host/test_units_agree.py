@@ -35,8 +35,12 @@ def option(command: str, name: str) -> str:
     return match.group(1)
 
 
+def backup_unit(settings: Settings) -> str:
+    return host_backup.systemd_service(settings, host_backup.task(build_stack(settings)))
+
+
 def both_units(settings: Settings) -> tuple[dict[str, dict[str, list[str]]], dict[str, dict[str, list[str]]]]:
-    return parse_unit(gateway_unit(settings)), parse_unit(host_backup.systemd_service(settings))
+    return parse_unit(gateway_unit(settings)), parse_unit(backup_unit(settings))
 
 
 @pytest.mark.parametrize("plain", [{}, NON_DEFAULT], ids=["defaults", "non-default"])
@@ -64,7 +68,7 @@ def test_backup_unit_uses_the_gateway_units_user_and_data_folder(plain: dict[str
 def test_the_non_default_settings_change_every_unit() -> None:
     # Negative control: the comparison above is not between two copies of the defaults.
     default, other = settings_of(), settings_of(NON_DEFAULT)
-    for unit in (gateway_unit, host_backup.systemd_service):
+    for unit in (gateway_unit, backup_unit):
         text = unit(other)
         assert default.host_data_dir not in text and f"User={default.host_user}\n" not in text
         assert other.host_data_dir in text and f"User={other.host_user}\n" in text
@@ -76,7 +80,7 @@ def test_both_non_default_units_verify(tmp_path: Path) -> None:
     paths = []
     for name, text in (
         (layout.UNIT, gateway_unit(s)),
-        (f"{host_backup.UNIT}.service", host_backup.systemd_service(s)),
+        (f"{host_backup.UNIT}.service", backup_unit(s)),
     ):
         path = tmp_path / name
         path.write_text(text)

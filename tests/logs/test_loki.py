@@ -162,8 +162,8 @@ def test_loki_and_alloy_are_registered_for_scraping() -> None:
     from infra.stack import alloy
     from infra.stack.prometheus import scrape_targets
 
-    docker = {t.job: t for t in scrape_targets(build_stack(settings_of()).services)}
+    docker = {t.job: t for t in scrape_targets(build_stack(settings_of()).long_running())}
     assert (docker["loki"].address, docker["loki"].metrics_path) == (f"loki:{loki.HTTP_PORT}", "/metrics")
     assert docker["alloy"].address == f"alloy:{alloy.HTTP_PORT}"
-    kubernetes = {t.job for t in scrape_targets(build_stack(settings_of({"target": "kubernetes"})).services)}
+    kubernetes = {t.job for t in scrape_targets(build_stack(settings_of({"target": "kubernetes"})).long_running())}
     assert "loki" in kubernetes and "alloy" not in kubernetes

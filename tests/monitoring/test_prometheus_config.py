@@ -87,7 +87,9 @@ def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> 
 
 
 def config_of(settings: Settings) -> dict[str, Any]:
-    return prometheus.prometheus_config(settings, prometheus_service.scrape_targets(build_stack(settings).services))
+    return prometheus.prometheus_config(
+        settings, prometheus_service.scrape_targets(build_stack(settings).long_running())
+    )
 
 
 def test_no_credential_without_the_secret() -> None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import config as runtime_config
 
 from infra import PROJECT
+from tests.support.paths import REPO_ROOT
 
 # A realistic, long enough value for every required secret; tests look for these strings
 # to prove no secret leaks into plain outputs.
@@ -46,10 +52,42 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 def configure(stack: str, plain: dict[str, Any], secrets: dict[str, str]) -> Recorder:
-    """Install mocks and the stack's config the way the engine would (strings, secret keys)."""
+    """Install mocks and the stack's config the way `pulumi up` would have it.
+
+    Pulumi runs the program in the project folder: a fresh one gets Pulumi.yaml and the stack
+    file (secrets as ciphertext stand-ins), and the engine config carries the same values as
+    strings, the decrypted secrets among them. dockerSocketPath points at a file of this folder
+    owned by dockerSocketGid (or the test's own group), so no test depends on this machine's Docker.
+    """
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=stack, preview=False)
+    folder = Path(tempfile.mkdtemp(prefix="friday-pulumi-"))
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", folder)
+    plain = dict(plain)
+    if "dockerSocketPath" not in plain:
+        socket = folder / "docker.sock"
+        socket.touch()
+        gid = plain.get("dockerSocketGid")
+        if isinstance(gid, int) and gid != socket.stat().st_gid:
+            os.chown(socket, -1, gid)
+        plain["dockerSocketPath"] = str(socket)
+    config: dict[str, Any] = {f"{PROJECT}:{k}": v for k, v in plain.items()}
+    config.update({f"{PROJECT}:{k}": {"secure": f"v1:ciphertext-of-{k}"} for k in secrets})
+    (folder / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}), encoding="utf-8")
+    os.chdir(folder)
     values = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in plain.items()}
     values.update({f"{PROJECT}:{k}": v for k, v in secrets.items()})
     runtime_config.set_all_config(values, [f"{PROJECT}:{k}" for k in secrets])
+    return recorder
+
+
+def configure_stack_file(stack: str, text: str, engine_values: dict[str, str]) -> Recorder:
+    """Mocks, a project folder holding this stack file as written, and the engine's strings for it."""
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=stack, preview=False)
+    folder = Path(tempfile.mkdtemp(prefix="friday-pulumi-"))
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", folder)
+    (folder / f"Pulumi.{stack}.yaml").write_text(text, encoding="utf-8")
+    os.chdir(folder)
+    runtime_config.set_all_config(engine_values, [])
     return recorder

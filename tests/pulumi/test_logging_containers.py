@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from infra.logs import pipeline
@@ -15,7 +16,9 @@ def test_alloy_reads_the_socket_read_only_as_a_non_root_member_of_its_group() ->
         c = rec.named("friday-dev-alloy").inputs
         assert c["user"] == f"{alloy.UID}:{alloy.GID}"
         assert c["groupAdds"] == ["994"]
-        socket = {"hostPath": "/var/run/docker.sock", "containerPath": pipeline.DOCKER_SOCKET, "readOnly": True}
+        # The harness points dockerSocketPath at a file of the project folder it runs the program in.
+        host_socket = str(Path.cwd() / "docker.sock")
+        socket = {"hostPath": host_socket, "containerPath": pipeline.DOCKER_SOCKET, "readOnly": True}
         assert socket in c["volumes"]
         assert {"volumeName": "friday-dev-alloy-data", "containerPath": alloy.DATA_DIR, "readOnly": False} in c[
             "volumes"

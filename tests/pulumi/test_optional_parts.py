@@ -13,12 +13,10 @@ from infra.stack import proxy, swagger_ui
 from tests.pulumi.harness import FAKE_AI_KEY, Recorder, configure
 from tests.pulumi.test_docker_target import SECRET_SIG, deploy
 from tests.support.paths import REPO_ROOT
+from tests.support.tls import pem_pair
 
-PROXY_SECRETS = {
-    "anthropicApiKey": FAKE_AI_KEY,
-    "proxyTlsCert": "-----BEGIN CERTIFICATE-----operator-cert",
-    "proxyTlsKey": "-----BEGIN PRIVATE KEY-----operator-key",
-}
+OPERATOR_PEM = pem_pair(("localhost",))
+PROXY_SECRETS = {"anthropicApiKey": FAKE_AI_KEY, "proxyTlsCert": OPERATOR_PEM.cert, "proxyTlsKey": OPERATOR_PEM.key}
 
 
 def container(rec: Recorder, name: str) -> dict[str, Any]:
@@ -54,7 +52,7 @@ def test_swagger_ui_container_serves_the_repository_spec() -> None:
 
 def test_swagger_ui_on_prod_is_refused_before_any_resource() -> None:
     recorder = configure("prod", {"environment": "prod", "swaggerUiEnabled": True}, {"anthropicApiKey": FAKE_AI_KEY})
-    with pytest.raises(SettingsError, match="swaggerUiForce"):
+    with pytest.raises(SettingsError, match="swagger-ui' to friday:force"):
         run()
     assert recorder.resources == []
 

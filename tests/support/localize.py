@@ -35,7 +35,7 @@ host/ files (bare metal, tests/support/local_host.py; see host_* below)
     and logrotate refuses `su` to a user that does not exist. tmpfiles.d keeps its host paths:
     it is applied with `systemd-tmpfiles --root`, which prefixes them itself.
   Everything else (rotation policy, copytruncate, modes) is used as rendered.
-backup command line (services/backup.json: `python3 -m friday_backup serve ...`)
+backup command line (tasks/backup.json, the resident form Docker runs: `python3 -m friday_backup serve ...`)
   - run by this Python with PYTHONPATH at the rendered copy of the package (the files the
     container receives); --data-dir, --backup-dir and --listen (127.0.0.1, not 0.0.0.0) point
     into the test's folder; interval and retention stay as rendered.
@@ -72,12 +72,21 @@ def rendered_files(out: Path, service: str, config_dir: str) -> Path:
     return out / "files" / service / config_dir.lstrip("/")
 
 
+def _rendered(out: Path, name: str) -> dict[str, Any]:
+    """services/<name>.json, or for a scheduled task tasks/<name>.json."""
+    path = out / f"services/{name}.json"
+    doc: dict[str, Any] = json.loads((path if path.exists() else out / f"tasks/{name}.json").read_text())
+    return doc
+
+
 def rendered_command(out: Path, service: str) -> list[str]:
-    return list(json.loads((out / f"services/{service}.json").read_text())["command"])
+    """A service's command; a scheduled task's resident form (what Docker runs)."""
+    doc = _rendered(out, service)
+    return list(doc["resident"]["command"] if "resident" in doc else doc["command"])
 
 
 def rendered_env(out: Path, service: str) -> dict[str, str]:
-    env = json.loads((out / f"services/{service}.json").read_text())["env"]
+    env = _rendered(out, service)["env"]
     return {k: v for k, v in env.items() if isinstance(v, str) and not v.startswith("<secret:")}
 
 

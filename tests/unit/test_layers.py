@@ -4,6 +4,7 @@ a layer of the import-linter contract (pyproject.toml) that `make test` runs wit
 from __future__ import annotations
 
 import itertools
+import re
 import tomllib
 
 import grimp
@@ -74,3 +75,11 @@ def test_every_infra_package_is_in_a_layer() -> None:
     entry_points = {"infra.__main__"}
     missing = set(package_graph()) - layered - entry_points
     assert not missing, f"add these to a layer of the import-linter contract in pyproject.toml: {sorted(missing)}"
+
+
+def test_readme_lists_the_layers_of_the_contract() -> None:
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("The packages are layered, top to bottom:")
+    sentence = text[start : text.index(". ", start)]
+    layers = [{f"infra.{name}" for name in re.findall(r"`(\w+)`", part)} for part in sentence.split(";")]
+    assert layers == contract_layers()

@@ -85,9 +85,13 @@ def test_render_refuses_a_folder_it_did_not_write(tmp_path: Path, capsys: pytest
 def test_render_replaces_its_own_earlier_output(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["render", "--stack", "dev", "--out", str(out)]) == 0
-    (out / "stale.txt").write_text("from an older render")
+    # A file an older render wrote (listed in the marker) that this render no longer produces.
+    (out / "old" / "stale.txt").parent.mkdir()
+    (out / "old" / "stale.txt").write_text("from an older render")
+    with (out / MARKER).open("a") as f:
+        f.write("old/stale.txt\n")
     assert main(["render", "--stack", "dev", "--out", str(out)]) == 0
-    assert not (out / "stale.txt").exists()
+    assert not (out / "old").exists()
 
 
 def test_check_deployable_reports_the_missing_ai_key(capsys: pytest.CaptureFixture[str]) -> None:

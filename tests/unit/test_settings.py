@@ -44,10 +44,10 @@ BAD_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("typo", {"gatewayPrt": 18789}, ["friday:gatewayPrt is not a known setting", "did you mean friday:gatewayPort?"]),
     ("port too high", {"gatewayPort": 70000}, ["friday:gatewayPort = 70000", "less than or equal to 65535"]),
     ("port zero", {"gatewayHostPort": 0}, ["friday:gatewayHostPort = 0", "greater than or equal to 1"]),
-    ("port not a number", {"gatewayPort": "http"}, ["friday:gatewayPort = 'http'", "valid integer"]),
+    ("port not a number", {"gatewayPort": "http"}, ["friday:gatewayPort = 'http'", "whole number"]),
     ("unknown target", {"target": "swarm"}, ["friday:target = 'swarm'", "'docker' or 'kubernetes'"]),
     ("latest tag", {"gatewayTag": "latest"}, ["friday:gatewayTag = 'latest'", "not a pinned tag"]),
-    ("unquoted tag", {"gatewayTag": 1.0}, ["friday:gatewayTag = 1.0", "valid string"]),
+    ("unquoted tag", {"gatewayTag": 1.0}, ["friday:gatewayTag = 1.0", 'quote it: friday:gatewayTag: "1.0"']),
     ("tag in image", {"gatewayImage": "ghcr.io/x/core:0.1.0"}, ["friday:gatewayImage", "without ':tag'"]),
     ("bad address", {"gatewayBindAddress": "999.1.1.1"}, ["friday:gatewayBindAddress = '999.1.1.1'", "IPv4"]),
     ("root uid", {"gatewayUid": 0}, ["friday:gatewayUid = 0", "greater than or equal to 1"]),
@@ -65,7 +65,7 @@ BAD_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "swagger on prod",
         {"environment": "prod", "swaggerUiEnabled": True},
-        ["swaggerUiEnabled = true is refused on environment 'prod'", "swaggerUiForce"],
+        ["swaggerUiEnabled = true is refused on environment 'prod'", "add 'swagger-ui' to friday:force"],
     ),
 ]
 
@@ -104,7 +104,7 @@ def test_unknown_secret_key_is_refused() -> None:
 
 
 def test_swagger_on_prod_is_allowed_when_forced() -> None:
-    s = settings_of({"environment": "prod", "swaggerUiEnabled": True, "swaggerUiForce": True})
+    s = settings_of({"environment": "prod", "swaggerUiEnabled": True, "force": "swagger-ui"})
     assert s.swagger_ui_enabled
 
 
@@ -141,7 +141,10 @@ def test_engine_strings_and_stack_file_values_give_the_same_settings(tmp_path: P
 def test_other_namespaces_belong_to_providers(tmp_path: Path) -> None:
     path = tmp_path / "Pulumi.x.yaml"
     path.write_text("config:\n  docker:host: ssh://ops@example\n  friday:target: docker\n")
-    assert read_stack_file(path, "x").plain == {"target": "docker"}
+    raw = read_stack_file(path, "x")
+    assert {k: e.value for k, e in raw.plain.items()} == {"target": "docker"}
+    assert raw.providers == {"docker:host": "ssh://ops@example"}
+    assert raw.problems == ()
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_limits_healthcheck_and_loopback_port() -> None:
 
 
 def test_host_port_clash_with_the_gateway_is_a_settings_error() -> None:
-    clash = r"host port 18789 on 127\.0\.0\.1 is wanted by both gateway/http and grafana"
+    clash = r"host port 18789 on 127\.0\.0\.1 is wanted by both gateway/http \(on 127\.0\.0\.1\) and grafana"
     with pytest.raises(SettingsError, match=clash):
         service(grafanaHostPort=18789)
 
@@ -135,7 +135,7 @@ def test_anonymous_access_off_by_default_read_only_when_allowed() -> None:
 def test_anonymous_access_refused_on_prod_unless_forced() -> None:
     with pytest.raises(SettingsError, match="grafanaAnonymousEnabled = true is refused on environment 'prod'"):
         service(environment="prod", grafanaAnonymousEnabled=True)
-    forced = service(environment="prod", grafanaAnonymousEnabled=True, grafanaAnonymousForce=True)
+    forced = service(environment="prod", grafanaAnonymousEnabled=True, force="anonymous-grafana")
     assert forced.env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
 
 

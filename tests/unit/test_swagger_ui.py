@@ -35,7 +35,7 @@ def test_not_built_unless_enabled() -> None:
 def test_prod_refuses_it_unless_forced() -> None:
     with pytest.raises(SettingsError, match="swaggerUiEnabled = true is refused on environment 'prod'"):
         validate(RawConfig("prod", {"environment": "prod", "swaggerUiEnabled": True}))
-    forced = validate(RawConfig("prod", {"environment": "prod", "swaggerUiEnabled": True, "swaggerUiForce": True}))
+    forced = validate(RawConfig("prod", {"environment": "prod", "swaggerUiEnabled": True, "force": "swagger-ui"}))
     assert swagger_ui.NAME in [s.name for s in build_stack(forced).services]
 
 

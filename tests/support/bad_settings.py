@@ -1,0 +1,220 @@
+"""The bad-settings table: stack-file text that must be refused, by class, with what the refusal names.
+
+Run through `python -m infra check` (tests/unit/test_bad_settings.py) and through the Pulumi
+program's path with the engine's strings (tests/pulumi/test_bad_settings_engine.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Bad:
+    name: str
+    config: str  # the lines under `config:`, or a whole file when it starts without indentation
+    expected: tuple[str, ...]
+    # False when only the stack file shows the mistake (how YAML reads an unquoted value, a key given
+    # twice, a key outside config:): the engine hands the program that value as plain text.
+    engine_sees: bool = True
+
+    def text(self) -> str:
+        return self.config if not self.config.startswith("  ") else "config:\n" + self.config
+
+
+def _cases() -> list[Bad]:
+    c: list[Bad] = []
+    # 1. Everything in a stack file is accounted for.
+    c += [
+        Bad(
+            "key outside config",
+            "config:\n  friday:target: docker\nfriday:gatewayPort: 1\n",
+            ("line 3: top-level key 'friday:gatewayPort' is not part of a Pulumi stack file", "config:"),
+            False,
+        ),
+        Bad(
+            "another project",
+            "  fridy:gatewayPort: 18000\n",
+            ("line 2: fridy:gatewayPort: 'fridy' is neither this project (friday)", "did you mean friday:gatewayPort?"),
+        ),
+        Bad(
+            "another project name",
+            "  secureyeoman:gatewayPort: 18000\n",
+            ("'secureyeoman' is neither this project (friday) nor a provider it uses",),
+        ),
+        Bad("cased prefix", "  Friday:gatewayPort: 18000\n", ("Friday:gatewayPort", "spelled exactly 'friday'")),
+        Bad("upper prefix", "  FRIDAY:target: docker\n", ("FRIDAY:target", "spelled exactly 'friday'")),
+        Bad(
+            "no namespace",
+            "  gatewayPort: 18000\n",
+            ("'gatewayPort' has no namespace; write friday:gatewayPort",),
+            False,
+        ),
+        Bad(
+            "key twice",
+            "  friday:gatewayPort: 18000\n  friday:target: docker\n  friday:gatewayPort: 18001\n",
+            ("line 4: key 'friday:gatewayPort' is given twice (first on line 2)",),
+            False,
+        ),
+        Bad(
+            "config twice",
+            "config:\n  friday:target: docker\nconfig:\n  friday:gatewayPort: 1\n",
+            ("line 3: key 'config' is given twice (first on line 1)",),
+            False,
+        ),
+        Bad(
+            "unknown key",
+            "  friday:gatewayPrt: 18789\n",
+            ("line 2: friday:gatewayPrt is not a known setting; did you mean friday:gatewayPort?",),
+        ),
+        Bad("replaced key", "  friday:swaggerUiForce: true\n", ("add 'swagger-ui' to friday:force instead",)),
+        Bad(
+            "secret in plain text",
+            "  friday:anthropicApiKey: sk-ant-0123456789\n",
+            ("friday:anthropicApiKey is a secret but is stored in plain text",),
+        ),
+    ]
+    # 2. Strict values.
+    c += [
+        Bad(
+            "boolean as port", "  friday:gatewayPort: true\n", ("friday:gatewayPort = true: a boolean is not a number",)
+        ),
+        Bad("boolean as memory", "  friday:gatewayMemoryMb: false\n", ("a boolean is not a number", "1024")),
+        Bad("boolean as budget", "  friday:costBudgetUsdDaily: true\n", ("a boolean is not a number",)),
+        Bad(
+            "number as boolean",
+            "  friday:swaggerUiEnabled: 1\n",
+            ("friday:swaggerUiEnabled = 1: must be true or false",),
+        ),
+        Bad("yes as boolean", "  friday:proxyEnabled: yes\n", ("must be true or false", "'yes'")),
+        Bad("fraction as integer", "  friday:gatewayMemoryMb: 1024.5\n", ("must be a whole number", "1024")),
+        Bad("leading zero", "  friday:gatewayHostPort: 08080\n", ("no leading zeros", "write 8080")),
+        Bad("latest", "  friday:gatewayTag: latest\n", ("friday:gatewayTag = 'latest'", "not a pinned tag")),
+        Bad("Latest", "  friday:prometheusTag: Latest\n", ("friday:prometheusTag = 'Latest'", "not a pinned tag")),
+        Bad("LATEST quoted", '  friday:grafanaTag: "LATEST"\n', ("friday:grafanaTag = 'LATEST'", "not a pinned tag")),
+        Bad("stable", "  friday:lokiTag: stable\n", ("'stable' is not a pinned tag",)),
+        Bad(
+            "unquoted tag",
+            "  friday:grafanaTag: 12.1\n",
+            ("friday:grafanaTag = 12.1", 'quote it: friday:grafanaTag: "12.1"'),
+            False,
+        ),
+        Bad("unquoted tag 1.10", "  friday:gatewayTag: 1.10\n", ('quote it: friday:gatewayTag: "1.10"',), False),
+        Bad("unquoted integer tag", "  friday:dockerInitTag: 1\n", ('quote it: friday:dockerInitTag: "1"',), False),
+        Bad("unquoted boolean text", "  friday:gatewayLogLevel: off\n", ("as a boolean", "quote it"), False),
+        Bad("unquoted date", "  friday:alertEmailUsername: 2026-01-01\n", ("as a date", "quote it"), False),
+        Bad(
+            "empty text",
+            "  friday:kubernetesStorageClass:\n",
+            ("has no value", 'friday:kubernetesStorageClass: ""'),
+            False,
+        ),
+        Bad("NaN", "  friday:costBudgetUsdDaily: .nan\n", ("is not a number (NaN and infinities are refused)",)),
+        Bad("infinity", "  friday:costBudgetUsdDaily: .inf\n", ("NaN and infinities are refused",)),
+        Bad("minus infinity", "  friday:costBudgetUsdDaily: -.inf\n", ("NaN and infinities are refused",)),
+        Bad("quoted nan", '  friday:costBudgetUsdDaily: "nan"\n', ("NaN and infinities are refused",)),
+        Bad("infinity as port", "  friday:gatewayPort: .inf\n", ("NaN and infinities are refused",)),
+        Bad("exponent", "  friday:costBudgetUsdDaily: 1e3\n", ("must be a number written in digits",)),
+        Bad(
+            "dot-dot path",
+            "  friday:hostLogDir: /var/log/../friday\n",
+            ("friday:hostLogDir = '/var/log/../friday': must be a normalised absolute path",),
+        ),
+        Bad(
+            "dot path",
+            "  friday:hostDataDir: /var/lib/./friday\n",
+            ("must be a normalised absolute path", "write '/var/lib/friday'"),
+        ),
+        Bad("double slash", "  friday:backupHostDir: /var//backups\n", ("write '/var/backups'",)),
+        Bad("trailing slash", "  friday:dockerSocketPath: /run/docker.sock/\n", ("write '/run/docker.sock'",)),
+        Bad("list for text", "  friday:alertReceivers: [webhook]\n", ("must be a single value, not a list",), False),
+    ]
+    # 3. Ports and addresses.
+    c += [
+        Bad(
+            "wildcard clashes",
+            "  friday:gatewayBindAddress: 0.0.0.0\n  friday:grafanaHostPort: 18789\n",
+            ("host port 18789", "0.0.0.0 or :: takes it on every address"),
+        ),
+        Bad(
+            "v6 wildcard clashes",
+            '  friday:monitoringBindAddress: "::"\n  friday:prometheusHostPort: 3000\n',
+            ("host port 3000", "0.0.0.0 or :: takes it on every address"),
+        ),
+    ]
+    # 4. Choices with known consequences.
+    c += [
+        Bad(
+            "long scrape interval on dev",
+            "  friday:scrapeInterval: 3m\n",
+            (
+                "friday:scrapeInterval = '3m' is refused on every environment",
+                "add 'long-scrape-interval' to friday:force",
+            ),
+        ),
+        Bad(
+            "long evaluation interval",
+            "  friday:environment: prod\n  friday:evaluationInterval: 5m\n",
+            ("friday:evaluationInterval = '5m'", "'long-evaluation-interval'"),
+        ),
+        Bad(
+            "public anonymous grafana on dev",
+            "  friday:grafanaAnonymousEnabled: true\n  friday:grafanaBindAddress: 0.0.0.0\n",
+            ("not a loopback address, on every environment", "'anonymous-grafana' to friday:force"),
+        ),
+        Bad(
+            "anonymous grafana on staging",
+            "  friday:environment: staging\n  friday:grafanaAnonymousEnabled: true\n",
+            ("on environment 'staging' (not a development one: 'dev' or 'local')",),
+        ),
+        Bad(
+            "swagger on an unknown environment",
+            "  friday:environment: qa-eu\n  friday:swaggerUiEnabled: true\n",
+            ("swaggerUiEnabled = true is refused on environment 'qa-eu'", "'swagger-ui' to friday:force"),
+        ),
+        Bad(
+            "swagger on production",
+            "  friday:environment: production\n  friday:swaggerUiEnabled: true\n",
+            ("on environment 'production'",),
+        ),
+        Bad(
+            "self-signed on staging",
+            "  friday:environment: staging\n  friday:proxyEnabled: true\n  friday:proxyTlsSource: self-signed\n",
+            ("proxyTlsSource = 'self-signed' is refused on environment 'staging'", "'self-signed-certificate'"),
+        ),
+        Bad("unknown force", "  friday:force: everything\n", ("'everything' is not a safeguard; allowed:",)),
+    ]
+    return c
+
+
+BAD = _cases()
+
+
+def engine_strings(text: str) -> dict[str, str]:
+    """What Pulumi hands the program for a stack file: each config scalar as the text written (Pulumi
+    reads a value as a string first), structured values as JSON, secrets left out."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    out: dict[str, str] = {}
+    for key_node, value_node in _config_pairs(node):
+        if isinstance(value_node, yaml.ScalarNode):
+            null = value_node.tag == "tag:yaml.org,2002:null" and value_node.style is None
+            out[key_node.value] = "" if null else value_node.value
+        elif isinstance(value_node, yaml.SequenceNode):
+            out[key_node.value] = _json(yaml.safe_load(yaml.serialize(value_node)))
+    return out
+
+
+def _config_pairs(node: Any) -> list[Any]:
+    pairs = []
+    for key_node, value_node in node.value:
+        if key_node.value == "config" and isinstance(value_node, yaml.MappingNode):
+            pairs += value_node.value
+    return pairs
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)

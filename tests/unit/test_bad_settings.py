@@ -1,0 +1,85 @@
+"""The whole bad-settings table through `check` and through the path `pulumi up` takes.
+
+Both must refuse every case, with the same lines, each naming the key, the value and what is
+allowed; and no traceback. The engine's strings alone must refuse every case they can show.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from infra.cli import main
+from infra.preflight import EngineConfig, preflight
+from infra.settings import SettingsError, validate
+from infra.settings.load import from_config_env
+from infra.stack import build_stack
+from tests.support.bad_settings import BAD, Bad, engine_strings
+from tests.support.paths import REPO_ROOT
+
+
+def project(tmp_path: Path, text: str, stack: str = "x") -> Path:
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path)
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def check(root: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
+    code = main(["--root", str(root), "check", "--stack", "x", *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("case", BAD, ids=[c.name for c in BAD])
+def test_check_refuses_it_naming_what_is_wrong(case: Bad, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = check(project(tmp_path, case.text()), capsys)
+    assert code == 2, f"accepted: {out}{err}"
+    assert "Traceback" not in err
+    for part in case.expected:
+        assert part in err, f"{part!r} not in {err}"
+    assert "valid" not in (out + err).strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("case", BAD, ids=[c.name for c in BAD])
+def test_the_pulumi_up_path_refuses_it_the_same_way(case: Bad, tmp_path: Path) -> None:
+    root = project(tmp_path, case.text())
+    with pytest.raises(SettingsError) as from_check:
+        preflight("x", root)
+    values = {k: v for k, v in engine_strings(case.text()).items()}
+    with pytest.raises(SettingsError) as from_engine:
+        preflight("x", root, EngineConfig(values, frozenset()))
+    assert from_engine.value.problems == from_check.value.problems
+    if case.engine_sees:
+        # The engine's strings alone, as the program receives them, are refused too.
+        with pytest.raises(SettingsError) as alone:
+            build_stack(validate(from_config_env("x", values, set())))
+        # The engine cannot say whether a value was quoted: compare without quotes.
+        engine_message = str(alone.value).replace("'", "")
+        for part in case.expected:
+            if "line " not in part:
+                assert part.replace("'", "") in engine_message, f"{part!r} not in {alone.value}"
+
+
+GOOD = [
+    "  friday:gatewayTag: '12.1'\n",
+    '  friday:gatewayTag: "1.10"\n',
+    "  friday:swaggerUiEnabled: True\n",
+    "  friday:costBudgetUsdDaily: 40\n",
+    "  friday:costBudgetUsdDaily: 12.5\n",
+    "  friday:hostLogDir: /var/log/friday-gw\n",
+    "  friday:scrapeInterval: 2m30s\n",
+    "  friday:scrapeInterval: 5m\n  friday:force: long-scrape-interval\n",
+    "  friday:environment: staging\n  friday:swaggerUiEnabled: true\n  friday:force: swagger-ui, anonymous-grafana\n",
+    "  friday:grafanaAnonymousEnabled: true\n  friday:grafanaBindAddress: ::1\n",
+    "  docker:host: unix:///var/run/docker.sock\n  friday:target: docker\n",
+]
+
+
+@pytest.mark.parametrize("config", GOOD)
+def test_good_values_pass_both_paths_with_the_same_result(config: str, tmp_path: Path) -> None:
+    root = project(tmp_path, "config:\n" + config)
+    from_file = preflight("x", root).settings
+    from_engine = preflight("x", root, EngineConfig(engine_strings("config:\n" + config), frozenset())).settings
+    assert from_file == from_engine
