@@ -8,7 +8,7 @@ export PATH := $(HOME)/.pulumi/bin:$(PATH)
 # Every committed generated file (what `python -m infra generate` writes; see infra/generate.py).
 GENERATED := Pulumi.yaml README.md alerts dashboards docs/dashboards.md docs/performance.md
 
-.PHONY: up preview test bench render generate dashboards check-generated lint
+.PHONY: up preview test bench render generate dashboards check-generated lint lock
 
 ## up: create the venv, install Pulumi if missing, select/create STACK and deploy it
 up:
@@ -18,7 +18,7 @@ up:
 preview:
 	scripts/bootstrap.sh runtime
 	$(PY) -m infra check --stack $(STACK)
-	@command -v pulumi >/dev/null || { echo 'error: Pulumi CLI not found; `make up` installs it (or: curl -fsSL https://get.pulumi.com | sh)' >&2; exit 1; }
+	@command -v pulumi >/dev/null || { echo 'error: Pulumi CLI not found; `make up` installs it (or: scripts/install-pulumi.sh)' >&2; exit 1; }
 	pulumi preview --stack $(STACK)
 
 ## test: install test dependencies (pip and Debian) and run lint, types and every test
@@ -50,3 +50,15 @@ check-generated: generate
 	git diff --exit-code -- $(GENERATED)
 	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
 	  if [ -n "$$untracked" ]; then echo "generated but not committed: $$untracked"; exit 1; fi
+
+## lint: ruff (lint and format), mypy (strict) and the import-layer contracts, as `make test` runs them
+lint:
+	scripts/bootstrap.sh dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy infra tests __main__.py
+	.venv/bin/lint-imports
+
+## lock: re-resolve requirements*.in into the hash-locked requirements*.txt (see README: dependencies)
+lock:
+	scripts/lock.sh

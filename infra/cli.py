@@ -62,6 +62,29 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+TEMPLATE = "docs/stack-template.yaml"
+_ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+
+
+def _new_stack(args: argparse.Namespace) -> int:
+    """Write Pulumi.<stack>.yaml from the documented template, the stack's name as its environment."""
+    path = stack_file(args.stack, args.root)
+    if path.exists():
+        print(f"error: {path} already exists; nothing written", file=sys.stderr)
+        return 2
+    if not _ENVIRONMENT.match(args.stack):
+        print(
+            f"error: stack name {args.stack!r} cannot be its environment name (lower-case letters, digits and '-', "
+            f"2 to 32 characters); copy {TEMPLATE} to {path.name} and set friday:environment yourself",
+            file=sys.stderr,
+        )
+        return 2
+    template = (args.root / TEMPLATE).read_text(encoding="utf-8")
+    path.write_text(template.replace("ENVIRONMENT", args.stack), encoding="utf-8")
+    print(f"created {path.name} from {TEMPLATE}: review it, then run `make up STACK={args.stack}` again")
+    return 0
+
+
 def _generate(args: argparse.Namespace) -> int:
     # Here, not at the top: generating dashboards needs grafanalib, a slow import `render` and
     # `check` do without.
@@ -96,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         help="run every check `pulumi up` runs (secrets decrypted with the Pulumi CLI); exit 1 if one fails",
     )
     p.set_defaults(func=_check)
+    p = sub.add_parser("new-stack", help=f"write Pulumi.<stack>.yaml from {TEMPLATE}")
+    p.add_argument("--stack", required=True, type=_stack_name)
+    p.set_defaults(func=_new_stack)
     p = sub.add_parser(
         "generate", help="rewrite every generated file: Pulumi.yaml, README's settings reference, alerts/, dashboards"
     )

@@ -8,7 +8,6 @@ from ipaddress import ip_address
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dh
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes, PublicKeyTypes
 
 from infra import PROJECT
@@ -31,9 +30,7 @@ def problems(cert_pem: str, key_pem: str, server_name: str, now: datetime | None
         return [f"{key_key} is not an unencrypted PEM private key (expected '-----BEGIN ... PRIVATE KEY-----')"]
     leaf = chain[0]
     out: list[str] = []
-    if isinstance(key, dh.DHPrivateKey):
-        out.append(f"{key_key} is a Diffie-Hellman key, which cannot sign; give the certificate's own key")
-    elif _public_der(key.public_key()) != _public_der(leaf.public_key()):
+    if _public_der(key.public_key()) != _public_der(leaf.public_key()):
         out.append(f"{key_key} does not belong to {cert_key} (their public keys differ); give the matching pair")
     names = _names(leaf)
     if not _matches(server_name, names):

@@ -2,6 +2,7 @@
 # Installs what the project needs on this machine, idempotently.
 #   scripts/bootstrap.sh runtime   venv + requirements.txt (for `make up` / `make render`)
 #   scripts/bootstrap.sh dev       venv + requirements-dev.txt + the Debian tools the tests run
+# Both lock files are hash-locked (`make lock` writes them from requirements*.in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +27,8 @@ install_venv() {
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   # Reinstall only when a requirements file changed since the last install.
   if [ ! -f "$stamp" ] || [ "$req" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    # The locks pin every package with its hashes (`make lock`): nothing unpinned or altered gets in.
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$req"
     touch "$stamp"
   fi
 }

@@ -8,19 +8,27 @@ project=friday
 scripts/bootstrap.sh runtime
 py=.venv/bin/python
 
+# A new stack starts from the documented template (docs/stack-template.yaml); deploy it only after
+# its owner has read it.
+if [ ! -e "Pulumi.$stack.yaml" ]; then
+  "$py" -m infra new-stack --stack "$stack"
+  echo "up: nothing deployed yet: Pulumi.$stack.yaml is new" >&2
+  exit 1
+fi
+
 # Validate the stack's settings before touching Pulumi or Docker.
 "$py" -m infra check --stack "$stack"
 
+# The Pulumi CLI of the SDK's version (requirements.in), checksum-verified, into ~/.pulumi/bin.
 export PATH="$HOME/.pulumi/bin:$PATH"
-if ! command -v pulumi >/dev/null; then
-  echo "Pulumi CLI not found; installing it into ~/.pulumi with the official installer..."
-  if ! (curl -fsSL https://get.pulumi.com | sh) ; then
-    cat >&2 <<'MSG'
-error: could not install the Pulumi CLI (no network access to get.pulumi.com?).
-Install it by one of these, then run `make up` again:
-  curl -fsSL https://get.pulumi.com | sh          # official installer, into ~/.pulumi/bin
-  brew install pulumi/tap/pulumi                 # macOS / Linuxbrew
-  https://www.pulumi.com/docs/install/           # packages and binaries
+sdk=$(sed -n 's/^pulumi==\([0-9][0-9.]*\)[[:space:]]*$/\1/p' requirements.in | head -n1)
+if [ "$(pulumi version 2>/dev/null || true)" != "v$sdk" ]; then
+  if ! scripts/install-pulumi.sh "$HOME/.pulumi"; then
+    cat >&2 <<MSG
+error: could not install the Pulumi CLI v$sdk (no network access to get.pulumi.com?).
+Install exactly that version, then run \`make up\` again:
+  scripts/install-pulumi.sh                       # this repository's verified installer (~/.pulumi/bin)
+  https://www.pulumi.com/docs/install/versions/   # v$sdk archives and their checksums
 MSG
     exit 1
   fi

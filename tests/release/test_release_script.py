@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -149,3 +150,19 @@ def test_failing_tests_also_remove_files_the_run_created(repo: Path) -> None:
     assert result.returncode != 0
     assert not (repo / "made").exists(), "an untracked file of the failed run was left behind"
     assert state(repo) == before
+
+
+def test_the_rollback_procedure_in_the_docs_finds_the_release_it_names(repo: Path) -> None:
+    """docs/deployment.md's rollback lists releases with `git tag -l 'v*'` and switches to one: both
+    commands work on the tags release.sh makes, and the docs name no other kind of tag."""
+    deployment = (REPO_ROOT / "docs" / "deployment.md").read_text()
+    section = deployment.split("Rolling back friday-infra itself", 1)[1].split("\n## ", 1)[0]
+    assert "git tag -l 'v*' --sort=-v:refname" in section
+    assert release(repo, "0.2.0").returncode == 0
+    assert release(repo, "0.3.0").returncode == 0
+    listed = git(repo, "tag", "-l", "v*", "--sort=-v:refname").splitlines()
+    assert listed == ["v0.3.0", "v0.2.0"]
+    git(repo, "switch", "--detach", "v0.2.0")
+    assert '__version__ = "0.2.0"' in (repo / "infra/__init__.py").read_text()
+    named = set(re.findall(r"\bv\d+\.\d+\.\d+\b", section))
+    assert named and all(re.fullmatch(r"v\d+\.\d+\.\d+", t) for t in named)
