@@ -11,6 +11,7 @@ table.md).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -61,20 +62,23 @@ def main(argv: list[str] | None = None) -> int:
     per_count: dict[int, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="friday-bench-") as tmp_name:
         tmp = Path(tmp_name)
+        works = {}
         for n in counts:
             print(f"bench: {n} gateway(s), {days:g} days: generating and backfilling...", file=sys.stderr)
-            work = tmp / f"gw{n}"
+            work = works[n] = tmp / f"gw{n}"
             work.mkdir()
             dataset = data.dataset(n, end_s, days)
-            db = work / "tsdb"
-            written = tsdb.backfill_raw(dataset, db, work)
-            tsdb.backfill_rules(settings, dataset, db, work)
-            size = tsdb.size(db)
-            print(f"bench: {n} gateway(s): querying the dashboards...", file=sys.stderr)
-            rules = tsdb.rules_dir(settings, work / "rules")
-            with tsdb.serve(db, work, rules) as server:
-                refreshes = dashboards.measure(server.url, targets, end_s, repeats)
-            per_count[n] = {"samples_written": written, "size": asdict(size), "refreshes": refreshes}
+            written = tsdb.backfill_raw(dataset, work / "tsdb", work)
+            tsdb.backfill_rules(settings, dataset, work / "tsdb", work)
+            per_count[n] = {"samples_written": written, "size": asdict(tsdb.size(work / "tsdb"))}
+        print("bench: querying the dashboards, the settings taking turns...", file=sys.stderr)
+        with contextlib.ExitStack() as running:
+            servers = {
+                n: running.enter_context(tsdb.serve(w / "tsdb", w, tsdb.rules_dir(settings, w / "rules"))).url
+                for n, w in works.items()
+            }
+            for n, refreshes in dashboards.measure(servers, targets, end_s, repeats).items():
+                per_count[n]["refreshes"] = refreshes
         print("bench: render, check and the Pulumi program...", file=sys.stderr)
         commands = tools.measure_all(tmp, repeats)
     print("bench: alert latency...", file=sys.stderr)

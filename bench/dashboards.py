@@ -57,26 +57,36 @@ def _run(session: requests.Session, base: str, req: grafana.Request) -> tuple[fl
     return elapsed, "", len(body["data"]["result"])
 
 
-def measure(base: str, targets: dict[str, list[grafana.Target]], end_s: int, repeats: int) -> list[Refresh]:
-    """Every dashboard over every range: one untimed warm-up refresh, then `repeats` timed ones.
-    A refresh's time is the sum of its queries run one after another (Grafana sends them in
-    parallel, but on this 2-core machine Prometheus' work is what a refresh waits for)."""
-    out = []
+def _refresh(session: requests.Session, base: str, reqs: list[grafana.Request], refresh: Refresh, timed: bool) -> None:
+    total = 0.0
+    for req, result in zip(reqs, refresh.queries, strict=True):
+        seconds, error, series = _run(session, base, req)
+        total += seconds
+        if timed:
+            result.seconds.append(seconds)
+        else:
+            result.error, result.series = error, series
+    if timed:
+        refresh.refresh_s.append(total)
+
+
+def measure(
+    servers: dict[int, str], targets: dict[str, list[grafana.Target]], end_s: int, repeats: int
+) -> dict[int, list[Refresh]]:
+    """Every dashboard over every range on every server (gateway count -> Prometheus URL): one
+    untimed warm-up refresh each, then `repeats` timed rounds in which the servers take turns, so
+    a burst of load from other processes hits every setting alike. A refresh's time is the sum of
+    its queries run one after another (Grafana sends them in parallel, but on this 2-core machine
+    Prometheus' work is what a refresh waits for)."""
+    out: dict[int, list[Refresh]] = {n: [] for n in servers}
     with requests.Session() as session:
         for dashboard, dash_targets in targets.items():
             for range_name, range_s in RANGES.items():
-                requests_ = [grafana.request(t, end_s, range_s) for t in dash_targets]
-                refresh = Refresh(dashboard, range_name, [QueryResult(t) for t in dash_targets])
+                reqs = [grafana.request(t, end_s, range_s) for t in dash_targets]
+                refreshes = {n: Refresh(dashboard, range_name, [QueryResult(t) for t in dash_targets]) for n in servers}
                 for attempt in range(repeats + 1):
-                    total = 0.0
-                    for req, result in zip(requests_, refresh.queries, strict=True):
-                        seconds, error, series = _run(session, base, req)
-                        total += seconds
-                        if attempt == 0:
-                            result.error, result.series = error, series
-                        else:
-                            result.seconds.append(seconds)
-                    if attempt:
-                        refresh.refresh_s.append(total)
-                out.append(refresh)
+                    for n, base in servers.items():
+                        _refresh(session, base, reqs, refreshes[n], timed=attempt > 0)
+                for n, refresh in refreshes.items():
+                    out[n].append(refresh)
     return out

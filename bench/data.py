@@ -189,6 +189,14 @@ _INTEGRATIONS = [
     "wechat",
 ]
 _REASONS = ("clientError", "serverError", "other")
+# The integrations of the receivers a stack typically enables (webhook and heartbeat are both webhook).
+_USED_INTEGRATIONS = frozenset({"webhook", "email", "slack", "pagerduty"})
+
+
+def _used(integration: str, values: Values, constant: Callable[[str], Values]) -> Values:
+    return values if integration in _USED_INTEGRATIONS else constant("0")
+
+
 _RULE_GROUPS = (
     "/etc/prometheus/rules/gateway.yml;friday-gateway",
     "/etc/prometheus/rules/monitoring.yml;friday-monitoring",
@@ -223,9 +231,17 @@ def _stack_series(shapes: Shapes, stack: dict[str, Instance]) -> list[Series]:
         ("prometheus_notifications_dropped_total", prom.labels(), k("0")),
         ("alertmanager_config_last_reload_successful", am.labels(), k("1")),
         *[("alertmanager_alerts", am.labels(f'state="{s}"'), g(0, 5, 0)) for s in ("active", "suppressed")],
-        *[("alertmanager_notifications_total", am.labels(f'integration="{i}"'), c(0.01, none)) for i in _INTEGRATIONS],
+        # Alertmanager reports every integration; a stack uses a few (its receivers'), the rest stay 0.
         *[
-            ("alertmanager_notifications_failed_total", am.labels(f'integration="{i}",reason="{r}"'), c(0.0005, none))
+            ("alertmanager_notifications_total", am.labels(f'integration="{i}"'), _used(i, c(0.01, none), k))
+            for i in _INTEGRATIONS
+        ],
+        *[
+            (
+                "alertmanager_notifications_failed_total",
+                am.labels(f'integration="{i}",reason="{r}"'),
+                _used(i, c(0.0005, none), k),
+            )
             for i in _INTEGRATIONS
             for r in _REASONS
         ],

@@ -111,9 +111,21 @@ API_LATENCY = aggregate("max", "friday_api_latency_avg_ms")
 SCRAPE_DURATION = aggregate("max", "scrape_duration_seconds")
 RULE_EVALUATIONS = rate("sum", "prometheus_rule_evaluations_total", "rule_group")
 RULE_FAILURES = rate("sum", "prometheus_rule_evaluation_failures_total", "rule_group")
-AM_NOTIFICATIONS = rate("sum", "alertmanager_notifications_total", "integration")
-# Failed notifications come per integration AND reason: the panel splits by integration only.
-AM_NOTIFICATIONS_FAILED = rate("sum", "alertmanager_notifications_failed_total", "integration")
+# Alertmanager reports every integration it knows (13 in 0.25), most of them unused by a stack: only
+# those that delivered at least once since it started are recorded. Failures come per integration
+# AND reason: summed over the reasons.
+_IN_USE = (
+    "and on (environment, job, integration) "
+    "(sum by (environment, job, integration) (alertmanager_notifications_total) > 0)"
+)
+
+
+def _in_use(rule: RecordingRule) -> RecordingRule:
+    return RecordingRule(rule.record, f"{rule.expr} {_IN_USE}")
+
+
+AM_NOTIFICATIONS = _in_use(rate("sum", "alertmanager_notifications_total", "integration"))
+AM_NOTIFICATIONS_FAILED = _in_use(rate("sum", "alertmanager_notifications_failed_total", "integration"))
 SAMPLES_APPENDED = rate("sum", "prometheus_tsdb_head_samples_appended_total")
 HEAD_SERIES = aggregate("max", "prometheus_tsdb_head_series")
 RULE_GROUP_DURATION = aggregate("max", "prometheus_rule_group_last_duration_seconds", "rule_group")

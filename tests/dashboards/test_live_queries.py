@@ -92,7 +92,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 
 def _wait_for_scrapes(live: Live) -> None:
-    """Until every job has a few successful scrapes and the constants rule has been evaluated."""
+    """Until every job has a few successful scrapes, the constants rule has been evaluated and
+    Alertmanager has delivered (its notification recordings leave out unused integrations)."""
 
     def enough() -> bool:
         up = live.query("count_over_time(up[1m]) * on(job, instance) group_left() up")
@@ -101,6 +102,8 @@ def _wait_for_scrapes(live: Live) -> None:
             set(by_job) == live.stack.jobs
             and min(by_job.values()) >= SCRAPES_WANTED
             and bool(live.query("friday:memory_limit_mb"))
+            # Recorded only once an integration has delivered (the Watchdog, seconds after start).
+            and all(live.query(r.record) for r in (recording.AM_NOTIFICATIONS, recording.AM_NOTIFICATIONS_FAILED))
         )
 
     wait_for("a few scrapes of every job", enough, START_TIMEOUT_S, live.stack.logs, poll=0.5)
