@@ -18,6 +18,7 @@ up:
 preview:
 	scripts/bootstrap.sh runtime
 	$(PY) -m infra check --stack $(STACK)
+	scripts/kube-context.sh $(STACK)
 	@command -v pulumi >/dev/null || { echo 'error: Pulumi CLI not found; `make up` installs it (or: scripts/install-pulumi.sh)' >&2; exit 1; }
 	pulumi preview --stack $(STACK)
 

@@ -32,15 +32,24 @@ def _schema() -> dict[str, Any]:
     return Settings.model_json_schema(by_alias=True, mode="serialization")
 
 
+def _optional(prop: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a setting that may be left unset (int | None): its non-null member."""
+    members = [m for m in prop.get("anyOf", []) if m.get("type") != "null"]
+    if "anyOf" in prop and len(members) == 1 and len(prop["anyOf"]) == 2:
+        return {**members[0], **{k: v for k, v in prop.items() if k != "anyOf"}}
+    return prop
+
+
 def _pulumi_type(prop: dict[str, Any]) -> str:
     # Pulumi's project config schema knows string, integer, boolean and array only.
-    kind = prop.get("type")
+    kind = _optional(prop).get("type")
     return {"integer": "integer", "boolean": "boolean"}.get(str(kind), "string")
 
 
 def _allowed(prop: dict[str, Any]) -> str:
     if "enum" in prop:
         return " \\| ".join(f"`{v}`" for v in prop["enum"])
+    prop = _optional(prop)
     if "minimum" in prop or "maximum" in prop:
         return f"{prop.get('minimum', '…')} to {prop.get('maximum', '…')}"
     if "pattern" in prop:
@@ -54,11 +63,10 @@ def project_file() -> str:
     properties = _schema()["properties"]
     config: dict[str, Any] = {}
     for key, prop in properties.items():
-        config[key] = {
-            "type": _pulumi_type(prop),
-            "description": prop.get("description", ""),
-            "default": prop["default"],
-        }
+        config[key] = {"type": _pulumi_type(prop), "description": prop.get("description", "")}
+        # A setting that may stay unset has no default: Pulumi passes the program no value for it.
+        if prop["default"] is not None:
+            config[key]["default"] = prop["default"]
     document = {
         "name": PROJECT,
         "description": "Deploys and monitors the F.R.I.D.A.Y. (SecureYeoman) AI gateway.",
@@ -84,6 +92,8 @@ def settings_reference() -> str:
         shown = "`" + (str(default).lower() if isinstance(default, bool) else str(default)) + "`"
         if default == "":
             shown = '`""`'
+        if default is None:
+            shown = "unset"
         lines.append(
             f"| `{PROJECT}:{key}` | {_pulumi_type(prop)} | {shown} | {_allowed(prop)} | {prop.get('description', '')} |"
         )

@@ -5,7 +5,7 @@
 2. Under `pulumi up`, also the values as the engine hands them to the program (strings).
 3. Facts of this machine for a Docker target on it (the socket's group).
 4. What a deploy needs beyond valid settings: the required secrets, their values (lengths, the
-   proxy's certificate and key), a target this version can deploy.
+   proxy's certificate and key).
 Published host ports already taken here are warnings: the deploy may be replacing its own containers.
 """
 
@@ -25,7 +25,6 @@ from infra.settings.secrets import PROXY_TLS_KEYS, SECRETS_BY_KEY
 from infra.stack import build_stack
 from infra.stack.spec import StackSpec
 
-DEPLOYABLE_TARGETS = ("docker",)
 PULUMI_CLI_TIMEOUT_SECONDS = 60
 
 
@@ -69,11 +68,6 @@ def preflight(
     settings, blockers = host_checks.resolve_socket_gid(settings, providers)
     spec = build_stack(settings)
     blockers = missing_required_secrets(settings) + blockers
-    if settings.target not in DEPLOYABLE_TARGETS:
-        blockers.append(
-            f"{PROJECT}:target = {settings.target!r}: this version deploys the 'docker' target only; the "
-            "Kubernetes resources are not built yet (`python -m infra render` works for it)"
-        )
     if secret_values is None:
         if settings.secrets_set:
             blockers.append(

@@ -20,7 +20,8 @@ from infra.settings import Settings
 from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
 from infra.stack import build_stack
 from infra.stack.spec import ScheduledTask, SecretRef, Service, StackSpec
-from infra.targets import docker_map, kubernetes_map
+from infra.targets import docker_map
+from infra.targets.kubernetes_map import manifests as kubernetes_manifests
 
 MARKER = ".friday-render"
 
@@ -29,7 +30,7 @@ MARKER = ".friday-render"
 Producer = Callable[[Settings, StackSpec], dict[str, str]]
 PRODUCERS: tuple[Producer, ...] = (
     host_backup.produce,
-    kubernetes_map.produce,
+    kubernetes_manifests.produce,
     host_artefacts.produce,
     host_prometheus.produce,
 )

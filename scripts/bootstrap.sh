@@ -22,7 +22,8 @@ PY
 }
 
 install_venv() {
-  local req=$1 stamp="$venv/.installed-$(basename "$1" .txt)"
+  local req=$1 venv=${2:-$venv}
+  local stamp="$venv/.installed-$(basename "$1" .txt)"
   need_python
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   # Reinstall only when a requirements file changed since the last install.
@@ -40,6 +41,7 @@ declare -A APT=(
   [amtool]=prometheus-alertmanager
   [prometheus-alertmanager]=prometheus-alertmanager
   [prometheus-node-exporter]=prometheus-node-exporter
+  [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
   [logrotate]=logrotate
   [nginx]=nginx-light
   [caddy]=caddy
@@ -72,6 +74,7 @@ install_debian_tools() {
 
 case "$mode" in
   runtime) install_venv requirements.txt ;;
-  dev) install_venv requirements-dev.txt; install_debian_tools ;;
+  # checkov's pins clash with pytest's: it gets its own venv (see requirements-checkov.in).
+  dev) install_venv requirements-dev.txt; install_venv requirements-checkov.txt .venv-checkov; install_debian_tools ;;
   *) echo "usage: $0 runtime|dev" >&2; exit 2 ;;
 esac

@@ -13,4 +13,6 @@ compile=("$uv" pip compile --quiet --generate-hashes --universal --python-versio
 "${compile[@]}" requirements.in --output-file=requirements.txt
 # requirements-dev.in constrains itself to requirements.txt (its `-c` line).
 "${compile[@]}" requirements-dev.in --output-file=requirements-dev.txt
-echo "locked: requirements.txt ($(grep -c '==' requirements.txt) packages), requirements-dev.txt ($(grep -c '==' requirements-dev.txt) packages)"
+# checkov lives in its own venv (its pins clash with pytest's): a lock of its own, unconstrained.
+"${compile[@]}" requirements-checkov.in --output-file=requirements-checkov.txt
+echo "locked: requirements.txt ($(grep -c '==' requirements.txt) packages), requirements-dev.txt ($(grep -c '==' requirements-dev.txt) packages), requirements-checkov.txt ($(grep -c '==' requirements-checkov.txt) packages)"

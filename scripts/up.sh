@@ -18,6 +18,8 @@ fi
 
 # Validate the stack's settings before touching Pulumi or Docker.
 "$py" -m infra check --stack "$stack"
+# Kubernetes stacks: the kubeconfig context from the settings must exist.
+scripts/kube-context.sh "$stack"
 
 # The Pulumi CLI of the SDK's version (requirements.in), checksum-verified, into ~/.pulumi/bin.
 export PATH="$HOME/.pulumi/bin:$PATH"

@@ -19,9 +19,12 @@ from typing import Any
 
 import yaml
 
+from infra.alerting import slo
 from infra.alerting import thresholds as t
 from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
+from infra.metrics import jobs
+from infra.metrics.probes import PROBE_HTTPS, PROBE_LABEL, WEBSOCKET_PROBES
 from infra.settings import Settings
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
@@ -33,8 +36,10 @@ RUNBOOK_HEADING = "## Alert runbooks"
 MEMORY_LIMIT_MB = "friday:memory_limit_mb"
 COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
 BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
+CERT_EXPIRY_WARNING_SECONDS = "friday:cert_expiry_warning_seconds"
+CERT_EXPIRY_CRITICAL_SECONDS = "friday:cert_expiry_critical_seconds"
 
-GATEWAY_JOB = "gateway"
+GATEWAY_JOB = jobs.GATEWAY
 
 
 def gateway_memory_mb(selector: str = "") -> str:
@@ -80,6 +85,8 @@ class RuleFile:
     group: str
     about: str
     rules: tuple[AlertRule, ...]
+    # Recording rules evaluated before the alerts of the same group (a group runs in order).
+    records: tuple[dict[str, str], ...] = ()
 
 
 _GW = f'job="{GATEWAY_JOB}"'
@@ -190,8 +197,8 @@ MONITORING_RULES = RuleFile(
             f"increase(prometheus_rule_evaluation_failures_total[{t.PROMETHEUS_RULE_FAILURES.window}])"
             f" > {_n(t.PROMETHEUS_RULE_FAILURES.value)}\n",
             "Prometheus fails to evaluate rules",
-            "Rule group {{ $labels.rule_group }} failed {{ $value | humanize }} evaluations in 5 minutes: "
-            "alerts from it may be silently missing.",
+            "Rule group {{ $labels.rule_group }} failed {{ $value | humanize }} evaluations in "
+            f"{t.in_words(t.PROMETHEUS_RULE_FAILURES.window)}: alerts from it may be silently missing.",
         ),
         AlertRule(
             t.PROMETHEUS_CONFIG_RELOAD_FAILED,
@@ -205,7 +212,7 @@ MONITORING_RULES = RuleFile(
             f" > {_n(t.ALERTMANAGER_NOTIFICATIONS_FAILING.value)}\n",
             "Alertmanager cannot deliver notifications",
             "{{ $value | humanize }} notifications through the {{ $labels.integration }} integration failed "
-            "in 5 minutes on {{ $labels.instance }}.",
+            f"in {t.in_words(t.ALERTMANAGER_NOTIFICATIONS_FAILING.window)} on {{{{ $labels.instance }}}}.",
         ),
         AlertRule(
             t.ALERTMANAGER_CONFIG_RELOAD_FAILED,
@@ -252,7 +259,82 @@ BACKUP_RULES = RuleFile(
     ),
 )
 
-RULE_FILES: tuple[RuleFile, ...] = (GATEWAY_RULES, MONITORING_RULES, BACKUP_RULES)
+_WS = "|".join(WEBSOCKET_PROBES)
+
+PROBE_RULES = RuleFile(
+    "alerts/probes.yml",
+    "friday-probes",
+    "Outside-in probes (blackbox exporter, infra/stack/blackbox.py): what a client of the gateway sees.",
+    (
+        AlertRule(
+            t.PROBE_FAILING,
+            f'probe_success{{{PROBE_LABEL}!~"{_WS}"}} == {_n(t.PROBE_FAILING.value)}\n',
+            "A probe of the gateway fails",
+            "The {{ $labels.probe }} probe of {{ $labels.instance }} has failed for "
+            f"{t.PROBE_FAILING.for_}: clients taking that path get an error, a wrong answer or no answer.",
+        ),
+        AlertRule(
+            t.WEBSOCKET_NOT_UPGRADING,
+            f'probe_success{{{PROBE_LABEL}=~"{_WS}"}} == {_n(t.WEBSOCKET_NOT_UPGRADING.value)}\n',
+            "The gateway's WebSocket does not upgrade",
+            "The {{ $labels.probe }} probe of {{ $labels.instance }} has failed for "
+            f"{t.WEBSOCKET_NOT_UPGRADING.for_}: /ws/metrics does not switch protocols, so live metrics "
+            "clients (dashboards, the UI) get nothing.",
+        ),
+        *(
+            AlertRule(
+                tier,
+                # Days left over the stack's limit; only the public HTTPS probe reports the certificate
+                # once (other probes of the same endpoint would repeat the alert).
+                f'(probe_ssl_earliest_cert_expiry{{{PROBE_LABEL}="{PROBE_HTTPS}"}} - time())\n'
+                f"/ on() group_left() {constant} < {_n(tier.value)}\n",
+                summary,
+                "The TLS certificate served at {{ $labels.instance }} expires sooner than the stack's "
+                f"{setting} allows: {{{{ $value | humanizePercentage }}}} of that time is left. Renew and deploy "
+                "it before clients refuse the connection.",
+            )
+            for tier, constant, setting, summary in (
+                (
+                    t.CERT_EXPIRING,
+                    CERT_EXPIRY_WARNING_SECONDS,
+                    "certExpiryWarningDays",
+                    "The proxy's TLS certificate expires within weeks",
+                ),
+                (
+                    t.CERT_EXPIRING_CRITICAL,
+                    CERT_EXPIRY_CRITICAL_SECONDS,
+                    "certExpiryCriticalDays",
+                    "The proxy's TLS certificate expires within days",
+                ),
+            )
+        ),
+    ),
+)
+
+SLO_RULES = RuleFile(
+    "alerts/slo.yml",
+    "friday-slo-availability",
+    "The gateway's availability SLO (infra/alerting/slo.py): SLI, error ratios and burn rates, burn-rate alerts.",
+    tuple(
+        AlertRule(
+            burn.threshold,
+            slo.alert_expr(burn),
+            f"The gateway's availability error budget is burning fast ({burn.action})"
+            if burn is slo.PAGE
+            else f"The gateway's availability error budget is burning ({burn.action})",
+            "At the current error ratio the gateway spends its availability error budget "
+            '{{ $value | printf "%.1f" }} times faster than this tier allows ('
+            + "; ".join(
+                f"{p.long}/{p.short} windows: {p.budget_share:.0%} of the budget in {p.long}" for p in burn.pairs
+            )
+            + "). The objective is sloAvailabilityObjective over sloWindowDays.",
+        )
+        for burn in slo.BURN_ALERTS
+    ),
+    records=tuple(slo.recording_rules()),
+)
+
+RULE_FILES: tuple[RuleFile, ...] = (GATEWAY_RULES, MONITORING_RULES, BACKUP_RULES, PROBE_RULES, SLO_RULES)
 ALERTS: tuple[AlertRule, ...] = tuple(r for f in RULE_FILES for r in f.rules)
 
 
@@ -289,7 +371,7 @@ def _multiline(expr: str) -> str:
 
 
 def rule_file_text(rule_file: RuleFile) -> str:
-    rules = []
+    rules: list[dict[str, Any]] = [{"record": r["record"], "expr": _multiline(r["expr"])} for r in rule_file.records]
     for rule in rule_file.rules:
         doc = rule.as_rule()
         doc["expr"] = _multiline(rule.expr)
@@ -324,24 +406,30 @@ def committed_rule_files() -> dict[str, str]:
     return dict(_committed_rule_files())
 
 
+def stack_constant_exprs(settings: Settings) -> dict[str, str]:
+    """{recording rule name: expression} of the per-stack constants."""
+    return {
+        MEMORY_LIMIT_MB: f"vector({settings.gateway_memory_mb})",
+        COST_BUDGET_USD_DAILY: f"vector({_n(settings.cost_budget_usd_daily)})",
+        BACKUP_STALE_AFTER_SECONDS: f"vector({settings.backup_stale_after_hours * 3600})",
+    }
+
+
 def stack_constants(settings: Settings) -> str:
     """The per-stack recording rules the static alerts join against."""
-    rules = [
-        {
-            "record": MEMORY_LIMIT_MB,
-            "expr": f"vector({settings.gateway_memory_mb})",
-        },
-        {
-            "record": COST_BUDGET_USD_DAILY,
-            "expr": f"vector({_n(settings.cost_budget_usd_daily)})",
-        },
-        {
-            "record": BACKUP_STALE_AFTER_SECONDS,
-            "expr": f"vector({settings.backup_stale_after_hours * 3600})",
-        },
+    rules = [{"record": record, "expr": expr} for record, expr in stack_constant_exprs(settings).items()]
+    # The probe and SLO constants: only the Docker target's Prometheus runs the probes (the
+    # Kubernetes target's PrometheusRule takes stack_constant_exprs alone).
+    rules += [
+        {"record": CERT_EXPIRY_WARNING_SECONDS, "expr": f"vector({settings.cert_expiry_warning_days * 86400})"},
+        {"record": CERT_EXPIRY_CRITICAL_SECONDS, "expr": f"vector({settings.cert_expiry_critical_days * 86400})"},
+        *slo.constants(settings),
     ]
     header = (
         f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"
-        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours). Generated at render/deploy time.\n"
+        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours, certExpiry*Days, the SLO's\n"
+        "# objective and burn-rate thresholds), and the SLO rules over its window (sloWindowDays).\n"
+        "# Generated at render/deploy time.\n"
     )
-    return header + dump({"groups": [{"name": "friday-stack-constants", "rules": rules}]})
+    groups = [{"name": "friday-stack-constants", "rules": rules}, slo.window_group(settings)]
+    return header + dump({"groups": groups})

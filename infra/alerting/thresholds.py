@@ -20,6 +20,17 @@ class Threshold:
     window: str | None = None
 
 
+_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+def in_words(duration: str | None) -> str:
+    """A Prometheus duration of one unit in words, for alert descriptions: `5m` -> `5 minutes`."""
+    if duration is None or duration[:-1] == "" or not duration[:-1].isdigit() or duration[-1] not in _UNITS:
+        raise ValueError(f"not a one-unit duration: {duration!r}")
+    count, unit = int(duration[:-1]), _UNITS[duration[-1]]
+    return f"{count} {unit}" + ("" if count == 1 else "s")
+
+
 # friday_tasks_success_rate below this, while tasks run.
 HIGH_ERROR_RATE = Threshold("HighErrorRate", 0.9, "5m", "warning")
 # Gateway memory / the memory limit the infrastructure set.
@@ -80,3 +91,22 @@ TARGET_DOWN = Threshold("TargetDown", 0.0, "5m", "warning")
 BACKUP_STALE = Threshold("BackupStale", 1.0, "10m", "warning")
 # Always firing: proves the whole path Prometheus -> Alertmanager -> heartbeat receiver works.
 WATCHDOG = Threshold("Watchdog", 1.0, "0m", "none")
+
+# --- Outside-in probes and the availability SLO (issue 16). ---
+
+# probe_success == this, for a probe other than the WebSocket ones (infra/stack/blackbox.py).
+PROBE_FAILING = Threshold("ProbeFailing", 0.0, "5m", "warning")
+# probe_success == this for a WebSocket probe: /ws/metrics does not upgrade.
+WEBSOCKET_NOT_UPGRADING = Threshold("WebSocketNotUpgrading", 0.0, "5m", "warning")
+# (certificate expiry - now) / the stack's limit below this: certExpiryWarningDays for the
+# warning, certExpiryCriticalDays for the critical tier (per-stack constants). A slow signal:
+# the `for` only rides out a probe that reads a stale certificate during a reload.
+CERT_EXPIRING = Threshold("CertificateExpiring", 1.0, "30m", "warning")
+CERT_EXPIRING_CRITICAL = Threshold("CertificateExpiring", 1.0, "10m", "critical")
+# Burn-rate alerts of the availability SLO (infra/alerting/slo.py). Each compares the burn rate
+# over a long and a short window with the tier's burn-rate threshold, a per-stack constant
+# derived from the SLO's window; the expressions divide by it, so 1.0 means "at the threshold".
+ERROR_BUDGET_BURN_FAST = Threshold("ErrorBudgetBurnFast", 1.0, "2m", "critical")
+ERROR_BUDGET_BURN_SLOW = Threshold("ErrorBudgetBurnSlow", 1.0, "15m", "warning")
+
+TIERED += ((CERT_EXPIRING, CERT_EXPIRING_CRITICAL),)

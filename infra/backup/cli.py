@@ -136,7 +136,8 @@ def parser(prog: str = PROG) -> argparse.ArgumentParser:
     s = cmd("serve", "loop: back up every interval and serve /metrics and /health", data=True)
     s.add_argument("--retention", type=_positive, required=True)
     s.add_argument("--interval-seconds", type=_interval, required=True)
-    s.add_argument("--listen", default="0.0.0.0:9465", help="HOST:PORT of the metrics endpoint")
+    # No default: the stack passes backupMetricsPort, the one place that port is set.
+    s.add_argument("--listen", required=True, help="HOST:PORT of the metrics endpoint")
     s.add_argument("--textfile", type=Path)
     s.add_argument("--max-runs", type=_positive, help=argparse.SUPPRESS)
     s.set_defaults(func=_serve)

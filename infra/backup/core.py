@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-# What gateway 0.1.0 keeps in core.dataDir (shared/gateway.md). Every *.db there is backed
+# What gateway 0.1.0 keeps in core.dataDir (docs/gateway.md). Every *.db there is backed
 # up; these names are only used to warn when one is missing.
 KNOWN_DATABASES = (
     "audit.db",

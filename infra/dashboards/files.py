@@ -6,12 +6,16 @@ from pathlib import Path
 
 from grafanalib._gen import loader
 
-from infra.dashboards import gateway, grafana, model, reference, stack
+from infra.dashboards import gateway, grafana, model, reference, slo, stack
 from infra.settings.load import REPO_ROOT
 
 SUFFIX = ".dashboard.py"
 # File stem -> definition: what Grafana provisions (infra.stack.grafana) and tests query.
-DASHBOARDS: dict[str, model.Dashboard] = {"gateway": gateway.DASHBOARD, "stack": stack.DASHBOARD}
+DASHBOARDS: dict[str, model.Dashboard] = {
+    "gateway": gateway.DASHBOARD,
+    "stack": stack.DASHBOARD,
+    "slo": slo.DASHBOARD,
+}
 
 
 def sources(root: Path = REPO_ROOT) -> list[Path]:

@@ -35,6 +35,7 @@ from infra.dashboards.model import (
     needs_service,
     not_exposed,
 )
+from infra.metrics import jobs
 
 UID = "friday-gateway"
 
@@ -60,7 +61,7 @@ BUDGET_USD = f'max({COST_BUDGET_USD_DAILY}{{environment=~"$environment"}})'
 AUTH_WINDOW = AUTH_BRUTE_FORCE.window
 API_WINDOW = API_ERROR_RATIO.window
 # LogQL of the gateway's warnings and errors (labels set by the Alloy pipeline).
-GATEWAY_PROBLEM_LOGS = '{service="gateway", level=~"warn|error|fatal"}'
+GATEWAY_PROBLEM_LOGS = f'{{service="{jobs.GATEWAY}", level=~"warn|error|fatal"}}'
 
 
 def _above(threshold: float) -> tuple[Step, ...]:

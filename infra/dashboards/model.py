@@ -63,6 +63,16 @@ def needs_service(service: str) -> NoData:
     )
 
 
+def needs_probes() -> NoData:
+    """The panel shows blackbox probe series: the live dashboard test runs no blackbox exporter
+    (tests/probes/ runs Debian's against the double, nginx and Caddy on its own)."""
+    return NoData(
+        "service",
+        "Needs the blackbox exporter's probes: data appears once the stack's blackbox service runs "
+        "(the dashboard live test runs none; tests/probes/ runs the probes themselves).",
+    )
+
+
 @dataclass(frozen=True)
 class Panel:
     title: str

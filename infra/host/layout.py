@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from infra.settings import Settings
+from infra.stack import gateway
 
 UNIT = "friday-gateway.service"
-SERVICE = "gateway"
+SERVICE = gateway.NAME
 SYSLOG_IDENTIFIER = "friday-gateway"
 ETC_DIR = "/etc/friday"
 CONFIG_PATH = f"{ETC_DIR}/gateway.yaml"

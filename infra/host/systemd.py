@@ -1,6 +1,6 @@
 """The gateway's systemd unit: simple service, restarted on failure, sandboxed, limited.
 
-Facts from the real 0.1.0 gateway (shared/gateway.md): SIGTERM stops it cleanly, SIGHUP
+Facts from the real 0.1.0 gateway (docs/gateway.md): SIGTERM stops it cleanly, SIGHUP
 kills it and SIGUSR1 opens its debugger, so the unit has no ExecReload and never sends
 SIGHUP; it never reopens its log, so stdout goes to a file opened once in append mode.
 """

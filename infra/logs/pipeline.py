@@ -1,7 +1,9 @@
 """Grafana Alloy pipelines that ship the gateway's pino JSON logs to Loki, as config text.
 
-Three sources, one processing chain:
+Four sources, one processing chain:
 - docker:  containers of this stack (label friday.stack) found through the Docker API;
+- kubernetes: pods of the stack's namespace, their logs read through the Kubernetes API (no
+  hostPath, so Alloy fits Pod Security `restricted`);
 - file:    bare metal, the gateway's stdout appended to a file that logrotate rotates;
 - journal: bare metal, the gateway's stdout in journald.
 
@@ -142,3 +144,34 @@ def journal_config(settings: Settings, push_url: str, unit: str, service: str) -
         f"Bare metal: ships the journal of {unit} to Loki."
     )
     return render([source, *process_block(settings, push_url)], header)
+
+
+# The pod label the Kubernetes target names each component by (infra/targets/kubernetes_map/meta.py).
+KUBERNETES_SERVICE_LABEL = "__meta_kubernetes_pod_label_app_kubernetes_io_name"
+
+
+def kubernetes_config(settings: Settings, push_url: str, namespace: str) -> str:
+    """Alloy on Kubernetes: the pods of one namespace, logs read through the API server."""
+    discover = block(
+        "discovery.kubernetes",
+        "pods",
+        block("namespaces", None, names=[namespace]),
+        role="pod",
+    )
+    relabel = block(
+        "discovery.relabel",
+        "pods",
+        block("rule", None, source_labels=[KUBERNETES_SERVICE_LABEL], target_label="service"),
+        targets=Ref(f"{discover.ref}.targets"),
+    )
+    source = block(
+        "loki.source.kubernetes",
+        "pods",
+        targets=Ref(f"{relabel.ref}.output"),
+        forward_to=[_process_receiver()],
+    )
+    header = (
+        f"Generated from the settings of stack {settings.stack!r}: do not edit.\n"
+        f"Ships the logs of the pods in namespace {namespace} to Loki through the Kubernetes API."
+    )
+    return render([discover, relabel, source, *process_block(settings, push_url)], header)

@@ -1,7 +1,7 @@
 """Catalog of the gateway's Prometheus metrics.
 
-The seed (Part 1 of ``shared/seed/000_*.txt``) names the metrics the gateway *should* expose;
-``shared/fixtures/gateway-metrics.prom`` is what gateway 0.1.0 *really* exposes. The two
+The specification (listed in docs/gateway.md) names the metrics the gateway *should* expose;
+``tests/fixtures/gateway-metrics.prom`` is what gateway 0.1.0 *really* exposes. The two
 differ, and alerts and dashboards must be written against reality while staying valid when the
 gateway catches up. This module is the single list both are checked against: every metric of
 either source, with where it comes from.

@@ -10,12 +10,12 @@ Metrics of third-party software (Prometheus, Alertmanager, Loki...) are not list
 from __future__ import annotations
 
 from infra.backup import metrics as backup_metrics
-from infra.metrics import catalog
+from infra.metrics import catalog, jobs
 
 # Exporter (the scrape job that serves it) -> the metric names it exposes or is specified to.
 EXPORTERS: dict[str, frozenset[str]] = {
-    "gateway": catalog.NAMES,
-    "backup": backup_metrics.NAMES,
+    jobs.GATEWAY: catalog.NAMES,
+    jobs.BACKUP: backup_metrics.NAMES,
 }
 
 OWNED_NAMES: frozenset[str] = frozenset().union(*EXPORTERS.values())

@@ -39,9 +39,24 @@ def scrape_config(target: ScrapeTarget) -> dict[str, Any]:
         "scheme": target.scheme,
         "metrics_path": target.metrics_path,
     }
+    if target.interval is not None:
+        config["scrape_interval"] = target.interval
+    if target.timeout is not None:
+        config["scrape_timeout"] = target.timeout
     if target.credential is not None:
         config["authorization"] = {"type": "Bearer", "credentials_file": credential_file(target)}
-    config["static_configs"] = [{"targets": [target.address], "labels": {"service": target.job, **target.labels}}]
+    if target.params:
+        config["params"] = target.params
+    static = target.address if target.probe_target is None else target.probe_target
+    config["static_configs"] = [{"targets": [static], "labels": {"service": target.job, **target.labels}}]
+    if target.probe_target is not None:
+        # The multi-target pattern: the probe target becomes ?target= and the instance label;
+        # Prometheus connects to the exporter.
+        config["relabel_configs"] = [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": target.address},
+        ]
     return config
 
 

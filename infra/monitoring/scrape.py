@@ -20,3 +20,11 @@ class ScrapeTarget:
     # Key of the secret sent as `Authorization: Bearer <secret>`; Prometheus reads it from a file.
     credential: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    # A blackbox probe (infra/stack/blackbox.py): Prometheus asks the exporter at `address` with
+    # these URL parameters (the module); the static target is `probe_target`, which relabelling
+    # moves into the `target` parameter and the `instance` label.
+    params: dict[str, list[str]] = field(default_factory=dict)
+    probe_target: str | None = None
+    # Per-job interval and timeout where they differ from the global scrape settings.
+    interval: str | None = None
+    timeout: str | None = None

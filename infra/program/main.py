@@ -5,15 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pulumi
+import pulumi_kubernetes as k8s
 from pulumi.runtime import config as runtime_config
 
 from infra.preflight import EngineConfig, Outcome, preflight
 from infra.program import secrets as program_secrets
 from infra.program import tls as program_tls
-from infra.settings import SettingsError
+from infra.settings import Settings, SettingsError
 from infra.stack import gateway as gateway_service
+from infra.stack.spec import StackSpec
 from infra.targets import docker_map
 from infra.targets.docker import DockerStack
+from infra.targets.kubernetes import KubernetesStack
+from infra.targets.kubernetes_map import install as kubernetes_install
+from infra.targets.kubernetes_map import manifests as kubernetes_manifests
+from infra.targets.kubernetes_map import workload as kubernetes_workload
 
 
 def engine_config() -> tuple[dict[str, str], set[str]]:
@@ -39,10 +45,16 @@ def load_settings(root: Path | None = None) -> Outcome:
     return outcome
 
 
-def run() -> DockerStack:
+def run() -> DockerStack | KubernetesStack:
     """Declare every resource of the current stack. Bad settings fail before the first one."""
     outcome = load_settings()
     settings, spec = outcome.settings, outcome.spec
+    if settings.target == "kubernetes":
+        return run_kubernetes(settings, spec)
+    return run_docker(settings, spec)
+
+
+def run_docker(settings: Settings, spec: StackSpec) -> DockerStack:
     generated_tls = program_tls.self_signed(settings)
     secrets = program_secrets.resolve(settings, spec.secret_keys() - set(generated_tls))
     secrets.update(generated_tls)
@@ -61,6 +73,38 @@ def run() -> DockerStack:
     for output, url in (("proxyUrl", "proxy/https"), ("swaggerUiUrl", "swagger-ui/http")):
         if url in stack.urls:
             pulumi.export(output, stack.urls[url])
+    return stack
+
+
+def run_kubernetes(settings: Settings, spec: StackSpec) -> KubernetesStack:
+    """The same objects `render` writes, on the cluster of the kubeconfig context in settings."""
+    objects = kubernetes_manifests.objects(settings, spec)
+    keys = {key for o in objects if o["kind"] == "Secret" for key in kubernetes_manifests.secret_keys(o).values()}
+    secrets = program_secrets.resolve(settings, keys)
+    base = f"{spec.prefix}-{spec.stack}"
+    provider = k8s.Provider(f"{base}-cluster", context=settings.kubernetes_context or None)
+    charts = kubernetes_install.charts(settings)
+    stack = KubernetesStack(
+        base,
+        objects=objects,
+        charts=charts,
+        crds_url=kubernetes_install.crds_url(settings) if charts else None,
+        secrets=secrets,
+        provider=provider,
+    )
+    gateway = f"https://{settings.kubernetes_ingress_host}"
+    pulumi.export("target", settings.target)
+    pulumi.export("environment", settings.environment)
+    pulumi.export("kubernetesContext", settings.kubernetes_context or "(kubeconfig current context)")
+    pulumi.export("namespace", settings.kubernetes_namespace)
+    pulumi.export("gatewayUrl", gateway)
+    pulumi.export("gatewayHealthUrl", f"{gateway}{gateway_service.HEALTH_PATH}")
+    pulumi.export("gatewayService", kubernetes_workload.in_cluster_url(settings))
+    pulumi.export("objects", [f"{o['kind']}/{o['metadata']['name']}" for o in objects])
+    pulumi.export("volumeClaims", [o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim"])
+    pulumi.export("monitoringMode", settings.kubernetes_monitoring_mode)
+    pulumi.export("monitoringNamespace", settings.kubernetes_monitoring_namespace)
+    pulumi.export("charts", {c.release: f"{c.chart} {c.version}" for c in charts})
     return stack
 
 

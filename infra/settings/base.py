@@ -69,6 +69,14 @@ def _positive_duration(value: str) -> str:
     return value
 
 
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a (validated) Prometheus duration such as '1h30m'."""
+    return sum(int(n) * _UNIT_SECONDS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", value))
+
+
 ImageRepo = Annotated[str, AfterValidator(_image_repo)]
 ImageTag = Annotated[str, AfterValidator(_image_tag)]
 DockerSize = Annotated[str, AfterValidator(_size)]

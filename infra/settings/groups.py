@@ -6,6 +6,7 @@ scalars and arrays; the prefix of each key names its area.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 
@@ -21,6 +22,7 @@ from infra.settings.base import (
     PositiveDuration,
     SettingsGroup,
 )
+from infra.settings.defaults import GATEWAY_DATA_DIR, LOKI_HTTP_PORT
 
 _NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 
@@ -87,6 +89,29 @@ class DockerSettings(SettingsGroup):
     docker_init_tag: ImageTag = Field("1.37.0", description="Tag of dockerInitImage.")
 
 
+_DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+_DNS_SUBDOMAIN = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
+_LABEL_KEY = re.compile(r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
+ChartVersion = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+
+
+def _label_pairs(value: str) -> str:
+    pairs = [p.strip() for p in value.split(",") if p.strip()]
+    if not pairs:
+        raise ValueError("give at least one key=value label")
+    for pair in pairs:
+        key, eq, val = pair.partition("=")
+        if not eq or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(val):
+            raise ValueError(f"{pair!r} is not a Kubernetes label key=value")
+    return ",".join(pairs)
+
+
+def label_pairs(value: str) -> dict[str, str]:
+    """A validated 'k=v,k2=v2' setting as a dict."""
+    return dict(p.split("=", 1) for p in value.split(",") if p)
+
+
 class KubernetesSettings(SettingsGroup):
     kubernetes_namespace: Annotated[str, Field(pattern=_NAME)] = Field(
         "friday", description="Namespace of every Kubernetes resource of the stack."
@@ -94,10 +119,85 @@ class KubernetesSettings(SettingsGroup):
     kubernetes_storage_class: Annotated[str, Field(pattern=r"^$|^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")] = Field(
         "", description="StorageClass of persistent volume claims; empty means the cluster default."
     )
+    kubernetes_context: Annotated[str, Field(pattern=r"^$|^[A-Za-z0-9@:._/-]{1,253}$")] = Field(
+        "",
+        description="kubeconfig context `make up`/`make preview` and the program deploy to; empty: the "
+        "kubeconfig's current context.",
+    )
+    kubernetes_gateway_storage_gb: Annotated[int, Field(ge=1, le=16384)] = Field(
+        10, description="Size in GiB of the gateway's ReadWriteOnce data claim (SQLite databases)."
+    )
+    kubernetes_backup_storage_gb: Annotated[int, Field(ge=1, le=16384)] = Field(
+        20, description="Size in GiB of the claim the backup CronJob writes to."
+    )
+    kubernetes_secret_version: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        1,
+        description="Part of the gateway Secret's name: raise it after changing a secret's value so the pod "
+        "is replaced and reads the new value (the name never depends on the values themselves).",
+    )
+    kubernetes_ingress_host: Annotated[str, Field(pattern=r"^$|^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")] = Field(
+        "", description="Host name the gateway's Ingress serves (TLS); required on the kubernetes target."
+    )
+    kubernetes_ingress_class: Annotated[str, Field(pattern=_DNS_LABEL)] = Field(
+        "nginx", description="IngressClass of the gateway's Ingress ('nginx' also gets ingress-nginx timeouts)."
+    )
+    kubernetes_ingress_namespace: Annotated[str, Field(pattern=_DNS_LABEL)] = Field(
+        "ingress-nginx",
+        description="Namespace the ingress controller runs in: the only namespace, besides Prometheus', "
+        "whose pods may reach the gateway (NetworkPolicy).",
+    )
+    kubernetes_tls_secret: Annotated[str, Field(pattern=r"^$|" + _DNS_SUBDOMAIN)] = Field(
+        "",
+        description="Existing kubernetes.io/tls Secret (in the stack's namespace) the Ingress serves; "
+        "or leave empty and set kubernetesCertIssuer.",
+    )
+    kubernetes_cert_issuer: Annotated[str, Field(pattern=r"^$|" + _DNS_SUBDOMAIN)] = Field(
+        "",
+        description="cert-manager ClusterIssuer that issues the Ingress certificate (into the Secret "
+        "<namePrefix>-gateway-tls); used when kubernetesTlsSecret is empty.",
+    )
+    kubernetes_monitoring_mode: Literal["existing", "install"] = Field(
+        "existing",
+        description="'existing': the cluster runs kube-prometheus-stack already (ServiceMonitor, "
+        "PrometheusRule, dashboards, AlertmanagerConfig are added to it); 'install': also install "
+        "kube-prometheus-stack, Loki and Alloy from their pinned charts.",
+    )
+    kubernetes_monitoring_namespace: Annotated[str, Field(pattern=_DNS_LABEL)] = Field(
+        "monitoring",
+        description="Namespace where Prometheus runs ('existing') or where the charts are installed "
+        "('install'); its Prometheus pods may scrape the gateway's metrics port.",
+    )
+    kubernetes_prometheus_selector: Annotated[str, AfterValidator(_label_pairs)] = Field(
+        "release=kube-prometheus-stack",
+        description="Labels (key=value, comma-separated) kube-prometheus-stack selects ServiceMonitors, "
+        "PrometheusRules and AlertmanagerConfigs by ('release=<its Helm release name>').",
+    )
+    kube_prometheus_stack_chart_version: ChartVersion = Field(
+        "92.3.0", description="kube-prometheus-stack chart version installed in 'install' mode."
+    )
+    loki_chart_version: ChartVersion = Field(
+        "18.13.7", description="Loki chart version (grafana-community) installed in 'install' mode."
+    )
+    alloy_chart_version: ChartVersion = Field(
+        "1.12.1", description="Alloy chart version (grafana) installed in 'install' mode."
+    )
+    prometheus_operator_version: ChartVersion = Field(
+        "0.94.1",
+        description="Prometheus Operator release whose CRDs the program applies in 'install' mode (the one "
+        "kubePrometheusStackChartVersion ships).",
+    )
+    kubernetes_prometheus_storage_gb: Annotated[int, Field(ge=1, le=16384)] = Field(
+        50, description="'install' mode: size in GiB of Prometheus' volume claim."
+    )
+    kubernetes_loki_storage_gb: Annotated[int, Field(ge=1, le=16384)] = Field(
+        50, description="'install' mode: size in GiB of Loki's volume claim."
+    )
 
 
 class MonitoringSettings(SettingsGroup):
-    prometheus_retention_time: PositiveDuration = Field("15d", description="Prometheus TSDB retention by age.")
+    prometheus_retention_time: PositiveDuration = Field(
+        "30d", description="Prometheus TSDB retention by age; at least sloWindowDays (the SLO is judged over it)."
+    )
     prometheus_retention_size: Annotated[str, Field(pattern=r"^[1-9][0-9]*(B|KB|MB|GB|TB)$")] = Field(
         "5GB", description="Prometheus TSDB retention by size (B, KB, MB, GB, TB)."
     )
@@ -250,7 +350,8 @@ class LoggingSettings(SettingsGroup):
         "or weeks ('720h', '30d', '4w'); at least 24h.",
     )
     loki_host_port: Port = Field(
-        3100, description="Loopback port on the Docker host where Loki is published (logcli, a host-side Alloy)."
+        LOKI_HTTP_PORT,
+        description="Loopback port on the Docker host where Loki is published (logcli, a host-side Alloy).",
     )
     loki_memory_mb: Annotated[int, Field(ge=128, le=65536)] = Field(512, description="Memory limit of Loki in MiB.")
     loki_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
@@ -286,7 +387,7 @@ class HostSettings(SettingsGroup):
         description="Bare metal: the gateway's CLI entry point passed to hostGatewayExec.",
     )
     host_data_dir: _HostPath = Field(
-        "/var/lib/secureyeoman/data",
+        GATEWAY_DATA_DIR,
         description="Bare metal: the gateway's core.dataDir (SQLite databases, local disk only); the default is "
         "the container's data path, which the bare-metal backup unit also reads.",
     )
@@ -308,7 +409,7 @@ class HostSettings(SettingsGroup):
         "1G", description="Bare metal, hostLogTarget = journal: journald's SystemMaxUse (k, M, G)."
     )
     host_loki_url: Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.:\[\]-]+$")] = Field(
-        "http://127.0.0.1:3100",
+        f"http://127.0.0.1:{LOKI_HTTP_PORT}",
         description="Bare metal: base URL of the Loki the host's Alloy pushes to (scheme, host, port; no path).",
     )
 
@@ -317,9 +418,6 @@ def _divides_a_day(hours: int) -> int:
     if hours < 1 or 24 % hours:
         raise ValueError("must be one of 1, 2, 3, 4, 6, 8, 12, 24 (a divisor of 24)")
     return hours
-
-
-_HOST_PATH = r"^/([A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+$"
 
 
 class BackupSettings(SettingsGroup):
@@ -337,12 +435,12 @@ class BackupSettings(SettingsGroup):
         description="BackupStale fires when the newest complete backup is older than this many hours; "
         "must exceed backupIntervalHours.",
     )
-    backup_host_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+    backup_host_dir: Annotated[str, Field(pattern=_ABS_PATH)] = Field(
         "/var/backups/friday",
         description="Bare metal: absolute folder the systemd timer writes backups to (Docker and "
         "Kubernetes use a volume).",
     )
-    backup_textfile_dir: Annotated[str, Field(pattern=_HOST_PATH)] = Field(
+    backup_textfile_dir: Annotated[str, Field(pattern=_ABS_PATH)] = Field(
         "/var/lib/prometheus/node-exporter",
         description="Bare metal: node-exporter textfile-collector folder the backup metrics are written to.",
     )
@@ -402,3 +500,71 @@ class ProxySettings(SettingsGroup):
     proxy_nginx_tag: ImageTag = Field("1.27.4-alpine", description="Tag of proxyNginxImage.")
     proxy_caddy_image: ImageRepo = Field("caddy", description="Caddy image for proxyKind caddy.")
     proxy_caddy_tag: ImageTag = Field("2.9.1-alpine", description="Tag of proxyCaddyImage.")
+
+
+def _regexp(value: str) -> str:
+    # Go's RE2 (blackbox) and Python's re agree on the simple patterns a body check needs.
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
+class ProbeSettings(SettingsGroup):
+    """Outside-in probes: Prometheus' blackbox exporter as a stack service (infra/stack/blackbox.py)."""
+
+    blackbox_image: ImageRepo = Field(
+        "prom/blackbox-exporter", description="Blackbox exporter image repository, without tag."
+    )
+    blackbox_tag: ImageTag = Field("v0.27.0", description="Blackbox exporter image tag; 'latest' is refused.")
+    blackbox_memory_mb: Annotated[int, Field(ge=32, le=4096)] = Field(
+        64, description="Memory limit of the blackbox exporter container in MiB."
+    )
+    blackbox_cpu_millicores: Annotated[int, Field(ge=50, le=4000)] = Field(
+        200, description="CPU limit of the blackbox exporter in millicores."
+    )
+    probe_interval: PositiveDuration = Field(
+        "30s", description="How often each probe runs (the scrape interval of the probe jobs)."
+    )
+    probe_timeout_seconds: Annotated[int, Field(ge=1, le=60)] = Field(
+        10, description="Seconds one probe may take before it counts as failed; less than probeInterval."
+    )
+    probe_health_body_regexp: Annotated[str, AfterValidator(_regexp)] = Field(
+        '"status"\\s*:\\s*"ok"',
+        description="Regular expression the gateway's /health body must match (its status code alone proves "
+        "little: the 0.1.0 /health is constant).",
+    )
+    probe_public_url: Annotated[str, Field(pattern=r"^$|^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")] = Field(
+        "",
+        description="Base URL clients use (https://host[:port], no path) for the public HTTPS probe; empty: "
+        "the proxy inside the stack, with proxyServerName as TLS server name and Host.",
+    )
+    cert_expiry_warning_days: Annotated[int, Field(ge=2, le=365)] = Field(
+        21, description="CertificateExpiring warns when the proxy's certificate has fewer days left than this."
+    )
+    cert_expiry_critical_days: Annotated[int, Field(ge=1, le=364)] = Field(
+        7, description="CertificateExpiring turns critical when fewer days than this are left."
+    )
+
+    @model_validator(mode="after")
+    def _tiers(self) -> ProbeSettings:
+        if self.cert_expiry_critical_days >= self.cert_expiry_warning_days:
+            raise ValueError(
+                f"certExpiryCriticalDays = {self.cert_expiry_critical_days} must be less than "
+                f"certExpiryWarningDays = {self.cert_expiry_warning_days} (the critical tier comes later)"
+            )
+        return self
+
+
+class SloSettings(SettingsGroup):
+    """The gateway's availability SLO (infra/alerting/slo.py)."""
+
+    slo_availability_objective: Annotated[float, Field(ge=90, le=99.99)] = Field(
+        99.5,
+        description="Availability objective in percent: the share of probes (and gateway scrapes) that must "
+        "succeed over sloWindowDays; 100 minus it is the error budget.",
+    )
+    slo_window_days: Annotated[int, Field(ge=7, le=90)] = Field(
+        28, description="Days the availability SLO is judged over (the error budget's window)."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import PrivateAttr, model_validator
 
+from infra.settings.base import duration_seconds
 from infra.settings.groups import (
     AlertingSettings,
     BackupSettings,
@@ -16,7 +17,9 @@ from infra.settings.groups import (
     LoggingSettings,
     MonitoringSettings,
     OptionalPartsSettings,
+    ProbeSettings,
     ProxySettings,
+    SloSettings,
     SwaggerUiSettings,
 )
 
@@ -28,6 +31,8 @@ DEVELOPMENT_ENVIRONMENTS = ("dev", "local")
 # pydantic lists inherited fields from the last base to the first: this order puts
 # core first in the generated Pulumi.yaml and README reference.
 class Settings(
+    SloSettings,
+    ProbeSettings,
     ProxySettings,
     SwaggerUiSettings,
     HostSettings,
@@ -75,6 +80,9 @@ class Settings(
     def _cross_checks(self) -> Settings:
         if self.proxy_enabled:
             _check_proxy(self)
+        _check_probes_and_slo(self)
+        if self.target == "kubernetes":
+            _check_kubernetes(self)
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
         if data.startswith(logs) or logs.startswith(data):
             raise ValueError(
@@ -96,4 +104,38 @@ def _check_proxy(settings: Settings) -> None:
         raise ValueError(
             f"proxyHttpHostPort and proxyHttpsHostPort are both {settings.proxy_http_host_port}; "
             "give them different ports"
+        )
+
+
+def _check_probes_and_slo(settings: Settings) -> None:
+    if settings.probe_timeout_seconds >= duration_seconds(settings.probe_interval):
+        raise ValueError(
+            f"probeTimeoutSeconds = {settings.probe_timeout_seconds} must be less than probeInterval = "
+            f"{settings.probe_interval!r} (Prometheus refuses a scrape timeout longer than its interval)"
+        )
+    if duration_seconds(settings.prometheus_retention_time) < settings.slo_window_days * 86400:
+        raise ValueError(
+            f"prometheusRetentionTime = {settings.prometheus_retention_time!r} is shorter than sloWindowDays = "
+            f"{settings.slo_window_days}: the remaining error budget would be judged on less than the SLO window; "
+            f"keep at least {settings.slo_window_days}d"
+        )
+
+
+def _check_kubernetes(settings: Settings) -> None:
+    """What the Kubernetes target cannot deploy without: a host for the Ingress and its certificate."""
+    if not settings.kubernetes_ingress_host:
+        raise ValueError(
+            "target = 'kubernetes' needs friday:kubernetesIngressHost, the host name the gateway's Ingress "
+            "serves (such as 'friday.example.org')"
+        )
+    if settings.proxy_enabled:
+        raise ValueError(
+            "proxyEnabled = true is for the docker target: on 'kubernetes' the Ingress is the reverse proxy "
+            "(kubernetesIngressHost, kubernetesIngressClass); set proxyEnabled = false"
+        )
+    if bool(settings.kubernetes_tls_secret) == bool(settings.kubernetes_cert_issuer):
+        raise ValueError(
+            f"target = 'kubernetes' needs exactly one of friday:kubernetesTlsSecret (an existing TLS Secret, now "
+            f"{settings.kubernetes_tls_secret!r}) and friday:kubernetesCertIssuer (a cert-manager ClusterIssuer, "
+            f"now {settings.kubernetes_cert_issuer!r}) for the Ingress certificate"
         )

@@ -41,13 +41,21 @@ def _where(settings: Settings) -> str:
     )
 
 
-def _interval(key: str, attr: str) -> Callable[[Settings], str | None]:
+def _interval(suffix: str) -> Callable[[Settings], str | None]:
+    """Every setting whose name ends with suffix (scrapeInterval, gatewayScrapeInterval...): new ones too."""
+
     def check(settings: Settings) -> str | None:
-        value = str(getattr(settings, attr))
-        if duration_seconds(value) <= MAX_INTERVAL_SECONDS:
+        reasons = []
+        for name, field in type(settings).model_fields.items():
+            if not name.endswith(suffix):
+                continue
+            value = str(getattr(settings, name))
+            if duration_seconds(value) > MAX_INTERVAL_SECONDS:
+                reasons.append(f"{PROJECT}:{field.alias or name} = {value!r}")
+        if not reasons:
             return None
         return (
-            f"{PROJECT}:{key} = {value!r} is refused on every environment: it is longer than "
+            f"{' and '.join(reasons)} refused on every environment: longer than "
             f"{MAX_INTERVAL_SECONDS // 60}m{MAX_INTERVAL_SECONDS % 60}s, and Prometheus looks back "
             f"{LOOKBACK_SECONDS // 60}m for a series' latest sample while the rules' rate() needs two samples in "
             "5m, so panels and alerts would have gaps; allowed: 2m30s or less"
@@ -95,8 +103,8 @@ class Safeguard:
 
 
 SAFEGUARDS: tuple[Safeguard, ...] = (
-    Safeguard("long-scrape-interval", _interval("scrapeInterval", "scrape_interval")),
-    Safeguard("long-evaluation-interval", _interval("evaluationInterval", "evaluation_interval")),
+    Safeguard("long-scrape-interval", _interval("scrape_interval")),
+    Safeguard("long-evaluation-interval", _interval("evaluation_interval")),
     Safeguard("anonymous-grafana", _anonymous_grafana),
     Safeguard("swagger-ui", _swagger_ui),
     Safeguard("self-signed-certificate", _self_signed),

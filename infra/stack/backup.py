@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from infra.metrics import jobs
 from infra.settings import Settings
 from infra.stack import gateway
 from infra.stack.parts import Part
@@ -32,7 +33,7 @@ from infra.stack.spec import (
     Volume,
 )
 
-NAME = "backup"
+NAME = jobs.BACKUP
 VOLUME = "backups"
 PACKAGE = "friday_backup"
 CONFIG_DIR = "/etc/friday-backup"

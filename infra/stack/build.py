@@ -11,7 +11,18 @@ from ipaddress import ip_address
 
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import alertmanager, alloy, backup, gateway, grafana, loki, prometheus, proxy, swagger_ui
+from infra.stack import (
+    alertmanager,
+    alloy,
+    backup,
+    blackbox,
+    gateway,
+    grafana,
+    loki,
+    prometheus,
+    proxy,
+    swagger_ui,
+)
 from infra.stack.parts import Builder
 from infra.stack.spec import HttpCheck, Service, StackSpec
 
@@ -24,6 +35,8 @@ BUILDERS: tuple[Builder, ...] = (
     alloy.build,
     swagger_ui.build,
     proxy.build,
+    # After the gateway and the proxy: its probes target them.
+    blackbox.build,
 )
 
 

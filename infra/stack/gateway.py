@@ -1,6 +1,6 @@
 """The gateway service: its config file, environment, secrets, volume and healthcheck.
 
-Facts from the real 0.1.0 gateway (shared/gateway.md) drive the choices here: it must bind
+Facts from the real 0.1.0 gateway (docs/gateway.md) drive the choices here: it must bind
 0.0.0.0 in a container, `core.dataDir` must be set (its default is a literal `~` path),
 exactly one log output (two or more log nothing), JSON on stdout.
 """
@@ -8,7 +8,9 @@ exactly one log output (two or more log nothing), JSON on stdout.
 from __future__ import annotations
 
 from infra import yamlio
+from infra.metrics import jobs
 from infra.settings import Settings
+from infra.settings.defaults import GATEWAY_DATA_DIR
 from infra.settings.secrets import AI_PROVIDER_KEYS, METRICS_TOKEN
 from infra.stack.parts import Part
 from infra.stack.spec import (
@@ -31,12 +33,12 @@ from infra.stack.spec import (
     resources,
 )
 
-NAME = "gateway"
+NAME = jobs.GATEWAY
 DATA_VOLUME = "gateway-data"
 # Last entry of the gateway's config search order; nothing in the image shadows it.
 CONFIG_DIR = "/etc/secureyeoman"
 CONFIG_PATH = f"{CONFIG_DIR}/config.yaml"
-DATA_DIR = "/var/lib/secureyeoman/data"
+DATA_DIR = GATEWAY_DATA_DIR
 HEALTH_PATH = "/health"
 METRICS_PATH = "/metrics"
 HTTP = "http"  # the name of its one port

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from infra import yamlio
 from infra.settings import Settings
+from infra.settings.defaults import LOKI_HTTP_PORT
 from infra.stack.parts import Part
 from infra.stack.spec import (
     ConfigFile,
@@ -31,7 +32,7 @@ DATA_VOLUME = "loki-data"
 # The image's own user; its directories belong to it.
 UID = GID = 10001
 ENTRYPOINT = "/usr/bin/loki"
-HTTP_PORT = 3100
+HTTP_PORT = LOKI_HTTP_PORT
 GRPC_PORT = 9095
 HTTP, GRPC = "http", "grpc"  # the names of those ports
 PUSH_PATH = "/loki/api/v1/push"

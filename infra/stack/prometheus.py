@@ -14,6 +14,7 @@ from infra.monitoring import endpoints
 from infra.monitoring import prometheus as config
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
+from infra.stack import blackbox
 from infra.stack.parts import Part
 from infra.stack.spec import (
     WGET,
@@ -84,7 +85,8 @@ def build(settings: Settings, others: Sequence[Service]) -> Part:
         # Time to write the head block out cleanly.
         stop_grace_s=60,
     )
-    targets = scrape_targets((*others, service))
+    # Every service's own metrics, then the blackbox exporter's probes (one job each).
+    targets = (*scrape_targets((*others, service)), *blackbox.probe_targets(settings))
     service = dataclasses.replace(
         service,
         files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config.config_files(settings, targets).items()),

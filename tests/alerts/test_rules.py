@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import recording, rules, thresholds
+from infra.alerting import recording, rules, slo, thresholds
 from infra.alerting.runbooks import RUNBOOK_BASE_URL, github_anchor
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.dashboards.files import DASHBOARDS
 from infra.metrics import exporters
-from infra.settings import load_stack, validate
-from infra.settings.load import RawConfig
+from infra.settings import load_stack
+from tests.support.alerts import ALERTS_DIR, alert_rules, committed_rules
 from tests.support.paths import REPO_ROOT
+from tests.support.settings import settings_of
 
-ALERTS_DIR = REPO_ROOT / "alerts"
 TESTS_DIR = ALERTS_DIR / "tests"
 TROUBLESHOOTING = REPO_ROOT / rules.RUNBOOK_DOC
 PROMTOOL_TIMEOUT = 60
@@ -29,18 +29,6 @@ def promtool(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[s
     return subprocess.run(
         ["promtool", *args], cwd=cwd, capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT, check=False
     )
-
-
-def committed_rules() -> list[dict[str, Any]]:
-    out = []
-    for path in sorted(ALERTS_DIR.glob("*.yml")):
-        for group in yaml.safe_load(path.read_text())["groups"]:
-            out.extend(group["rules"])
-    return out
-
-
-def alert_rules() -> dict[str, dict[str, Any]]:
-    return {r["alert"]: r for r in committed_rules() if "alert" in r}
 
 
 def test_rule_files_are_the_generated_ones() -> None:
@@ -67,7 +55,20 @@ def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
         rules.MEMORY_LIMIT_MB: "vector(2048)",
         rules.COST_BUDGET_USD_DAILY: "vector(25)",
         rules.BACKUP_STALE_AFTER_SECONDS: "vector(46800)",
+        rules.CERT_EXPIRY_WARNING_SECONDS: "vector(1814400)",
+        rules.CERT_EXPIRY_CRITICAL_SECONDS: "vector(604800)",
+        # 99.5% over 28 days: the workbook's burn rates (14.4, 6, 3, 1 at 30 days) scaled to 28.
+        slo.OBJECTIVE: "vector(0.995)",
+        slo.ERROR_BUDGET: "vector(0.005)",
+        slo.burn_threshold("1h"): "vector(13.44)",
+        slo.burn_threshold("6h"): "vector(5.6)",
+        slo.burn_threshold("1d"): "vector(2.8)",
+        slo.burn_threshold("3d"): "vector(0.933333)",
     }
+    window = yaml.safe_load(path.read_text())["groups"][1]
+    assert {r["record"]: r["expr"] for r in window["rules"]}[slo.ERROR_RATIO_SLO_WINDOW] == (
+        f"1 - avg_over_time({slo.GOOD}[28d])"
+    )
 
 
 def backup_stale_test(stack_constants: str, tmp_path: Path, limit_hours: int) -> subprocess.CompletedProcess[str]:
@@ -104,11 +105,11 @@ def backup_stale_test(stack_constants: str, tmp_path: Path, limit_hours: int) ->
 
 def test_backup_stale_fires_at_the_limit_the_stack_sets(tmp_path: Path) -> None:
     """The rule Prometheus really evaluates: the static file with the stack's own constants."""
-    settings = validate(RawConfig("test", {"backupIntervalHours": 24, "backupStaleAfterHours": 30}, frozenset()))
+    settings = settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 30}, frozenset(), stack="test")
     result = backup_stale_test(rules.stack_constants(settings), tmp_path, 30)
     assert result.returncode == 0, result.stdout + result.stderr
     # The same expectations against a stack with another limit fail: the constant is what counts.
-    other = validate(RawConfig("test", {"backupIntervalHours": 24, "backupStaleAfterHours": 26}, frozenset()))
+    other = settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 26}, frozenset(), stack="test")
     result = backup_stale_test(rules.stack_constants(other), tmp_path, 30)
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
 
@@ -195,13 +196,19 @@ def test_every_alert_has_unit_tests_for_threshold_and_for(alert: str, severity: 
     ), f"{alert} ({severity}): no input at or below the threshold that stays quiet past `for`"
 
 
+def _expr(threshold: thresholds.Threshold) -> str:
+    [rule] = [r for r in rules.ALERTS if r.threshold == threshold]
+    return rule.expr
+
+
 def test_tiered_alerts_fire_both_tiers_at_high_values() -> None:
     """Each tiered alert has a unit test where warning and critical fire together: the input the
     inhibit rule (critical silences warning, same alertname and instance) acts on."""
     for warning, critical in thresholds.TIERED:
         assert warning.alert == critical.alert
         assert (warning.severity, critical.severity) == ("warning", "critical")
-        assert critical.value > warning.value
+        # A higher value, or (CertificateExpiring) the same ratio against a stricter per-stack limit.
+        assert critical.value > warning.value or _expr(critical) != _expr(warning), warning.alert
         both = [
             c
             for g in _unit_tests()
@@ -242,10 +249,15 @@ def test_catalog_check_catches_an_unknown_metric() -> None:
 
 def test_recording_rules_used_by_alerts_are_generated_per_stack() -> None:
     used = set()
+    recorded = {r["record"] for r in committed_rules() if "record" in r}
     for rule in committed_rules():
-        used |= set(re.findall(r"\bfriday:[a-z_:]+", rule["expr"]))
+        used |= set(re.findall(r"\bfriday:[a-z0-9_:]+", rule["expr"]))
     doc = yaml.safe_load(rules.stack_constants(load_stack("dev")))
-    assert used == {r["record"] for r in doc["groups"][0]["rules"]}
+    # Every friday: series a committed rule reads is recorded by a committed rule or is a stack
+    # constant (the SLO objective is a constant for the dashboards only).
+    constants = {r["record"] for r in doc["groups"][0]["rules"]}
+    assert used - recorded <= constants
+    assert constants - used == {slo.OBJECTIVE}
 
 
 def test_thresholds_and_for_come_from_the_thresholds_module() -> None:
@@ -371,3 +383,23 @@ def test_recording_rules_evaluate_once_a_minute() -> None:
         for panel in dashboard.panels():
             if any(recording.recorded_in(q.expr) for q in panel.queries):
                 assert panel.min_interval == recording.INTERVAL, panel.title
+
+
+def test_durations_in_words() -> None:
+    assert [thresholds.in_words(d) for d in ("5m", "1h", "30s", "2d")] == [
+        "5 minutes",
+        "1 hour",
+        "30 seconds",
+        "2 days",
+    ]
+    for bad in ("", "5", "1h30m", "m", None):
+        with pytest.raises(ValueError, match="not a one-unit duration"):
+            thresholds.in_words(bad)
+
+
+def test_descriptions_that_name_a_window_in_words_say_the_window_the_rule_uses() -> None:
+    # A description states its window in words derived from the same threshold the expression uses.
+    for threshold in (thresholds.PROMETHEUS_RULE_FAILURES, thresholds.ALERTMANAGER_NOTIFICATIONS_FAILING):
+        [rule] = [r for r in rules.ALERTS if r.name == threshold.alert]
+        assert f"[{threshold.window}]" in rule.expr
+        assert f"in {thresholds.in_words(threshold.window)}" in rule.as_rule()["annotations"]["description"]

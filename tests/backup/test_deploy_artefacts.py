@@ -1,22 +1,19 @@
-"""Backup scheduling artefacts, each checked by the tool that reads it (promtool, systemd, kubernetes-validate)."""
+"""Backup scheduling artefacts, each checked by the tool that reads it (systemd; the CronJob: tests/kubernetes)."""
 
 from __future__ import annotations
 
 import itertools
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.host import backup as host_backup
 from infra.render import artefacts
 from infra.settings import SettingsError, load_stack
 from infra.stack import backup, build_stack, gateway
-from infra.targets import kubernetes_map
+from infra.targets.kubernetes_map import tasks as kubernetes_tasks
 from tests.support.settings import settings_of
 
 STACKS = ["dev", "prod"]
@@ -64,43 +61,9 @@ def test_schedules_match_the_interval(hours: int) -> None:
     hh = [int(t.split(":")[0]) for t in times]
     assert len(hh) == 3
     assert all((b - a) % 24 == hours % 24 for a, b in itertools.pairwise(hh))
-    minute, hour, *rest = kubernetes_map.cron_schedule(hours).split()
+    minute, hour, *rest = kubernetes_tasks.cron_schedule(hours).split()
     assert minute == "0" and rest == ["*", "*", "*"]
     assert hour == ("0" if hours == 24 else f"*/{hours}")
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_cronjob_is_valid_kubernetes(stack: str, tmp_path: Path) -> None:
-    s = load_stack(stack)
-    out = write(artefacts(s), tmp_path)
-    task = build_stack(s).task(backup.NAME)
-    path = out / kubernetes_map.cronjob_file(task)
-    assert path.name == "backup-cronjob.yaml"  # the name README gives it
-    exe = shutil.which("kubernetes-validate") or str(Path(sys.executable).parent / "kubernetes-validate")
-    done = tool(exe, "--strict", "--kubernetes-version", "1.30", str(path))
-    assert done.returncode == 0, done.stdout + done.stderr
-    docs = list(yaml.safe_load_all(path.read_text()))
-    assert [d["kind"] for d in docs] == ["ConfigMap", "PersistentVolumeClaim", "CronJob"]
-    assert docs[0]["data"] == backup.tool_sources()
-    cron = docs[2]["spec"]
-    assert cron["concurrencyPolicy"] == "Forbid"
-    assert cron["schedule"] == kubernetes_map.cron_schedule(s.backup_interval_hours)
-    pod = cron["jobTemplate"]["spec"]["template"]["spec"]
-    assert pod["securityContext"]["runAsUser"] == s.gateway_uid
-    [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-    assert term["topologyKey"] == "kubernetes.io/hostname"
-    assert term["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == gateway.NAME
-    assert {v["name"]: v for v in pod["volumes"]}[gateway.DATA_VOLUME]["persistentVolumeClaim"]["claimName"] == (
-        kubernetes_map.claim_name(s.name_prefix, gateway.DATA_VOLUME)
-    )
-    # Requests, limits and the claim's size are the task's and its volume's, not copies.
-    [container] = pod["containers"]
-    assert container["resources"] == {
-        "requests": kubernetes_map.quantities(task.resources.requests),
-        "limits": kubernetes_map.quantities(task.resources.limits),
-    }
-    [volume] = [v for v in build_stack(s).volumes if v.name == backup.VOLUME]
-    assert docs[1]["spec"]["resources"]["requests"]["storage"] == f"{volume.size_gb}Gi"
 
 
 def test_docker_backup_service_shares_the_gateway_volume_as_its_user() -> None:
@@ -144,7 +107,7 @@ def test_the_backup_is_declared_once_and_every_target_runs_that_declaration() ->
     assert task.every_hours == 6 and "--retention" in task.command and "9" in task.command
     assert backup.NAME not in [svc.name for svc in spec.services], "the backup is a task, not a second service"
     # Kubernetes: the task's command as it is.
-    cron = next(d for d in kubernetes_map.task_objects(s, spec, task) if d["kind"] == "CronJob")
+    cron = next(d for d in kubernetes_tasks.task_objects(s, spec, task) if d["kind"] == "CronJob")
     [container] = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["command"] == list(task.command)
     assert cron["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] == task.deadline_s

@@ -11,8 +11,11 @@ from pathlib import Path
 
 from infra.backup import core
 from tests.support.paths import REPO_ROOT
+from tests.support.processes import read_line
 
 BACKUPS = 5
+# How long the writer may take to create its databases and say so.
+READY_TIMEOUT_S = 30.0
 WRITER_SECONDS = 30.0
 NO_ROW_CAP = ("--max-rows", str(10**9))
 
@@ -49,8 +52,7 @@ def test_backups_during_writes_keep_every_committed_row(tmp_path: Path) -> None:
     )
     taken: list[tuple[core.BackupResult, dict[str, int]]] = []
     try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline().strip() == "ready"
+        assert read_line(writer.stdout, READY_TIMEOUT_S).strip() == "ready"
         time.sleep(0.3)
         for _ in range(BACKUPS):
             before = max_ids(data)

@@ -15,8 +15,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from infra.backup import core, metrics
 from infra.settings import load_stack
 from infra.stack import backup
-from tests.backup.test_tool_cli import make_db
+from tests.support.databases import make_db
+from tests.support.processes import read_line
 
+# How long the service may take to say where it listens.
+START_TIMEOUT_S = 20.0
 LISTENING = re.compile(r"serving metrics on http://127\.0\.0\.1:(\d+)/metrics")
 
 
@@ -51,10 +54,9 @@ def test_serve_backs_up_on_its_interval_and_serves_metrics(tmp_path: Path) -> No
         text=True,
     )
     try:
-        assert proc.stderr is not None
         port = 0
         for _ in range(20):
-            line = proc.stderr.readline()
+            line = read_line(proc.stderr, START_TIMEOUT_S)
             if m := LISTENING.search(line):
                 port = int(m.group(1))
                 break

@@ -19,9 +19,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infra.backup import core, metrics
 from infra.stack.backup import PACKAGE, SOURCE_DIR
+from tests.support.databases import make_db
 from tests.support.paths import REPO_ROOT
+from tests.support.processes import read_line
 
 NOBODY = 65534
+# How long a helper process may take to say it is ready.
+READY_TIMEOUT_S = 30.0
 
 
 def run(*args: str, preexec: Callable[[], None] | None = None) -> subprocess.CompletedProcess[str]:
@@ -40,17 +44,6 @@ def count(db: Path) -> int:
     conn = sqlite3.connect(db)
     try:
         return int(conn.execute("SELECT count(*) FROM rows").fetchone()[0])
-    finally:
-        conn.close()
-
-
-def make_db(path: Path, rows: int = 200, payload: int = 1024) -> None:
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, payload BLOB)")
-        conn.executemany("INSERT INTO rows (payload) VALUES (?)", [(b"p" * payload,)] * rows)
-        conn.commit()
     finally:
         conn.close()
 
@@ -103,7 +96,9 @@ def test_backup_verify_list_and_metrics_textfile(data: Path, tmp_path: Path) -> 
     value = families[metrics.LAST_SUCCESS].samples[0].value
     assert value == pytest.approx(manifest["finished_ts"])
     assert families["friday_backup_failures"].samples[0].value == 0
-    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, check=False, timeout=60
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
     # A failed run counts a failure and keeps the last success.
@@ -175,7 +170,7 @@ def test_restore_needs_the_flag_and_a_stopped_gateway(data: Path, tmp_path: Path
         text=True,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        assert read_line(holder.stdout, READY_TIMEOUT_S).strip() == "open"
         done = run(*args, "--gateway-stopped")
     finally:
         holder.kill()

@@ -113,9 +113,17 @@ def test_preview_comments_on_the_pr_with_least_permissions() -> None:
     assert {s["uses"].split("@")[0] for s in steps(doc) if "uses" in s} == {"actions/checkout", "actions/setup-python"}
 
 
-def test_preview_matrix_holds_the_stacks_whose_target_is_built() -> None:
-    stacks = workflow("preview.yml")["jobs"]["preview"]["strategy"]["matrix"]["stack"]
+def test_preview_matrix_holds_every_stack_and_gives_kubernetes_stacks_a_kubeconfig() -> None:
+    doc = workflow("preview.yml")
+    stacks = doc["jobs"]["preview"]["strategy"]["matrix"]["stack"]
     all_stacks = sorted(p.name.split(".")[1] for p in REPO_ROOT.glob("Pulumi.*.yaml") if p.name != "Pulumi.yaml")
-    docker = [s for s in all_stacks if load_stack(s).target == "docker"]
-    assert stacks == docker, "a stack whose target is built belongs in the preview matrix, and only those"
-    assert "kubernetes" in (WORKFLOWS / "preview.yml").read_text(), "the file says why prod is left out"
+    assert sorted(stacks) == all_stacks, "every stack is previewed"
+    kubernetes = sorted(s for s in all_stacks if load_stack(s).target == "kubernetes")
+    assert kubernetes
+    [creds] = [s for s in steps(doc) if "KUBECONFIG" in s.get("run", "")]
+    assert creds["if"] == " || ".join(f"matrix.stack == '{s}'" for s in kubernetes)
+    assert creds["env"]["KUBECONFIG_CONTENT"] == "${{ secrets.KUBECONFIG }}"
+    assert "umask 077" in creds["run"] and "GITHUB_ENV" in creds["run"]
+    # The credentials are in place before the preview runs.
+    names = [s.get("name") for s in steps(doc)]
+    assert names.index(creds["name"]) < names.index("pulumi preview")

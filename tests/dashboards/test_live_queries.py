@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from infra.alerting import recording
-from infra.dashboards import gateway, stack
+from infra.dashboards import gateway, slo, stack
 from infra.dashboards.datasources import PROMETHEUS
 from infra.dashboards.files import DASHBOARDS
 from infra.dashboards.model import Panel, Query, substitute
@@ -51,6 +51,9 @@ EXPECTED_WITHOUT_DATA = {
     (stack.UID, "Loki requests by status"): "Loki does not run here",
     (stack.UID, "Alloy components"): "Alloy does not run here",
     (stack.UID, "Alloy log entries to Loki"): "Alloy does not run here",
+    (slo.UID, "Probe results"): "no blackbox exporter here (tests/probes/ runs it)",
+    (slo.UID, "Probe duration"): "no blackbox exporter here",
+    (slo.UID, "Certificate days left"): "no blackbox exporter here",
 }
 
 
@@ -102,6 +105,7 @@ def _wait_for_scrapes(live: Live) -> None:
             set(by_job) == live.stack.jobs
             and min(by_job.values()) >= SCRAPES_WANTED
             and bool(live.query("friday:memory_limit_mb"))
+            and bool(live.query("friday:slo_availability:error_budget_remaining"))
             # Recorded only once an integration has delivered (the Watchdog, seconds after start).
             and all(live.query(r.record) for r in (recording.AM_NOTIFICATIONS, recording.AM_NOTIFICATIONS_FAILED))
         )

@@ -1,4 +1,4 @@
-"""docs/openapi.yaml: a valid OpenAPI 3.1 document describing exactly the routes of gateway.md."""
+"""docs/openapi.yaml: a valid OpenAPI 3.1 document describing exactly the routes of docs/gateway.md."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from tests.support.gateway_api import GatewayApi, GatewayDocError, Route, load_gateway_api, parse_http_api
-from tests.support.paths import REPO_ROOT, SHARED_DIR
+from tests.support.paths import REPO_ROOT
 
 SPEC_PATH = REPO_ROOT / "docs" / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -26,7 +26,7 @@ def spec() -> dict[str, Any]:
 
 @cache
 def gateway() -> GatewayApi:
-    return load_gateway_api(SHARED_DIR / "gateway.md")
+    return load_gateway_api(REPO_ROOT / "docs" / "gateway.md")
 
 
 def operations() -> dict[Route, dict[str, Any]]:
@@ -149,7 +149,7 @@ def test_request_bodies_of_login_and_limits() -> None:
 
 
 # The parser is strict: these are the ways a future edit of gateway.md could slip past it.
-HEADER = "## HTTP API\nAuth: Bearer. Public: `GET /health`. Everything else needs a credential.\n"
+HEADER = "## Routes\nAuth: Bearer. Public: `GET /health`. Everything else needs a credential.\n"
 
 
 def parse(bullets: str) -> GatewayApi:

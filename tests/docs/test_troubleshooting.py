@@ -7,7 +7,7 @@ import re
 
 from infra.alerting import rules
 from infra.alerting.runbooks import github_anchor
-from tests.alerts.test_rules import alert_rules
+from tests.support.alerts import alert_rules
 from tests.support.paths import REPO_ROOT
 
 DOC = REPO_ROOT / rules.RUNBOOK_DOC

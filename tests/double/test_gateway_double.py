@@ -20,7 +20,7 @@ from websockets.exceptions import InvalidStatus
 
 from infra.metrics.catalog import exposed
 from tests.support.gateway_double import BODY_LIMIT, CONTROL_PATH, GatewayDouble, is_allowed_client
-from tests.support.paths import REPO_ROOT, SHARED_DIR
+from tests.support.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
 from tests.support.processes import free_port, http_ok, wait_for
 
 TOKEN = "admin-key-for-tests-0123456789"
@@ -58,7 +58,7 @@ def test_metrics_with_either_credential_is_the_real_format(gw: GatewayDouble, he
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     # Untouched values are the fixture's: the body is byte for byte a real scrape.
-    assert r.text == (SHARED_DIR / "fixtures" / "gateway-metrics.prom").read_text(encoding="utf-8")
+    assert r.text == GATEWAY_METRICS_FIXTURE.read_text(encoding="utf-8")
     families = {f.name for f in text_string_to_metric_families(r.text)}
     # prometheus_client strips _total from counter family names.
     expected = {m.name.removesuffix("_total") if m.type == "counter" else m.name for m in exposed()}

@@ -13,17 +13,17 @@ import yaml
 from infra.host import prometheus as host_prometheus
 from infra.monitoring import prometheus
 from infra.render import artefacts
-from infra.settings import Settings, validate
-from infra.settings.load import RawConfig
+from infra.settings import Settings
 from infra.settings.secrets import METRICS_TOKEN
 from infra.stack import build_stack
 from infra.stack.prometheus import scrape_targets
+from tests.support.settings import settings_of
 
 PROM_DIR = host_prometheus.PREFIX + host_prometheus.DIR
 
 
 def settings(plain: dict[str, object], token: bool) -> Settings:
-    return validate(RawConfig("dev", plain, frozenset({METRICS_TOKEN}) if token else frozenset()))
+    return settings_of(plain, frozenset({METRICS_TOKEN}) if token else frozenset(), stack="dev")
 
 
 def write_prometheus(s: Settings, root: Path) -> Path:

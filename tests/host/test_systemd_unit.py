@@ -13,6 +13,7 @@ from infra.host.systemd import gateway_unit
 from infra.stack import gateway
 from tests.support.host import fake_gateway
 from tests.support.settings import settings_of
+from tests.support.systemd import parse_unit
 
 
 def verify(unit_text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -26,22 +27,6 @@ def verify(unit_text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         cwd=tmp_path,
     )
-
-
-def parse_unit(text: str) -> dict[str, dict[str, list[str]]]:
-    """Sections to {key: [values...]} (systemd keys may repeat)."""
-    out: dict[str, dict[str, list[str]]] = {}
-    section = ""
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-            out[section] = {}
-            continue
-        key, _, value = line.partition("=")
-        out[section].setdefault(key, []).append(value)
-    return out
 
 
 @pytest.mark.parametrize("target", ["file", "journal"])

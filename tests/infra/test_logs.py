@@ -33,7 +33,7 @@ def test_logrotate_config_is_present_safe_and_valid(host: Any, friday: HostConfi
     assert conf.mode & 0o022 == 0, f"{conf.path} is group/world-writable (mode {conf.mode:o}): logrotate ignores it"
     log = friday.path(friday.log_file)
     assert str(PurePosixPath(log).parent) in text, f"{conf.path} does not name {log}'s folder"
-    # The gateway never reopens its log and dies on SIGHUP (shared/gateway.md).
+    # The gateway never reopens its log and dies on SIGHUP (docs/gateway.md).
     assert "copytruncate" in text
     assert not re.search(r"kill\s+-(HUP|USR1|1|10)\b", text), "signals would kill the gateway or open its debugger"
     done = host.run(f"logrotate -d -s /dev/null {conf.path}")

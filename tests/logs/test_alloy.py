@@ -14,13 +14,17 @@ from infra.logs import pipeline, syntax
 from infra.settings import Settings
 from infra.stack import alloy, gateway, loki
 from infra.stack.build import build_stack
+from infra.targets.kubernetes_map import install
+from infra.targets.kubernetes_map.meta import NAME_LABEL
 from tests.support.alloy_parser import AlloySyntaxError, ParsedBlock, Reference, all_references, parse
 from tests.support.docker_plan import container_of
+from tests.support.kubernetes import KUBE_BASE
 from tests.support.settings import settings_of
 
 # Exports each component kind has, from Alloy's component reference.
 EXPORTS = {
     "discovery.docker": {"targets"},
+    "discovery.kubernetes": {"targets"},
     "discovery.relabel": {"output", "rules"},
     "local.file_match": {"targets"},
     "loki.process": {"receiver"},
@@ -31,6 +35,10 @@ EXPORTS = {
 ARGUMENTS: dict[str, set[str]] = {
     "discovery.docker": {"host", "port", "refresh_interval", "match_first_network"},
     "discovery.docker/filter": {"name", "values"},
+    "discovery.kubernetes": {"api_server", "role", "kubeconfig_file", "bearer_token_file", "proxy_url"},
+    "discovery.kubernetes/namespaces": {"own_namespace", "names"},
+    "discovery.kubernetes/selectors": {"role", "label", "field"},
+    "loki.source.kubernetes": {"targets", "forward_to"},
     "discovery.relabel": {"targets"},
     "discovery.relabel/rule": {
         "source_labels",
@@ -181,7 +189,7 @@ def test_alloy_service_runs_its_config_non_root_with_the_socket_group() -> None:
 
 
 def test_no_docker_socket_shipper_on_kubernetes() -> None:
-    spec = build_stack(settings_of({"target": "kubernetes"}))
+    spec = build_stack(settings_of(KUBE_BASE))
     assert alloy.NAME not in [s.name for s in spec.services]
     assert loki.NAME in [s.name for s in spec.services]
 
@@ -221,7 +229,7 @@ def test_level_template_maps_pino_numbers_and_names_to_a_bounded_set() -> None:
 
 
 def test_gateway_time_is_rfc3339() -> None:
-    # The real gateway's request line (shared/gateway.md); Go's RFC3339 accepts the fraction.
+    # The real gateway's request line (docs/gateway.md); Go's RFC3339 accepts the fraction.
     sample = "2026-11-24T15:47:56.845Z"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", sample)
     assert datetime.fromisoformat(sample).utcoffset() is not None
@@ -268,3 +276,22 @@ def test_dashboard_log_selector_uses_labels_and_values_the_pipeline_produces() -
     assert matchers["service"] == gateway.NAME  # Docker: the friday.service label; bare metal: layout.SERVICE
     assert layout.SERVICE == gateway.NAME
     assert set(matchers["level"].split("|")) <= set(pipeline.LEVELS.values())
+
+
+def test_kubernetes_pipeline_reads_the_stacks_namespace_through_the_api() -> None:
+    s = settings_of({**KUBE_BASE, "kubernetesMonitoringMode": "install"}, stack="prod")
+    blocks = parse(install.alloy_config(s))
+    check_references(blocks)
+    check_arguments(blocks)
+    check_processing(blocks, install.loki_push_url(s))
+    components = by_id(blocks)
+    discover = components["discovery.kubernetes.pods"]
+    assert discover.attrs["role"] == "pod"
+    assert discover.one("namespaces").attrs["names"] == [s.kubernetes_namespace]
+    [rule] = components["discovery.relabel.pods"].blocks
+    # The component name label every pod of the stack carries (infra/targets/kubernetes_map/meta.py).
+    assert rule.attrs["source_labels"] == ["__meta_kubernetes_pod_label_" + re.sub(r"[./]", "_", NAME_LABEL)]
+    assert rule.attrs["target_label"] == "service"
+    values = install.alloy_chart(s).values
+    assert values["controller"]["type"] == "deployment"
+    assert values["alloy"]["mounts"] == {"varlog": False, "dockercontainers": False}

@@ -11,6 +11,7 @@ from infra.settings import SettingsError
 from infra.stack import loki
 from infra.stack.build import build_stack
 from tests.support.docker_plan import container_of
+from tests.support.kubernetes import KUBE_BASE
 from tests.support.settings import settings_of
 
 # Keys the config may use, per block, from Loki 3's configuration reference: a misspelt key
@@ -165,5 +166,5 @@ def test_loki_and_alloy_are_registered_for_scraping() -> None:
     docker = {t.job: t for t in scrape_targets(build_stack(settings_of()).long_running())}
     assert (docker["loki"].address, docker["loki"].metrics_path) == (f"loki:{loki.HTTP_PORT}", "/metrics")
     assert docker["alloy"].address == f"alloy:{alloy.HTTP_PORT}"
-    kubernetes = {t.job for t in scrape_targets(build_stack(settings_of({"target": "kubernetes"})).long_running())}
+    kubernetes = {t.job for t in scrape_targets(build_stack(settings_of(KUBE_BASE)).long_running())}
     assert "loki" in kubernetes and "alloy" not in kubernetes

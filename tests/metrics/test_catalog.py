@@ -1,4 +1,5 @@
-"""The metric catalog against its two sources: the real scrape and the seed."""
+"""The metric catalog against its two sources: the real scrape (tests/fixtures) and the specification's
+list (docs/gateway.md)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from infra.metrics.catalog import (
     exposed,
     metric_names_in_promql,
 )
-from tests.support.paths import SHARED_DIR
+from tests.support.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
 
-FIXTURE = SHARED_DIR / "fixtures" / "gateway-metrics.prom"
-SEED = SHARED_DIR / "seed" / "000_0822f0788feacfec.txt"
-GATEWAY_MD = SHARED_DIR / "gateway.md"
+FIXTURE = GATEWAY_METRICS_FIXTURE
+GATEWAY_MD = REPO_ROOT / "docs" / "gateway.md"
+SPEC_SECTION = "## Metrics against the specification"
 
 
 def fixture_families() -> dict[str, tuple[str, str]]:
@@ -35,16 +36,13 @@ def fixture_families() -> dict[str, tuple[str, str]]:
     return {name: (types[name], helps[name]) for name in helps}
 
 
-def seed_part1() -> str:
-    text = SEED.read_text(encoding="utf-8")
-    start = text.index("## Part 1")
-    return text[start : text.index("## Part 2", start)]
-
-
 def seed_metrics() -> dict[str, tuple[str, str]]:
-    """name -> (type, help) from the seed's counter('name', 'help', ...) / gauge(...) calls."""
-    calls = re.findall(r"\b(counter|gauge)\('([a-z0-9_]+)',\s*'([^']*)'", seed_part1())
-    return {name: (type_, help_) for type_, name, help_ in calls}
+    """name -> (type, help) from the specification's table in docs/gateway.md."""
+    text = GATEWAY_MD.read_text(encoding="utf-8")
+    start = text.index(SPEC_SECTION)
+    section = text[start : text.index("\n## ", start + 1)]
+    rows = re.findall(r"^\| `([a-z0-9_]+)` \| (counter|gauge) \| ([^|]+?) \|$", section, re.MULTILINE)
+    return {name: (type_, help_) for name, type_, help_ in rows}
 
 
 def gateway_md_list(after: str) -> set[str]:
@@ -93,13 +91,13 @@ def test_catalog_is_the_union_of_both_sources() -> None:
 
 
 def test_seed_only_metrics_match_gateway_md() -> None:
-    listed = gateway_md_list("Metrics the seed names that it does NOT expose:")
+    listed = gateway_md_list("Named by the specification but not exported by 0.1.0:")
     assert len(listed) == 6
     assert {m.name for m in METRICS if not m.exposed_by_gateway} == listed
 
 
 def test_gateway_only_metrics_match_gateway_md() -> None:
-    listed = gateway_md_list("Metrics it has that the seed lacks:")
+    listed = gateway_md_list("Exported by 0.1.0 although the specification does not name them:")
     assert len(listed) == 5
     assert {m.name for m in METRICS if not m.in_seed} == listed
 
@@ -168,7 +166,8 @@ def test_metric_names_in_promql(expr: str, names: set[str]) -> None:
 
 
 def test_seed_alert_expressions_use_only_catalogued_names() -> None:
-    exprs = re.findall(r"expr: (.+)", seed_part1())
+    text = GATEWAY_MD.read_text(encoding="utf-8")
+    exprs = re.findall(r"`expr: ([^`]+)`", text[text.index(SPEC_SECTION) :])
     assert len(exprs) == 5
     used = set().union(*(metric_names_in_promql(e) for e in exprs))
     assert used == {

@@ -14,7 +14,7 @@ from infra.monitoring import alertmanager
 from infra.settings import SettingsError, load_stack
 from infra.stack import build_stack
 from infra.stack.spec import SecretRef, fill_secrets
-from tests.monitoring.render_helpers import alertmanager_file, render_into
+from tests.support.render import alertmanager_file, render_into
 from tests.support.settings import settings_of
 
 ALL_RECEIVER_SECRETS = frozenset(alertmanager.SECRET_OF.values())

@@ -29,8 +29,8 @@ from infra.stack.spec import (
     Workload,
     resources,
 )
-from tests.monitoring.render_helpers import load_yaml, prometheus_dir, render_into
 from tests.support.paths import REPO_ROOT
+from tests.support.render import load_yaml, prometheus_dir, render_into
 from tests.support.settings import settings_of
 
 
@@ -66,7 +66,11 @@ def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> 
     out = render_into(settings, tmp_path / "out")
     config = load_yaml(prometheus_dir(out) / "prometheus.yml")
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
-    assert set(jobs) == {"gateway", "prometheus", "alertmanager", "grafana", "loki", "alloy", "backup"}
+    assert set(jobs) == {
+        *("gateway", "prometheus", "alertmanager", "grafana", "loki", "alloy", "backup", "blackbox"),
+        # The probes (infra/stack/blackbox.py): /health always, the WebSocket with the key.
+        *("probe-health", "probe-websocket"),
+    }
     assert jobs["loki"]["static_configs"][0]["targets"] == ["loki:3100"]
     assert jobs["alloy"]["static_configs"][0]["targets"] == ["alloy:12345"]
     assert jobs["grafana"]["static_configs"][0]["targets"] == ["grafana:3000"]
@@ -132,6 +136,8 @@ def test_rule_files_in_the_service_are_the_committed_ones() -> None:
         "rules/gateway.yml",
         "rules/monitoring.yml",
         "rules/backups.yml",
+        "rules/probes.yml",
+        "rules/slo.yml",
         "rules/dashboards.yml",
         "rules/stack-constants.yml",
     ]

@@ -12,13 +12,14 @@ import yaml
 
 from infra.cli import main
 from infra.settings import SettingsError
-from infra.settings.load import RawConfig, missing_required_secrets, validate
+from infra.settings.load import missing_required_secrets
 from infra.stack import build_stack, gateway, proxy
 from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, caddyfile, nginx_conf
 from infra.stack.spec import Reach, Workload
-from tests.proxy.harness import check, local_params, proxy_settings, workdir
 from tests.support.docker_plan import container_of
 from tests.support.paths import REPO_ROOT
+from tests.support.proxy import check, local_params, proxy_settings, workdir
+from tests.support.settings import settings_of
 from tests.support.tls import CertFiles, self_signed
 
 KINDS = ["nginx", "caddy"]
@@ -94,7 +95,7 @@ def test_nginx_rate_limit_follows_the_settings() -> None:
 
 def test_caddy_with_a_rate_limit_is_refused_naming_the_keys() -> None:
     with pytest.raises(SettingsError, match=r"proxyKind = 'caddy' with proxyRateLimitPerSecond = 10") as err:
-        validate(RawConfig("dev", {"proxyEnabled": True, "proxyKind": "caddy"}))
+        settings_of({"proxyEnabled": True, "proxyKind": "caddy"}, stack="dev")
     assert "proxyRateLimitPerSecond = 0" in str(err.value)
     assert "no rate limiting" in caddyfile(proxy.params(proxy_settings("caddy"))).lower()
 
@@ -102,18 +103,18 @@ def test_caddy_with_a_rate_limit_is_refused_naming_the_keys() -> None:
 def test_self_signed_is_refused_on_prod_and_ports_must_differ() -> None:
     prod = {"environment": "prod", "proxyEnabled": True, "proxyTlsSource": "self-signed"}
     with pytest.raises(SettingsError, match="proxyTlsSource = 'self-signed' is refused on environment 'prod'"):
-        validate(RawConfig("prod", prod))
+        settings_of(prod, stack="prod")
     with pytest.raises(SettingsError, match="are both 8443"):
-        validate(RawConfig("dev", {"proxyEnabled": True, "proxyHttpHostPort": 8443, "proxyHttpsHostPort": 8443}))
+        settings_of({"proxyEnabled": True, "proxyHttpHostPort": 8443, "proxyHttpsHostPort": 8443}, stack="dev")
     with pytest.raises(SettingsError, match="friday:proxyKind = 'haproxy'"):
-        validate(RawConfig("dev", {"proxyKind": "haproxy"}))
+        settings_of({"proxyKind": "haproxy"}, stack="dev")
 
 
 def test_tls_secrets_are_required_unless_self_signed() -> None:
     missing = " ".join(missing_required_secrets(proxy_settings("nginx")))
     assert "friday:proxyTlsCert is required" in missing and "friday:proxyTlsKey is required" in missing
     assert "proxyTls" not in " ".join(missing_required_secrets(proxy_settings("nginx", proxyTlsSource="self-signed")))
-    assert "proxyTls" not in " ".join(missing_required_secrets(validate(RawConfig("dev", {}))))
+    assert "proxyTls" not in " ".join(missing_required_secrets(settings_of({}, stack="dev")))
 
 
 def test_proxy_service_is_hardened_and_pinned() -> None:
@@ -133,7 +134,7 @@ def test_proxy_service_is_hardened_and_pinned() -> None:
         assert service.depends_on == (gateway.NAME,)
         assert container_of(settings, gateway.NAME).ports == (), "the gateway is reached through the proxy only"
         assert [s.name for s in spec.services].index(gateway.NAME) < [s.name for s in spec.services].index(proxy.NAME)
-    assert proxy.NAME not in [s.name for s in build_stack(validate(RawConfig("dev", {}))).services]
+    assert proxy.NAME not in [s.name for s in build_stack(settings_of({}, stack="dev")).services]
 
 
 def test_render_writes_the_proxy_config_and_placeholders(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import requests
 from websockets.sync.client import connect
 
 from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, SECURITY_HEADERS
-from tests.proxy.harness import LocalProxy, proxy_settings, run_proxy
 from tests.support.gateway_double import BODY_LIMIT, GatewayDouble
+from tests.support.proxy import LocalProxy, proxy_settings, run_proxy
 from tests.support.tls import CertFiles, self_signed
 
 pytestmark = pytest.mark.live

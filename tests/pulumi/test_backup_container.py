@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.stack import backup, gateway
-from tests.pulumi.harness import Recorder
-from tests.pulumi.test_docker_target import deploy
+from tests.support.pulumi_harness import Recorder, deploy
 
 
 def test_backup_container_reads_the_gateway_volume_as_the_gateway_user() -> None:

@@ -7,8 +7,8 @@ import pytest
 
 from infra.program.main import run
 from infra.settings import SettingsError
-from tests.pulumi.harness import configure_stack_file
 from tests.support.bad_settings import BAD, Bad, engine_strings
+from tests.support.pulumi_harness import configure_stack_file
 
 
 @pytest.mark.parametrize("case", BAD, ids=[c.name for c in BAD])

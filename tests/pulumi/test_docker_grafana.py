@@ -8,8 +8,7 @@ from typing import Any
 import yaml
 
 from infra.stack import grafana
-from tests.pulumi.harness import FAKE_AI_KEY, Recorder
-from tests.pulumi.test_docker_target import SECRET_SIG, deploy
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, deploy
 
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -13,31 +12,11 @@ import yaml
 from infra.program.main import run
 from infra.settings import SettingsError
 from infra.stack import gateway
-from tests.pulumi.harness import FAKE_AI_KEY, Recorder, configure
 from tests.support.paths import REPO_ROOT
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, deploy
 
 CONTAINER = "docker:index/container:Container"
 PASSWORD = "random:index/randomPassword:RandomPassword"
-# The engine's marker for a secret value in mocked inputs.
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-
-
-def deploy(
-    check: Callable[[Recorder, Any], None],
-    plain: dict[str, Any] | None = None,
-    secrets: dict[str, str] | None = None,
-    stack: str = "dev",
-) -> None:
-    """Run the program, wait for every container, then call check(recorder, docker_stack)."""
-    recorder = configure(stack, plain or {}, {"anthropicApiKey": FAKE_AI_KEY} if secrets is None else secrets)
-
-    @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def program() -> pulumi.Output[None]:
-        docker_stack = run()
-        ids = [c.id for c in docker_stack.containers.values()]
-        return pulumi.Output.all(*ids).apply(lambda _: check(recorder, docker_stack))
-
-    program()
 
 
 def gateway_inputs(recorder: Recorder) -> dict[str, Any]:
@@ -229,10 +208,6 @@ def test_short_secret_fails_without_showing_it() -> None:
         run()
     assert "short-key" not in str(err.value)
     assert recorder.resources == []
-
-
-def test_kubernetes_target_is_refused_clearly_for_now() -> None:
-    refused({"target": "kubernetes"}, {"anthropicApiKey": FAKE_AI_KEY}, "deploys the 'docker' target only")
 
 
 def test_unknown_key_from_the_engine_is_refused() -> None:

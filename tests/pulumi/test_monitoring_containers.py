@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from infra.alerting import rules
-from tests.pulumi.harness import FAKE_AI_KEY, Recorder
-from tests.pulumi.test_docker_target import SECRET_SIG, deploy
 from tests.support.paths import REPO_ROOT
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, deploy
 
 TOKEN = "metrics-admin-key-0123456789abcdef"
 WEBHOOK = "https://hooks.example.org/friday/8c1d2e"

@@ -26,7 +26,7 @@ GIT_ENV = {
 
 def git(repo: Path, *args: str) -> str:
     out = subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, env={**os.environ, **GIT_ENV}
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, env={**os.environ, **GIT_ENV}, timeout=60
     )
     return out.stdout.strip()
 

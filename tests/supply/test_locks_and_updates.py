@@ -12,7 +12,10 @@ import pytest
 
 from infra.cli import main
 from infra.settings import Settings
+from infra.targets.kubernetes_map import install
+from tests.support.kubernetes import KUBE_BASE
 from tests.support.paths import REPO_ROOT
+from tests.support.settings import settings_of
 
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)(?: ;.*?)?(?: \\)?$", re.M)
 
@@ -22,7 +25,12 @@ def pins(path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("source", "lock"), [("requirements.in", "requirements.txt"), ("requirements-dev.in", "requirements-dev.txt")]
+    ("source", "lock"),
+    [
+        ("requirements.in", "requirements.txt"),
+        ("requirements-dev.in", "requirements-dev.txt"),
+        ("requirements-checkov.in", "requirements-checkov.txt"),
+    ],
 )
 def test_every_chosen_version_is_in_its_lock(source: str, lock: str) -> None:
     chosen, locked = pins(REPO_ROOT / source), pins(REPO_ROOT / lock)
@@ -30,7 +38,7 @@ def test_every_chosen_version_is_in_its_lock(source: str, lock: str) -> None:
     assert {n: v for n, v in chosen.items() if locked.get(n) != v} == {}, f"run `make lock`: {lock} is stale"
 
 
-@pytest.mark.parametrize("lock", ["requirements.txt", "requirements-dev.txt"])
+@pytest.mark.parametrize("lock", ["requirements.txt", "requirements-dev.txt", "requirements-checkov.txt"])
 def test_every_locked_package_carries_hashes(lock: str) -> None:
     text = (REPO_ROOT / lock).read_text()
     blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
@@ -52,7 +60,7 @@ def test_installs_require_hashes() -> None:
 
 def image_regex() -> re.Pattern[str]:
     config = json.loads((REPO_ROOT / "renovate.json").read_text())
-    [manager] = config["customManagers"]
+    [manager] = [m for m in config["customManagers"] if m["datasourceTemplate"] == "docker"]
     [pattern] = manager["matchStrings"]
     # Renovate's (?<name>) groups in Python's spelling.
     return re.compile(pattern.replace("(?<", "(?P<"))
@@ -73,10 +81,11 @@ def test_renovate_covers_pip_locks_and_actions() -> None:
     assert set(config["enabledManagers"]) == {"pip-compile", "github-actions", "custom.regex"}
     [pattern] = config["pip-compile"]["managerFilePatterns"]
     files = re.compile(pattern.strip("/"))
-    assert files.search("requirements.txt") and files.search("requirements-dev.txt")
+    locks = ("requirements.txt", "requirements-dev.txt", "requirements-checkov.txt")
+    assert all(files.search(lock) for lock in locks)
     # Renovate re-runs the command in each lock's header: it must be the one `make lock` runs.
     lock_script = (REPO_ROOT / "scripts" / "lock.sh").read_text()
-    for lock in ("requirements.txt", "requirements-dev.txt"):
+    for lock in locks:
         header = (REPO_ROOT / lock).read_text().splitlines()[1]
         assert header.startswith("#    uv pip compile --generate-hashes --universal --python-version=3.11 ")
         assert f"--output-file={lock}" in header and f"--output-file={lock}" in lock_script
@@ -107,3 +116,15 @@ def test_new_stack_from_the_template_is_valid_and_safe(tmp_path: Path, capsys: p
 def test_make_up_creates_a_missing_stack_before_anything_else() -> None:
     up = (REPO_ROOT / "scripts" / "up.sh").read_text()
     assert up.index("infra new-stack") < up.index("infra check") < up.index("install-pulumi.sh")
+
+
+def test_renovate_finds_every_chart_version_of_the_install_mode() -> None:
+    config = json.loads((REPO_ROOT / "renovate.json").read_text())
+    source = (REPO_ROOT / "infra" / "settings" / "groups.py").read_text()
+    found = {}
+    for manager in (m for m in config["customManagers"] if m["datasourceTemplate"] == "helm"):
+        [pattern] = manager["matchStrings"]
+        [match] = re.finditer(pattern.replace("(?<", "(?P<"), source)
+        found[manager["depNameTemplate"]] = (manager["registryUrlTemplate"], match["currentValue"])
+    settings = settings_of({**KUBE_BASE, "kubernetesMonitoringMode": "install"}, stack="prod")
+    assert found == {c.chart: (c.repository, c.version) for c in install.charts(settings)}

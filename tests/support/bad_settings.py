@@ -152,7 +152,7 @@ def _cases() -> list[Bad]:
             "long scrape interval on dev",
             "  friday:scrapeInterval: 3m\n",
             (
-                "friday:scrapeInterval = '3m' is refused on every environment",
+                "friday:scrapeInterval = '3m' refused on every environment",
                 "add 'long-scrape-interval' to friday:force",
             ),
         ),

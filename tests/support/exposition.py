@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from infra.metrics.catalog import Metric, by_name, exposed
 
-# Values copied from shared/fixtures/gateway-metrics.prom; everything else starts at 0.
+# Values copied from tests/fixtures/gateway-metrics.prom; everything else starts at 0.
 FIXTURE_VALUES: Mapping[str, float] = {
     "friday_memory_used_mb": 37.49,
     "friday_blocked_requests_total": 1,

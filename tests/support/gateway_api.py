@@ -1,6 +1,6 @@
-"""Read the gateway's route list from the "HTTP API" section of gateway.md.
+"""Read the gateway's route list from the "Routes" section of docs/gateway.md.
 
-gateway.md describes what the real gateway serves, and docs/openapi.yaml is checked against it.
+docs/gateway.md describes what the real gateway serves, and docs/openapi.yaml is checked against it.
 The parser is strict on purpose: a code span that looks like a route but cannot be read, a route
 outside the places it knows how to classify, or an "admin" remark it does not understand raises
 GatewayDocError. Skipping such text instead would let a new route silently drop out of the check.
@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-SECTION_TITLE = "HTTP API"
+SECTION_TITLE = "Routes"
 HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"})
 
 _CODE_SPAN = re.compile(r"`([^`]+)`")

@@ -1,6 +1,6 @@
 """A stand-in for the SecureYeoman gateway 0.1.0: /health, /metrics, /ws/metrics and login.
 
-It behaves like the real gateway where the infrastructure depends on it (see shared/gateway.md):
+It behaves like the real gateway where the infrastructure depends on it (see docs/gateway.md):
 one port for HTTP and the WebSocket, /metrics in the gateway's exact text format and demanding
 an admin credential (Bearer or X-API-Key) when a token is set, 403 for non-private clients,
 a 1 MB body limit, JSON errors, pino-style JSON request logs on stdout, SIGHUP kills it.
@@ -155,10 +155,14 @@ class GatewayDouble:
         return response
 
     async def _ws_metrics(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(heartbeat=None)
+        # Like the gateway: a plain request (no upgrade headers) finds no route; an upgrade
+        # request is then judged on its credential (401 without one).
+        if not ws.can_prepare(request).ok:
+            return _error(404, "Route GET:/ws/metrics not found")
         problem = self._auth_problem(request)
         if problem:
             return problem
-        ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
 
         async def broadcast() -> None:

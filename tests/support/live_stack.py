@@ -28,12 +28,12 @@ import yaml
 
 from infra import render
 from infra.monitoring import endpoints
-from infra.settings import Settings, validate
-from infra.settings.load import RawConfig
+from infra.settings import Settings
 from infra.stack import backup, gateway
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
 from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from tests.support.settings import settings_of
 from tests.support.sqlite_writer import create as create_databases
 
 START_TIMEOUT_S = 30.0
@@ -41,7 +41,7 @@ SECRETS = frozenset({"metricsToken", "alertWebhookUrl", "alertHeartbeatUrl"})
 
 
 def live_settings() -> Settings:
-    return validate(RawConfig("live", {"environment": "live", "alertReceivers": "webhook,heartbeat"}, SECRETS))
+    return settings_of({"environment": "live", "alertReceivers": "webhook,heartbeat"}, SECRETS, stack="live")
 
 
 @dataclass

@@ -30,7 +30,6 @@ import os
 import pwd
 import re
 import secrets
-import select
 import shlex
 import shutil
 import subprocess
@@ -53,7 +52,7 @@ from infra.stack import build_stack, gateway
 from tests.infra.options import GATEWAY_JOB
 from tests.support import localize
 from tests.support.paths import REPO_ROOT
-from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from tests.support.processes import binary, free_port, http_ok, log_tail, process, read_line, wait_for
 
 STACK = "dev"
 TOKEN_PATH = "/etc/friday/metrics-token"
@@ -154,13 +153,12 @@ def run_backup_unit(root: Path, settings: Settings) -> None:
 
 
 def wait_listening(proc: subprocess.Popen[str]) -> str:
-    assert proc.stderr is not None
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        # readline alone would wait forever on a double that hangs without printing.
-        if not select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        try:
+            line = read_line(proc.stderr, max(0.0, deadline - time.monotonic()))
+        except AssertionError:
             break
-        line = proc.stderr.readline()
         if m := re.search(r"listening on (http://\S+)", line):
             return m.group(1)
         if not line and proc.poll() is not None:

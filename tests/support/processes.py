@@ -4,13 +4,15 @@ processes that are always stopped, HTTP readiness, Debian binaries."""
 from __future__ import annotations
 
 import contextlib
+import os
+import select
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import requests
 
@@ -39,6 +41,28 @@ def wait_for(
             break
         time.sleep(poll)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs()}")
+
+
+def read_line(stream: IO[Any] | None, timeout: float) -> str:
+    """The next line a child writes to a pipe, within timeout seconds; "" at end of file.
+
+    A plain readline() waits forever on a child that hangs before (or in the middle of) a line.
+    This reads the pipe's descriptor directly, byte by byte, so nothing sits in a Python buffer:
+    use it for every read of that pipe, or let the child's output go to a file instead.
+    """
+    assert stream is not None, "the child's output is not a pipe"
+    fd = stream.fileno()
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise AssertionError(f"no complete line from the child within {timeout:.0f}s (so far: {line!r})")
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line.decode(errors="replace")
 
 
 def stop(proc: subprocess.Popen[Any]) -> None:

@@ -19,7 +19,6 @@ import json
 import os
 import pwd
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -34,8 +33,9 @@ from typing import Any
 from infra.host import layout
 from infra.host.logrotate import logrotate_config
 from infra.settings import Settings
-from infra.settings.load import RawConfig, validate
 from tests.support.paths import REPO_ROOT
+from tests.support.processes import STOP_TIMEOUT_S, read_line
+from tests.support.settings import settings_of
 
 # The bound the tests assert and docs/logging.md states: per rotation, at most the lines
 # written in this long a window (plus the one being written). Measured windows here are
@@ -75,9 +75,7 @@ def current_user() -> tuple[str, str]:
 def host_settings(log_dir: Path, keep: int = 200) -> Settings:
     """Settings whose host paths point into a temporary folder, rotating as the current user."""
     user, _ = current_user()
-    return validate(
-        RawConfig("rotation-test", {"hostLogDir": str(log_dir), "hostUser": user, "hostLogRotateKeep": keep})
-    )
+    return settings_of({"hostLogDir": str(log_dir), "hostUser": user, "hostLogRotateKeep": keep}, stack="rotation-test")
 
 
 def write_config(settings: Settings, path: Path) -> Path:
@@ -211,7 +209,7 @@ def measure(
     finally:
         if writer.poll() is None:
             writer.kill()
-            writer.wait()
+            writer.wait(STOP_TIMEOUT_S)
     written = int(err.decode().split()[-1]) if err.startswith(b"written") else -1
     if writer.returncode != 0 or written < 0:
         raise RuntimeError(f"writer failed ({writer.returncode}): {err.decode().strip()}")
@@ -244,11 +242,8 @@ def measure_double(
         )
     sent = 0
     try:
-        assert double.stderr is not None
         # Bounded: a double that hangs before printing must not hang the test.
-        if not select.select([double.stderr], [], [], DOUBLE_START_S)[0]:
-            raise RuntimeError(f"gateway double printed nothing within {DOUBLE_START_S:.0f}s")
-        first = double.stderr.readline().decode()  # "listening on http://127.0.0.1:PORT"
+        first = read_line(double.stderr, DOUBLE_START_S)  # "listening on http://127.0.0.1:PORT"
         if not first.startswith("listening on "):
             raise RuntimeError(f"gateway double did not start: {first!r}")
         url = first.split()[-1]
@@ -279,7 +274,7 @@ def measure_double(
     finally:
         if double.poll() is None:
             double.kill()
-            double.wait()
+            double.wait(STOP_TIMEOUT_S)
         if double.stderr is not None:
             double.stderr.close()
     head = setup.log_path.read_bytes()[:1]

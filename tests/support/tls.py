@@ -19,12 +19,12 @@ class CertFiles:
     key: Path
 
 
-def self_signed(folder: Path, name: str = "localhost") -> CertFiles:
+def self_signed(folder: Path, name: str = "localhost", days: int = 2) -> CertFiles:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
             "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={name}",
+            "-keyout", str(key), "-out", str(cert), "-days", str(days), "-subj", f"/CN={name}",
             "-addext", f"subjectAltName=DNS:{name},IP:127.0.0.1",
             "-addext", "basicConstraints=critical,CA:TRUE",
             "-addext", "keyUsage=critical,digitalSignature,keyCertSign",

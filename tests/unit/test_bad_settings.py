@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from infra.cli import main
 from infra.preflight import EngineConfig, preflight
@@ -83,3 +84,20 @@ def test_good_values_pass_both_paths_with_the_same_result(config: str, tmp_path:
     from_file = preflight("x", root).settings
     from_engine = preflight("x", root, EngineConfig(engine_strings("config:\n" + config), frozenset())).settings
     assert from_file == from_engine
+
+
+def _go_text(value: object) -> str:
+    """A YAML default as Pulumi hands it to the program: Go's %v of the decoded value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def test_the_project_file_defaults_pass_the_engine_path_unchanged() -> None:
+    """Pulumi applies Pulumi.yaml's defaults to every stack: as strings they give the same settings."""
+    project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
+    values = {f"friday:{k}": _go_text(v["default"]) for k, v in project["config"].items() if "default" in v}
+    assert values["friday:costBudgetUsdDaily"] == "25"
+    assert validate(from_config_env("x", values, set())) == validate(from_config_env("x", {}, set()))

@@ -63,7 +63,11 @@ def test_rotation_checks_fail_on_an_old_unrotated_log_and_pass_after_logrotate(t
 
     # A real rotation with the same config (forced: the log is not a day old for logrotate's state).
     rotate = subprocess.run(
-        ["logrotate", "-f", "-s", str(tmp_path / "state"), str(conf)], capture_output=True, text=True, check=False
+        ["logrotate", "-f", "-s", str(tmp_path / "state"), str(conf)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert rotate.returncode == 0, rotate.stderr
     assert (log.parent / "gateway.log.1").stat().st_size > 0

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from infra.alerting import rules
+from infra.alerting import rules, slo
 from infra.cli import main
+from infra.settings import load_stack
 from tests.support.paths import REPO_ROOT
 
 
@@ -24,6 +25,9 @@ def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
         rules.MEMORY_LIMIT_MB,
         rules.COST_BUDGET_USD_DAILY,
         rules.BACKUP_STALE_AFTER_SECONDS,
+        rules.CERT_EXPIRY_WARNING_SECONDS,
+        rules.CERT_EXPIRY_CRITICAL_SECONDS,
+        *(r["record"] for r in slo.constants(load_stack("dev"))),
     }
     config = yaml.safe_load((prom / "prometheus.yml").read_text())
     assert config["global"]["external_labels"] == {"stack": "dev", "environment": "dev"}
@@ -33,4 +37,4 @@ def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
     assert {"prometheus", "alertmanager"} <= set(summary["services"])
     service = json.loads((out / "services/prometheus.json").read_text())
     assert (service["uid"], service["gid"]) == (65534, 65534)
-    assert "--storage.tsdb.retention.time=15d" in service["command"]
+    assert "--storage.tsdb.retention.time=30d" in service["command"]

@@ -1,4 +1,4 @@
-"""The gateway as data: every fact from shared/gateway.md the deployment must honour."""
+"""The gateway as data: every fact from docs/gateway.md the deployment must honour."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.settings.load import RawConfig, validate
 from infra.stack import build_stack, gateway
 from infra.stack.spec import HttpCheck, Reach, SecretRef, Service, Shutdown, StackSpec, Workload
 from infra.targets import docker_map
 from tests.support.docker_plan import container_of
+from tests.support.settings import settings_of
 
 
 def spec_of(**plain: Any) -> StackSpec:
-    return build_stack(validate(RawConfig("test", plain)))
+    return build_stack(settings_of(plain, stack="test"))
 
 
 def gw(**plain: Any) -> Service:
@@ -23,7 +23,7 @@ def gw(**plain: Any) -> Service:
 
 
 def container(**plain: Any) -> docker_map.Container:
-    return container_of(validate(RawConfig("test", plain)), gateway.NAME)
+    return container_of(settings_of(plain, stack="test"), gateway.NAME)
 
 
 def config_of(service: Service) -> dict[str, Any]:

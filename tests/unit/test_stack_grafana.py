@@ -11,16 +11,16 @@ import yaml
 from infra.dashboards.datasources import DATASOURCES
 from infra.dashboards.files import provisioned
 from infra.settings import SettingsError
-from infra.settings.load import RawConfig, validate
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import build_stack, grafana, upstreams
 from infra.stack.spec import Reach, SecretFile, SecretRef, Service
 from tests.support.docker_plan import container_of
 from tests.support.paths import REPO_ROOT
+from tests.support.settings import settings_of
 
 
 def service(stack: str = "test", **plain: Any) -> Service:
-    return build_stack(validate(RawConfig(stack, plain))).service(grafana.NAME)
+    return build_stack(settings_of(plain, stack=stack)).service(grafana.NAME)
 
 
 def file_text(svc: Service, path: str) -> str:
@@ -44,9 +44,9 @@ def test_latest_tag_is_refused() -> None:
 def test_runs_as_the_image_user_never_root() -> None:
     svc = service()
     assert (svc.uid, svc.gid) == (472, 0)
-    assert container_of(validate(RawConfig("t", {})), grafana.NAME).user == "472:0"
+    assert container_of(settings_of({}, stack="t"), grafana.NAME).user == "472:0"
     assert svc.read_only_root and [s.path for s in svc.scratch] == ["/tmp"]
-    [volume] = [v for v in build_stack(validate(RawConfig("t", {}))).volumes if v.name == grafana.DATA_VOLUME]
+    [volume] = [v for v in build_stack(settings_of({}, stack="t")).volumes if v.name == grafana.DATA_VOLUME]
     assert (volume.owner_uid, volume.owner_gid) == (472, 0)
     assert [m.path for m in svc.mounts] == [grafana.DATA_DIR]
 
@@ -55,7 +55,7 @@ def test_limits_healthcheck_and_loopback_port() -> None:
     svc = service(grafanaMemoryMb=768, grafanaCpuMillicores=250)
     limits = svc.resources.limits
     assert (limits.memory_mb, limits.cpu_millicores) == (768, 250)
-    docker = container_of(validate(RawConfig("t", {})), grafana.NAME)
+    docker = container_of(settings_of({}, stack="t"), grafana.NAME)
     assert docker.healthcheck.tests[-1] == "http://127.0.0.1:3000/api/health"
     [port] = docker.ports
     assert (port.ip, port.external, port.internal) == ("127.0.0.1", 3000, 3000)

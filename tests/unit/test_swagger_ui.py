@@ -13,29 +13,29 @@ import requests
 import yaml
 
 from infra.settings import SettingsError
-from infra.settings.load import RawConfig, validate
 from infra.stack import build_stack, swagger_ui
 from infra.stack.nginx_runtime import NginxRuntime
 from infra.stack.spec import Service
-from tests.proxy.harness import drop_root, tool, workdir
 from tests.support.docker_plan import container_of
 from tests.support.paths import REPO_ROOT
 from tests.support.processes import free_port, running
+from tests.support.proxy import drop_root, tool, workdir
+from tests.support.settings import settings_of
 
 
 def service(**plain: Any) -> Service:
-    return build_stack(validate(RawConfig("dev", {"swaggerUiEnabled": True, **plain}))).service(swagger_ui.NAME)
+    return build_stack(settings_of({"swaggerUiEnabled": True, **plain}, stack="dev")).service(swagger_ui.NAME)
 
 
 def test_not_built_unless_enabled() -> None:
-    names = [s.name for s in build_stack(validate(RawConfig("dev", {}))).services]
+    names = [s.name for s in build_stack(settings_of({}, stack="dev")).services]
     assert swagger_ui.NAME not in names
 
 
 def test_prod_refuses_it_unless_forced() -> None:
     with pytest.raises(SettingsError, match="swaggerUiEnabled = true is refused on environment 'prod'"):
-        validate(RawConfig("prod", {"environment": "prod", "swaggerUiEnabled": True}))
-    forced = validate(RawConfig("prod", {"environment": "prod", "swaggerUiEnabled": True, "force": "swagger-ui"}))
+        settings_of({"environment": "prod", "swaggerUiEnabled": True}, stack="prod")
+    forced = settings_of({"environment": "prod", "swaggerUiEnabled": True, "force": "swagger-ui"}, stack="prod")
     assert swagger_ui.NAME in [s.name for s in build_stack(forced).services]
 
 
@@ -51,7 +51,7 @@ def test_the_spec_delivered_is_docs_openapi_yaml() -> None:
 
 def test_container_is_non_root_read_only_loopback_pinned() -> None:
     s = service(swaggerUiHostPort=18999, swaggerUiTag="v5.17.14")
-    docker = container_of(validate(RawConfig("dev", {"swaggerUiEnabled": True, "swaggerUiHostPort": 18999})), s.name)
+    docker = container_of(settings_of({"swaggerUiEnabled": True, "swaggerUiHostPort": 18999}, stack="dev"), s.name)
     assert docker.user == "101:101" and s.read_only_root and "/tmp" in docker.tmpfs
     assert [(p.ip, p.external, p.internal) for p in docker.ports] == [("127.0.0.1", 18999, 8080)]
     assert s.image.ref == "swaggerapi/swagger-ui:v5.17.14"

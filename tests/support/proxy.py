@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from infra.settings import Settings
-from infra.settings.load import RawConfig, validate
 from infra.stack import proxy
 from infra.stack.nginx_runtime import NginxRuntime
 from infra.stack.proxy_config import ProxyParams, caddyfile, nginx_conf
 from tests.support.processes import free_port, running
+from tests.support.settings import settings_of
 from tests.support.tls import CertFiles
 
 
@@ -38,7 +38,7 @@ def proxy_settings(kind: str, **plain: Any) -> Settings:
     if kind == "caddy":
         values["proxyRateLimitPerSecond"] = 0
     values.update(plain)
-    return validate(RawConfig("dev", values))
+    return settings_of(values, stack="dev")
 
 
 def workdir() -> Path:

@@ -1,0 +1,255 @@
+"""`kubernetesMonitoringMode = install`: kube-prometheus-stack, Loki and Alloy from pinned charts.
+
+Plain data for the Pulumi target (helm.v3.Release per chart) and for `render`. The program applies
+the Prometheus Operator's CRDs itself, before the charts and before any custom resource of the
+stack (the chart's own CRD install is off), so the first `pulumi up` never creates a
+ServiceMonitor before its CRD exists. Everything lands in kubernetesMonitoringNamespace.
+
+Chart values are written from the charts' documented values; no chart was fetched or templated
+here (no network to the chart repositories), so a renamed value in a newer chart is not caught.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from infra.dashboards import datasources
+from infra.logs import pipeline
+from infra.settings import Settings
+from infra.settings.groups import label_pairs
+from infra.settings.secrets import SECRETS_BY_KEY
+from infra.stack import loki
+from infra.stack.spec import resources as spec_resources
+from infra.targets.kubernetes_map import pods
+from infra.targets.kubernetes_map.meta import Manifest, labels, name
+from infra.targets.kubernetes_map.monitoring import DASHBOARD_LABEL
+
+KUBE_PROMETHEUS_STACK = "kube-prometheus-stack"
+LOKI = "loki"
+ALLOY = "alloy"
+GRAFANA_ADMIN_SECRET_KEY = "grafanaAdminPassword"
+OPERATOR_CRDS_URL = (
+    "https://github.com/prometheus-operator/prometheus-operator/releases/download/v{version}/stripped-down-crds.yaml"
+)
+
+
+@dataclass(frozen=True)
+class Chart:
+    release: str
+    chart: str
+    repository: str
+    version: str
+    namespace: str
+    values: dict[str, Any]
+
+
+def crds_url(settings: Settings) -> str:
+    return OPERATOR_CRDS_URL.format(version=settings.prometheus_operator_version)
+
+
+def _resources(memory_mb: int, cpu_millicores: int) -> dict[str, Any]:
+    # Requests derived from limits as for every service of the stack (infra.stack.spec.resources).
+    return pods.resources(spec_resources(memory_mb, cpu_millicores))
+
+
+def _claim(settings: Settings, size_gb: int) -> dict[str, Any]:
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{size_gb}Gi"}}}
+    if settings.kubernetes_storage_class:
+        spec["storageClassName"] = settings.kubernetes_storage_class
+    return spec
+
+
+def grafana_secret_name(settings: Settings) -> str:
+    return name(settings, "grafana-admin")
+
+
+def loki_push_url(settings: Settings) -> str:
+    return f"http://{LOKI}.{settings.kubernetes_monitoring_namespace}.svc:{loki.HTTP_PORT}{loki.PUSH_PATH}"
+
+
+def objects(settings: Settings) -> list[Manifest]:
+    """The monitoring namespace and Grafana's admin Secret (placeholder), before the charts."""
+    ns = settings.kubernetes_monitoring_namespace
+    # The charts' pods are not all known to pass `restricted` (not checked here): enforce baseline,
+    # warn and audit on restricted so an operator sees what would not pass.
+    pss = {
+        "pod-security.kubernetes.io/enforce": "baseline",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+    }
+    secret_meta = {"name": grafana_secret_name(settings), "namespace": ns, "labels": labels(settings, "grafana")}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {**labels(settings, "monitoring"), **pss}},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": secret_meta,
+            "type": "Opaque",
+            "stringData": {
+                "admin-user": "admin",
+                "admin-password": SECRETS_BY_KEY[GRAFANA_ADMIN_SECRET_KEY].placeholder(),
+            },
+        },
+    ]
+
+
+def kube_prometheus_stack(settings: Settings) -> Chart:
+    selector = {"matchLabels": label_pairs(settings.kubernetes_prometheus_selector)}
+    values = {
+        # The program applies the operator's CRDs itself, first (see the module docstring).
+        "crds": {"enabled": False},
+        # node-exporter needs the host's network, PID namespace and paths; clusters usually run one.
+        "nodeExporter": {"enabled": False},
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": settings.prometheus_retention_time,
+                "retentionSize": settings.prometheus_retention_size,
+                "scrapeInterval": settings.scrape_interval,
+                "evaluationInterval": settings.evaluation_interval,
+                "externalLabels": {"environment": settings.environment},
+                # Select by the labels the stack's objects carry, in every namespace.
+                "serviceMonitorSelector": selector,
+                "serviceMonitorNamespaceSelector": {},
+                "ruleSelector": selector,
+                "ruleNamespaceSelector": {},
+                "resources": _resources(settings.prometheus_memory_mb, settings.prometheus_cpu_millicores),
+                "storageSpec": {
+                    "volumeClaimTemplate": {"spec": _claim(settings, settings.kubernetes_prometheus_storage_gb)}
+                },
+            }
+        },
+        "alertmanager": {
+            "alertmanagerSpec": {
+                "alertmanagerConfigSelector": selector,
+                "alertmanagerConfigNamespaceSelector": {},
+                "alertmanagerConfigMatcherStrategy": {"type": "OnNamespace"},
+                "resources": _resources(settings.alertmanager_memory_mb, settings.alertmanager_cpu_millicores),
+            }
+        },
+        "grafana": {
+            "admin": {
+                "existingSecret": grafana_secret_name(settings),
+                "userKey": "admin-user",
+                "passwordKey": "admin-password",
+            },
+            "resources": _resources(settings.grafana_memory_mb, settings.grafana_cpu_millicores),
+            "sidecar": {
+                "dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1", "searchNamespace": "ALL"},
+                # The dashboards reference these uids (infra/dashboards/datasources.py).
+                "datasources": {
+                    "uid": datasources.PROMETHEUS.uid,
+                    "alertmanager": {"uid": datasources.ALERTMANAGER.uid},
+                },
+            },
+            "additionalDataSources": [
+                {
+                    "name": datasources.LOKI.name,
+                    "type": datasources.LOKI.type,
+                    "uid": datasources.LOKI.uid,
+                    "access": "proxy",
+                    "url": f"http://{LOKI}.{settings.kubernetes_monitoring_namespace}.svc:{loki.HTTP_PORT}",
+                }
+            ],
+        },
+    }
+    return Chart(
+        KUBE_PROMETHEUS_STACK,
+        KUBE_PROMETHEUS_STACK,
+        "https://prometheus-community.github.io/helm-charts",
+        settings.kube_prometheus_stack_chart_version,
+        settings.kubernetes_monitoring_namespace,
+        values,
+    )
+
+
+def loki_chart(settings: Settings) -> Chart:
+    retention = f"{loki.retention_hours(settings.loki_retention_period)}h"
+    values = {
+        "deploymentMode": "Monolithic",
+        "loki": {
+            "auth_enabled": False,
+            "commonConfig": {"replication_factor": 1},
+            "storage": {"type": "filesystem"},
+            "schemaConfig": {
+                "configs": [
+                    {
+                        "from": loki.SCHEMA_FROM,
+                        "store": "tsdb",
+                        "object_store": "filesystem",
+                        "schema": "v13",
+                        "index": {"prefix": "index_", "period": "24h"},
+                    }
+                ]
+            },
+            "limits_config": {"retention_period": retention},
+            "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
+        },
+        "singleBinary": {
+            "replicas": 1,
+            "persistence": {
+                "size": f"{settings.kubernetes_loki_storage_gb}Gi",
+                **({"storageClass": settings.kubernetes_storage_class} if settings.kubernetes_storage_class else {}),
+            },
+            "resources": _resources(settings.loki_memory_mb, settings.loki_cpu_millicores),
+        },
+        "read": {"replicas": 0},
+        "write": {"replicas": 0},
+        "backend": {"replicas": 0},
+        "chunksCache": {"enabled": False},
+        "resultsCache": {"enabled": False},
+        "gateway": {"enabled": False},
+        "lokiCanary": {"enabled": False},
+        "test": {"enabled": False},
+    }
+    return Chart(
+        LOKI,
+        LOKI,
+        "https://grafana-community.github.io/helm-charts",
+        settings.loki_chart_version,
+        settings.kubernetes_monitoring_namespace,
+        values,
+    )
+
+
+def alloy_config(settings: Settings) -> str:
+    return pipeline.kubernetes_config(settings, loki_push_url(settings), settings.kubernetes_namespace)
+
+
+def alloy_chart(settings: Settings) -> Chart:
+    values = {
+        # Logs come through the API server: one replica, no DaemonSet, no host paths.
+        "controller": {"type": "deployment", "replicas": 1},
+        "alloy": {
+            "configMap": {"create": True, "content": alloy_config(settings)},
+            "mounts": {"varlog": False, "dockercontainers": False},
+            "resources": _resources(settings.alloy_memory_mb, settings.alloy_cpu_millicores),
+            # Not read-only: Alloy keeps its positions and WAL under its storage path in the container.
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "runAsNonRoot": True,
+                "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+        },
+        "rbac": {"create": True},
+        "serviceAccount": {"create": True},
+    }
+    return Chart(
+        ALLOY,
+        ALLOY,
+        "https://grafana.github.io/helm-charts",
+        settings.alloy_chart_version,
+        settings.kubernetes_monitoring_namespace,
+        values,
+    )
+
+
+def charts(settings: Settings) -> list[Chart]:
+    if settings.kubernetes_monitoring_mode != "install":
+        return []
+    return [kube_prometheus_stack(settings), loki_chart(settings), alloy_chart(settings)]

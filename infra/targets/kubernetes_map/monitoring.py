@@ -1,0 +1,206 @@
+"""The stack's part in kube-prometheus-stack: ServiceMonitor, PrometheusRule, dashboards, AlertmanagerConfig.
+
+Each carries the labels kube-prometheus-stack selects by (setting kubernetesPrometheusSelector,
+`release: <its release name>` by default). Prometheus scrapes the gateway pod's metrics-auth
+sidecar (port `metrics`), which adds the scrape credential; the job label is the gateway's
+name, as on Docker, so alerts and dashboards read the same series everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.alerting import thresholds
+from infra.dashboards import files as dashboard_files
+from infra.monitoring import alertmanager
+from infra.settings import Settings
+from infra.settings.groups import label_pairs
+from infra.settings.secrets import SECRETS_BY_KEY
+from infra.stack import backup, gateway
+from infra.targets.kubernetes_map import metrics_auth, rules, tasks, workload
+from infra.targets.kubernetes_map.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
+
+MONITORING_API = "monitoring.coreos.com/v1"
+ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"
+DASHBOARD_LABEL = "grafana_dashboard"
+# A ConfigMap (and any object) must stay under 1 MiB in etcd.
+MAX_OBJECT_BYTES = 1024 * 1024
+
+
+def _meta(settings: Settings, object_name: str, component: str) -> dict[str, Any]:
+    meta = metadata(settings, object_name, component)
+    meta["labels"].update(label_pairs(settings.kubernetes_prometheus_selector))
+    return meta
+
+
+def service_monitor(settings: Settings) -> Manifest:
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "ServiceMonitor",
+        "metadata": _meta(settings, name(settings, gateway.NAME), workload.COMPONENT),
+        "spec": {
+            # job="gateway", as the alerts and dashboards expect (the Service's name label).
+            "jobLabel": NAME_LABEL,
+            "selector": {"matchLabels": selector(settings, workload.COMPONENT)},
+            "namespaceSelector": {"matchNames": [settings.kubernetes_namespace]},
+            "endpoints": [
+                {
+                    "port": metrics_auth.PORT_NAME,
+                    "path": gateway.METRICS_PATH,
+                    "scheme": "http",
+                    "interval": settings.scrape_interval,
+                    "relabelings": [
+                        {"action": "replace", "targetLabel": "stack", "replacement": settings.stack},
+                        {"action": "replace", "targetLabel": "environment", "replacement": settings.environment},
+                    ],
+                }
+            ],
+        },
+    }
+
+
+def prometheus_rule(settings: Settings) -> Manifest:
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "PrometheusRule",
+        "metadata": _meta(settings, name(settings, "alerts"), "alerts"),
+        "spec": {"groups": rules.groups(settings, tasks.cronjob_name(settings, backup.NAME))},
+    }
+
+
+def dashboard_config_maps(settings: Settings) -> list[Manifest]:
+    out = []
+    for file_name, text in sorted(dashboard_files.provisioned().items()):
+        stem = file_name.removesuffix(".json")
+        meta = metadata(settings, name(settings, f"dashboard-{stem}"), "dashboards")
+        meta["labels"][DASHBOARD_LABEL] = "1"
+        out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {file_name: text}})
+    return out
+
+
+# --- AlertmanagerConfig ---------------------------------------------------------------------
+
+
+def receiver_secret_keys(settings: Settings) -> list[str]:
+    return sorted(alertmanager.SECRET_OF[r] for r in alertmanager.enabled(settings))
+
+
+def receiver_secret_name(settings: Settings) -> str:
+    keys = receiver_secret_keys(settings)
+    return name(settings, f"alert-receivers-{content_hash(keys, settings.kubernetes_secret_version)}")
+
+
+def receiver_secret(settings: Settings) -> Manifest | None:
+    keys = receiver_secret_keys(settings)
+    if not keys:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata(settings, receiver_secret_name(settings), "alerts"),
+        "type": "Opaque",
+        "immutable": True,
+        "stringData": {key: SECRETS_BY_KEY[key].placeholder() for key in keys},
+    }
+
+
+def _matcher(text: str) -> dict[str, str]:
+    key, _, value = text.partition("=")
+    return {"name": key, "value": value.strip('"'), "matchType": "="}
+
+
+def _receivers(settings: Settings) -> list[dict[str, Any]]:
+    on = alertmanager.enabled(settings)
+    secret = receiver_secret_name(settings)
+
+    def ref(receiver: str) -> dict[str, str]:
+        return {"name": secret, "key": alertmanager.SECRET_OF[receiver]}
+
+    notify: dict[str, Any] = {}
+    if "webhook" in on:
+        notify["webhookConfigs"] = [{"urlSecret": ref("webhook"), "sendResolved": True, "maxAlerts": 0}]
+    if "slack" in on:
+        slack: dict[str, Any] = {"apiURL": ref("slack"), "sendResolved": True}
+        if settings.alert_slack_channel:
+            slack["channel"] = settings.alert_slack_channel
+        notify["slackConfigs"] = [slack]
+    if "email" in on:
+        notify["emailConfigs"] = [
+            {
+                "to": settings.alert_email_to,
+                "from": settings.alert_email_from,
+                "smarthost": settings.alert_email_smarthost,
+                "authUsername": settings.alert_email_username,
+                "authPassword": ref("email"),
+                "requireTLS": True,
+                "sendResolved": True,
+            }
+        ]
+    page = dict(notify)
+    if "pagerduty" in on:
+        page["pagerdutyConfigs"] = [{"routingKey": ref("pagerduty"), "sendResolved": True}]
+    heartbeat: dict[str, Any] = {}
+    if "heartbeat" in on:
+        heartbeat["webhookConfigs"] = [{"urlSecret": ref("heartbeat"), "sendResolved": False, "maxAlerts": 0}]
+    return [
+        {"name": alertmanager.NOTIFY, **notify},
+        {"name": alertmanager.PAGE, **page},
+        {"name": alertmanager.HEARTBEAT, **heartbeat},
+    ]
+
+
+def alertmanager_config(settings: Settings) -> Manifest:
+    """The Alertmanager routing of infra/monitoring/alertmanager.py in the operator's shape.
+
+    The operator adds `namespace="<this namespace>"` to the top route: only this stack's alerts
+    (every rule of the PrometheusRule carries that label) reach these receivers.
+    """
+    docker = alertmanager.alertmanager_config(settings)
+    route = docker["route"]
+    every = settings.alert_heartbeat_interval
+    return {
+        "apiVersion": ALERTMANAGER_CONFIG_API,
+        "kind": "AlertmanagerConfig",
+        "metadata": _meta(settings, name(settings, "alerts"), "alerts"),
+        "spec": {
+            "route": {
+                "receiver": alertmanager.NOTIFY,
+                "groupBy": route["group_by"],
+                "groupWait": route["group_wait"],
+                "groupInterval": route["group_interval"],
+                "repeatInterval": route["repeat_interval"],
+                "routes": [
+                    {
+                        "matchers": [_matcher(f'alertname="{thresholds.WATCHDOG.alert}"')],
+                        "receiver": alertmanager.HEARTBEAT,
+                        "groupWait": "0s",
+                        "groupInterval": every,
+                        "repeatInterval": every,
+                    },
+                    {"matchers": [_matcher('severity="critical"')], "receiver": alertmanager.PAGE},
+                    {"matchers": [_matcher('severity="warning"')], "receiver": alertmanager.NOTIFY},
+                ],
+            },
+            "inhibitRules": [
+                {
+                    "sourceMatch": [_matcher('severity="critical"')],
+                    "targetMatch": [_matcher('severity="warning"')],
+                    "equal": list(docker["inhibit_rules"][0]["equal"]),
+                }
+            ],
+            "receivers": _receivers(settings),
+        },
+    }
+
+
+def objects(settings: Settings) -> list[Manifest]:
+    out: list[Manifest] = [service_monitor(settings), prometheus_rule(settings)]
+    out += dashboard_config_maps(settings)
+    secret = receiver_secret(settings)
+    if secret is not None:
+        out.append(secret)
+    out.append(alertmanager_config(settings))
+    return out
+
+
+__all__ = ["MAX_OBJECT_BYTES", "labels", "objects"]

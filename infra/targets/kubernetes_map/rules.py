@@ -1,0 +1,106 @@
+"""The alert rules for a PrometheusRule: the rules of alerts/ scoped to the stack's namespace.
+
+One cluster Prometheus evaluates the rules of every stack (one stack per gateway, each in its
+namespace), so each rule here must see only its own namespace's series and carry that namespace
+as a label (Alertmanager routes an AlertmanagerConfig's alerts by it):
+- every vector selector gets `namespace="<ns>"`; the constants' joins match `on(namespace)`;
+- the stack constants are recorded with the namespace label (two stacks never clash);
+- BackupStale reads kube-state-metrics' CronJob series instead of the backup service's
+  `/metrics` (there is no backup service on Kubernetes, only a CronJob).
+The monitoring group of alerts/ (Prometheus, Alertmanager and scrape health) is left to
+kube-prometheus-stack, which ships its own rules for those; only the Watchdog comes along, so
+the stack's heartbeat receiver gets a heartbeat that carries the stack's namespace.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from infra.alerting import rules, thresholds
+from infra.settings import Settings
+
+# A metric name, optionally followed by its {matchers}; functions and keywords are skipped below.
+_SELECTOR = re.compile(r"(?<![\w:$.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?(?=\s*(\(|\[|\)|\s|$|/|>|<|=|!|\*|\+|-|,))")
+_KEYWORDS = {"on", "ignoring", "group_left", "group_right", "by", "without", "and", "or", "unless", "bool", "offset"}
+# Aggregations may be followed by `by (...)` instead of their parenthesis.
+_KEYWORDS |= {
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "count",
+    "group",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "quantile",
+    "count_values",
+}
+LAST_SUCCESS = "kube_cronjob_status_last_successful_time"
+CREATED = "kube_cronjob_created"
+
+
+def scope(expr: str, namespace: str) -> str:
+    """Add `namespace="<ns>"` to every vector selector of a PromQL expression."""
+    matcher = f'namespace="{namespace}"'
+
+    def add(match: re.Match[str]) -> str:
+        metric, braces, following = match.group(1), match.group(2), match.group(3)
+        if metric in _KEYWORDS or (following == "(" and not braces):
+            return match.group(0)
+        if braces:
+            inner = braces[1:-1].strip()
+            return f"{metric}{{{inner + ',' if inner else ''}{matcher}}}"
+        return f"{metric}{{{matcher}}}"
+
+    # Group modifiers take label lists in parentheses: protect them from the selector pattern.
+    parts = re.split(r"((?:on|ignoring|group_left|group_right|by|without)\s*\([^)]*\))", expr)
+    out = [p if i % 2 else _SELECTOR.sub(add, p) for i, p in enumerate(parts)]
+    return "".join(out).replace("on() group_left()", "on(namespace) group_left()")
+
+
+def _alert(rule: rules.AlertRule, expr: str, namespace: str) -> dict[str, Any]:
+    doc = rule.as_rule()
+    doc["expr"] = expr
+    doc["labels"] = {**doc["labels"], "namespace": namespace}
+    return doc
+
+
+def backup_stale_expr(settings: Settings, cronjob: str) -> str:
+    """Age of the newest successful backup job, from kube-state-metrics; before the first success
+    the CronJob's creation time stands in (a new stack is not stale at once, one that never
+    succeeds turns stale on time); no CronJob series at all is stale too."""
+    ns = settings.kubernetes_namespace
+    sel = f'{{namespace="{ns}",cronjob="{cronjob}"}}'
+    return (
+        f"(time() - max by (namespace) ({LAST_SUCCESS}{sel} or {CREATED}{sel}))\n"
+        f'/ on(namespace) group_left() {rules.BACKUP_STALE_AFTER_SECONDS}{{namespace="{ns}"}}'
+        f" > {thresholds.BACKUP_STALE.value:g}\n"
+        f"or absent({CREATED}{sel})\n"
+    )
+
+
+def groups(settings: Settings, backup_cronjob: str) -> list[dict[str, Any]]:
+    ns = settings.kubernetes_namespace
+    gateway = [_alert(r, scope(r.expr, ns).strip(), ns) for r in rules.GATEWAY_RULES.rules]
+    [stale] = [r for r in rules.BACKUP_RULES.rules if r.threshold is thresholds.BACKUP_STALE]
+    [watchdog] = [r for r in rules.MONITORING_RULES.rules if r.threshold is thresholds.WATCHDOG]
+    backup = _alert(stale, backup_stale_expr(settings, backup_cronjob).strip(), ns)
+    backup["annotations"] = {
+        **backup["annotations"],
+        "description": "The newest successful backup job of the gateway databases is older than the stack "
+        f"allows (backupStaleAfterHours), or kube-state-metrics reports no backup CronJob, for "
+        f"{thresholds.BACKUP_STALE.for_}. A restore now would lose everything written since the newest backup.",
+    }
+    constants = [
+        {"record": record, "expr": expr, "labels": {"namespace": ns}}
+        for record, expr in rules.stack_constant_exprs(settings).items()
+    ]
+    return [
+        {"name": rules.GATEWAY_RULES.group, "rules": gateway},
+        {"name": rules.BACKUP_RULES.group, "rules": [backup]},
+        {"name": "friday-watchdog", "rules": [_alert(watchdog, watchdog.expr.strip(), ns)]},
+        {"name": "friday-stack-constants", "rules": constants},
+    ]

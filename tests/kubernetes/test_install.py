@@ -1,0 +1,77 @@
+"""install mode: pinned charts whose values select exactly what the stack creates."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from infra.dashboards import datasources
+from infra.dashboards import files as dashboard_files
+from infra.settings.groups import label_pairs
+from infra.stack import build_stack
+from infra.targets.kubernetes_map import install, manifests
+from tests.support.kubernetes import variant_settings
+
+
+def test_charts_only_in_install_mode_and_pinned_from_settings() -> None:
+    assert install.charts(variant_settings("minimal")) == []
+    s = variant_settings("install")
+    charts = {c.release: c for c in install.charts(s)}
+    assert set(charts) == {"kube-prometheus-stack", "loki", "alloy"}
+    assert charts["kube-prometheus-stack"].version == s.kube_prometheus_stack_chart_version
+    assert charts["loki"].version == s.loki_chart_version
+    assert charts["alloy"].version == s.alloy_chart_version
+    assert all(re.fullmatch(r"\d+\.\d+\.\d+", c.version) for c in charts.values())
+    assert all(c.namespace == s.kubernetes_monitoring_namespace for c in charts.values())
+    assert all(c.repository.startswith("https://") for c in charts.values())
+    assert f"/v{s.prometheus_operator_version}/" in install.crds_url(s)
+
+
+def test_kube_prometheus_stack_selects_the_stacks_custom_resources() -> None:
+    s = variant_settings("install")
+    values = install.kube_prometheus_stack(s).values
+    # The program applies the CRDs, so the chart must not.
+    assert values["crds"] == {"enabled": False}
+    wanted = {"matchLabels": label_pairs(s.kubernetes_prometheus_selector)}
+    prom, am = values["prometheus"]["prometheusSpec"], values["alertmanager"]["alertmanagerSpec"]
+    assert prom["serviceMonitorSelector"] == prom["ruleSelector"] == am["alertmanagerConfigSelector"] == wanted
+    objects = manifests.objects(s, build_stack(s))
+    for obj in (o for o in objects if manifests.is_custom(o)):
+        assert wanted["matchLabels"].items() <= obj["metadata"]["labels"].items(), obj["kind"]
+    assert am["alertmanagerConfigMatcherStrategy"] == {"type": "OnNamespace"}
+
+
+def _datasource_uids(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["datasource"]["uid"]} if isinstance(node.get("datasource"), dict) else set()
+        return found | {u for v in node.values() for u in _datasource_uids(v)}
+    if isinstance(node, list):
+        return {u for v in node for u in _datasource_uids(v)}
+    return set()
+
+
+def test_grafana_gets_the_datasource_uids_the_dashboards_use_and_its_admin_secret() -> None:
+    s = variant_settings("install")
+    grafana = install.kube_prometheus_stack(s).values["grafana"]
+    used = {u for text in dashboard_files.provisioned().values() for u in _datasource_uids(json.loads(text))}
+    used.discard("-- Grafana --")  # Grafana's built-in annotation source
+    assert used
+    provided = {grafana["sidecar"]["datasources"]["uid"], grafana["sidecar"]["datasources"]["alertmanager"]["uid"]}
+    provided |= {d["uid"] for d in grafana["additionalDataSources"]}
+    assert used <= provided == {d.uid for d in datasources.DATASOURCES}
+    [loki] = grafana["additionalDataSources"]
+    assert install.loki_push_url(s).startswith(loki["url"] + "/")
+    objects = manifests.objects(s, build_stack(s))
+    [secret] = [o for o in objects if o["metadata"]["name"] == grafana["admin"]["existingSecret"]]
+    assert {grafana["admin"]["userKey"], grafana["admin"]["passwordKey"]} == set(secret["stringData"])
+    assert manifests.secret_keys(secret) == {"admin-password": "grafanaAdminPassword"}
+
+
+def test_loki_is_monolithic_with_the_stacks_retention() -> None:
+    s = variant_settings("install")
+    values = install.loki_chart(s).values
+    assert values["deploymentMode"] == "Monolithic"
+    assert values["singleBinary"]["replicas"] == 1
+    assert values["loki"]["limits_config"]["retention_period"] == "720h"
+    assert values["loki"]["compactor"]["retention_enabled"] is True

@@ -1,0 +1,15 @@
+"""A tighter time bound on every test here (pytest-timeout): they drive real servers (blackbox
+exporter, Caddy, nginx, Prometheus), and a hang must fail with a traceback long before the
+suite-wide backstop in pyproject.toml."""
+
+from __future__ import annotations
+
+import pytest
+
+LIMIT_S = 120
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/probes/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.timeout(LIMIT_S))

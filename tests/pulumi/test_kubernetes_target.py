@@ -1,0 +1,195 @@
+"""The real Pulumi program on the kubernetes target, under mocks: exactly the rendered objects,
+secrets only as secret Outputs, protect on the claims, CRDs and charts before custom resources."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.program.main import run
+from infra.settings import SettingsError
+from infra.stack import build_stack
+from infra.targets.kubernetes import KubernetesStack, logical_name
+from infra.targets.kubernetes_map import install, manifests
+from tests.support.kubernetes import ALL_RECEIVERS, KUBE_BASE
+from tests.support.paths import REPO_ROOT
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure
+from tests.support.settings import settings_of
+
+RECEIVER_VALUES = {
+    "alertWebhookUrl": "https://hooks.example.org/webhook-secret-path",
+    "alertSlackUrl": "https://hooks.slack.example/T000/B000/slack-secret-token",
+    "alertEmailPassword": "smtp-password-secret-value",
+    "alertPagerdutyKey": "pagerduty-routing-secret-key",
+    "alertHeartbeatUrl": "https://heartbeat.example.org/ping-secret",
+}
+METRICS_TOKEN = "sk-metrics-admin-key-secret-0123456789"
+BASE = "friday-prod"
+HELM = "kubernetes:helm.sh/v3:Release"
+CRDS = "kubernetes:yaml/v2:ConfigFile"
+
+
+@dataclass
+class Seen:
+    """Options each resource was registered with (from a stack transformation)."""
+
+    opts: dict[str, pulumi.ResourceOptions] = field(default_factory=dict)
+    parents: dict[str, str] = field(default_factory=dict)
+
+
+def deploy(
+    check: Callable[[Recorder, Seen, KubernetesStack], None], plain: dict[str, Any], secrets: dict[str, str]
+) -> None:
+    recorder = configure("prod", {**KUBE_BASE, **plain}, secrets)
+    seen = Seen()
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        seen.opts[args.name] = args.opts
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        pulumi.runtime.register_stack_transformation(record)
+        stack = run()
+        assert isinstance(stack, KubernetesStack)
+        ids = [r.id for r in stack.resources.values()] + [r.id for r in stack.releases.values()]
+        return pulumi.Output.all(*ids).apply(lambda _: check(recorder, seen, stack))
+
+    program()
+
+
+def expected_objects(plain: dict[str, Any], secrets: dict[str, str]) -> list[dict[str, Any]]:
+    s = settings_of({**KUBE_BASE, **plain}, frozenset(secrets), stack="prod")
+    return manifests.objects(s, build_stack(s))
+
+
+def k8s_resources(rec: Recorder) -> dict[str, pulumi.runtime.MockResourceArgs]:
+    return {r.name: r for r in rec.resources if r.typ.startswith("kubernetes:") and r.typ not in (HELM, CRDS)}
+
+
+def test_existing_mode_creates_exactly_the_rendered_objects() -> None:
+    secrets = {"anthropicApiKey": FAKE_AI_KEY}
+    objects = expected_objects({}, secrets)
+
+    def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
+        made = k8s_resources(rec)
+        assert set(made) == {logical_name(BASE, o) for o in objects}
+        for obj in objects:
+            inputs = made[logical_name(BASE, obj)].inputs
+            assert inputs["metadata"] == obj["metadata"], obj["kind"]
+            for key in ("spec", "data"):
+                if key in obj:
+                    assert inputs[key] == obj[key], (obj["kind"], key)
+            if manifests.is_custom(obj):
+                assert (inputs["apiVersion"], inputs["kind"]) == (obj["apiVersion"], obj["kind"])
+        assert rec.of_type(HELM) == [] and rec.of_type(CRDS) == []
+        assert [r.name for r in rec.of_type("pulumi:providers:kubernetes")] == [f"{BASE}-cluster"]
+
+    deploy(check, {}, secrets)
+
+
+def test_install_mode_adds_crds_and_charts_before_the_custom_resources() -> None:
+    plain = {"kubernetesMonitoringMode": "install"}
+    secrets = {"anthropicApiKey": FAKE_AI_KEY}
+    objects = expected_objects(plain, secrets)
+
+    def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
+        assert set(k8s_resources(rec)) == {logical_name(BASE, o) for o in objects}
+        [crds] = rec.of_type(CRDS)
+        assert crds.inputs["file"].endswith("/stripped-down-crds.yaml")
+        releases = {r.inputs["name"]: r.inputs for r in rec.of_type(HELM)}
+        assert set(releases) == {"kube-prometheus-stack", "loki", "alloy"}
+        s = settings_of({**KUBE_BASE, **plain}, frozenset(secrets), stack="prod")
+        for chart in install.charts(s):
+            r = releases[chart.release]
+            assert (r["chart"], r["version"], r["namespace"]) == (chart.chart, chart.version, chart.namespace)
+            assert r["repositoryOpts"] == {"repo": chart.repository}
+            assert r["skipCrds"] is True
+            assert r["values"] == json.loads(json.dumps(chart.values))
+            deps = seen.opts[f"{BASE}-{chart.release}"].depends_on
+            assert stack.crds in deps  # type: ignore[operator]
+        kps = stack.releases["kube-prometheus-stack"]
+        for obj in (o for o in objects if manifests.is_custom(o)):
+            deps = seen.opts[logical_name(BASE, obj)].depends_on
+            assert stack.crds in deps and kps in deps, obj["kind"]  # type: ignore[operator]
+
+    deploy(check, plain, secrets)
+
+
+def test_claims_are_protected_and_everything_is_a_child_of_the_component() -> None:
+    def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
+        for name in k8s_resources(rec):
+            opts = seen.opts[name]
+            assert opts.parent is stack, name
+            assert bool(opts.protect) == ("-persistentvolumeclaim-" in name), name
+
+    deploy(check, {}, {"anthropicApiKey": FAKE_AI_KEY})
+
+
+def test_secrets_reach_the_cluster_only_as_secret_outputs() -> None:
+    secrets = {"anthropicApiKey": FAKE_AI_KEY, "metricsToken": METRICS_TOKEN, **RECEIVER_VALUES}
+
+    def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
+        secret_resources = [r for r in rec.resources if r.typ == "kubernetes:core/v1:Secret"]
+        assert len(secret_resources) == 2
+        for r in secret_resources:
+            # The engine's marker of a secret value: the whole stringData map is secret.
+            assert SECRET_SIG in r.inputs["stringData"], r.name
+        everything_else = repr([r.inputs for r in rec.resources if r.typ != "kubernetes:core/v1:Secret"])
+        for value in [*secrets.values()]:
+            assert value not in everything_else
+        # The generated gateway secrets (mocked RandomPassword results) too.
+        assert "generated-friday-" not in everything_else
+
+    deploy(check, ALL_RECEIVERS, secrets)
+
+
+@pytest.mark.parametrize(
+    ("plain", "expected"),
+    [
+        ({"kubernetesIngressHost": ""}, "needs friday:kubernetesIngressHost"),
+        ({"kubernetesTlsSecret": "tls"}, "exactly one of friday:kubernetesTlsSecret"),
+        ({"kubernetesMonitoringMode": "helm"}, "friday:kubernetesMonitoringMode = 'helm'"),
+        ({"proxyEnabled": True}, "on 'kubernetes' the Ingress is the reverse proxy"),
+        ({"kubernetesPrometheusSelector": "release=="}, "friday:kubernetesPrometheusSelector"),
+    ],
+)
+def test_bad_kubernetes_settings_fail_before_any_resource(plain: dict[str, Any], expected: str) -> None:
+    recorder = configure("prod", {**KUBE_BASE, **plain}, {"anthropicApiKey": FAKE_AI_KEY})
+    with pytest.raises(SettingsError, match=expected):
+        run()
+    assert recorder.resources == []
+
+
+def test_stack_outputs_say_where_things_are_and_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    exported: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
+    given = {"anthropicApiKey": FAKE_AI_KEY, "metricsToken": METRICS_TOKEN}
+    configure("prod", {**KUBE_BASE, "kubernetesMonitoringMode": "install", "kubernetesContext": "prod-ctx"}, given)
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        run()
+        keys = sorted(exported)
+        values = pulumi.Output.all(*[pulumi.Output.from_input(exported[k]) for k in keys])
+        return values.apply(lambda vs: resolved.update(zip(keys, vs, strict=True)))
+
+    program()
+    assert resolved["gatewayUrl"] == "https://friday.example.org"
+    assert resolved["gatewayHealthUrl"] == "https://friday.example.org/health"
+    assert resolved["gatewayService"] == "http://friday-gateway.friday-test.svc:18789"
+    assert resolved["namespace"] == "friday-test" and resolved["kubernetesContext"] == "prod-ctx"
+    assert resolved["volumeClaims"] == ["friday-gateway-data", "friday-backups"]
+    assert set(resolved["charts"]) == {"kube-prometheus-stack", "loki", "alloy"}
+    assert "gatewayMetricsUrl" not in resolved, "/metrics is not routed outside the cluster"
+    text = repr(resolved)
+    assert FAKE_AI_KEY not in text and METRICS_TOKEN not in text and "generated-" not in text
+    readme = (REPO_ROOT / "README.md").read_text()
+    [listed] = re.findall(r"Stack outputs of a `kubernetes` stack:(.*?)\n\n", readme, re.S)
+    assert set(resolved) == set(re.findall(r"`(\w+)`", listed))

@@ -1,0 +1,33 @@
+"""The committed alert rule files, read as data."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.support.paths import REPO_ROOT
+
+ALERTS_DIR = REPO_ROOT / "alerts"
+PROMTOOL_TIMEOUT = 60
+
+
+def promtool(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+    """Run promtool (Debian's prometheus package), bounded."""
+    return subprocess.run(
+        ["promtool", *args], cwd=cwd, capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT, check=False
+    )
+
+
+def committed_rules() -> list[dict[str, Any]]:
+    out = []
+    for path in sorted(ALERTS_DIR.glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            out.extend(group["rules"])
+    return out
+
+
+def alert_rules() -> dict[str, dict[str, Any]]:
+    return {r["alert"]: r for r in committed_rules() if "alert" in r}
