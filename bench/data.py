@@ -10,7 +10,7 @@ Every metric gateway 0.1.0 exposes (infra/metrics/catalog.py) is generated per i
 labels the stack's Prometheus gives it (job, instance, service; environment as a stored label);
 seed-only metrics the gateway lacks are not, as in reality. The stack side has what its
 dashboard reads: Prometheus', Alertmanager's (every integration and failure reason), the backup
-tool's, Loki's and Alloy's series, plus `up` and `scrape_*` per target.
+tool's, Loki's and Alloy's series, the blackbox exporter's probes, plus `up` and `scrape_*` per target.
 
 Output: OpenMetrics text, one file per 54 h window aligned like promtool's 54 h blocks (promtool
 re-reads a file once per block it writes, so one block per file keeps the backfill linear).
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.backup import metrics as backup_metrics
+from infra.metrics import probes
 from infra.metrics.catalog import exposed
 
 SCRAPE_INTERVAL_S = 15
@@ -204,6 +205,12 @@ _RULE_GROUPS = (
     "/etc/prometheus/rules/dashboards.yml;friday-dashboards",
     "/etc/prometheus/rules/stack-constants.yml;friday-stack-constants",
 )
+_PROBES = (
+    (probes.PROBE_HEALTH, probes.SLO_AVAILABILITY),
+    (probes.PROBE_HTTPS, probes.SLO_AVAILABILITY),
+    (probes.PROBE_REDIRECT, ""),
+    (probes.PROBE_WS_UPGRADE, ""),
+)
 _LOKI_ROUTES = (
     ("loki_api_v1_push", "POST", ("204", "400", "429", "500")),
     ("loki_api_v1_query_range", "GET", ("200", "400", "500")),
@@ -268,6 +275,15 @@ def _stack_series(shapes: Shapes, stack: dict[str, Instance]) -> list[Series]:
         ("loki_write_sent_entries_total", alloy.labels('host="loki:3100"'), c(20, none)),
         ("loki_write_dropped_entries_total", alloy.labels('host="loki:3100",reason="rate_limited"'), k("0")),
     ]
+    # The blackbox exporter's probes (job probe-<name>); the SLI counts those labelled slo.
+    for name, slo_label in _PROBES:
+        job = Instance(f"probe-{name}", "gateway:18789")
+        labels = f'{probes.PROBE_LABEL}="{name}"' + (f',{probes.SLO_LABEL}="{slo_label}"' if slo_label else "")
+        out.append(("probe_success", job.labels(labels), k("1")))
+        out.append(("probe_duration_seconds", job.labels(labels), g(0.002, 0.05, 6)))
+        if name == probes.PROBE_HTTPS:
+            expiry = str(shapes.timeline.start_s + 60 * DAY_S)
+            out.append(("probe_ssl_earliest_cert_expiry", job.labels(labels), k(expiry)))
     for group in _RULE_GROUPS:
         label = f'rule_group="{group}"'
         out.append(("prometheus_rule_evaluations_total", prom.labels(label), c(0.4, none)))

@@ -49,12 +49,14 @@ def test_every_dashboard_query_is_answered_for_every_range_and_setting(quick: di
 
 
 def test_panels_have_data_except_the_seed_metrics_gateway_0_1_0_lacks(quick: dict[str, Any]) -> None:
-    # The synthetic data has what the real gateway and every stack service expose.
+    """The synthetic data has what the real gateway and every stack service expose, the dashboards'
+    recordings and the stack constants; not the SLO's recordings (alerts/slo.yml: windows up to
+    days, chained rules, which promtool's rule backfill cannot evaluate)."""
     may_be_empty = {
         (stem, p.title)
         for stem, d in DASHBOARDS.items()
         for p in d.panels()
-        if p.no_data and p.no_data.kind == "not-exposed"
+        if (p.no_data and p.no_data.kind == "not-exposed") or any("friday:slo_" in q.expr for q in p.queries)
     }
     assert may_be_empty
     for refresh in quick["refreshes"]:
