@@ -21,8 +21,8 @@ from infra.settings import Settings
 
 # Measured by `make bench` (docs/performance.md), persisted blocks at a 15 s scrape interval.
 MEASURED_SCRAPE_INTERVAL_S = 15
-BYTES_PER_GATEWAY_DAY = 700_000
-STACK_BYTES_PER_DAY = 2_700_000
+BYTES_PER_GATEWAY_DAY = 728_000
+STACK_BYTES_PER_DAY = 2_942_000
 # Beyond the blocks: the write-ahead log and head chunks (the last 2 to 3 hours, less compressed)
 # and room for a compaction's output before its inputs are deleted.
 HEADROOM = 1.5
