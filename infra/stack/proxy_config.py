@@ -113,7 +113,9 @@ def nginx_conf(p: ProxyParams) -> str:
         f"listen {p.http_listen};",
         f"server_name {p.server_name};",
         f"location = {HEALTH_PATH} {{",
-        *indent(["allow 127.0.0.1;", "deny all;", "access_log off;", 'return 200 "ok\\n";']),
+        # `return` would answer in the rewrite phase, before allow/deny (access phase) are
+        # consulted: stub_status answers in the content phase, after them.
+        *indent(["allow 127.0.0.1;", "deny all;", "access_log off;", "stub_status;"]),
         "}",
         f"location / {{ return 308 {p.https_base}$request_uri; }}",
     ]

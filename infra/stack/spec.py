@@ -276,8 +276,8 @@ class Service:
     host_mounts: tuple[HostMount, ...] = ()
     # Supplementary group ids (e.g. the Docker socket's group for a non-root Alloy).
     extra_groups: tuple[int, ...] = ()
-    # Every ConfigFile and SecretFile lives under config_dir: Docker cannot upload into a
-    # read-only root filesystem, so targets back this directory with a volume or ConfigMap.
+    # Every ConfigFile and SecretFile lives under config_dir, which targets back with their own
+    # storage (Docker: a volume a one-shot container fills; Kubernetes: a ConfigMap or Secret).
     config_dir: str | None = None
     files: tuple[ConfigFile, ...] = ()
     secret_files: tuple[SecretFile, ...] = ()

@@ -1,8 +1,9 @@
 """Docker target: turns a StackSpec into pulumi-docker resources on one host.
 
-Generic over services: a service added to the stack data needs no change here. What each
-container looks like is decided by the pure mapping in infra/targets/docker_map.py; this module
-only adds what needs Pulumi (secret Outputs, resource ordering).
+Generic over services: a service added to the stack data needs no change here. What is created,
+with which settings and in which order is the pure plan of infra/targets/docker_plan.py (the
+engine suite runs the same plan on a real engine); this module only adds what needs Pulumi:
+secret Outputs and resource dependencies.
 """
 
 from __future__ import annotations
@@ -14,25 +15,38 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_docker as docker
 
-from infra.stack.spec import ConfigFile, SecretRef, Service, StackSpec, Volume, fill_secrets
-from infra.targets import docker_map
-from infra.targets.docker_map import DockerPolicy
+from infra.stack.spec import SecretRef, StackSpec
+from infra.targets import docker_map, docker_plan
+from infra.targets.docker_plan import OneShot, ServiceContainer, Upload
 
 
 def _assign(key: str, value: str) -> str:
     return f"{key}={value}"
 
 
-def env_list(service: Service, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[list[str]]:
+def env_list(step: ServiceContainer, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[list[str]]:
     """`KEY=value` strings; a secret Output when any value is a secret."""
     items: list[pulumi.Input[str]] = []
-    for key, value in sorted(service.env.items()):
+    for key, value in sorted(step.env.items()):
         if isinstance(value, SecretRef):
             items.append(secrets[value.key].apply(functools.partial(_assign, key)))
         else:
             items.append(f"{key}={value}")
     combined = pulumi.Output.all(*items).apply(lambda xs: [str(x) for x in xs])
-    return pulumi.Output.secret(combined) if service.secret_refs() else combined
+    return pulumi.Output.secret(combined) if any(isinstance(v, SecretRef) for v in step.env.values()) else combined
+
+
+def _content(upload: Upload, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+    """The upload's content; a secret Output when it holds any secret."""
+    if not upload.secret:
+        return pulumi.Output.from_input(upload.resolve({}))
+    keys = [upload.content.key] if isinstance(upload.content, SecretRef) else [r.key for r in upload.fills]
+    values = pulumi.Output.all(*[secrets[k] for k in keys])
+    return pulumi.Output.secret(values.apply(lambda vs: upload.resolve(dict(zip(keys, map(str, vs), strict=True)))))
+
+
+def _digest(pairs: list[tuple[Upload, str]]) -> str:
+    return docker_plan.config_digest(pairs)
 
 
 class DockerStack(pulumi.ComponentResource):
@@ -42,39 +56,42 @@ class DockerStack(pulumi.ComponentResource):
         self,
         name: str,
         spec: StackSpec,
-        policy: DockerPolicy,
+        policy: docker_map.DockerPolicy,
         secrets: Mapping[str, pulumi.Output[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("friday:docker:Stack", name, None, opts)
-        self._spec = spec
-        self._policy = policy
-        self._base = docker_map.base_name(spec)
+        self.plan = docker_plan.plan(spec, policy)
+        self._secrets = secrets
+        base = docker_map.base_name(spec)
         child = pulumi.ResourceOptions(parent=self)
 
         self.network = docker.Network(
-            f"{self._base}-net", name=f"{self._base}", driver="bridge", internal=False, opts=child
+            f"{base}-net", name=self.plan.network, driver="bridge", internal=False, opts=child
         )
-        self.images: dict[str, docker.RemoteImage] = {}
-        # Docker has no scheduler: a scheduled task runs as its resident, long-running form.
-        services = spec.long_running()
-        for ref in sorted({s.image.ref for s in services} | {policy.volume_init_image.ref}):
-            self.images[ref] = docker.RemoteImage(
-                f"{self._base}-image-{_slug(ref)}", name=ref, keep_locally=True, opts=child
-            )
-        self.volumes: dict[str, docker.Volume] = {}
-        self.volume_inits: dict[str, docker.Container] = {}
-        for volume in spec.volumes:
-            self.volumes[volume.name] = docker.Volume(
-                f"{self._base}-{volume.name}",
-                name=f"{self._base}-{volume.name}",
-                labels=[docker.VolumeLabelArgs(label=docker_map.PURPOSE_LABEL, value=volume.purpose)],
+        self.images: dict[str, docker.RemoteImage] = {
+            ref: docker.RemoteImage(f"{base}-image-{_slug(ref)}", name=ref, keep_locally=True, opts=child)
+            for ref in self.plan.images()
+        }
+        self._by_volume_name: dict[str, docker.Volume] = {
+            volume.name: docker.Volume(
+                volume.name,
+                name=volume.name,
+                labels=[docker.VolumeLabelArgs(label=k, value=v) for k, v in volume.labels.items()],
                 opts=child,
             )
-            self.volume_inits[volume.name] = self._volume_init(volume)
+            for volume in self.plan.volumes
+        }
+        # Keyed as the stack output shows them: the volume name without the stack's prefix.
+        self.volumes = {name.removeprefix(f"{base}-"): v for name, v in self._by_volume_name.items()}
+        self._done: dict[str, docker.Container] = {}
+        self._delivered: dict[str, pulumi.Output[str]] = {}
         self.containers: dict[str, docker.Container] = {}
-        for service in services:
-            self.containers[service.name] = self._container(service, secrets)
+        for step in self.plan.steps:
+            if isinstance(step, OneShot):
+                self._done[step.name] = self._one_shot(step)
+            else:
+                self._done[step.name] = self.containers[step.service] = self._service(step)
 
         self.urls = docker_map.urls(spec)
         self.register_outputs(
@@ -86,103 +103,85 @@ class DockerStack(pulumi.ComponentResource):
             }
         )
 
-    def _volume_init(self, volume: Volume) -> docker.Container:
-        """Run once as root with only CAP_CHOWN to give a fresh volume to its non-root owner."""
-        image = self.images[self._policy.volume_init_image.ref]
+    def _mounts(self, mounts: tuple[docker_plan.VolumeMount, ...]) -> list[docker.ContainerVolumeArgs]:
+        return [
+            docker.ContainerVolumeArgs(
+                volume_name=self._by_volume_name[m.volume].name, container_path=m.path, read_only=m.read_only
+            )
+            for m in mounts
+        ]
+
+    def _one_shot(self, step: OneShot) -> docker.Container:
+        contents = [(u, _content(u, self._secrets)) for u in step.uploads]
+        if step.uploads:
+            pairs = pulumi.Output.all(*[c for _, c in contents]).apply(
+                lambda cs: _digest([(u, str(c)) for (u, _), c in zip(contents, cs, strict=True)])
+            )
+            self._delivered[step.name] = pulumi.Output.secret(pairs) if any(u.secret for u in step.uploads) else pairs
         return docker.Container(
-            f"{self._base}-{volume.name}-init",
-            name=f"{self._base}-{volume.name}-init",
-            image=image.image_id,
-            user="0:0",
-            command=["chown", f"{volume.owner_uid}:{volume.owner_gid}", "/volume"],
-            volumes=[docker.ContainerVolumeArgs(volume_name=self.volumes[volume.name].name, container_path="/volume")],
-            network_mode="none",
-            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=["CHOWN"]),
-            security_opts=list(docker_map.SECURITY_OPTS),
-            # attach: wait for the chown to finish before the service container starts.
+            step.name,
+            name=step.name,
+            image=self.images[step.image].image_id,
+            user=step.user,
+            command=list(step.command),
+            volumes=self._mounts(step.mounts),
+            uploads=[
+                docker.ContainerUploadArgs(
+                    file=u.file, content=c, permissions=u.permissions, owner=str(u.owner), group=str(u.group)
+                )
+                for u, c in contents
+            ]
+            or None,
+            read_only=step.read_only,
+            network_mode=step.network_mode,
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(step.capability_adds) or None),
+            security_opts=list(step.security_opts),
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in step.labels.items()] or None,
+            # attach: the provider waits for it to exit before dependent containers are created.
             attach=True,
             must_run=False,
             logs=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.volumes[volume.name]]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self._by_volume_name[m.volume] for m in step.mounts],
+                # Fixed names: the old container must go before its replacement is created.
+                delete_before_replace=True,
+            ),
         )
 
-    def _container(self, service: Service, secrets: Mapping[str, pulumi.Output[str]]) -> docker.Container:
-        base = self._base
-        plan = docker_map.container(self._spec, service, self._policy)
-        child_deps: list[pulumi.Resource] = []
-        volumes = []
-        for mount in service.mounts:
-            volumes.append(
-                docker.ContainerVolumeArgs(
-                    volume_name=self.volumes[mount.volume].name,
-                    container_path=mount.path,
-                    read_only=mount.read_only,
+    def _service(self, step: ServiceContainer) -> docker.Container:
+        c = step.settings
+        labels: list[pulumi.Input[docker.ContainerLabelArgs]] = [
+            docker.ContainerLabelArgs(label=k, value=v) for k, v in c.labels.items()
+        ]
+        if step.config_init:
+            labels.append(
+                docker.ContainerLabelArgs(
+                    label=docker_plan.CONFIG_DIGEST_LABEL, value=self._delivered[step.config_init]
                 )
             )
-            child_deps.append(self.volume_inits[mount.volume])
-        for host_mount in service.host_mounts:
-            volumes.append(
-                docker.ContainerVolumeArgs(
-                    host_path=host_mount.host_path,
-                    container_path=host_mount.path,
-                    read_only=host_mount.read_only,
-                )
-            )
-        if service.config_dir and (service.files or service.secret_files):
-            # Docker refuses uploads into a read-only root filesystem but accepts them into a volume.
-            config_volume = docker.Volume(
-                f"{base}-{service.name}-config",
-                name=f"{base}-{service.name}-config",
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            volumes.append(
-                docker.ContainerVolumeArgs(volume_name=config_volume.name, container_path=service.config_dir)
-            )
-        # Containers are created in stack order, so a dependency is already declared here.
-        child_deps.extend(self.containers[name] for name in service.depends_on)
-        uid, gid = str(service.uid), str(service.gid)
-        uploads = (
-            [
-                docker.ContainerUploadArgs(file=f.path, content=f.content, permissions=f.mode)
-                for f in service.files
-                if not f.secrets
-            ]
-            + [
-                # A config file with secrets filled in: a secret, readable by the service user only.
-                docker.ContainerUploadArgs(
-                    file=f.path, content=_filled(f, secrets), permissions="0400", owner=uid, group=gid
-                )
-                for f in service.files
-                if f.secrets
-            ]
-            + [
-                docker.ContainerUploadArgs(
-                    file=f.path,
-                    content=pulumi.Output.secret(secrets[f.secret.key]),
-                    permissions=f.mode,
-                    owner=uid,
-                    group=gid,
-                )
-                for f in service.secret_files
-            ]
-        )
-        hc = plan.healthcheck
+        hc = c.healthcheck
         return docker.Container(
-            f"{base}-{service.name}",
-            name=plan.name,
-            hostname=plan.hostname,
-            image=self.images[plan.image].image_id,
-            user=plan.user,
-            group_adds=list(plan.group_adds) or None,
-            command=list(plan.command) or None,
-            envs=env_list(service, secrets),
+            c.name,
+            name=c.name,
+            hostname=c.hostname,
+            image=self.images[c.image].image_id,
+            user=c.user,
+            group_adds=list(c.group_adds) or None,
+            command=list(c.command) or None,
+            envs=env_list(step, self._secrets),
             ports=[
                 docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=p.ip, protocol="tcp")
-                for p in plan.ports
+                for p in c.ports
             ],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[service.name])],
-            volumes=volumes,
-            uploads=uploads,
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=list(step.aliases))
+            ],
+            volumes=self._mounts(step.mounts)
+            + [
+                docker.ContainerVolumeArgs(host_path=b.host_path, container_path=b.path, read_only=b.read_only)
+                for b in step.binds
+            ],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=list(hc.tests),
                 interval=hc.interval,
@@ -190,32 +189,32 @@ class DockerStack(pulumi.ComponentResource):
                 retries=hc.retries,
                 start_period=hc.start_period,
             ),
-            memory=plan.memory_mb,
-            memory_swap=plan.memory_swap_mb,
-            cpus=plan.cpus,
-            read_only=plan.read_only,
-            tmpfs=plan.tmpfs or None,
-            security_opts=list(docker_map.SECURITY_OPTS),
-            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(plan.capability_adds) or None),
-            restart=plan.restart,
-            stop_signal=plan.stop_signal,
-            stop_timeout=plan.stop_timeout_s,
-            log_driver=plan.log_driver,
-            log_opts=plan.log_opts,
-            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in plan.labels.items()],
+            memory=c.memory_mb,
+            memory_swap=c.memory_swap_mb,
+            cpus=c.cpus,
+            read_only=c.read_only,
+            tmpfs=c.tmpfs or None,
+            security_opts=list(step.security_opts),
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(c.capability_adds) or None),
+            restart=c.restart,
+            stop_signal=c.stop_signal,
+            stop_timeout=c.stop_timeout_s,
+            log_driver=c.log_driver,
+            log_opts=c.log_opts,
+            labels=labels,
             # Wait for the healthcheck to pass, so `pulumi up` fails on a container that never gets healthy.
             wait=True,
             wait_timeout=docker_map.WAIT_TIMEOUT_S,
             must_run=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=child_deps),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    *(self._done[name] for name in step.after),
+                    *(self._by_volume_name[m.volume] for m in step.mounts),
+                ],
+                delete_before_replace=True,
+            ),
         )
-
-
-def _filled(f: ConfigFile, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[str]:
-    keys = [ref.key for ref in f.secrets]
-    values = pulumi.Output.all(*[secrets[k] for k in keys])
-    filled = values.apply(lambda vs: fill_secrets(f.content, dict(zip(keys, (str(v) for v in vs), strict=True))))
-    return pulumi.Output.secret(filled)
 
 
 def _slug(text: str) -> str:

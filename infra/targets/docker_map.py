@@ -15,7 +15,8 @@ from infra.logs.pipeline import ENVIRONMENT_LABEL, SERVICE_LABEL, STACK_LABEL
 from infra.settings import Settings
 from infra.stack.spec import CommandCheck, Image, Reach, Scratch, Service, Shutdown, StackSpec
 
-SECURITY_OPTS = ("no-new-privileges:true",)
+# The bare form: `no-new-privileges:true` is deprecated by the engine (a warning on every container).
+SECURITY_OPTS = ("no-new-privileges",)
 LOG_DRIVER = "json-file"
 PURPOSE_LABEL = "friday.purpose"
 # Healthchecks run inside the container, where the service listens on all addresses.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import ssl
 import time
@@ -12,9 +13,9 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, SECURITY_HEADERS
+from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, HEALTH_PATH, SECURITY_HEADERS
 from tests.support.gateway_double import BODY_LIMIT, GatewayDouble
-from tests.support.proxy import LocalProxy, proxy_settings, run_proxy
+from tests.support.proxy import LocalProxy, port_of, proxy_settings, run_proxy
 from tests.support.tls import CertFiles, self_signed
 
 pytestmark = pytest.mark.live
@@ -140,3 +141,21 @@ def test_nginx_rate_limit_answers_429(cert: CertFiles, gateway: GatewayDouble) -
     assert codes[:3] == [200, 200, 200], "rate plus burst get through"
     assert 429 in codes, codes
     assert '"GET /health HTTP/1.1" 429' in access_log, "refusals are logged where the runtime says"
+
+
+def _get_from(source: str, proxy: LocalProxy, path: str) -> int:
+    """Status of a plain HTTP GET sent from the loopback address `source` (127.0.0.2 counts as outside)."""
+    port = port_of(proxy.params.http_listen)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_proxy_health_answers_only_the_local_healthcheck(proxy: LocalProxy) -> None:
+    assert _get_from("127.0.0.1", proxy, HEALTH_PATH) == 200
+    # Any other client is refused (nginx) or just redirected to HTTPS (Caddy): never a health answer.
+    outside = _get_from("127.0.0.2", proxy, HEALTH_PATH)
+    assert outside == (403 if proxy.kind == "nginx" else 308), outside

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.stack import backup, gateway
-from tests.support.pulumi_harness import Recorder, deploy
+from tests.support.pulumi_harness import Recorder, delivered, deploy
 
 
 def test_backup_container_reads_the_gateway_volume_as_the_gateway_user() -> None:
@@ -22,7 +22,7 @@ def test_backup_container_reads_the_gateway_volume_as_the_gateway_user() -> None
         assert "ports" not in c or not c["ports"]
         assert c["readOnly"] is True
         assert c["logOpts"] == {"max-size": "10m", "max-file": "5"}
-        uploads = {u["file"] for u in c["uploads"]}
+        uploads = {u["file"] for u in delivered(rec, "backup")}
         assert f"{backup.CONFIG_DIR}/{backup.PACKAGE}/core.py" in uploads
         assert c["command"][:4] == ["python3", "-m", backup.PACKAGE, "serve"]
         assert "--interval-seconds" in c["command"] and str(12 * 3600) in c["command"]

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from infra.stack import grafana
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, deploy
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
 
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 
@@ -23,7 +23,7 @@ def unwrap(value: Any) -> Any:
 
 
 def uploads_by_path(recorder: Recorder) -> dict[str, dict[str, Any]]:
-    return {u["file"]: u for u in unwrap(grafana_inputs(recorder)["uploads"])}
+    return {u["file"]: u for u in unwrap(delivered(recorder, "grafana"))}
 
 
 def envs(recorder: Recorder) -> list[str]:
@@ -37,7 +37,7 @@ def test_grafana_container_is_hardened_limited_and_on_loopback() -> None:
         assert c["user"] == "472:0"
         assert c["readOnly"] is True and "/tmp" in c["tmpfs"]
         assert c["capabilities"] == {"drops": ["ALL"]}
-        assert c["securityOpts"] == ["no-new-privileges:true"]
+        assert c["securityOpts"] == ["no-new-privileges"]
         assert c["memory"] == 640 and c["memorySwap"] == 640 and c["cpus"] == "0.25"
         assert c["ports"] == [{"internal": 3000, "external": 3000, "ip": "127.0.0.1", "protocol": "tcp"}]
         assert c["healthcheck"]["tests"] == ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/api/health"]
@@ -79,7 +79,7 @@ def test_admin_password_is_generated_and_uploaded_as_a_secret_file() -> None:
         upload = uploads_by_path(rec)[grafana.ADMIN_PASSWORD_PATH]
         assert upload["permissions"] == "0400" and upload["owner"] == "472" and upload["group"] == "0"
         # The engine marks the whole uploads input secret because one upload is.
-        assert grafana_inputs(rec)["uploads"][SECRET_SIG] == SECRET_MARK, "the password upload must be a secret"
+        assert delivered(rec, "grafana")[SECRET_SIG] == SECRET_MARK, "the password upload must be a secret"
         assert upload["content"].startswith("generated-friday-grafanaAdminPassword")
         assert f"GF_SECURITY_ADMIN_PASSWORD__FILE={grafana.ADMIN_PASSWORD_PATH}" in envs(rec)
         key = uploads_by_path(rec)[grafana.SECRET_KEY_PATH]

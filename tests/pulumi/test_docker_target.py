@@ -12,6 +12,7 @@ import yaml
 from infra.program.main import run
 from infra.settings import SettingsError
 from infra.stack import gateway
+from infra.targets import docker_plan
 from tests.support.paths import REPO_ROOT
 from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, deploy
 
@@ -29,7 +30,7 @@ def test_gateway_container_is_hardened_and_limited() -> None:
         assert c["user"] == "1000:1000"
         assert c["readOnly"] is True
         assert "/tmp" in c["tmpfs"]
-        assert c["securityOpts"] == ["no-new-privileges:true"]
+        assert c["securityOpts"] == ["no-new-privileges"]
         assert c["capabilities"] == {"drops": ["ALL"]}
         assert c["memory"] == 768 and c["memorySwap"] == 768
         assert c["cpus"] == "0.5"
@@ -72,22 +73,53 @@ def test_port_opened_only_by_a_setting() -> None:
     deploy(check, {"gatewayBindAddress": "0.0.0.0", "gatewayHostPort": 8080})
 
 
-def test_config_file_is_uploaded_with_data_dir_on_the_volume() -> None:
+def test_config_file_is_delivered_through_a_config_volume() -> None:
     def check(rec: Recorder, _: Any) -> None:
         c = gateway_inputs(rec)
-        [upload] = c["uploads"]
+        assert "uploads" not in c, "an upload into a read-only root is refused by the engine"
+        init = rec.named("friday-dev-gateway-config-init").inputs
+        [upload] = init["uploads"]
         assert upload["file"] == gateway.CONFIG_PATH
+        assert (upload["owner"], upload["group"], upload["permissions"]) == ("0", "0", "0444")
         config = yaml.safe_load(upload["content"])
         assert config["core"]["dataDir"] == gateway.DATA_DIR
         assert config["gateway"]["host"] == "0.0.0.0"
         assert config["logging"]["output"] == [{"type": "stdout", "format": "json"}]
-        mounts = {v["containerPath"]: v["volumeName"] for v in c["volumes"]}
-        assert mounts[gateway.DATA_DIR] == "friday-dev-gateway-data"
-        # Uploads land in a volume because Docker refuses them on a read-only root.
-        assert mounts[gateway.CONFIG_DIR] == "friday-dev-gateway-config"
+        # The init container's root is writable (the engine extracts uploads at its `/`) and the
+        # file lands on the config volume, which the gateway mounts read-only at the same path.
+        assert init["readOnly"] is False and init["networkMode"] == "none"
+        assert init["volumes"] == [
+            {"volumeName": "friday-dev-gateway-config", "containerPath": gateway.CONFIG_DIR, "readOnly": False}
+        ]
+        assert init["command"][:2] == ["find", gateway.CONFIG_DIR] and init["command"][-1] == "-delete"
+        assert init["attach"] is True and init["mustRun"] is False
+        mounts = {v["containerPath"]: v for v in c["volumes"]}
+        assert mounts[gateway.DATA_DIR]["volumeName"] == "friday-dev-gateway-data"
+        assert mounts[gateway.CONFIG_DIR] == {
+            "volumeName": "friday-dev-gateway-config",
+            "containerPath": gateway.CONFIG_DIR,
+            "readOnly": True,
+        }
         assert "hostPath" not in str(c["volumes"])
+        labels = {label["label"]: label["value"] for label in c["labels"]}
+        assert len(labels[docker_plan.CONFIG_DIGEST_LABEL]) == 64
 
     deploy(check)
+
+
+def test_no_upload_goes_to_a_container_with_a_read_only_root() -> None:
+    def check(rec: Recorder, _: Any) -> None:
+        containers = rec.of_type(CONTAINER)
+        with_uploads = [r for r in containers if r.inputs.get("uploads")]
+        assert with_uploads, "the stack delivers config files"
+        for r in with_uploads:
+            assert r.inputs.get("readOnly") is False, f"{r.name} gets uploads on a read-only root"
+        for r in containers:
+            if r.name.endswith("-config-init"):
+                continue
+            assert r.inputs.get("readOnly") is True, f"{r.name} must run with a read-only root"
+
+    deploy(check, {"proxyEnabled": True, "proxyTlsSource": "self-signed", "swaggerUiEnabled": True})
 
 
 def test_healthcheck_on_health() -> None:
@@ -106,7 +138,10 @@ def test_volume_is_given_to_the_service_user_by_a_minimal_init_container() -> No
         assert init["capabilities"] == {"drops": ["ALL"], "adds": ["CHOWN"]}
         assert init["networkMode"] == "none"
         assert init["attach"] is True and init["mustRun"] is False
-        assert init["volumes"] == [{"volumeName": "friday-dev-gateway-data", "containerPath": "/volume"}]
+        assert init["volumes"] == [
+            {"volumeName": "friday-dev-gateway-data", "containerPath": "/volume", "readOnly": False}
+        ]
+        assert init["readOnly"] is True
         assert gateway_inputs(rec)["user"] == "2000:3000"
 
     deploy(check, {"gatewayUid": 2000, "gatewayGid": 3000})

@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.logs import pipeline
 from infra.stack import alloy, loki
-from tests.support.pulumi_harness import Recorder, deploy
+from tests.support.pulumi_harness import Recorder, delivered, deploy
 
 
 def test_alloy_reads_the_socket_read_only_as_a_non_root_member_of_its_group() -> None:
@@ -26,7 +26,7 @@ def test_alloy_reads_the_socket_read_only_as_a_non_root_member_of_its_group() ->
         assert c["readOnly"] is True
         assert "ports" not in c or not c["ports"]
         assert c["command"][-1] == alloy.CONFIG_PATH
-        [upload] = c["uploads"]
+        [upload] = delivered(rec, "alloy")
         assert upload["file"] == alloy.CONFIG_PATH
         assert loki.push_url() in upload["content"]
         assert c["healthcheck"]["tests"][0] == "CMD"

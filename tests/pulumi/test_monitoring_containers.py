@@ -6,7 +6,7 @@ from typing import Any
 
 from infra.alerting import rules
 from tests.support.paths import REPO_ROOT
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, deploy
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
 
 TOKEN = "metrics-admin-key-0123456789abcdef"
 WEBHOOK = "https://hooks.example.org/friday/8c1d2e"
@@ -18,7 +18,7 @@ def inputs(rec: Recorder, service: str) -> dict[str, Any]:
 
 
 def uploads(rec: Recorder, service: str) -> dict[str, dict[str, Any]]:
-    listed = inputs(rec, service)["uploads"]
+    listed = delivered(rec, service)
     # One secret upload makes the whole list a secret Output.
     if isinstance(listed, dict) and SECRET_SIG in listed:
         listed = listed["value"]
@@ -26,7 +26,7 @@ def uploads(rec: Recorder, service: str) -> dict[str, dict[str, Any]]:
 
 
 def uploads_are_secret(rec: Recorder, service: str) -> bool:
-    listed = inputs(rec, service)["uploads"]
+    listed = delivered(rec, service)
     return isinstance(listed, dict) and SECRET_SIG in listed
 
 
@@ -37,7 +37,7 @@ def test_monitoring_containers_are_hardened_pinned_and_on_loopback() -> None:
             assert c["user"] == "65534:65534"
             assert c["readOnly"] is True and "/tmp" in c["tmpfs"]
             assert c["capabilities"] == {"drops": ["ALL"]}
-            assert c["securityOpts"] == ["no-new-privileges:true"]
+            assert c["securityOpts"] == ["no-new-privileges"]
             assert c["ports"] == [{"internal": port, "external": port, "ip": "127.0.0.1", "protocol": "tcp"}]
             assert c["healthcheck"]["tests"] == [
                 "CMD",

@@ -23,7 +23,7 @@ def container(rec: Recorder, name: str) -> dict[str, Any]:
 
 
 def uploads(c: dict[str, Any]) -> dict[str, Any]:
-    """Uploads by path; with a secret file among them the whole list is a secret."""
+    """Uploads by path (of a config-init container); with a secret file among them the whole list is a secret."""
     listed = c["uploads"]
     if isinstance(listed, dict) and SECRET_SIG in listed:
         listed = listed["value"]
@@ -39,7 +39,7 @@ def test_swagger_ui_container_serves_the_repository_spec() -> None:
         assert c["memory"] == swagger_ui.RESOURCES.limits.memory_mb
         assert c["healthcheck"]["tests"][:2] == ["CMD", "wget"]
         assert c["command"][0] == "/usr/sbin/nginx"
-        files = uploads(c)
+        files = uploads(container(rec, f"{swagger_ui.NAME}-config-init"))
         spec = files[f"{swagger_ui.CONFIG_DIR}/{swagger_ui.SPEC_FILE}"]["content"]
         assert spec == (REPO_ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8")
         images = {r.inputs["name"] for r in rec.of_type("docker:index/remoteImage:RemoteImage")}
@@ -68,8 +68,10 @@ def test_nginx_proxy_with_the_operators_certificate(monkeypatch: pytest.MonkeyPa
             (8080, 80, "127.0.0.1"),
             (8443, 443, "127.0.0.1"),
         }
-        files = uploads(c)
-        assert c["uploads"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270", "uploads with a key must be secret"
+        files = uploads(container(rec, f"{proxy.NAME}-config-init"))
+        assert (
+            container(rec, f"{proxy.NAME}-config-init")["uploads"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
+        ), "uploads with a key must be secret"
         cert, key = files[proxy.CERT_PATH], files[proxy.KEY_PATH]
         assert cert["content"] == PROXY_SECRETS["proxyTlsCert"]
         assert key["content"] == PROXY_SECRETS["proxyTlsKey"] and key["permissions"] == "0400"
@@ -89,7 +91,7 @@ def test_caddy_proxy_keeps_only_net_bind_service() -> None:
         c = container(rec, proxy.NAME)
         assert c["capabilities"] == {"drops": ["ALL"], "adds": ["NET_BIND_SERVICE"]}
         assert c["command"][:2] == ["caddy", "run"]
-        assert "/etc/friday-proxy/Caddyfile" in uploads(c)
+        assert "/etc/friday-proxy/Caddyfile" in uploads(container(rec, f"{proxy.NAME}-config-init"))
         envs = c["envs"]["value"] if SECRET_SIG in c["envs"] else c["envs"]
         assert {e.split("=")[0] for e in envs} >= {"XDG_DATA_HOME", "XDG_CONFIG_HOME"}
 
@@ -103,9 +105,9 @@ def test_self_signed_certificate_is_generated_and_secret() -> None:
         assert "server_auth" in cert.inputs["allowedUses"]
         [key] = rec.of_type("tls:index/privateKey:PrivateKey")
         assert key.inputs["algorithm"] == "ECDSA"
-        c = container(rec, proxy.NAME)
-        assert c["uploads"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
-        files = uploads(c)
+        init = container(rec, f"{proxy.NAME}-config-init")
+        assert init["uploads"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
+        files = uploads(init)
         assert files[proxy.KEY_PATH]["content"].endswith("generated-friday-proxy-tls-key")
         assert files[proxy.CERT_PATH]["content"].endswith("generated-friday-proxy-tls-cert")
 

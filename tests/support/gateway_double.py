@@ -147,7 +147,7 @@ class GatewayDouble:
 
     async def _metrics(self, request: web.Request) -> web.Response:
         problem = self._auth_problem(request)
-        if problem:
+        if problem is not None:
             return problem
         response = web.Response(body=self.values.render().encode(), headers={"Content-Type": CONTENT_TYPE})
         if "gzip" in request.headers.get("Accept-Encoding", ""):
@@ -161,7 +161,7 @@ class GatewayDouble:
         if not ws.can_prepare(request).ok:
             return _error(404, "Route GET:/ws/metrics not found")
         problem = self._auth_problem(request)
-        if problem:
+        if problem is not None:
             return problem
         await ws.prepare(request)
 

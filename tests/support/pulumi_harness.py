@@ -124,3 +124,9 @@ def deploy(
         return pulumi.Output.all(*ids).apply(lambda _: check(recorder, docker_stack))
 
     program()
+
+
+def delivered(recorder: Recorder, service: str, stack: str = "dev") -> Any:
+    """The `uploads` input that delivers a service's config files: its config-init container's
+    (the service container itself has a read-only root and gets none; see infra/targets/docker_plan.py)."""
+    return recorder.named(f"friday-{stack}-{service}-config-init").inputs["uploads"]
