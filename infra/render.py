@@ -15,6 +15,7 @@ from typing import Any
 
 from infra.host import artefacts as host_artefacts
 from infra.host import backup as host_backup
+from infra.host import metrics_auth as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
@@ -33,6 +34,7 @@ PRODUCERS: tuple[Producer, ...] = (
     kubernetes_manifests.produce,
     host_artefacts.produce,
     host_prometheus.produce,
+    host_metrics_auth.produce,
 )
 
 

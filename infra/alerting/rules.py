@@ -26,6 +26,7 @@ from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.metrics import jobs
 from infra.metrics.probes import PROBE_HTTPS, PROBE_LABEL, WEBSOCKET_PROBES
 from infra.settings import Settings
+from infra.settings.base import duration_seconds
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
 # same address as the dashboards' panel links (infra/alerting/runbooks.py, one place to change).
@@ -36,6 +37,7 @@ RUNBOOK_HEADING = "## Alert runbooks"
 MEMORY_LIMIT_MB = "friday:memory_limit_mb"
 COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
 BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
+GATEWAY_SCRAPE_TIMEOUT_SECONDS = "friday:gateway_scrape_timeout_seconds"
 CERT_EXPIRY_WARNING_SECONDS = "friday:cert_expiry_warning_seconds"
 CERT_EXPIRY_CRITICAL_SECONDS = "friday:cert_expiry_critical_seconds"
 
@@ -91,6 +93,17 @@ class RuleFile:
 
 _GW = f'job="{GATEWAY_JOB}"'
 
+# Tier order: a tiered alert's critical rule comes before its warning rule in the group. Why: Prometheus
+# evaluates a group's rules one after the other and hands each rule's alerts to its notifier as it
+# goes; Alertmanager decides inhibition when it flushes an aggregation group, against the alerts
+# its inhibitor has seen by then. The warning and the critical travel different routes (different
+# aggregation groups), and a route's group that has notified before flushes new alerts at its next
+# group_interval tick, without group_wait. So when both tiers start firing in the same evaluation
+# and the warning arrives first, a tick that falls between the two arrivals sends the warning
+# un-inhibited (the live test saw it once in seven runs on a loaded machine; a warning posted
+# 300 ms before its critical leaked 8 times of 8, the critical first 0 of 8). With the critical
+# evaluated first it reaches Alertmanager no later than its warning, and the warning is muted.
+
 GATEWAY_RULES = RuleFile(
     "alerts/gateway.yml",
     "friday-gateway",
@@ -114,9 +127,10 @@ GATEWAY_RULES = RuleFile(
                 "The gateway on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of the memory "
                 f"limit the stack sets (gatewayMemoryMb) for {tier.for_}.",
             )
+            # Critical before warning: see the tier order note above.
             for tier, summary in (
-                (t.HIGH_MEMORY_USAGE, "Gateway memory close to its limit"),
                 (t.HIGH_MEMORY_USAGE_CRITICAL, "Gateway memory at its limit: OOM kill imminent"),
+                (t.HIGH_MEMORY_USAGE, "Gateway memory close to its limit"),
             )
         ),
         AlertRule(
@@ -141,9 +155,10 @@ GATEWAY_RULES = RuleFile(
                 "{{ $value }} tasks are queued on {{ $labels.instance }} "
                 f"(more than {_n(tier.value)} for {tier.for_}).",
             )
+            # Critical before warning: see the tier order note above.
             for tier, summary in (
-                (t.HIGH_QUEUE_DEPTH, "Gateway task queue is backing up"),
                 (t.HIGH_QUEUE_DEPTH_CRITICAL, "Gateway task queue far behind: tasks wait minutes"),
+                (t.HIGH_QUEUE_DEPTH, "Gateway task queue is backing up"),
             )
         ),
         AlertRule(
@@ -152,6 +167,15 @@ GATEWAY_RULES = RuleFile(
             "Prometheus cannot scrape the gateway",
             "Scrapes of {{ $labels.instance }} have failed for "
             f"{t.GATEWAY_DOWN.for_}: the gateway is down, unreachable or refuses the metrics credential.",
+        ),
+        AlertRule(
+            t.GATEWAY_SCRAPE_SLOW,
+            f"scrape_duration_seconds{{{_GW}}}\n/ on() group_left() {GATEWAY_SCRAPE_TIMEOUT_SECONDS}"
+            f" > {_n(t.GATEWAY_SCRAPE_SLOW.value)}\n",
+            "Scrapes of the gateway take a large share of their timeout",
+            "A scrape of {{ $labels.instance }} takes {{ $value | humanizePercentage }} of the gateway job's "
+            f"scrape timeout (gatewayScrapeTimeout) for {t.GATEWAY_SCRAPE_SLOW.for_}: /metrics re-verifies the "
+            "whole audit chain, so it slows as the audit log grows; past the timeout every scrape fails.",
         ),
         AlertRule(
             t.GATEWAY_METRICS_ABSENT,
@@ -293,18 +317,19 @@ PROBE_RULES = RuleFile(
                 f"{setting} allows: {{{{ $value | humanizePercentage }}}} of that time is left. Renew and deploy "
                 "it before clients refuse the connection.",
             )
+            # Critical before warning: see the tier order note above.
             for tier, constant, setting, summary in (
-                (
-                    t.CERT_EXPIRING,
-                    CERT_EXPIRY_WARNING_SECONDS,
-                    "certExpiryWarningDays",
-                    "The proxy's TLS certificate expires within weeks",
-                ),
                 (
                     t.CERT_EXPIRING_CRITICAL,
                     CERT_EXPIRY_CRITICAL_SECONDS,
                     "certExpiryCriticalDays",
                     "The proxy's TLS certificate expires within days",
+                ),
+                (
+                    t.CERT_EXPIRING,
+                    CERT_EXPIRY_WARNING_SECONDS,
+                    "certExpiryWarningDays",
+                    "The proxy's TLS certificate expires within weeks",
                 ),
             )
         ),
@@ -412,23 +437,42 @@ def stack_constant_exprs(settings: Settings) -> dict[str, str]:
         MEMORY_LIMIT_MB: f"vector({settings.gateway_memory_mb})",
         COST_BUDGET_USD_DAILY: f"vector({_n(settings.cost_budget_usd_daily)})",
         BACKUP_STALE_AFTER_SECONDS: f"vector({settings.backup_stale_after_hours * 3600})",
+        GATEWAY_SCRAPE_TIMEOUT_SECONDS: f"vector({_n(duration_seconds(settings.gateway_scrape_timeout))})",
     }
 
 
+def stack_constant_labels(settings: Settings) -> dict[str, str]:
+    """Labels of every per-stack constant: the environment, stored like the scrape jobs' target label."""
+    return {"environment": settings.environment}
+
+
 def stack_constants(settings: Settings) -> str:
-    """The per-stack recording rules the static alerts join against."""
-    rules = [{"record": record, "expr": expr} for record, expr in stack_constant_exprs(settings).items()]
+    """The per-stack recording rules the static alerts join against (alerts join with `on()`; the
+    `environment` label lets the dashboards select them by environment like every scraped series)."""
+    labels = stack_constant_labels(settings)
+    rules: list[dict[str, Any]] = [
+        {"record": record, "expr": expr, "labels": labels} for record, expr in stack_constant_exprs(settings).items()
+    ]
     # The probe and SLO constants: only the Docker target's Prometheus runs the probes (the
     # Kubernetes target's PrometheusRule takes stack_constant_exprs alone).
     rules += [
-        {"record": CERT_EXPIRY_WARNING_SECONDS, "expr": f"vector({settings.cert_expiry_warning_days * 86400})"},
-        {"record": CERT_EXPIRY_CRITICAL_SECONDS, "expr": f"vector({settings.cert_expiry_critical_days * 86400})"},
+        {
+            "record": CERT_EXPIRY_WARNING_SECONDS,
+            "expr": f"vector({settings.cert_expiry_warning_days * 86400})",
+            "labels": labels,
+        },
+        {
+            "record": CERT_EXPIRY_CRITICAL_SECONDS,
+            "expr": f"vector({settings.cert_expiry_critical_days * 86400})",
+            "labels": labels,
+        },
         *slo.constants(settings),
     ]
     header = (
         f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"
-        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours, certExpiry*Days, the SLO's\n"
-        "# objective and burn-rate thresholds), and the SLO rules over its window (sloWindowDays).\n"
+        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours, gatewayScrapeTimeout,\n"
+        "# certExpiry*Days, the SLO's objective and burn-rate thresholds), and the SLO rules over\n"
+        "# its window (sloWindowDays).\n"
         "# Generated at render/deploy time.\n"
     )
     groups = [{"name": "friday-stack-constants", "rules": rules}, slo.window_group(settings)]

@@ -92,8 +92,9 @@ WINDOWS: tuple[str, ...] = tuple(sorted({w for p in PAIRS for w in (p.long, p.sh
 
 
 def good_expr() -> str:
-    # `or` keeps both (their label sets differ), min() is 0 when any of them is 0.
-    return f'min(probe_success{{{SLO_LABEL}="{SLO_AVAILABILITY}"}} or up{{job="{GATEWAY_JOB}"}})'
+    # `or` keeps both (their label sets differ), min() is 0 when any of them is 0; by (environment):
+    # the stored target label every job carries, so dashboards select the SLO by environment.
+    return f'min by (environment) (probe_success{{{SLO_LABEL}="{SLO_AVAILABILITY}"}} or up{{job="{GATEWAY_JOB}"}})'
 
 
 def recording_rules() -> list[dict[str, str]]:
@@ -120,7 +121,7 @@ def objective_ratio(settings: Settings) -> float:
     return round(settings.slo_availability_objective / 100, 6)
 
 
-def constants(settings: Settings) -> list[dict[str, str]]:
+def constants(settings: Settings) -> list[dict[str, Any]]:
     """Per-stack constants the SLO rules join against."""
     objective = objective_ratio(settings)
     rules = [
@@ -131,7 +132,9 @@ def constants(settings: Settings) -> list[dict[str, str]]:
         {"record": burn_threshold(p.long), "expr": f"vector({round(p.threshold(settings.slo_window_days), 6):.12g})"}
         for p in PAIRS
     ]
-    return rules
+    # The environment the SLI carries (min by (environment)): the error ratio / budget divisions
+    # match on it, and the dashboards select by it.
+    return [{**rule, "labels": {"environment": settings.environment}} for rule in rules]
 
 
 def window_group(settings: Settings) -> dict[str, Any]:

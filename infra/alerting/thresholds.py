@@ -68,6 +68,10 @@ TIERED: tuple[tuple[Threshold, Threshold], ...] = (
 
 # up{job="gateway"} == this: Prometheus cannot scrape the gateway.
 GATEWAY_DOWN = Threshold("GatewayDown", 0.0, "2m", "critical")
+# scrape_duration_seconds of the gateway job / its scrape timeout above this. Every 0.1.0 /metrics
+# call re-verifies the whole audit chain (about 15 us per entry): the duration grows with the
+# audit log, so warning at half the timeout leaves weeks to act before scrapes time out.
+GATEWAY_SCRAPE_SLOW = Threshold("GatewayScrapeSlow", 0.5, "15m", "warning")
 # No gateway target, or a scrape without the gateway's own metrics (wrong path, proxy page...).
 GATEWAY_METRICS_ABSENT = Threshold("GatewayMetricsAbsent", 0.0, "5m", "warning")
 # rate(friday_api_errors_total) / rate(friday_api_calls_total) above this over 10 minutes.

@@ -8,7 +8,13 @@ limit) come from the `friday:memory_limit_mb` recording rule, not from the gatew
 from __future__ import annotations
 
 from infra.alerting import recording as rec
-from infra.alerting.rules import COST_BUDGET_USD_DAILY, MEMORY_LIMIT_MB, gateway_memory_mb
+from infra.alerting.rules import (
+    COST_BUDGET_USD_DAILY,
+    GATEWAY_JOB,
+    GATEWAY_SCRAPE_TIMEOUT_SECONDS,
+    MEMORY_LIMIT_MB,
+    gateway_memory_mb,
+)
 from infra.alerting.thresholds import (
     API_ERROR_RATIO,
     AUDIT_CHAIN_BROKEN,
@@ -16,6 +22,7 @@ from infra.alerting.thresholds import (
     DAILY_COST_OVER_BUDGET,
     GATEWAY_DOWN,
     GATEWAY_METRICS_ABSENT,
+    GATEWAY_SCRAPE_SLOW,
     HIGH_ERROR_RATE,
     HIGH_MEMORY_USAGE,
     HIGH_MEMORY_USAGE_CRITICAL,
@@ -38,6 +45,8 @@ from infra.dashboards.model import (
 from infra.metrics import jobs
 
 UID = "friday-gateway"
+# friday_tasks_by_status has no sample at all before the gateway's first task (docs/gateway.md).
+TASKS_BY_STATUS_DATA_ONCE = "the first task exists"
 
 # The Overview's stat panels are narrowed to the chosen environment(s) and instance(s) and run
 # as instant queries (one value each, cheap whatever the time range). The time series panels read
@@ -57,6 +66,7 @@ def fleet(rule: rec.RecordingRule) -> str:
 LIMIT_MB = f'(max({MEMORY_LIMIT_MB}{{environment=~"$environment"}}) or max(friday_memory_limit_mb{{{SEL}}}))'
 # The stack's daily cost budget (costBudgetUsdDaily), the per-stack constant DailyCostOverBudget uses.
 BUDGET_USD = f'max({COST_BUDGET_USD_DAILY}{{environment=~"$environment"}})'
+SCRAPE_TIMEOUT_S = f'max({GATEWAY_SCRAPE_TIMEOUT_SECONDS}{{environment=~"$environment"}})'
 # The windows of the alerts' own expressions (panels that draw what an alert judges).
 AUTH_WINDOW = AUTH_BRUTE_FORCE.window
 API_WINDOW = API_ERROR_RATIO.window
@@ -95,7 +105,8 @@ OVERVIEW = Row(
             "Audit chain",
             "stat",
             (Query(f"friday_audit_chain_valid{{{SEL}}}", "{{instance}}"),),
-            "Integrity of the gateway's cryptographic audit chain (1 valid, 0 broken).",
+            "Integrity of the gateway's cryptographic audit chain (1 valid, 0 broken), verified on every scrape. "
+            "This is the real check: the gateway's /health reports its audit and database checks as constants.",
             width=4,
             height=4,
             steps=_below(1),
@@ -197,6 +208,25 @@ RESOURCES = Row(
             min_interval=MIN_INTERVAL,
         ),
         Panel(
+            "Gateway scrape duration",
+            "timeseries",
+            (
+                Query(f'{rec.SCRAPE_DURATION.record}{{job="{GATEWAY_JOB}", {ENV}}}', f"scrape {WORST}"),
+                Query(SCRAPE_TIMEOUT_S, "timeout (gatewayScrapeTimeout)"),
+                Query(
+                    f"{SCRAPE_TIMEOUT_S} * {GATEWAY_SCRAPE_SLOW.value:g}",
+                    f"GatewayScrapeSlow threshold ({GATEWAY_SCRAPE_SLOW.value:.0%} of timeout)",
+                ),
+            ),
+            "How long a scrape of the gateway's /metrics takes (the slowest instance), against the gateway "
+            "job's scrape timeout. Gateway 0.1.0 re-verifies the whole audit chain on every scrape (about 15 us "
+            "per audit entry, blocking the gateway meanwhile): the line climbs as the audit log grows.",
+            unit="s",
+            alerts=(GATEWAY_SCRAPE_SLOW,),
+            min=0,
+            min_interval=MIN_INTERVAL,
+        ),
+        Panel(
             "Process memory",
             "timeseries",
             (
@@ -274,8 +304,10 @@ TASKS = Row(
             "Tasks by status",
             "timeseries",
             (Query(fleet(rec.BY_STATUS), "{{status}}"),),
-            "Tasks per status over every instance. The gateway exposes no sample of it until its first task exists.",
+            "Tasks per status over every instance. The gateway exposes no sample of it until its first task "
+            "exists: empty on an idle, freshly started gateway.",
             min=0,
+            data_once=TASKS_BY_STATUS_DATA_ONCE,
             min_interval=MIN_INTERVAL,
         ),
     ),

@@ -91,6 +91,9 @@ class Panel:
     # Stat panels: value -> text shown (e.g. 1 -> "valid").
     value_text: Mapping[int, tuple[str, str]] = field(default_factory=dict)
     no_data: NoData | None = None
+    # A panel that has data only after something happened on the gateway (e.g. "the first task
+    # exists"): said in the reference, so nobody expects data on an idle gateway.
+    data_once: str | None = None
     # Grafana's "Min interval": no finer query step than this (the recording rules' interval for
     # panels that read them). None: the datasource's scrape interval.
     min_interval: str | None = None

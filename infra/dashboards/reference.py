@@ -16,6 +16,8 @@ def _cell(text: str) -> str:
 
 
 def _data(panel: model.Panel) -> str:
+    if panel.no_data is None and panel.data_once:
+        return f"yes (the live test makes it so); on a gateway only once {panel.data_once}"
     if panel.no_data is None:
         return "yes"
     return "no: seed metric not exposed" if panel.no_data.kind == "not-exposed" else "no: needs a service not run here"

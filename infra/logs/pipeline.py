@@ -7,6 +7,10 @@ Four sources, one processing chain:
 - file:    bare metal, the gateway's stdout appended to a file that logrotate rotates;
 - journal: bare metal, the gateway's stdout in journald.
 
+The gateway's stdout is not only JSON (a banner at start, two plain lines at stop): such lines
+are kept (`drop_malformed = false`) and labelled `level="unparsed"` (infra/logs/lines.py), so
+they stay searchable and never pass for a level the gateway logged.
+
 Only low-cardinality labels leave Alloy (ALLOWED_LABELS); per-request values (url,
 statusCode, pid, hostname, responseTime...) stay in the log line where LogQL's `| json`
 still reaches them.
@@ -14,6 +18,7 @@ still reaches them.
 
 from __future__ import annotations
 
+from infra.logs.lines import UNPARSED
 from infra.logs.syntax import Block, RawString, Ref, block, render
 from infra.settings import Settings
 
@@ -22,6 +27,8 @@ ALLOWED_LABELS = ("environment", "service", "level", "component")
 # to one bounded set; anything else becomes "other" so a stray value cannot mint streams.
 LEVELS = {"10": "trace", "20": "debug", "30": "info", "40": "warn", "50": "error", "60": "fatal"}
 OTHER_LEVEL = "other"
+# A line that is not JSON has no level at all: the template sees a missing key as "<nil>".
+UNPARSED_LEVEL = UNPARSED
 # The gateway writes ISO 8601 (`2026-11-24T15:47:56.845Z`); Go's RFC3339 layout accepts the
 # fraction. The seed's epoch milliseconds are the fallback.
 TIME_FORMAT = "RFC3339"
@@ -45,9 +52,10 @@ def level_template() -> str:
     """Go template mapping pino's level (string or number) onto the bounded level set."""
     # printf turns a missing level (a non-JSON line) into "<nil>" instead of a template error.
     out = '{{ $l := printf "%v" .level }}'
-    for i, (num, name) in enumerate(LEVELS.items()):
+    out += '{{ if eq $l "<nil>" }}' + UNPARSED_LEVEL
+    for num, name in LEVELS.items():
         # `eq a b c` is true when a equals b or c.
-        out += ("{{ if " if i == 0 else "{{ else if ") + f'eq $l "{num}" "{name}" }}}}{name}'
+        out += "{{ else if " + f'eq $l "{num}" "{name}" }}}}{name}'
     return out + "{{ else }}" + OTHER_LEVEL + "{{ end }}"
 
 
@@ -62,7 +70,13 @@ def process_block(settings: Settings, push_url: str) -> list[Block]:
     process = block(
         "loki.process",
         PROCESS,
-        block("stage.json", None, expressions={"level": "level", "component": "component", "time": "time"}),
+        # Non-JSON lines (banner, stop messages) pass through unparsed, never dropped.
+        block(
+            "stage.json",
+            None,
+            expressions={"level": "level", "component": "component", "time": "time"},
+            drop_malformed=False,
+        ),
         block("stage.template", None, source="level", template=RawString(level_template())),
         block("stage.timestamp", None, source="time", format=TIME_FORMAT, fallback_formats=list(TIME_FALLBACKS)),
         block("stage.labels", None, values={"level": "", "component": ""}),

@@ -14,7 +14,7 @@ def monitoring_notes(settings: Settings) -> list[str]:
         notes.append(
             f"{PROJECT}:{METRICS_TOKEN} is not set: Prometheus scrapes the gateway without a credential, "
             "which gateway 0.1.0 refuses (401), so GatewayDown fires. "
-            "Create an admin API key in the gateway and set it: "
+            "Create an admin API key in the gateway and set it (the metrics-auth proxy then sends it as X-API-Key): "
             f"`pulumi config set --secret {PROJECT}:{METRICS_TOKEN} --stack {settings.stack}`"
         )
     if not settings.alert_receivers:

@@ -1,8 +1,8 @@
 """Prometheus's configuration: prometheus.yml from the settings and the stack's scrape targets,
 the rule files, the command line. The service itself is infra/stack/prometheus.py.
 
-Paths inside prometheus.yml are relative to its directory (Prometheus resolves rule files and
-credential files against the config file's folder), so the same file checks with
+Paths inside prometheus.yml are relative to its directory (Prometheus resolves rule files against
+the config file's folder), so the same file checks with
 `promtool check config` in a render folder and runs in the container.
 """
 
@@ -18,7 +18,6 @@ from infra.settings import Settings
 
 CONFIG_FILE = "prometheus.yml"
 RULES_DIR = "rules"
-SECRETS_DIR = "secrets"
 CONSTANTS_FILE = "stack-constants.yml"
 
 
@@ -28,12 +27,7 @@ def rule_file_names() -> list[str]:
     return [*static, f"{RULES_DIR}/{CONSTANTS_FILE}"]
 
 
-def credential_file(target: ScrapeTarget) -> str:
-    """Where a target's credential lives, relative to the config folder."""
-    return f"{SECRETS_DIR}/{target.job}-credential"
-
-
-def scrape_config(target: ScrapeTarget) -> dict[str, Any]:
+def scrape_config(target: ScrapeTarget, environment: str) -> dict[str, Any]:
     config: dict[str, Any] = {
         "job_name": target.job,
         "scheme": target.scheme,
@@ -43,12 +37,13 @@ def scrape_config(target: ScrapeTarget) -> dict[str, Any]:
         config["scrape_interval"] = target.interval
     if target.timeout is not None:
         config["scrape_timeout"] = target.timeout
-    if target.credential is not None:
-        config["authorization"] = {"type": "Bearer", "credentials_file": credential_file(target)}
     if target.params:
         config["params"] = target.params
     static = target.address if target.probe_target is None else target.probe_target
-    config["static_configs"] = [{"targets": [static], "labels": {"service": target.job, **target.labels}}]
+    # `environment` as a target label is stored with every series (an external label is not), so
+    # the dashboards' environment variable finds data when a concrete environment is selected.
+    labels = {"service": target.job, "environment": environment, **target.labels}
+    config["static_configs"] = [{"targets": [static], "labels": labels}]
     if target.probe_target is not None:
         # The multi-target pattern: the probe target becomes ?target= and the instance label;
         # Prometheus connects to the exporter.
@@ -65,7 +60,8 @@ def prometheus_config(settings: Settings, targets: Sequence[ScrapeTarget]) -> di
         "global": {
             "scrape_interval": settings.scrape_interval,
             "evaluation_interval": settings.evaluation_interval,
-            # Added to every series and alert leaving Prometheus (Alertmanager, remote storage).
+            # Added to every series and alert leaving Prometheus (Alertmanager, remote storage);
+            # Prometheus does not store them, hence the `environment` target label as well.
             "external_labels": {"stack": settings.stack, "environment": settings.environment},
         },
         "alerting": {
@@ -77,7 +73,7 @@ def prometheus_config(settings: Settings, targets: Sequence[ScrapeTarget]) -> di
             ]
         },
         "rule_files": rule_file_names(),
-        "scrape_configs": [scrape_config(t) for t in targets],
+        "scrape_configs": [scrape_config(t, settings.environment) for t in targets],
     }
 
 

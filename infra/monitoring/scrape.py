@@ -17,8 +17,8 @@ class ScrapeTarget:
     address: str
     metrics_path: str = "/metrics"
     scheme: str = "http"
-    # Key of the secret sent as `Authorization: Bearer <secret>`; Prometheus reads it from a file.
-    credential: str | None = None
+    # Static target labels besides `service` and `environment` (e.g. `instance` when Prometheus
+    # scrapes a proxy on the target's behalf).
     labels: dict[str, str] = field(default_factory=dict)
     # A blackbox probe (infra/stack/blackbox.py): Prometheus asks the exporter at `address` with
     # these URL parameters (the module); the static target is `probe_target`, which relabelling

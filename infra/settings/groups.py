@@ -59,8 +59,10 @@ class GatewaySettings(SettingsGroup):
         description="Host address the published port binds to. Loopback by default; set 0.0.0.0 "
         "only behind a firewall or the reverse proxy.",
     )
-    gateway_log_level: Literal["trace", "debug", "info", "warn", "error", "fatal"] = Field(
-        "info", description="Gateway log level (SECUREYEOMAN_LOG_LEVEL)."
+    gateway_log_level: Literal["trace", "debug", "info", "warn", "error"] = Field(
+        "info",
+        description="Gateway log level, written as logging.level into its config file (the levels the gateway "
+        "accepts; any other value stops it at start). Request lines are logged at debug only.",
     )
     gateway_memory_mb: Annotated[int, Field(ge=128, le=65536)] = Field(
         1024, description="Memory limit of the gateway container in MiB; also the HighMemoryUsage denominator."
@@ -212,6 +214,26 @@ class MonitoringSettings(SettingsGroup):
     )
     scrape_interval: PositiveDuration = Field("15s", description="How often Prometheus scrapes every target.")
     evaluation_interval: PositiveDuration = Field("15s", description="How often Prometheus evaluates the alert rules.")
+    gateway_scrape_interval: PositiveDuration = Field(
+        "30s",
+        description="How often Prometheus scrapes the gateway. Each gateway 0.1.0 /metrics call re-verifies the "
+        "whole audit chain and blocks the gateway meanwhile (about 15 us per audit entry): scrape it less often "
+        "than the rest.",
+    )
+    gateway_scrape_timeout: PositiveDuration = Field(
+        "10s",
+        description="Scrape timeout of the gateway job (at most gatewayScrapeInterval). 10s covers about 600k "
+        "audit entries; GatewayScrapeSlow warns at half of it.",
+    )
+    metrics_auth_image: ImageRepo = Field(
+        "caddy", description="Image of the metrics-auth proxy that adds the gateway's X-API-Key to scrapes."
+    )
+    metrics_auth_tag: ImageTag = Field("2.9.1-alpine", description="Tag of metricsAuthImage (Caddy 2.6 or newer).")
+    metrics_auth_port: Port = Field(
+        9480,
+        description="Port (named 'metrics') the metrics-auth proxy listens on: inside the stack network, or on "
+        "127.0.0.1 on bare metal. Never published.",
+    )
     alertmanager_image: ImageRepo = Field(
         "prom/alertmanager", description="Alertmanager image repository, without tag."
     )

@@ -80,6 +80,12 @@ class Settings(
     def _cross_checks(self) -> Settings:
         if self.proxy_enabled:
             _check_proxy(self)
+        if duration_seconds(self.gateway_scrape_timeout) > duration_seconds(self.gateway_scrape_interval):
+            raise ValueError(
+                f"friday:gatewayScrapeTimeout = {self.gateway_scrape_timeout!r} is longer than "
+                f"friday:gatewayScrapeInterval = {self.gateway_scrape_interval!r}; Prometheus refuses a scrape "
+                "timeout above the interval: lengthen the interval or shorten the timeout"
+            )
         _check_probes_and_slo(self)
         if self.target == "kubernetes":
             _check_kubernetes(self)

@@ -19,6 +19,7 @@ from infra.stack import (
     gateway,
     grafana,
     loki,
+    metrics_auth,
     prometheus,
     proxy,
     swagger_ui,
@@ -28,6 +29,7 @@ from infra.stack.spec import HttpCheck, Service, StackSpec
 
 BUILDERS: tuple[Builder, ...] = (
     gateway.build,
+    metrics_auth.build,
     alertmanager.build,
     grafana.build,
     backup.build,

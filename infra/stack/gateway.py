@@ -2,7 +2,9 @@
 
 Facts from the real 0.1.0 gateway (docs/gateway.md) drive the choices here: it must bind
 0.0.0.0 in a container, `core.dataDir` must be set (its default is a literal `~` path),
-exactly one log output (two or more log nothing), JSON on stdout.
+exactly one log output (two or more log nothing), JSON on stdout, the log level only from
+`logging.level` (SECUREYEOMAN_LOG_LEVEL lands in a key nothing reads), the reported environment
+from SECUREYEOMAN_ENV (not NODE_ENV).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def gateway_config(settings: Settings, *, data_dir: str = DATA_DIR, host: str = 
     return {
         "core": {"dataDir": data_dir},
         "gateway": {"host": host, "port": settings.gateway_port},
-        "logging": {"output": [{"type": "stdout", "format": "json"}]},
+        "logging": {"level": settings.gateway_log_level, "output": [{"type": "stdout", "format": "json"}]},
         # Read by later gateway versions; 0.1.0 serves /metrics regardless.
         "metrics": {"prometheus": {"enabled": True, "path": METRICS_PATH}},
     }
@@ -73,10 +75,9 @@ def gateway_config(settings: Settings, *, data_dir: str = DATA_DIR, host: str = 
 
 def gateway_env(settings: Settings, *, host: str = "0.0.0.0") -> dict[str, EnvValue]:
     env: dict[str, EnvValue] = {
-        "NODE_ENV": "production",
+        "SECUREYEOMAN_ENV": settings.environment,
         "SECUREYEOMAN_HOST": host,
         "SECUREYEOMAN_PORT": str(settings.gateway_port),
-        "SECUREYEOMAN_LOG_LEVEL": settings.gateway_log_level,
     }
     for key, var in SECRET_ENV.items():
         env[var] = SecretRef(key)
@@ -86,7 +87,9 @@ def gateway_env(settings: Settings, *, host: str = "0.0.0.0") -> dict[str, EnvVa
 
 def health() -> Health:
     # wget ships in the image; a check from inside comes from 127.0.0.1, which passes the
-    # gateway's private-address check.
+    # gateway's private-address check. It proves only that HTTP answers: 0.1.0's /health reports
+    # its database and audit checks as constants (the audit chain is watched by
+    # friday_audit_chain_valid, alert AuditChainBroken).
     return Health(HttpCheck(HTTP, HEALTH_PATH, WGET), interval_s=15, start_period_s=30)
 
 
@@ -98,11 +101,25 @@ def port(settings: Settings) -> Port:
     return Port(HTTP, settings.gateway_port, Reach.OPERATOR, binding)
 
 
+def scraped_through_metrics_auth(settings: Settings) -> bool:
+    """Gateway 0.1.0 answers /metrics only to an admin API key in X-API-Key: with the metricsToken
+    secret set, the metrics-auth proxy (infra/stack/metrics_auth.py) adds it and Prometheus scrapes
+    that proxy; without it (a later gateway whose /metrics is public) the gateway directly."""
+    return METRICS_TOKEN in settings.secrets_set
+
+
 def metrics(settings: Settings) -> Metrics:
-    # The 0.1.0 gateway answers 401 without an admin credential; later versions serve
-    # /metrics publicly. The credential is sent when the stack sets the metricsToken secret.
-    credential = SecretRef(METRICS_TOKEN) if METRICS_TOKEN in settings.secrets_set else None
-    return Metrics(HTTP, METRICS_PATH, credential)
+    """The gateway's metrics: with the metricsToken secret set they need that admin key as
+    X-API-Key, which a metrics-auth proxy adds (and that proxy is scraped, under the gateway's job).
+    The job's interval and timeout are its own: each /metrics call costs the gateway about 15 us
+    per audit entry (docs/gateway.md)."""
+    return Metrics(
+        HTTP,
+        METRICS_PATH,
+        credential=SecretRef(METRICS_TOKEN) if scraped_through_metrics_auth(settings) else None,
+        interval=settings.gateway_scrape_interval,
+        timeout=settings.gateway_scrape_timeout,
+    )
 
 
 def build(settings: Settings) -> Part:

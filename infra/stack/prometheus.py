@@ -27,8 +27,6 @@ from infra.stack.spec import (
     Mount,
     Port,
     Reach,
-    SecretFile,
-    SecretRef,
     Service,
     Volume,
     Workload,
@@ -44,14 +42,18 @@ def scrape_target(service: Service) -> ScrapeTarget | None:
     """The scrape job of a service that declares metrics: its name, its named port's number."""
     if service.metrics is None:
         return None
-    port = service.port(service.metrics.port)
-    credential = service.metrics.credential.key if service.metrics.credential else None
+    metrics = service.metrics
+    if metrics.credential is not None:
+        return None  # scraped through the metrics-auth proxy, which declares this job
+    port = service.port(metrics.port)
     return ScrapeTarget(
-        job=service.name,
+        job=metrics.job or service.name,
         address=f"{service.name}:{port.number}",
-        metrics_path=service.metrics.path,
+        metrics_path=metrics.path,
         scheme=port.scheme,
-        credential=credential,
+        labels={"instance": metrics.instance} if metrics.instance else {},
+        interval=metrics.interval,
+        timeout=metrics.timeout,
     )
 
 
@@ -87,11 +89,9 @@ def build(settings: Settings, others: Sequence[Service]) -> Part:
     )
     # Every service's own metrics, then the blackbox exporter's probes (one job each).
     targets = (*scrape_targets((*others, service)), *blackbox.probe_targets(settings))
+    # Prometheus holds no credential: the gateway's key lives in the metrics-auth proxy.
     service = dataclasses.replace(
         service,
         files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config.config_files(settings, targets).items()),
-        secret_files=tuple(
-            SecretFile(f"{base}/{config.credential_file(t)}", SecretRef(t.credential)) for t in targets if t.credential
-        ),
     )
     return Part(services=(service,), volumes=(volume,))

@@ -251,12 +251,22 @@ class Shutdown(Enum):
 
 @dataclass(frozen=True)
 class Metrics:
-    """Prometheus metrics on a named port; the scrape job is the service's name."""
+    """Prometheus metrics on a named port; the scrape job is the service's name unless `job` says
+    otherwise (a proxy that serves another service's metrics, like metrics-auth for the gateway)."""
 
     port: str
     path: str = "/metrics"
-    # Sent as `Authorization: Bearer <secret>`; Prometheus reads it from a secret file.
+    # An admin API key the endpoint wants in `X-API-Key` (gateway 0.1.0). Prometheus never sends
+    # it itself (Bearer is refused for API keys): a metrics-auth proxy beside the service adds it
+    # (the stack's metrics-auth service on Docker and bare metal, a sidecar in the pod on
+    # Kubernetes), and that proxy is what gets scraped.
     credential: SecretRef | None = None
+    job: str | None = None
+    # The `instance` label, when it should name another service than the one scraped.
+    instance: str | None = None
+    # The job's own scrape interval and timeout (Prometheus durations); None: the global ones.
+    interval: str | None = None
+    timeout: str | None = None
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,13 @@ def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
     path.write_text(rules.stack_constants(load_stack("prod")))
     result = promtool("check", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
-    records = {r["record"]: r["expr"] for r in yaml.safe_load(path.read_text())["groups"][0]["rules"]}
+    loaded = yaml.safe_load(path.read_text())["groups"][0]["rules"]
+    records = {r["record"]: r["expr"] for r in loaded}
     assert records == {
         rules.MEMORY_LIMIT_MB: "vector(2048)",
         rules.COST_BUDGET_USD_DAILY: "vector(25)",
         rules.BACKUP_STALE_AFTER_SECONDS: "vector(46800)",
+        rules.GATEWAY_SCRAPE_TIMEOUT_SECONDS: "vector(10)",
         rules.CERT_EXPIRY_WARNING_SECONDS: "vector(1814400)",
         rules.CERT_EXPIRY_CRITICAL_SECONDS: "vector(604800)",
         # 99.5% over 28 days: the workbook's burn rates (14.4, 6, 3, 1 at 30 days) scaled to 28.
@@ -69,6 +71,9 @@ def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
     assert {r["record"]: r["expr"] for r in window["rules"]}[slo.ERROR_RATIO_SLO_WINDOW] == (
         f"1 - avg_over_time({slo.GOOD}[28d])"
     )
+    # Selectable by environment on the dashboards, like every scraped series.
+    constants = rules.stack_constant_exprs(load_stack("prod"))
+    assert all(r["labels"] == {"environment": "prod"} for r in loaded if r["record"] in constants)
 
 
 def backup_stale_test(stack_constants: str, tmp_path: Path, limit_hours: int) -> subprocess.CompletedProcess[str]:
@@ -383,6 +388,17 @@ def test_recording_rules_evaluate_once_a_minute() -> None:
         for panel in dashboard.panels():
             if any(recording.recorded_in(q.expr) for q in panel.queries):
                 assert panel.min_interval == recording.INTERVAL, panel.title
+
+
+def test_critical_tier_is_evaluated_before_its_warning_tier() -> None:
+    """Inhibition holds only if the critical reaches Alertmanager no later than its warning
+    (see the tier order note in infra/alerting/rules.py): the critical rule comes first in its group."""
+    for warning, _ in thresholds.TIERED:
+        for path in sorted(ALERTS_DIR.glob("*.yml")):
+            for group in yaml.safe_load(path.read_text())["groups"]:
+                order = [r["labels"]["severity"] for r in group["rules"] if r.get("alert") == warning.alert]
+                if order:
+                    assert order == ["critical", "warning"], (path.name, group["name"], order)
 
 
 def test_durations_in_words() -> None:

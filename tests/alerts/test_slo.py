@@ -20,6 +20,10 @@ def stack(**values: Any) -> Settings:
     return settings_of(values)
 
 
+# The environment label every scraped series (and every per-stack constant) carries.
+ENV = f'environment="{settings_of({}).environment}"'
+
+
 def test_thresholds_are_the_workbooks_at_30_days_and_scale_with_the_window() -> None:
     at_30 = {p.long: round(p.threshold(30), 6) for p in slo.PAIRS}
     assert at_30 == {"1h": 14.4, "6h": 6.0, "1d": 3.0, "3d": 1.0}
@@ -58,8 +62,9 @@ def outage_test(constants: str, tmp_path: Path, eval_minutes: int, firing: bool)
             {
                 "interval": "1m",
                 "input_series": [
-                    {"series": 'probe_success{probe="health",slo="availability"}', "values": "1x419 0x60"},
-                    {"series": 'up{job="gateway"}', "values": "1x480"},
+                    # Every scraped series carries the stack's environment as a target label.
+                    {"series": f'probe_success{{probe="health",slo="availability",{ENV}}}', "values": "1x419 0x60"},
+                    {"series": f'up{{job="gateway",{ENV}}}', "values": "1x480"},
                 ],
                 "promql_expr_test": [
                     {
@@ -107,26 +112,33 @@ def test_remaining_budget_rules_check_and_compute(tmp_path: Path) -> None:
     (tmp_path / "slo.yml").write_text(rules.rule_file_text(rules.SLO_RULES))
     (tmp_path / "stack-constants.yml").write_text(rules.stack_constants(stack()))
     assert promtool("check", "rules", "stack-constants.yml", cwd=tmp_path).returncode == 0
+    constants = yaml.safe_load((tmp_path / "stack-constants.yml").read_text())["groups"]
     test = {
         "rule_files": ["slo.yml", "stack-constants.yml"],
         "evaluation_interval": "1m",
+        # The SLI group first: the window rules read what it records at the same evaluation time
+        # (promtool's group order is otherwise not fixed, and the last sample decides the result).
+        "group_eval_order": [rules.SLO_RULES.group, *(g["name"] for g in constants)],
         "tests": [
             {
                 "interval": "1m",
                 "input_series": [
-                    {"series": 'probe_success{probe="health",slo="availability"}', "values": " ".join(["1x98 0"] * 3)},
-                    {"series": 'up{job="gateway"}', "values": "1x299"},
+                    {
+                        "series": f'probe_success{{probe="health",slo="availability",{ENV}}}',
+                        "values": " ".join(["1x98 0"] * 3),
+                    },
+                    {"series": f'up{{job="gateway",{ENV}}}', "values": "1x299"},
                 ],
                 "promql_expr_test": [
                     {
                         "expr": f"round({slo.BUDGET_REMAINING}, 0.001)",
                         "eval_time": "299m",
-                        "exp_samples": [{"labels": "{}", "value": -1.0}],
+                        "exp_samples": [{"labels": f"{{{ENV}}}", "value": -1.0}],
                     },
                     {
                         "expr": f"round({slo.ERROR_RATIO_SLO_WINDOW}, 0.0001)",
                         "eval_time": "299m",
-                        "exp_samples": [{"labels": "{}", "value": 0.01}],
+                        "exp_samples": [{"labels": f"{{{ENV}}}", "value": 0.01}],
                     },
                 ],
             }

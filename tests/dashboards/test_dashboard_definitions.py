@@ -268,3 +268,16 @@ def test_catalog_is_the_source_of_metric_help() -> None:
     for metric in METRICS:
         if not metric.exposed_by_gateway and metric.name != "friday_memory_limit_mb":
             assert metric.name in descriptions, metric.name
+
+
+def test_tasks_by_status_is_documented_as_empty_until_the_first_task() -> None:
+    """An idle gateway (the double as started: the real exposition's values) has no sample of
+    friday_tasks_by_status, so the reference must not promise data there."""
+    from infra.dashboards import gateway as gateway_dashboard
+    from infra.dashboards.reference import table
+    from tests.support.exposition import MetricValues
+
+    idle = MetricValues().render()
+    assert "\nfriday_tasks_by_status{" not in idle and "# TYPE friday_tasks_by_status" in idle
+    [row] = [line for line in table(gateway_dashboard.DASHBOARD) if "| Tasks by status |" in line]
+    assert row.endswith("| yes (the live test makes it so); on a gateway only once the first task exists |")

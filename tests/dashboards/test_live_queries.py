@@ -3,14 +3,14 @@
 The stack's RENDERED monitoring runs on 127.0.0.1 (tests/support/live_stack.py: Debian's
 Prometheus and Alertmanager with the rendered configs, localized; the backup service's own
 `serve` command; 1 s scrape and rule interval), Prometheus scraping the gateway double with an
-admin token (as gateway 0.1.0 demands), itself, Alertmanager and the backup service. So the
-series have the stack's own labels (job = service name plus a `service` target label;
-`environment` and `stack` as external labels only, so the stack's Prometheus has no environment
-label on its series and the dashboards' default "All" selection is what applies there) and the
-per-stack constants come from the rendered rules/stack-constants.yml. Then each panel's PromQL,
-template variables substituted, runs through the HTTP API. Panels that cannot have data here
-(seed metrics gateway 0.1.0 lacks; Loki and Alloy, which do not run here) are listed below, and
-they must be the only ones without data.
+admin key (as gateway 0.1.0 demands, through the rendered metrics-auth proxy), itself,
+Alertmanager and the backup service. So the series have the stack's own labels (job = service
+name plus `service` and `environment` target labels: `environment` is stored with every series,
+not only an external label) and the per-stack constants come from the rendered
+rules/stack-constants.yml. Then each panel's PromQL, template variables substituted, runs through
+the HTTP API, once with "All" environments and once with the stack's own environment selected.
+Panels that cannot have data here (seed metrics gateway 0.1.0 lacks; Loki and Alloy, which do not
+run here) are listed below, and they must be the only ones without data.
 """
 
 from __future__ import annotations
@@ -70,9 +70,9 @@ class Live:
     def query(self, expr: str) -> list[dict[str, Any]]:
         return self.stack.query(expr)
 
-    def variables(self) -> dict[str, str]:
-        # environment: the "All" value (allValue), the only choice on the stack's own Prometheus.
-        return {"environment": ALL, "instance": self.gateway_instance, "__rate_interval": "1m"}
+    def variables(self, environment: str = ALL) -> dict[str, str]:
+        # environment: the "All" value (allValue), or a concrete environment.
+        return {"environment": environment, "instance": self.gateway_instance, "__rate_interval": "1m"}
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             }
         )
         with live_stack(tmp, double, TOKEN) as running:
-            live = Live(running, f"127.0.0.1:{double.port}", double)
+            # The gateway job's instance names the gateway, whichever address Prometheus scrapes.
+            live = Live(running, f"gateway:{running.settings.gateway_port}", double)
             _wait_for_scrapes(live)
             yield live
 
@@ -117,11 +118,15 @@ def panel_queries() -> list[tuple[str, Panel, Query]]:
     return [(d.uid, p, q) for d in DASHBOARDS.values() for p, q in d.queries()]
 
 
+# "All", and the concrete environment of the stack (what a user picks in the variable).
+ENVIRONMENTS = [ALL, "live"]
+
+
 def test_scrapes_reach_the_gateway_double_with_its_token(live: Live) -> None:
     [up] = live.query(f'up{{job="gateway", instance="{live.gateway_instance}"}}')
     assert up["value"][1] == "1"
     assert up["metric"]["service"] == "gateway"
-    assert "environment" not in up["metric"], "external labels are not on the stack Prometheus' own series"
+    assert up["metric"]["environment"] == live.stack.settings.environment == "live"
     assert ("GET", "/metrics", 200) in live.double.requests
 
 
@@ -136,21 +141,21 @@ def test_template_variable_queries_find_the_scraped_values(live: Live) -> None:
         )
         values = response.json()["data"]
         if variable.name == "environment":
-            # Only where series carry the label (a central Prometheus fed by the stacks' external
-            # labels); on the stack's own Prometheus the variable offers just "All".
-            assert values == [], values
+            # Stored as a target label: the variable offers the stack's environment.
+            assert values == ["live"], values
         else:
             assert values == [live.gateway_instance], f"${variable.name}: {selector} gave {values}"
 
 
-def test_every_panel_query_returns_data_except_the_listed_panels(live: Live) -> None:
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_panel_query_returns_data_except_the_listed_panels(live: Live, environment: str) -> None:
     empty: dict[tuple[str, str], list[str]] = {}
     ran = 0
     for uid, panel, query in panel_queries():
         if query.datasource is not PROMETHEUS:
             empty.setdefault((uid, panel.title), []).append(f"{query.datasource.type}: not run here")
             continue
-        expr = substitute(query.expr, live.variables())
+        expr = substitute(query.expr, live.variables(environment))
         ran += 1
         if not live.query(expr):
             empty.setdefault((uid, panel.title), []).append(expr)
@@ -160,16 +165,20 @@ def test_every_panel_query_returns_data_except_the_listed_panels(live: Live) -> 
     assert marked == set(EXPECTED_WITHOUT_DATA), "the dashboards mark exactly the panels expected to be empty"
 
 
-def test_panels_with_data_have_data_in_every_query(live: Live) -> None:
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_panels_with_data_have_data_in_every_query(live: Live, environment: str) -> None:
     for uid, panel, query in panel_queries():
         if (uid, panel.title) in EXPECTED_WITHOUT_DATA:
             continue
-        assert live.query(substitute(query.expr, live.variables())), f"{panel.title}: {query.expr}"
+        assert live.query(substitute(query.expr, live.variables(environment))), f"{panel.title}: {query.expr}"
 
 
 def test_variables_narrow_the_queries(live: Live) -> None:
     other_environment = {**live.variables(), "environment": "elsewhere"}
     other_instance = {**live.variables(), "instance": "127.0.0.1:1"}
+    for _, query in stack.DASHBOARD.queries():
+        if query.datasource is PROMETHEUS:
+            assert not live.query(substitute(query.expr, other_environment)), query.expr
     for _, query in gateway.DASHBOARD.queries():
         if query.datasource is PROMETHEUS:
             assert not live.query(substitute(query.expr, other_environment)), query.expr

@@ -98,7 +98,10 @@ def test_public_routes_need_no_credential_and_every_other_route_does() -> None:
 
 def test_both_auth_schemes_are_declared() -> None:
     schemes = spec()["components"]["securitySchemes"]
-    assert schemes["bearerAuth"] == schemes["bearerAuth"] | {"type": "http", "scheme": "bearer"}
+    # Bearer carries a JWT only; API keys travel in X-API-Key only (docs/gateway.md).
+    bearer = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["bearerAuth"] == schemes["bearerAuth"] | bearer
+    assert "API key" not in schemes["bearerAuth"]["description"].replace("an API key sent this way is refused", "")
     assert schemes["apiKeyAuth"] == schemes["apiKeyAuth"] | {"type": "apiKey", "in": "header", "name": "X-API-Key"}
 
 

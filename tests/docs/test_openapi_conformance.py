@@ -91,7 +91,8 @@ def test_metrics_needs_an_admin_credential(gateway: GatewayDouble) -> None:
     url = f"{gateway.url}/metrics"
     conforms("/metrics", "get", requests.get(url, timeout=10))
     conforms("/metrics", "get", requests.get(url, headers={"X-API-Key": "not-admin"}, timeout=10))
-    ok = requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    ok = requests.get(url, headers={"X-API-Key": TOKEN}, timeout=10)
+    assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).status_code == 401
     assert ok.status_code == 200
     documented = response_spec("/metrics", "get", 200)["content"]
     assert ok.headers["Content-Type"] in documented, "the exact exposition media type"

@@ -29,7 +29,9 @@ TIMEOUT = 5
 
 @pytest.fixture
 def gw() -> Iterator[GatewayDouble]:
-    with GatewayDouble(TOKEN, ws_interval=0.2, admin_password="correct horse") as double:
+    with GatewayDouble(
+        TOKEN, ws_interval=0.2, admin_password="correct horse", user_keys=("viewer-key-for-tests",)
+    ) as double:
         yield double
 
 
@@ -43,7 +45,14 @@ def test_health_is_public_and_shaped_like_the_gateways(gw: GatewayDouble) -> Non
 
 @pytest.mark.parametrize(
     ("headers", "status"),
-    [({}, 401), ({"Authorization": "Bearer wrong"}, 403), ({"X-API-Key": "wrong"}, 403)],
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer wrong"}, 401),
+        ({"X-API-Key": "wrong"}, 401),
+        # An API key sent as Bearer is checked as a JWT and refused (gateway.md).
+        ({"Authorization": f"Bearer {TOKEN}"}, 401),
+        ({"X-API-Key": "viewer-key-for-tests"}, 403),
+    ],
 )
 def test_metrics_refuses_without_the_admin_credential(gw: GatewayDouble, headers: dict[str, str], status: int) -> None:
     r = requests.get(f"{gw.url}/metrics", headers=headers, timeout=TIMEOUT)
@@ -53,7 +62,7 @@ def test_metrics_refuses_without_the_admin_credential(gw: GatewayDouble, headers
 
 @pytest.mark.parametrize("header", ["Authorization", "X-API-Key"])
 def test_metrics_with_either_credential_is_the_real_format(gw: GatewayDouble, header: str) -> None:
-    value = f"Bearer {TOKEN}" if header == "Authorization" else TOKEN
+    value = f"Bearer {gw.jwt()}" if header == "Authorization" else TOKEN
     r = requests.get(f"{gw.url}/metrics", headers={header: value}, timeout=TIMEOUT)
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
@@ -151,9 +160,14 @@ def test_only_private_clients_are_served(address: str | None, allowed: bool) -> 
 def _start_process(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    config = tmp_path / "gateway.yaml"
+    config.write_text("logging:\n  level: debug\n", encoding="utf-8")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.gateway_double", "--port", str(port), "--token-file", str(token_file)],
+        [
+            *[sys.executable, "-m", "tests.support.gateway_double", "--port", str(port)],
+            *["--token-file", str(token_file), "--config", str(config)],
+        ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -178,7 +192,8 @@ def test_process_logs_json_lines_and_stops_on_sigterm(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 0
     assert f"listening on http://127.0.0.1:{port}" in err
-    lines = [json.loads(line) for line in out.splitlines()]
+    # stdout is not only JSON: the banner and the stop lines are text (checked in test_parity.py).
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     request = next(line for line in lines if line.get("url") == "/metrics")
     assert request["level"] == "debug" and request["statusCode"] == 200
     assert request["time"].endswith("Z")

@@ -56,11 +56,13 @@ def test_prometheus_scrapes_every_running_service_by_its_name(dev_stack: Running
 
 
 def test_gateway_metrics_need_the_scrape_credential(dev_stack: RunningStack) -> None:
-    """The stand-in demands the key, like the 0.1.0 gateway; Prometheus's scrape above succeeded with it."""
+    """The stand-in demands the key, like the 0.1.0 gateway: in X-API-Key, never as Bearer (the
+    metrics-auth container adds it to Prometheus's scrapes; the scrape above succeeded through it)."""
     base = f"http://127.0.0.1:{dev_stack.port('gateway')}"
     assert get(f"{base}{gateway.METRICS_PATH}").status_code == 401
     key = dev_stack.secrets["metricsToken"]
-    answer = get(f"{base}{gateway.METRICS_PATH}", headers={"Authorization": f"Bearer {key}"})
+    assert get(f"{base}{gateway.METRICS_PATH}", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    answer = get(f"{base}{gateway.METRICS_PATH}", headers={"X-API-Key": key})
     assert answer.status_code == 200 and "# TYPE" in answer.text
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.host import metrics_auth as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.monitoring import prometheus
 from infra.render import artefacts
@@ -55,9 +56,12 @@ def test_host_config_passes_promtool(token: bool, tmp_path: Path) -> None:
     doc = yaml.safe_load(config.read_text())
     jobs = {j["job_name"]: j for j in doc["scrape_configs"]}
     assert set(jobs) == {"gateway", "prometheus", "alertmanager", host_prometheus.NODE_EXPORTER_JOB}
-    assert ("authorization" in jobs["gateway"]) is token
-    if token:
-        assert (tmp_path / "secrets/gateway-credential").read_text() == f"<secret:{METRICS_TOKEN}>"
+    # No credential in Prometheus at all: with a token it scrapes the metrics-auth unit on loopback.
+    assert "authorization" not in jobs["gateway"]
+    assert not (tmp_path / "secrets").exists()
+    [gateway_target] = jobs["gateway"]["static_configs"][0]["targets"]
+    s = settings({}, token)
+    assert gateway_target == (f"127.0.0.1:{s.metrics_auth_port}" if token else f"127.0.0.1:{s.gateway_port}")
     targets = [t for j in jobs.values() for s in j["static_configs"] for t in s["targets"]]
     assert all(t.startswith("127.0.0.1:") for t in targets), targets
     # Negative control: promtool reads the rule files the config names.
@@ -67,10 +71,12 @@ def test_host_config_passes_promtool(token: bool, tmp_path: Path) -> None:
 
 def test_gateway_address_follows_its_bind_address() -> None:
     for bind, expected in (("10.0.0.5", "10.0.0.5:18789"), ("0.0.0.0", "127.0.0.1:18789"), ("::1", "[::1]:18789")):
-        s = settings({"gatewayBindAddress": bind}, token=True)
+        s = settings({"gatewayBindAddress": bind}, token=False)
         doc = host_prometheus.prometheus_config(s, build_stack(s))
         gw = next(j for j in doc["scrape_configs"] if j["job_name"] == "gateway")
         assert gw["static_configs"][0]["targets"] == [expected]
+        # With a token, the metrics-auth unit forwards to that same address.
+        assert host_metrics_auth.params(settings({"gatewayBindAddress": bind}, token=True)).upstream == expected
 
 
 def test_node_exporter_reads_the_backup_textfile_folder() -> None:

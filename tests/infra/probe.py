@@ -26,7 +26,7 @@ elif token_env:
         print(json.dumps({"error": "environment variable " + token_env + " is not set on the host"}))
         sys.exit(0)
 if token:
-    headers["Authorization"] = "Bearer " + token
+    headers["X-API-Key"] = token  # never as Bearer: the gateway checks Bearer as a JWT only
 try:
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
         status, ctype, body = r.status, r.headers.get("Content-Type", ""), r.read()

@@ -170,7 +170,9 @@ def test_the_constants_are_recorded_per_namespace(tmp_path: Path) -> None:
                         "eval_time": "1m",
                         "exp_samples": [
                             {
-                                "labels": f'friday:memory_limit_mb{{namespace="{NS}"}}',
+                                # environment: the dashboards select the constants by it (issue 10).
+                                "labels": "friday:memory_limit_mb"
+                                f'{{environment="{settings.environment}", namespace="{NS}"}}',
                                 "value": settings.gateway_memory_mb,
                             }
                         ],

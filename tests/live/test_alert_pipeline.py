@@ -1,7 +1,8 @@
 """End to end on 127.0.0.1: gateway double -> Prometheus -> Alertmanager -> webhook receiver.
 
-Debian's prometheus (2.42) and prometheus-alertmanager (0.25) run with the RENDERED configs of
-a stack that enables the webhook and heartbeat receivers and sets metricsToken, changed only by
+Debian's prometheus (2.42), prometheus-alertmanager (0.25) and caddy (2.6, the metrics-auth
+proxy) run with the RENDERED configs of a stack that enables the webhook and heartbeat receivers
+and sets metricsToken, changed only by
 tests/support/localize.py (addresses, intervals, the driven alert's `for`, secrets filled in);
 the backup service runs its rendered `serve` command (tests/support/live_stack.py). The test
 drives friday_tasks_queue_depth over the HighQueueDepth threshold on the double, waits for the
@@ -28,6 +29,7 @@ import requests
 from infra.alerting import rules, thresholds
 from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS
+from infra.stack import gateway
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
 from tests.support.live_stack import LiveStack, live_stack
@@ -95,6 +97,31 @@ def check_backup_stale_is_silent(stack: LiveStack) -> None:
     assert rule["state"] == "inactive" and rule["alerts"] == [], rule
     assert stack.query(f'ALERTS{{alertname="{thresholds.BACKUP_STALE.alert}"}}') == []
     assert rule["annotations"]["runbook_url"] == runbook_url(thresholds.BACKUP_STALE.alert)
+
+
+def check_scrape_credential_reaches_the_gateway_as_x_api_key(stack: LiveStack, gw: GatewayDouble) -> None:
+    """The design of docs/monitoring.md, live: the double refuses the admin key as Bearer (as the
+    real gateway does), yet the gateway job is up through the rendered metrics-auth proxy and
+    GatewayDown has been evaluated and stays inactive."""
+    url = f"{gw.url}{gateway.METRICS_PATH}"
+    assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).status_code == 401
+    assert requests.get(url, headers={"X-API-Key": TOKEN}, timeout=5).status_code == 200
+    [up] = stack.query('up{job="gateway"}')
+    assert up["value"][1] == "1" and up["metric"]["instance"] == f"{gateway.NAME}:{stack.settings.gateway_port}"
+    # The scrapes that reached the double came through the proxy with the key (200s, no 401s).
+    assert ("GET", gateway.METRICS_PATH, 200) in gw.requests
+    seen_at = time.time()
+
+    def evaluated_since() -> dict[str, Any] | None:
+        rule = stack.rule(thresholds.GATEWAY_DOWN.alert)
+        if rule is None or not rule.get("lastEvaluation"):
+            return None
+        evaluated = calendar.timegm(time.strptime(rule["lastEvaluation"][:19], "%Y-%m-%dT%H:%M:%S"))
+        return rule if evaluated >= seen_at + EVALUATIONS else None
+
+    rule = wait_for("GatewayDown evaluated", evaluated_since, START_TIMEOUT, stack.logs)
+    assert rule["health"] == "ok" and rule["state"] == "inactive" and rule["alerts"] == [], rule
+    assert stack.query(f'ALERTS{{alertname="{thresholds.GATEWAY_DOWN.alert}"}}') == []
 
 
 def check_inhibition(am_url: str) -> None:
@@ -217,6 +244,7 @@ def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path: Path) -> None:
         assert ("GET", "/metrics", 200) in gw.requests
         receiver = stack.receiver
 
+        check_scrape_credential_reaches_the_gateway_as_x_api_key(stack, gw)
         check_metric_names_and_constants(stack, gw)
         check_inhibition(stack.alertmanager)
         check_backup_stale_is_silent(stack)

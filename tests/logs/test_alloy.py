@@ -226,6 +226,14 @@ def test_level_template_maps_pino_numbers_and_names_to_a_bounded_set() -> None:
     assert [(n, a) for n, a, _ in pairs] == list(pipeline.LEVELS.items())
     assert all(name == out for _, name, out in pairs)
     assert template.endswith("{{ else }}other{{ end }}")
+    # A line that is not JSON (the gateway's banner, its stop lines) has no level: "unparsed".
+    assert template.startswith('{{ $l := printf "%v" .level }}{{ if eq $l "<nil>" }}unparsed')
+
+
+def test_non_json_lines_are_kept_not_dropped() -> None:
+    for blocks in (docker_config(), parse(artefacts.alloy_config(settings_of({})))):
+        [process] = [b for b in blocks if b.name == "loki.process"]
+        assert process.one("stage.json").attrs["drop_malformed"] is False
 
 
 def test_gateway_time_is_rfc3339() -> None:
@@ -265,7 +273,7 @@ def test_parser_rejects_broken_configs(bad: str) -> None:
 def test_gateway_logs_carry_the_fields_the_pipeline_reads() -> None:
     # The container config that produces these lines: one stdout JSON output.
     config = gateway.gateway_config(settings_of())
-    assert config["logging"] == {"output": [{"type": "stdout", "format": "json"}]}
+    assert config["logging"] == {"level": "info", "output": [{"type": "stdout", "format": "json"}]}
 
 
 def test_dashboard_log_selector_uses_labels_and_values_the_pipeline_produces() -> None:

@@ -1,4 +1,4 @@
-"""prometheus.yml from settings: scrape targets, credential, labels, rules; promtool check config."""
+"""prometheus.yml from settings: scrape targets, the metrics-auth route, labels, rules; promtool check config."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from infra.alerting import rules
 from infra.cli import main
 from infra.monitoring import prometheus
 from infra.settings import Settings, load_stack
-from infra.stack import build, build_stack
+from infra.stack import build, build_stack, metrics_auth
 from infra.stack import prometheus as prometheus_service
 from infra.stack.parts import Part
 from infra.stack.spec import (
@@ -24,7 +24,6 @@ from infra.stack.spec import (
     Image,
     Metrics,
     Port,
-    SecretRef,
     Service,
     Workload,
     resources,
@@ -57,11 +56,11 @@ def test_rendered_config_passes_promtool(stack: str, tmp_path: Path) -> None:
 
 def test_promtool_fails_when_a_referenced_file_is_missing(tmp_path: Path) -> None:
     out = render_into(settings_of({}, frozenset({"metricsToken"})), tmp_path / "out")
-    (prometheus_dir(out) / "secrets/gateway-credential").unlink()
+    (prometheus_dir(out) / "rules/stack-constants.yml").unlink()
     assert check_config(prometheus_dir(out)).returncode != 0
 
 
-def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> None:
+def test_with_a_token_the_gateway_job_scrapes_the_metrics_auth_proxy_and_holds_no_credential(tmp_path: Path) -> None:
     settings = settings_of({}, frozenset({"metricsToken"}))
     out = render_into(settings, tmp_path / "out")
     config = load_yaml(prometheus_dir(out) / "prometheus.yml")
@@ -75,18 +74,16 @@ def test_scrapes_gateway_with_credential_file_when_token_set(tmp_path: Path) -> 
     assert jobs["alloy"]["static_configs"][0]["targets"] == ["alloy:12345"]
     assert jobs["grafana"]["static_configs"][0]["targets"] == ["grafana:3000"]
     assert jobs["backup"]["static_configs"][0]["targets"] == [f"backup:{settings.backup_metrics_port}"]
-    assert jobs["backup"]["metrics_path"] == "/metrics" and "authorization" not in jobs["backup"]
     gw = jobs["gateway"]
-    assert gw["static_configs"][0]["targets"] == ["gateway:18789"]
+    assert gw["static_configs"][0]["targets"] == [f"{metrics_auth.NAME}:{settings.metrics_auth_port}"]
+    # instance still names the gateway: alerts and dashboards read the same with or without the proxy.
+    assert gw["static_configs"][0]["labels"]["instance"] == "gateway:18789"
     assert gw["metrics_path"] == "/metrics"
-    assert gw["authorization"] == {"type": "Bearer", "credentials_file": "secrets/gateway-credential"}
-    assert "authorization" not in jobs["prometheus"] and "authorization" not in jobs["alertmanager"]
-    # The credential reaches the container as a secret file, never as text in the config.
-    service = build_stack(settings).service("prometheus")
-    [secret_file] = service.secret_files
-    assert secret_file.path == "/etc/prometheus/secrets/gateway-credential"
-    assert secret_file.secret == SecretRef("metricsToken")
-    assert (prometheus_dir(out) / "secrets/gateway-credential").read_text() == "<secret:metricsToken>"
+    # Prometheus holds no key at all: the proxy adds X-API-Key (never Bearer, which the gateway
+    # checks as a JWT only), so nothing in any Prometheus version's config is needed for it.
+    assert all("authorization" not in job for job in jobs.values())
+    assert build_stack(settings).service("prometheus").secret_files == ()
+    assert not (prometheus_dir(out) / "secrets").exists()
     assert check_config(prometheus_dir(out)).returncode == 0
 
 
@@ -96,11 +93,35 @@ def config_of(settings: Settings) -> dict[str, Any]:
     )
 
 
-def test_no_credential_without_the_secret() -> None:
+def test_without_a_token_the_gateway_is_scraped_directly() -> None:
     config = config_of(settings_of({}))
     gw = next(j for j in config["scrape_configs"] if j["job_name"] == "gateway")
-    assert "authorization" not in gw
-    assert build_stack(settings_of({})).service("prometheus").secret_files == ()
+    assert gw["static_configs"][0]["targets"] == ["gateway:18789"]
+    assert "instance" not in gw["static_configs"][0]["labels"]
+    assert metrics_auth.NAME not in {s.name for s in build_stack(settings_of({})).services}
+
+
+def test_gateway_job_has_its_own_interval_and_timeout() -> None:
+    s = settings_of({"gatewayScrapeInterval": "1m", "gatewayScrapeTimeout": "20s"})
+    jobs = {j["job_name"]: j for j in config_of(s)["scrape_configs"]}
+    assert (jobs["gateway"]["scrape_interval"], jobs["gateway"]["scrape_timeout"]) == ("1m", "20s")
+    assert "scrape_interval" not in jobs["prometheus"] and "scrape_timeout" not in jobs["prometheus"]
+    # The defaults are deliberate: 30s (half the blocking of 15s), 10s (about 600k audit entries).
+    d = {j["job_name"]: j for j in config_of(settings_of({}))["scrape_configs"]}["gateway"]
+    assert (d["scrape_interval"], d["scrape_timeout"]) == ("30s", "10s")
+
+
+def test_a_timeout_longer_than_the_interval_is_refused_before_deploy() -> None:
+    from infra.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=r"gatewayScrapeTimeout = '1m'.*gatewayScrapeInterval = '30s'"):
+        settings_of({"gatewayScrapeTimeout": "1m"})
+
+
+def test_every_job_stores_the_environment_as_a_target_label() -> None:
+    config = config_of(settings_of({"environment": "staging"}))
+    for job in config["scrape_configs"]:
+        assert job["static_configs"][0]["labels"]["environment"] == "staging", job["job_name"]
 
 
 def test_external_labels_intervals_and_alerting() -> None:
@@ -163,7 +184,9 @@ def test_a_new_service_joins_by_declaring_its_metrics(monkeypatch: pytest.Monkey
     config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
     [job] = [j for j in config["scrape_configs"] if j["job_name"] == "exporter"]
     assert job["metrics_path"] == "/probe-metrics"
-    assert job["static_configs"] == [{"targets": ["exporter:9999"], "labels": {"service": "exporter"}}]
+    assert job["static_configs"] == [
+        {"targets": ["exporter:9999"], "labels": {"service": "exporter", "environment": "dev"}}
+    ]
 
 
 def test_metrics_on_a_port_the_service_does_not_have_are_refused() -> None:

@@ -96,6 +96,7 @@ def test_scrape_jobs_use_the_multi_target_pattern() -> None:
     assert health["static_configs"][0]["targets"] == ["http://gateway:18789/health"]
     assert health["static_configs"][0]["labels"] == {
         "service": "probe-health",
+        "environment": "dev",
         "probe": "health",
         "slo": "availability",
     }

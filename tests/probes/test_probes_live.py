@@ -236,7 +236,7 @@ def test_prometheus_fires_certificate_expiring_for_the_short_lived_certificate_o
                 probes.url.removeprefix("http://"),
             )
             original = localize.shorten_for(config.parent / "rules" / "probes.yml", thresholds.CERT_EXPIRING.alert)
-            assert original == thresholds.CERT_EXPIRING_CRITICAL.for_
+            assert original == thresholds.CERT_EXPIRING.for_  # the last tier of the file: the warning
             constants = (config.parent / "rules" / "stack-constants.yml").read_text()
             assert rules.CERT_EXPIRY_CRITICAL_SECONDS in constants
             port = free_port()

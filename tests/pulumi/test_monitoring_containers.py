@@ -59,7 +59,7 @@ def test_monitoring_containers_are_hardened_pinned_and_on_loopback() -> None:
     deploy(check, {"prometheusMemoryMb": 2048})
 
 
-def test_prometheus_gets_config_rules_and_the_metrics_token_as_a_secret_file() -> None:
+def test_prometheus_gets_config_and_rules_and_the_metrics_auth_proxy_gets_the_token() -> None:
     def check(rec: Recorder, _: Any) -> None:
         c = inputs(rec, "prometheus")
         assert "--storage.tsdb.retention.time=30d" in c["command"]
@@ -68,19 +68,25 @@ def test_prometheus_gets_config_rules_and_the_metrics_token_as_a_secret_file() -
             name = rel.rsplit("/", 1)[-1]
             assert files[f"/etc/prometheus/rules/{name}"]["content"] == (REPO_ROOT / rel).read_text()
         assert "vector(1536)" in files["/etc/prometheus/rules/stack-constants.yml"]["content"]
-        assert "credentials_file: secrets/gateway-credential" in files["/etc/prometheus/prometheus.yml"]["content"]
-        token = files["/etc/prometheus/secrets/gateway-credential"]
-        assert uploads_are_secret(rec, "prometheus")
-        assert token["content"] == TOKEN
-        assert (token["permissions"], token["owner"], token["group"]) == ("0400", "65534", "65534")
-        for path, upload in files.items():
-            if path != "/etc/prometheus/secrets/gateway-credential":
-                assert TOKEN not in str(upload["content"])
+        # Prometheus holds no credential: it scrapes the metrics-auth proxy.
+        assert "- metrics-auth:9480" in files["/etc/prometheus/prometheus.yml"]["content"]
+        assert not any(path.startswith("/etc/prometheus/secrets/") for path in files)
+        assert all(TOKEN not in str(upload["content"]) for upload in files.values())
         mounts = {v["containerPath"]: v["volumeName"] for v in c["volumes"]}
         assert mounts == {
             "/prometheus": "friday-dev-prometheus-data",
             "/etc/prometheus": "friday-dev-prometheus-config",
         }
+        # The proxy: the key only in its (secret) environment, on the stack network, never published.
+        proxy = inputs(rec, "metrics-auth")
+        envs = proxy["envs"]
+        assert envs[SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270", "envs must be a secret"
+        assert dict(e.split("=", 1) for e in envs["value"])["FRIDAY_METRICS_API_KEY"] == TOKEN
+        assert all(TOKEN not in str(upload["content"]) for upload in uploads(rec, "metrics-auth").values())
+        assert proxy["networksAdvanced"] == [{"name": "friday-dev", "aliases": ["metrics-auth"]}]
+        assert not proxy.get("ports")
+        assert proxy["readOnly"] is True and proxy["user"] == "1000:1000"
+        assert proxy["capabilities"] == {"adds": ["NET_BIND_SERVICE"], "drops": ["ALL"]}
 
     deploy(
         check,

@@ -1,32 +1,52 @@
-"""A stand-in for the SecureYeoman gateway 0.1.0: /health, /metrics, /ws/metrics and login.
+"""A stand-in for the SecureYeoman gateway 0.1.0: /health, /metrics, /ws/metrics, login and the API's refusals.
 
-It behaves like the real gateway where the infrastructure depends on it (see docs/gateway.md):
-one port for HTTP and the WebSocket, /metrics in the gateway's exact text format and demanding
-an admin credential (Bearer or X-API-Key) when a token is set, 403 for non-private clients,
-a 1 MB body limit, JSON errors, pino-style JSON request logs on stdout, SIGHUP kills it.
+It behaves like the real gateway where the infrastructure depends on it (docs/gateway.md; the
+parity test tests/double/test_parity.py names each fact it models and checks it):
+
+* credentials: `X-API-Key` carries an API key (the admin key opens admin routes, another valid
+  key is refused with 403, an unknown one with 401); `Authorization: Bearer` carries only a JWT
+  (HS256, with an expiry), so an API key sent as Bearer is refused with 401;
+* one port for HTTP and the WebSocket; /metrics in the gateway's exact text format, admin only
+  when an admin key is set; every /metrics call blocks the process about 15 us per audit entry
+  (`friday_audit_entries_total`, a value a test sets like any other);
+* 403 for non-private clients, a 1 MB body limit, JSON errors, comms routes 404 while comms is
+  off, the WebSocket route 404 without upgrade headers;
+* stdout: pino-style JSON lines filtered by `logging.level` of its config file (request lines at
+  `debug`), plus the text the real one prints: a blank line and a 10-line banner at start,
+  `Received SIGTERM, shutting down...` and `Shutdown complete.` at stop; an unknown level in
+  `logging.level`, `core.logLevel` or SECUREYEOMAN_LOG_LEVEL (which lands in core.logLevel) makes
+  the start fail with exit code 1; the environment it reports comes from SECUREYEOMAN_ENV;
+* SIGTERM and SIGINT stop it cleanly, SIGHUP kills it.
+
 Metric values are a test's to change: in process through `GatewayDouble.values`, or over HTTP
 with `POST /__double/values` when run as a process.
 
 In process:   with GatewayDouble(token="k") as gw: gw.values.update({...}); requests.get(gw.url)
-As a process: python -m tests.support.gateway_double --port 18789 --token-file F
+As a process: python -m tests.support.gateway_double --port 18789 --token-file F [--config gateway.yaml]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import ipaddress
 import json
+import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+import yaml
 from aiohttp import WSMsgType, web
 
 from tests.support.exposition import MetricValues
@@ -36,6 +56,17 @@ BODY_LIMIT = 1024 * 1024  # the gateway's Fastify bodyLimit
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 CONTROL_PATH = "/__double/values"
 START_TIMEOUT = 10.0
+# The levels the gateway accepts in logging.level (and core.logLevel); pino's numbers.
+LOG_LEVELS: Mapping[str, int] = {"trace": 10, "debug": 20, "info": 30, "warn": 40, "error": 50}
+DEFAULT_LOG_LEVEL = "info"
+DEFAULT_ENVIRONMENT = "development"
+# Every /metrics call re-verifies the audit chain: measured about 15 us per entry, linear.
+AUDIT_VERIFY_S_PER_ENTRY = 15e-6
+AUDIT_ENTRIES = "friday_audit_entries_total"
+# A JWT lives tokenExpirySeconds (default 3600 s, at most 86400 s).
+TOKEN_EXPIRY_S = 3600
+COMMS_PREFIX = "/api/v1/comms"
+STOP_LINES = ("Received {signal}, shutting down...", "Shutdown complete.")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -55,6 +86,92 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def banner(environment: str, url: str) -> list[str]:
+    """What the gateway prints before its JSON lines: a blank line and ten lines of text."""
+    ws = url.replace("http://", "ws://", 1)
+    return [
+        "",
+        "  +------------------------------------------+",
+        "  |   F.R.I.D.A.Y.  -  SecureYeoman gateway  |",
+        "  +------------------------------------------+",
+        f"  Version:      {VERSION}",
+        f"  Environment:  {environment}",
+        f"  API:          {url}/api/v1",
+        f"  Health:       {url}/health",
+        f"  Metrics:      {url}/metrics",
+        f"  WebSocket:    {ws}/ws/metrics",
+        "  Press Ctrl+C to stop",
+    ]
+
+
+class StartupError(Exception):
+    """The configuration makes the gateway refuse to start (exit code 1)."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# A JWT with HS256 is a few lines of the standard library; the double needs no JWT package for it.
+def sign_jwt(claims: Mapping[str, Any], secret: str) -> str:
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = _b64(json.dumps(dict(claims), separators=(",", ":")).encode())
+    mac = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64(mac)}"
+
+
+def verify_jwt(token: str, secret: str, now: float) -> dict[str, Any] | None:
+    """The claims of a validly signed, unexpired JWT; None for anything else (an API key, say)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        mac = _unb64(parts[2])
+        claims = json.loads(_unb64(parts[1]))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, expected) or not isinstance(claims, dict):
+        return None
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or exp <= now:
+        return None
+    return claims
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """What the double reads from a gateway config file and the environment."""
+
+    log_level: str = DEFAULT_LOG_LEVEL
+    environment: str = DEFAULT_ENVIRONMENT
+    comms_enabled: bool = False
+
+    @classmethod
+    def load(cls, config: Mapping[str, Any] | None, env: Mapping[str, str]) -> GatewayConfig:
+        """As the gateway does: the level from logging.level only; any unknown level (there, in
+        core.logLevel, or SECUREYEOMAN_LOG_LEVEL, which lands in core.logLevel) refuses the start."""
+        config = config or {}
+        logging = config.get("logging") or {}
+        core = config.get("core") or {}
+        comms = config.get("comms") or {}
+        for where, value in (
+            ("logging.level", logging.get("level")),
+            ("core.logLevel", env.get("SECUREYEOMAN_LOG_LEVEL", core.get("logLevel"))),
+        ):
+            if value is not None and value not in LOG_LEVELS:
+                raise StartupError(f"Invalid configuration: {where} must be one of {', '.join(LOG_LEVELS)}")
+        return cls(
+            log_level=str(logging.get("level", DEFAULT_LOG_LEVEL)),
+            environment=env.get("SECUREYEOMAN_ENV", DEFAULT_ENVIRONMENT),
+            comms_enabled=bool(comms.get("enabled", False)),
+        )
+
+
 class GatewayDouble:
     """The double on 127.0.0.1, served from a background thread with its own event loop."""
 
@@ -67,12 +184,20 @@ class GatewayDouble:
         ws_interval: float = 1.0,
         admin_password: str | None = None,
         log: TextIO | None = None,
+        user_keys: tuple[str, ...] = (),
+        token_secret: str = "double-token-secret-0123456789abcdef",
+        config: GatewayConfig | None = None,
     ) -> None:
-        self.token = token
+        self.token = token  # the admin API key; None: a later gateway whose /metrics is public
+        self.user_keys = user_keys  # valid API keys without the admin role
+        self.token_secret = token_secret
         self.host = host
         self.port = port
         self.ws_interval = ws_interval
         self.admin_password = admin_password
+        self.config = config or GatewayConfig()
+        if self.config.log_level not in LOG_LEVELS:
+            raise StartupError(f"Invalid configuration: logging.level {self.config.log_level!r}")
         self.values = MetricValues()
         self.requests: list[tuple[str, str, int]] = []
         self._log = log
@@ -86,6 +211,11 @@ class GatewayDouble:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def jwt(self, role: str = "admin", expires_in: float = TOKEN_EXPIRY_S) -> str:
+        """An access token as login issues it (a negative expires_in gives an expired one)."""
+        now = time.time()
+        return sign_jwt({"sub": role, "role": role, "iat": int(now), "exp": int(now + expires_in)}, self.token_secret)
 
     # --- the HTTP application -------------------------------------------------------------
 
@@ -123,25 +253,38 @@ class GatewayDouble:
         )
         return response
 
-    def _credential(self, request: web.Request) -> str | None:
+    def _role(self, request: web.Request) -> tuple[str | None, web.Response | None]:
+        """(role, None) for a valid credential, (None, refusal) otherwise."""
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
-            return auth.removeprefix("Bearer ").strip()
-        return request.headers.get("X-API-Key")
+            # Bearer is checked as a JWT only: an API key sent this way is refused.
+            claims = verify_jwt(auth.removeprefix("Bearer ").strip(), self.token_secret, time.time())
+            if claims is None:
+                return None, _error(401, "Invalid or expired token")
+            return str(claims.get("role", "")), None
+        key = request.headers.get("X-API-Key")
+        if key is None:
+            return None, _error(401, "Missing authentication")
+        if self.token is not None and hmac.compare_digest(key, self.token):
+            return "admin", None
+        if key in self.user_keys:
+            return "viewer", None
+        return None, _error(401, "Invalid API key")
 
     def _auth_problem(self, request: web.Request) -> web.Response | None:
         """None when the request may see admin routes; otherwise the gateway's refusal."""
         if self.token is None:
             return None
-        given = self._credential(request)
-        if not given:
-            return _error(401, "Missing authentication")
-        if given != self.token:
+        role, refusal = self._role(request)
+        if refusal is not None:
+            return refusal
+        if role != "admin":
             return _error(403, "Admin access required")
         return None
 
     async def _health(self, request: web.Request) -> web.Response:
         uptime = int(time.monotonic() - self._started)
+        # The real checks are constants: /health proves only that HTTP answers.
         body = {"status": "ok", "version": VERSION, "uptime": uptime, "checks": {"database": True, "auditChain": True}}
         return web.json_response(body)
 
@@ -149,6 +292,8 @@ class GatewayDouble:
         problem = self._auth_problem(request)
         if problem is not None:
             return problem
+        # The audit chain verification blocks the whole process, as the gateway's does.
+        time.sleep(max(0.0, self.values.value(AUDIT_ENTRIES)) * AUDIT_VERIFY_S_PER_ENTRY)
         response = web.Response(body=self.values.render().encode(), headers={"Content-Type": CONTENT_TYPE})
         if "gzip" in request.headers.get("Accept-Encoding", ""):
             response.enable_compression(web.ContentCoding.gzip)
@@ -190,9 +335,13 @@ class GatewayDouble:
             return _error(400, "password is required")
         if self.admin_password is None or body["password"] != self.admin_password:
             return _error(401, "Invalid credentials")
-        token = self.token or "double-access-token"
         return web.json_response(
-            {"accessToken": token, "refreshToken": "double-refresh-token", "expiresIn": 3600, "tokenType": "Bearer"}
+            {
+                "accessToken": self.jwt(),
+                "refreshToken": "double-refresh-token",
+                "expiresIn": TOKEN_EXPIRY_S,
+                "tokenType": "Bearer",
+            }
         )
 
     async def _control(self, request: web.Request) -> web.Response:
@@ -209,26 +358,40 @@ class GatewayDouble:
         return web.Response(status=204)
 
     async def _api(self, request: web.Request) -> web.Response:
-        if self._credential(request) is None:
-            return _error(401, "Missing authentication")
-        if self.token is not None and self._credential(request) != self.token:
-            return _error(401, "Invalid token")
+        # Routes that are not registered answer 404 before any auth: comms exists only when enabled.
+        comms = request.path == COMMS_PREFIX or request.path.startswith(COMMS_PREFIX + "/")
+        if comms and not self.config.comms_enabled:
+            return _error(404, f"Route {request.method}:{request.path} not found")
+        _, refusal = self._role(request)
+        if refusal is not None:
+            return refusal
         return _error(404, "Not found (the double serves no other API)")
 
-    def _write_log(self, level: str, msg: str, **fields: object) -> None:
+    # --- stdout ---------------------------------------------------------------------------
+
+    def _write_raw(self, lines: list[str]) -> None:
         if self._log is None:
+            return
+        self._log.write("".join(f"{line}\n" for line in lines))
+        self._log.flush()
+
+    def _write_log(self, level: str, msg: str, **fields: object) -> None:
+        if self._log is None or LOG_LEVELS[level] < LOG_LEVELS[self.config.log_level]:
             return
         line = {
             "level": level,
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "pid": 0,
+            "pid": os.getpid(),
             "hostname": "double",
             "name": "secureyeoman",
             **fields,
             "msg": msg,
         }
-        self._log.write(json.dumps(line, separators=(",", ":")) + "\n")
-        self._log.flush()
+        self._write_raw([json.dumps(line, separators=(",", ":"))])
+
+    def write_stop_lines(self, signal_name: str) -> None:
+        """The two plain lines the gateway prints when a signal stops it."""
+        self._write_raw([STOP_LINES[0].format(signal=signal_name), STOP_LINES[1]])
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -239,7 +402,11 @@ class GatewayDouble:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        self._write_log("info", "Gateway started", component="Gateway", port=self.port)
+        # The log of a fresh start begins with the banner (a blank line first), then the JSON lines.
+        self._write_raw(banner(self.config.environment, self.url))
+        self._write_log(
+            "info", "Gateway started", component="Gateway", port=self.port, environment=self.config.environment
+        )
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -295,14 +462,27 @@ async def _main_async(double: GatewayDouble) -> None:
     await double.serve()
     print(f"listening on {double.url}", file=sys.stderr, flush=True)
     stop = asyncio.Event()
+    received: list[str] = []
     loop = asyncio.get_running_loop()
     # SIGTERM and SIGINT stop it cleanly; SIGHUP keeps its default action and kills it,
     # exactly as with the real gateway.
+
+    def stopped_by(sig: signal.Signals) -> None:
+        received.append(sig.name)
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopped_by, sig)
     await stop.wait()
-    double._write_log("info", "Shutting down", component="Gateway")
+    double.write_stop_lines(received[0])
     await double.close()
+
+
+def read_config(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return doc if isinstance(doc, dict) else {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,10 +490,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18789)
     parser.add_argument("--token-file", type=Path, help="file holding the admin key /metrics demands")
+    parser.add_argument("--config", type=Path, help="the gateway's YAML config (logging.level, comms.enabled)")
     parser.add_argument("--ws-interval", type=float, default=1.0)
     args = parser.parse_args(argv)
     token = args.token_file.read_text(encoding="utf-8").strip() if args.token_file else None
-    double = GatewayDouble(token, host=args.host, port=args.port, ws_interval=args.ws_interval, log=sys.stdout)
+    try:
+        config = GatewayConfig.load(read_config(args.config), os.environ)
+    except StartupError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 1
+    double = GatewayDouble(
+        token, host=args.host, port=args.port, ws_interval=args.ws_interval, log=sys.stdout, config=config
+    )
     asyncio.run(_main_async(double))
     return 0
 

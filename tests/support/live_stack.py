@@ -4,8 +4,9 @@
         stack.query("up"); stack.receiver.find(...)
 
 Renders the stack `live` (webhook and heartbeat receivers, metricsToken set), localizes it
-(tests/support/localize.py) and runs Debian's Alertmanager and Prometheus plus the backup
-service's own `serve` command (on a data folder with the gateway's databases), next to a
+(tests/support/localize.py) and runs Debian's Alertmanager, Prometheus and Caddy (the rendered
+metrics-auth proxy, which adds the gateway's X-API-Key to the gateway job's scrapes) plus the
+backup service's own `serve` command (on a data folder with the gateway's databases), next to a
 webhook receiver recording what Alertmanager delivers. Waits, bounded, until every scrape
 job that runs here is up. Every process is stopped on leaving.
 """
@@ -29,7 +30,7 @@ import yaml
 from infra import render
 from infra.monitoring import endpoints
 from infra.settings import Settings
-from infra.stack import backup, gateway
+from infra.stack import backup, metrics_auth
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
 from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
@@ -155,17 +156,26 @@ def live_stack(
     out = tmp / "render"
     render.write(settings, out)
     receiver = Receiver()
-    prom_port, am_port, backup_port = free_port(), free_port(), free_port()
+    prom_port, am_port, backup_port, auth_port = free_port(), free_port(), free_port(), free_port()
     prom_log, am_log, backup_log = tmp / "prometheus.log", tmp / "alertmanager.log", tmp / "backup.log"
+    auth_log = tmp / "metrics-auth.log"
     addresses = {
-        f"{gateway.NAME}:{settings.gateway_port}": f"127.0.0.1:{gw.port}",
+        f"{metrics_auth.NAME}:{settings.metrics_auth_port}": f"127.0.0.1:{auth_port}",
         f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}": f"127.0.0.1:{prom_port}",
         f"{endpoints.ALERTMANAGER}:{endpoints.ALERTMANAGER_PORT}": f"127.0.0.1:{am_port}",
         f"{backup.NAME}:{settings.backup_metrics_port}": f"127.0.0.1:{backup_port}",
     }
-    prom_config = localize.prometheus_dir(
-        out, tmp / "prometheus", addresses, {gateway.NAME: token}, shorten=test_intervals
+    prom_config = localize.prometheus_dir(out, tmp / "prometheus", addresses, shorten=test_intervals)
+    # The metrics-auth proxy as rendered, in front of the double; the key only in its environment.
+    rendered_caddyfile = localize.rendered_files(out, metrics_auth.NAME, metrics_auth.CONFIG_DIR) / "Caddyfile"
+    caddyfile = tmp / "metrics-auth.Caddyfile"
+    caddyfile.write_text(
+        localize.metrics_auth_caddyfile(
+            rendered_caddyfile.read_text(), f"127.0.0.1:{auth_port}", f"127.0.0.1:{gw.port}"
+        )
     )
+    auth_cmd = localize.metrics_auth_command(out, caddyfile)
+    auth_env = localize.metrics_auth_env(tmp / "metrics-auth", token)
     jobs = frozenset(j["job_name"] for j in yaml.safe_load(prom_config.read_text())["scrape_configs"])
     original_for = _shorten(prom_config.parent / "rules", shorten) if shorten else None
     prom_cmd = localize.prometheus_command(out, prom_config, tmp / "prometheus-data", prom_port, test_intervals)
@@ -190,6 +200,7 @@ def live_stack(
         )
         am_cmd = localize.alertmanager_command(out, am_file, tmp / "alertmanager-data", am_port)
         with (
+            process(auth_cmd, auth_log, env=auth_env),
             process([binary("prometheus-alertmanager", "alertmanager"), *am_cmd], am_log),
             process(backup_cmd, backup_log, env=backup_env),
             process([binary("prometheus"), *prom_cmd], prom_log),
@@ -202,7 +213,7 @@ def live_stack(
                 f"http://127.0.0.1:{backup_port}",
                 jobs,
                 receiver,
-                (prom_log, am_log, backup_log),
+                (prom_log, am_log, backup_log, auth_log),
                 original_for,
             )
             for what, url in (

@@ -42,14 +42,14 @@ from infra import render
 from infra.host import artefacts as host_files
 from infra.host import backup as host_backup
 from infra.host import layout
+from infra.host import metrics_auth as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.monitoring import endpoints
 from infra.render import artefacts
 from infra.settings import Settings, load_stack, validate
 from infra.settings.load import read_stack_file, stack_file
 from infra.settings.secrets import METRICS_TOKEN, SECRETS
-from infra.stack import build_stack, gateway
-from tests.infra.options import GATEWAY_JOB
+from infra.stack import build_stack, metrics_auth
 from tests.support import localize
 from tests.support.paths import REPO_ROOT
 from tests.support.processes import binary, free_port, http_ok, log_tail, process, read_line, wait_for
@@ -172,7 +172,7 @@ def with_metrics_token(stack: str) -> Settings:
     return validate(dataclasses.replace(raw, secret_keys=raw.secret_keys | {METRICS_TOKEN}))
 
 
-def rendered_prometheus(root: Path, gateway_url: str, prom_port: int, node_port: int, token: str) -> list[str]:
+def rendered_prometheus(root: Path, auth_port: int, prom_port: int, node_port: int) -> list[str]:
     """The stack's rendered BARE-METAL Prometheus config (host/prometheus/), localized; returns the
     command line (the container's rendered flags, pointed into root)."""
     settings = with_metrics_token(STACK)
@@ -180,16 +180,34 @@ def rendered_prometheus(root: Path, gateway_url: str, prom_port: int, node_port:
     render.write(settings, out)
     host = host_prometheus.host_addresses(settings, build_stack(settings))
     addresses = {
-        host[f"{gateway.NAME}:{settings.gateway_port}"]: gateway_url.removeprefix("http://"),
+        host[f"{metrics_auth.NAME}:{settings.metrics_auth_port}"]: f"127.0.0.1:{auth_port}",
         host[f"{endpoints.PROMETHEUS}:{endpoints.PROMETHEUS_PORT}"]: f"127.0.0.1:{prom_port}",
         f"{host_prometheus.LOOPBACK}:{host_prometheus.NODE_EXPORTER_PORT}": f"127.0.0.1:{node_port}",
     }
     source = out / host_prometheus.PREFIX / host_prometheus.DIR
-    config = localize.prometheus_dir(
-        out, under(root, "/etc/prometheus"), addresses, {GATEWAY_JOB: token}, source=source
-    )
+    config = localize.prometheus_dir(out, under(root, "/etc/prometheus"), addresses, source=source)
     data = under(root, "/var/lib/prometheus/data")
     return [binary("prometheus"), *localize.prometheus_command(out, config, data, prom_port)]
+
+
+def metrics_auth_unit(root: Path, gateway_url: str, port: int, token: str) -> tuple[list[str], dict[str, str]]:
+    """The rendered host metrics-auth unit: its ExecStart on the rendered Caddyfile (localized: listen
+    port, the double as upstream) and its EnvironmentFile as an operator fills it in."""
+    files = artefacts(with_metrics_token(STACK))
+    unit = files[f"host/systemd/{host_metrics_auth.UNIT}"]
+    argv = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE)[1])  # type: ignore[index]
+    caddyfile = under(root, host_metrics_auth.CONFIG_PATH)
+    caddyfile.write_text(
+        localize.metrics_auth_caddyfile(
+            files["host/metrics-auth/Caddyfile"], f"127.0.0.1:{port}", gateway_url.removeprefix("http://")
+        )
+    )
+    argv = [binary("caddy"), *localize.replace_option(argv, "--config", str(caddyfile))[1:]]
+    env_file = under(root, host_metrics_auth.ENV_PATH)
+    env_file.write_text(files["host/env/metrics-auth.env.example"].replace(f"<secret:{METRICS_TOKEN}>", token))
+    env_file.chmod(0o600)
+    key = dict(re.findall(r"^(\w+)=(.*)$", env_file.read_text(), re.MULTILINE))
+    return argv, {**localize.metrics_auth_env(root / "metrics-auth", token), **key}
 
 
 def node_exporter(root: Path, settings: Settings, port: int) -> list[str]:
@@ -217,13 +235,24 @@ def main(argv: list[str]) -> int:
         log = under(root, layout.log_file(settings)).open("a", encoding="utf-8")
         double_argv = [sys.executable, "-m", "tests.support.gateway_double", "--host", "127.0.0.1"]
         double_argv += ["--port", str(free_port()), "--token-file", str(token)]
+        # The rendered gateway.yaml: its logging.level decides which lines the log gets.
+        double_argv += ["--config", str(under(root, layout.CONFIG_PATH))]
         with log, process(double_argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.PIPE, text=True) as double:
             gateway_url = wait_listening(double).rstrip("/")
             run_backup_unit(root, settings)
-            prom_port, node_port = free_port(), free_port()
-            prom_argv = rendered_prometheus(root, gateway_url, prom_port, node_port, token.read_text())
-            prom_log, node_log = root / "prometheus.log", root / "node-exporter.log"
-            with process(node_exporter(root, settings, node_port), node_log), process(prom_argv, prom_log):
+            prom_port, node_port, auth_port = free_port(), free_port(), free_port()
+            prom_argv = rendered_prometheus(root, auth_port, prom_port, node_port)
+            auth_argv, auth_env = metrics_auth_unit(root, gateway_url, auth_port, token.read_text())
+            prom_log, node_log, auth_log = (
+                root / "prometheus.log",
+                root / "node-exporter.log",
+                root / "metrics-auth.log",
+            )
+            with (
+                process(auth_argv, auth_log, env=auth_env),
+                process(node_exporter(root, settings, node_port), node_log),
+                process(prom_argv, prom_log),
+            ):
                 prometheus_url = f"http://127.0.0.1:{prom_port}"
                 wait_for(
                     "Prometheus ready",

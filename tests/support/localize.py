@@ -8,10 +8,12 @@ prometheus.yml
   - each scrape target `service:port` becomes the `127.0.0.1:<port>` given for it (no Docker
     network here); jobs of services that do not run in the test (Grafana: no binary on this
     machine) are dropped, and so are Alertmanagers that do not run;
-  - global scrape_interval and evaluation_interval become INTERVAL (seconds instead of 15s,
-    so the tests take seconds);
-  - `secrets/<job>-credential` files are written with the test's credential for that job
-    (what the Docker target uploads from the metricsToken secret).
+  - global scrape_interval and evaluation_interval, and a job's own scrape_interval, become
+    INTERVAL (seconds instead of 15s, so the tests take seconds); a job's own scrape_timeout
+    becomes INTERVAL too (Prometheus refuses a timeout above the interval).
+metrics-auth Caddyfile (files/metrics-auth/..., the proxy that adds the gateway's X-API-Key)
+  - its listen address becomes 127.0.0.1:<free port> and its upstream the double's address;
+    the key stays where the rendered file has it: in the environment variable it names.
 rules/*.yml (copies)
   - a group's own `interval` (the dashboards' recording rules: 1m) becomes INTERVAL too;
   - the `for` of an alert a test drives may be shortened (see FOR_OVERRIDE); the rule's
@@ -59,7 +61,7 @@ from infra.alerting.rules import dump
 from infra.host import layout
 from infra.monitoring import endpoints
 from infra.settings import Settings
-from infra.stack import backup
+from infra.stack import backup, metrics_auth
 from infra.stack.spec import fill_secrets
 
 INTERVAL = "1s"
@@ -112,6 +114,9 @@ def prometheus_config(config: dict[str, Any], addresses: dict[str, str], shorten
         config["global"]["evaluation_interval"] = INTERVAL
     runs_here = []
     for job in config["scrape_configs"]:
+        for key in ("scrape_interval", "scrape_timeout"):
+            if key in job:
+                job[key] = INTERVAL
         targets = [t for static in job["static_configs"] for t in static["targets"]]
         if not all(t in addresses for t in targets):
             continue
@@ -126,26 +131,14 @@ def prometheus_config(config: dict[str, Any], addresses: dict[str, str], shorten
 
 
 def prometheus_dir(
-    out: Path,
-    dest: Path,
-    addresses: dict[str, str],
-    credentials: dict[str, str],
-    source: Path | None = None,
-    *,
-    shorten: bool = True,
+    out: Path, dest: Path, addresses: dict[str, str], source: Path | None = None, *, shorten: bool = True
 ) -> Path:
     """The rendered Prometheus config folder copied to dest and localized; returns prometheus.yml.
 
-    credentials: job -> the credential its `credentials_file` must hold (jobs that run here).
     source: another rendered Prometheus folder (the bare-metal host/prometheus/) instead of the container's."""
     shutil.copytree(source or rendered_files(out, endpoints.PROMETHEUS, endpoints.PROMETHEUS_CONFIG_DIR), dest)
     config_file = dest / "prometheus.yml"
     config = prometheus_config(yaml.safe_load(config_file.read_text()), addresses, shorten)
-    for job in config["scrape_configs"]:
-        if "authorization" in job:
-            path = dest / job["authorization"]["credentials_file"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(credentials[job["job_name"]])
     config_file.write_text(yaml.safe_dump(config))
     for rule_file in sorted((dest / "rules").glob("*.yml")) if shorten else ():
         shorten_group_intervals(rule_file)
@@ -160,6 +153,34 @@ def shorten_group_intervals(rule_file: Path) -> None:
         group["interval"] = INTERVAL
     if groups:
         rule_file.write_text(dump(doc))
+
+
+def metrics_auth_caddyfile(text: str, listen: str, upstream: str) -> str:
+    """A rendered metrics-auth Caddyfile (container or host/) listening on `listen`, forwarding to `upstream`."""
+    text, n = re.subn(r"^http://\S*:(\d+) \{$", f"http://{listen} {{", text, flags=re.M)
+    assert n == 1, "no site address in the rendered metrics-auth Caddyfile"
+    text, n = re.subn(r"^(\s*reverse_proxy )\S+ \{$", rf"\g<1>{upstream} {{", text, flags=re.M)
+    assert n == 1, "no reverse_proxy upstream in the rendered metrics-auth Caddyfile"
+    return text
+
+
+def metrics_auth_command(out: Path, config_file: Path) -> list[str]:
+    """The rendered proxy command (services/metrics-auth.json) with the config path of the test."""
+    cmd = rendered_command(out, metrics_auth.NAME)
+    assert cmd[0] == "caddy", cmd
+    return [shutil.which("caddy") or "caddy", *replace_option(cmd, "--config", str(config_file))[1:]]
+
+
+def metrics_auth_env(work: Path, key: str) -> dict[str, str]:
+    """The proxy's environment as a target delivers it: the rendered plain variables (Caddy's
+    scratch folders, moved into the test's folder) and the key, as the metricsToken secret would."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(work),
+        "XDG_DATA_HOME": str(work / "data"),
+        "XDG_CONFIG_HOME": str(work / "config"),
+        metrics_auth.KEY_ENV: key,
+    }
 
 
 def prometheus_command(out: Path, config_file: Path, data_dir: Path, port: int, shorten: bool = True) -> list[str]:

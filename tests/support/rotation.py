@@ -15,7 +15,6 @@ import argparse
 import collections
 import grp
 import gzip
-import json
 import os
 import pwd
 import re
@@ -31,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from infra.host import layout
+from infra.host.artefacts import gateway_yaml
 from infra.host.logrotate import logrotate_config
+from infra.logs.lines import classify
 from infra.settings import Settings
 from tests.support.paths import REPO_ROOT
 from tests.support.processes import STOP_TIMEOUT_S, read_line
@@ -73,9 +74,11 @@ def current_user() -> tuple[str, str]:
 
 
 def host_settings(log_dir: Path, keep: int = 200) -> Settings:
-    """Settings whose host paths point into a temporary folder, rotating as the current user."""
+    """Settings whose host paths point into a temporary folder, rotating as the current user;
+    the gateway logs at debug (request lines are debug lines)."""
     user, _ = current_user()
-    return settings_of({"hostLogDir": str(log_dir), "hostUser": user, "hostLogRotateKeep": keep}, stack="rotation-test")
+    plain = {"hostLogDir": str(log_dir), "hostUser": user, "hostLogRotateKeep": keep, "gatewayLogLevel": "debug"}
+    return settings_of(plain, stack="rotation-test")
 
 
 def write_config(settings: Settings, path: Path) -> Path:
@@ -109,7 +112,9 @@ def double_seq(record: dict[str, Any]) -> int | None:
 
 
 def count_lines(log_dir: Path, expected: int, seq_of: SeqOf) -> tuple[collections.Counter[int], int, int]:
-    """Numbered lines seen (with repeats), corrupted lines, and other whole lines (start/stop)."""
+    """Numbered lines seen (with repeats), corrupted lines, and other whole lines: JSON lines
+    without a number and the gateway's plain text (its start banner, its stop lines), which are
+    counted as text on purpose, never as corruption (infra/logs/lines.py)."""
     seen: collections.Counter[int] = collections.Counter()
     corrupted = other = 0
     for path in sorted(log_dir.glob(layout.LOG_NAME + "*")):
@@ -117,12 +122,11 @@ def count_lines(log_dir: Path, expected: int, seq_of: SeqOf) -> tuple[collection
         for raw in data.split(b"\n"):
             if not raw:
                 continue
-            try:
-                record = json.loads(raw)
-            except ValueError:
+            line = classify(raw.decode("utf-8", "replace"))
+            if line.kind == "broken":
                 corrupted += 1
                 continue
-            seq = seq_of(record) if isinstance(record, dict) else None
+            seq = seq_of(line.record) if line.record is not None else None
             if seq is None:
                 other += 1
             elif 0 <= seq < expected:
@@ -233,9 +237,15 @@ def measure_double(
     import requests  # test-only dependency
 
     setup = _setup(work)
+    # The rendered bare-metal gateway config: its logging.level is what makes request lines appear.
+    config = work / "gateway.yaml"
+    config.write_text(gateway_yaml(host_settings(setup.log_dir)), encoding="utf-8")
     with setup.log_path.open("ab") as out:
         double = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.gateway_double", "--host", "127.0.0.1", "--port", "0"],
+            [
+                *[sys.executable, "-m", "tests.support.gateway_double", "--host", "127.0.0.1", "--port", "0"],
+                *["--config", str(config)],
+            ],
             stdout=out,
             stderr=subprocess.PIPE,
             cwd=REPO_ROOT,
@@ -277,9 +287,12 @@ def measure_double(
             double.wait(STOP_TIMEOUT_S)
         if double.stderr is not None:
             double.stderr.close()
-    head = setup.log_path.read_bytes()[:1]
+    head_line = setup.log_path.read_bytes().split(b"\n", 1)[0]
     result = _result(setup, sent, rotations, sent / elapsed if elapsed else 0.0, started, seq_of=double_seq)
-    return DoubleResult(result, alive, code, head in (b"", b"{"))
+    # Clean: empty, or a whole line (JSON, or the gateway's text: the banner's blank line, the stop
+    # lines after a late rotation); never the NULs of a hole or a torn line.
+    clean = head_line == b"" or classify(head_line.decode("utf-8", "replace")).kind != "broken"
+    return DoubleResult(result, alive, code, clean)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
 from infra.stack import build_stack, gateway
 from infra.stack.spec import HttpCheck, Reach, SecretRef, Service, Shutdown, StackSpec, Workload
 from infra.targets import docker_map
 from tests.support.docker_plan import container_of
+from tests.support.paths import REPO_ROOT
+from tests.support.processes import free_port, read_line
 from tests.support.settings import settings_of
 
 
@@ -145,3 +153,57 @@ def test_gateway_port_is_not_published_behind_the_proxy() -> None:
     behind = gw(proxyEnabled=True, proxyTlsSource="self-signed")
     assert [p.reach for p in behind.ports] == [Reach.SERVICES]
     assert container(proxyEnabled=True, proxyTlsSource="self-signed").ports == ()
+
+
+@pytest.mark.parametrize("level", ["trace", "debug", "info", "warn", "error"])
+def test_log_level_goes_into_the_config_file_for_container_and_bare_metal(level: str) -> None:
+    from infra.host.artefacts import gateway_yaml
+    from tests.support.settings import settings_of
+
+    assert config_of(gw(gatewayLogLevel=level))["logging"]["level"] == level
+    assert yaml.safe_load(gateway_yaml(settings_of({"gatewayLogLevel": level})))["logging"]["level"] == level
+
+
+def test_log_level_refuses_what_the_gateway_refuses() -> None:
+    from infra.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="gatewayLogLevel"):
+        gw(gatewayLogLevel="fatal")
+
+
+def test_environment_reaches_the_gateway_as_secureyeoman_env() -> None:
+    env = gw(environment="staging").env
+    assert env["SECUREYEOMAN_ENV"] == "staging"
+    # Neither does anything in 0.1.0 (docs/gateway.md): relying on them would hide a wrong level.
+    assert "SECUREYEOMAN_LOG_LEVEL" not in env and "NODE_ENV" not in env
+
+
+def test_the_double_started_with_the_rendered_config_and_env_logs_at_that_level(tmp_path: Path) -> None:
+    """Rendered gateway.yaml and plain environment into the double (which reads them as the gateway does)."""
+    service = gw(gatewayLogLevel="debug", environment="staging")
+    [config_file] = [f for f in service.files if f.path == gateway.CONFIG_PATH]
+    config = tmp_path / "config.yaml"
+    config.write_text(config_file.content)
+    env = {k: v for k, v in service.env.items() if isinstance(v, str)}
+    env["SECUREYEOMAN_HOST"], env["SECUREYEOMAN_PORT"] = "127.0.0.1", "0"
+    argv = [sys.executable, "-m", "tests.support.gateway_double", "--port", str(free_port()), "--config", str(config)]
+    proc = subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        url = read_line(proc.stderr, 10).split()[-1]
+        requests.get(f"{url}/health", timeout=10)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert '"msg":"Request completed"' in out
+    assert "Environment:  staging" in out

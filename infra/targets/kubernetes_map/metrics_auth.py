@@ -69,7 +69,7 @@ def container(settings: Settings, service: Service, secret_name: str) -> dict[st
     probe = {"tcpSocket": {"port": PORT_NAME}, "periodSeconds": 10, "timeoutSeconds": 2}
     return {
         "name": NAME,
-        "image": f"{settings.proxy_caddy_image}:{settings.proxy_caddy_tag}",
+        "image": f"{settings.metrics_auth_image}:{settings.metrics_auth_tag}",
         "imagePullPolicy": "IfNotPresent",
         "command": ["caddy", "run", "--config", f"{CONFIG_DIR}/{CADDYFILE}", "--adapter", "caddyfile"],
         "env": env,

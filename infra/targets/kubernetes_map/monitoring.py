@@ -48,7 +48,9 @@ def service_monitor(settings: Settings) -> Manifest:
                     "port": metrics_auth.PORT_NAME,
                     "path": gateway.METRICS_PATH,
                     "scheme": "http",
-                    "interval": settings.scrape_interval,
+                    # The gateway job's own interval and timeout (docs/monitoring.md).
+                    "interval": settings.gateway_scrape_interval,
+                    "scrapeTimeout": settings.gateway_scrape_timeout,
                     "relabelings": [
                         {"action": "replace", "targetLabel": "stack", "replacement": settings.stack},
                         {"action": "replace", "targetLabel": "environment", "replacement": settings.environment},

@@ -96,7 +96,7 @@ def groups(settings: Settings, backup_cronjob: str) -> list[dict[str, Any]]:
         f"{thresholds.BACKUP_STALE.for_}. A restore now would lose everything written since the newest backup.",
     }
     constants = [
-        {"record": record, "expr": expr, "labels": {"namespace": ns}}
+        {"record": record, "expr": expr, "labels": {"namespace": ns, **rules.stack_constant_labels(settings)}}
         for record, expr in rules.stack_constant_exprs(settings).items()
     ]
     # The recordings the dashboards read, per stack like the constants: this namespace's series
