@@ -11,9 +11,10 @@ import json
 import docker
 
 from infra.backup.core import KNOWN_DATABASES
-from infra.stack import backup, blackbox, gateway
+from infra.stack import backup, blackbox, gateway, metrics_auth
 from infra.stack.prometheus import scrape_targets
 from infra.targets.docker_map import SECURITY_OPTS
+from infra.targets.docker_plan import OneShot
 from tests.support.engine.checks import capability_mask, get, poll, proc_status, run_in
 from tests.support.engine.stack import RunningStack, runner
 
@@ -153,3 +154,30 @@ def test_gateway_data_survives_recreating_the_container(client: docker.DockerCli
     assert code == 0, after
     assert int(after) == int(before) + 1, "the new container found the old data and added its own start"
     assert get(f"http://127.0.0.1:{dev_stack.port('gateway')}{gateway.HEALTH_PATH}").status_code == 200
+
+
+def test_scrape_credential_goes_through_the_metrics_auth_container(
+    client: docker.DockerClient, dev_stack: RunningStack
+) -> None:
+    """Issue 10's design end to end: Prometheus holds no key; it scrapes metrics-auth, which adds
+    X-API-Key from its environment and forwards GET /metrics only."""
+    key = dev_stack.secrets["metricsToken"]
+    port = dev_stack.service(metrics_auth.NAME).port(metrics_auth.PORT_NAME).number
+    [gateway_job] = [t for t in scrape_targets(dev_stack.spec.long_running()) if t.job == gateway.NAME]
+    assert gateway_job.address == f"{metrics_auth.NAME}:{port}"
+    prometheus_files = dev_stack.plan.step(f"{dev_stack.step('prometheus').name}-config-init")
+    assert isinstance(prometheus_files, OneShot)
+    assert not any(key in u.resolve(dev_stack.secrets) for u in prometheus_files.uploads), "Prometheus holds the key"
+    env = client.api.inspect_container(dev_stack.containers[metrics_auth.NAME])["Config"]["Env"]
+    assert f"{metrics_auth.KEY_ENV}={key}" in env
+    # From another container of the stack (Prometheus's), without any credential:
+    prometheus_id = dev_stack.containers["prometheus"]
+    base = f"http://{metrics_auth.NAME}:{port}"
+    code, out = run_in(client, prometheus_id, "wget", "-q", "-O", "-", f"{base}{gateway.METRICS_PATH}")
+    assert code == 0 and "# TYPE" in out, out
+    for refused in (
+        ["-O", "/dev/null", f"{base}/api/v1/tasks"],
+        ["--post-data=x", "-O", "/dev/null", f"{base}/metrics"],
+    ):
+        code, out = run_in(client, prometheus_id, "wget", "-q", *refused)
+        assert code != 0, f"metrics-auth forwarded {refused}"
