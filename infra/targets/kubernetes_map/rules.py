@@ -13,7 +13,8 @@ record the namespace label, so each stack's SLO and burn rates are its own; thei
 recorded per namespace too.
 The monitoring group of alerts/ (Prometheus, Alertmanager and scrape health) is left to
 kube-prometheus-stack, which ships its own rules for those; only the Watchdog comes along, so
-the stack's heartbeat receiver gets a heartbeat that carries the stack's namespace.
+the stack's heartbeat receiver gets a heartbeat that carries the stack's namespace. The
+dashboards' recording rules (alerts/dashboards.yml) come along, scoped the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.alerting import rules, slo, thresholds
+from infra.alerting import recording, rules, slo, thresholds
 from infra.settings import Settings
 
 # A metric name, optionally followed by its {matchers}; functions and keywords are skipped below.
@@ -121,8 +122,12 @@ def groups(settings: Settings, backup_cronjob: str) -> list[dict[str, Any]]:
     slo_rules = [_record(r, ns) for r in rules.SLO_RULES.records]
     slo_rules += [_alert(r, scope(r.expr, ns).strip(), ns) for r in rules.SLO_RULES.rules]
     window = slo.window_group(settings)
+    # The recordings the dashboards read, per stack like the constants: this namespace's series
+    # only, recorded with its namespace (two stacks of one environment do not add up).
+    dashboards = [{"record": r.record, "expr": scope(r.expr, ns), "labels": {"namespace": ns}} for r in recording.RULES]
     return [
         {"name": rules.GATEWAY_RULES.group, "rules": gateway},
+        {"name": recording.GROUP, "interval": recording.INTERVAL, "rules": dashboards},
         {"name": rules.BACKUP_RULES.group, "rules": [backup]},
         {"name": rules.PROBE_RULES.group, "rules": probes},
         {"name": rules.SLO_RULES.group, "rules": slo_rules},
