@@ -6,9 +6,9 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PATH := $(HOME)/.pulumi/bin:$(PATH)
 
 # Every committed generated file (what `python -m infra generate` writes; see infra/generate.py).
-GENERATED := Pulumi.yaml README.md alerts dashboards docs/dashboards.md
+GENERATED := Pulumi.yaml README.md alerts dashboards docs/dashboards.md docs/performance.md
 
-.PHONY: up preview test render generate dashboards check-generated lint lock
+.PHONY: up preview test bench render generate dashboards check-generated lint lock
 
 ## up: create the venv, install Pulumi if missing, select/create STACK and deploy it
 up:
@@ -25,6 +25,12 @@ preview:
 ## test: install test dependencies (pip and Debian) and run lint, types and every test
 test:
 	scripts/test.sh
+
+## bench: generate 30 days of metrics for 1 and 10 gateways, time every dashboard refresh, the CLI,
+## the Pulumi program and the alert path; prints one table (docs/performance.md). `make bench QUICK=1`: small data, one run
+bench:
+	scripts/bootstrap.sh dev
+	$(PY) -m bench $(if $(QUICK),--quick)
 
 ## render: write every generated artefact of STACK into build/render/STACK
 render:
@@ -51,7 +57,7 @@ lint:
 	scripts/bootstrap.sh dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy infra tests __main__.py
+	$(PY) -m mypy infra tests bench __main__.py
 	.venv/bin/lint-imports
 
 ## lock: re-resolve requirements*.in into the hash-locked requirements*.txt (see README: dependencies)

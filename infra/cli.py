@@ -7,8 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from infra import generate, host_checks, render
-from infra.dashboards import files as dashboard_files
+from infra import host_checks, render
 from infra.monitoring.notes import monitoring_notes
 from infra.preflight import preflight, secrets_from_pulumi_cli
 from infra.settings import SettingsError, missing_required_secrets, validate
@@ -87,12 +86,18 @@ def _new_stack(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    # Here, not at the top: generating dashboards needs grafanalib, a slow import `render` and
+    # `check` do without.
+    from infra import generate
+
     changed = generate.write_all(args.root)
     print("updated: " + ", ".join(str(p.relative_to(args.root)) for p in changed) if changed else "up to date")
     return 0
 
 
 def _dashboards(args: argparse.Namespace) -> int:
+    from infra.dashboards import files as dashboard_files
+
     changed = dashboard_files.write_all(args.root)
     print("updated: " + ", ".join(str(p.relative_to(args.root)) for p in changed) if changed else "up to date")
     return 0

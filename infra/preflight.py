@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra import PROJECT, host_checks, tls_check
+from infra import PROJECT, host_checks
 from infra.settings import Settings, missing_required_secrets, validate
 from infra.settings.load import check_project_file, from_config_env, read_stack_file, stack_file
 from infra.settings.secrets import PROXY_TLS_KEYS, SECRETS_BY_KEY
@@ -100,6 +100,10 @@ def secret_value_problems(settings: Settings, values: Mapping[str, str]) -> list
         and cert_key in settings.secrets_set
         and key_key in settings.secrets_set
     ):
+        # Imported only when a certificate is to be checked: cryptography is a slow import for
+        # every `check` and `render` that has none.
+        from infra import tls_check
+
         problems += tls_check.problems(values.get(cert_key, ""), values.get(key_key, ""), settings.proxy_server_name)
     return problems
 

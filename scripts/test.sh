@@ -14,7 +14,7 @@ py=.venv/bin/python
 group "ruff check" "$py" -m ruff check .
 group "ruff format" "$py" -m ruff format --check .
 group "import layers (lint-imports; contracts in pyproject.toml)" .venv/bin/lint-imports
-group "mypy" "$py" -m mypy infra tests __main__.py
+group "mypy" "$py" -m mypy infra tests bench __main__.py
 group "pytest (everything but the Pulumi programs, the host suite and the engine suite)" "$py" -m pytest -q --ignore=tests/pulumi --ignore=tests/infra --ignore=tests/engine "$@"
 # The Pulumi mocks keep process-wide state: give the program tests their own process.
 group "pytest tests/pulumi (Pulumi program under mocks)" "$py" -m pytest -q tests/pulumi "$@"

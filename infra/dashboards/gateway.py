@@ -7,6 +7,7 @@ limit) come from the `friday:memory_limit_mb` recording rule, not from the gatew
 
 from __future__ import annotations
 
+from infra.alerting import recording as rec
 from infra.alerting.rules import (
     COST_BUDGET_USD_DAILY,
     GATEWAY_JOB,
@@ -47,9 +48,19 @@ UID = "friday-gateway"
 # friday_tasks_by_status has no sample at all before the gateway's first task (docs/gateway.md).
 TASKS_BY_STATUS_DATA_ONCE = "the first task exists"
 
-# Every gateway query is narrowed to the chosen environment(s) and instance(s).
+# The Overview's stat panels are narrowed to the chosen environment(s) and instance(s) and run
+# as instant queries (one value each, cheap whatever the time range). The time series panels read
+# the per-environment aggregates of infra/alerting/recording.py: one line for the environment
+# whatever the number of gateway instances, so a refresh costs the same at 1 or 10 gateways.
 SEL = 'environment=~"$environment", instance=~"$instance"'
-RATE = "$__rate_interval"
+ENV = 'environment=~"$environment"'
+
+
+def fleet(rule: rec.RecordingRule) -> str:
+    """A recorded aggregate, narrowed to the chosen environment(s)."""
+    return f"{rule.record}{{{ENV}}}"
+
+
 # The per-stack recording rule (the memory limit the infrastructure set) wins; the seed's
 # friday_memory_limit_mb is used should a gateway ever expose it and no rule exists.
 LIMIT_MB = f'(max({MEMORY_LIMIT_MB}{{environment=~"$environment"}}) or max(friday_memory_limit_mb{{{SEL}}}))'
@@ -156,21 +167,28 @@ OVERVIEW = Row(
     ),
 )
 
+# Minimum interval of the time series panels: the recording rules' own interval (finer steps
+# would only repeat the same sample).
+MIN_INTERVAL = rec.INTERVAL
+WORST = "(worst instance)"
+ALL_INSTANCES = "(all instances)"
+
 RESOURCES = Row(
     "Resources",
     (
         Panel(
             "CPU usage",
             "timeseries",
-            (Query(f"friday_cpu_percent{{{SEL}}}", "{{instance}}"),),
-            "CPU usage the gateway reports (gateway 0.1.0 always reports 0).",
+            (Query(fleet(rec.CPU), f"highest {WORST}"),),
+            "Highest CPU usage any gateway instance of the environment reports (gateway 0.1.0 always reports 0).",
             unit="percent",
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Memory used and limit",
             "timeseries",
             (
-                Query(gateway_memory_mb(SEL), "used {{instance}}"),
+                Query(fleet(rec.MEMORY_MB), f"used {WORST}"),
                 Query(LIMIT_MB, "limit"),
                 Query(
                     f"{LIMIT_MB} * {HIGH_MEMORY_USAGE.value:g}",
@@ -181,41 +199,44 @@ RESOURCES = Row(
                     f"HighMemoryUsage critical ({HIGH_MEMORY_USAGE_CRITICAL.value:.0%} of limit)",
                 ),
             ),
-            "Gateway memory (process RSS, else friday_memory_used_mb) against the container limit "
-            "the infrastructure set "
+            "Memory of the gateway instance using the most (process RSS, else friday_memory_used_mb: what "
+            "HighMemoryUsage judges per instance) against the container limit the infrastructure set "
             f"(recording rule {MEMORY_LIMIT_MB}) and the HighMemoryUsage warning and critical thresholds.",
             unit="mbytes",
             alerts=(HIGH_MEMORY_USAGE,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Gateway scrape duration",
             "timeseries",
             (
-                Query(f'scrape_duration_seconds{{job="{GATEWAY_JOB}", {SEL}}}', "scrape {{instance}}"),
+                Query(f'{rec.SCRAPE_DURATION.record}{{job="{GATEWAY_JOB}", {ENV}}}', f"scrape {WORST}"),
                 Query(SCRAPE_TIMEOUT_S, "timeout (gatewayScrapeTimeout)"),
                 Query(
                     f"{SCRAPE_TIMEOUT_S} * {GATEWAY_SCRAPE_SLOW.value:g}",
                     f"GatewayScrapeSlow threshold ({GATEWAY_SCRAPE_SLOW.value:.0%} of timeout)",
                 ),
             ),
-            "How long a scrape of the gateway's /metrics takes, against the gateway job's scrape timeout. "
-            "Gateway 0.1.0 re-verifies the whole audit chain on every scrape (about 15 us per audit entry, "
-            "blocking the gateway meanwhile): the line climbs as the audit log grows.",
+            "How long a scrape of the gateway's /metrics takes (the slowest instance), against the gateway "
+            "job's scrape timeout. Gateway 0.1.0 re-verifies the whole audit chain on every scrape (about 15 us "
+            "per audit entry, blocking the gateway meanwhile): the line climbs as the audit log grows.",
             unit="s",
             alerts=(GATEWAY_SCRAPE_SLOW,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Process memory",
             "timeseries",
             (
-                Query(f"process_rss_bytes{{{SEL}}}", "RSS {{instance}}"),
-                Query(f"process_heap_bytes{{{SEL}}}", "heap {{instance}}"),
+                Query(fleet(rec.RSS), f"RSS {WORST}"),
+                Query(fleet(rec.HEAP), f"heap {WORST}"),
             ),
-            "Node.js resident set size and heap of the gateway process.",
+            "Largest Node.js resident set size and heap among the gateway processes.",
             unit="bytes",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
     ),
 )
@@ -226,61 +247,68 @@ TASKS = Row(
         Panel(
             "Task throughput",
             "timeseries",
-            (Query(f"rate(friday_tasks_total{{{SEL}}}[{RATE}]) * 60", "{{instance}}"),),
-            "Tasks per minute. friday_tasks_total is typed gauge by gateway 0.1.0 but only grows; "
-            "rate() treats a drop (a restart) as a reset.",
+            (Query(f"{fleet(rec.TASKS)} * 60", ALL_INSTANCES),),
+            "Tasks per minute over every instance (5 minute rate). friday_tasks_total is typed gauge by "
+            "gateway 0.1.0 but only grows; rate() treats a drop (a restart) as a reset.",
             unit="short",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Task success rate",
             "timeseries",
-            (Query(f"friday_tasks_success_rate{{{SEL}}}", "{{instance}}"),),
-            f"Dashed line: the HighErrorRate threshold ({HIGH_ERROR_RATE.value:g}). "
-            "Gateway 0.1.0 reports 0 while no task has run.",
+            (Query(fleet(rec.SUCCESS_RATE), f"lowest {WORST}"),),
+            "Lowest success rate of any instance; dashed line: the HighErrorRate threshold "
+            f"({HIGH_ERROR_RATE.value:g}). Gateway 0.1.0 reports 0 while no task has run.",
             unit="percentunit",
             steps=_below(HIGH_ERROR_RATE.value),
             alerts=(HIGH_ERROR_RATE,),
             min=0,
             max=1,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Queue depth and running tasks",
             "timeseries",
             (
-                Query(f"friday_tasks_queue_depth{{{SEL}}}", "queued {{instance}}"),
-                Query(f"friday_tasks_in_progress{{{SEL}}}", "running {{instance}}"),
+                Query(fleet(rec.QUEUE_DEPTH), f"queued {WORST}"),
+                Query(fleet(rec.IN_PROGRESS), f"running {ALL_INSTANCES}"),
             ),
-            f"Dashed lines: the HighQueueDepth warning ({HIGH_QUEUE_DEPTH.value:g}) and critical "
-            f"({HIGH_QUEUE_DEPTH_CRITICAL.value:g}) thresholds.",
+            "Deepest queue of any instance and tasks running on all of them. Dashed lines: the HighQueueDepth "
+            f"warning ({HIGH_QUEUE_DEPTH.value:g}) and critical ({HIGH_QUEUE_DEPTH_CRITICAL.value:g}) thresholds.",
             steps=_above_tiers(HIGH_QUEUE_DEPTH, HIGH_QUEUE_DEPTH_CRITICAL),
             alerts=(HIGH_QUEUE_DEPTH,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Task duration quantiles",
             "timeseries",
-            (Query(f"friday_tasks_duration_ms{{{SEL}}}", "q{{quantile}} {{instance}}"),),
-            "Median, 95th and 99th percentile of task duration (gateway 0.1.0 reports 0).",
+            (Query(fleet(rec.DURATION), f"q{{{{quantile}}}} {WORST}"),),
+            "Median, 95th and 99th percentile of task duration, the highest of any instance (gateway 0.1.0 reports 0).",
             unit="ms",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Average task duration",
             "timeseries",
-            (Query(f"friday_tasks_avg_duration_ms{{{SEL}}}", "{{instance}}"),),
-            "Average task duration as the specification names it.",
+            (Query(fleet(rec.AVG_DURATION), WORST),),
+            "Average task duration as the specification names it (friday_tasks_avg_duration_ms), the highest "
+            "of any instance.",
             unit="ms",
             no_data=not_exposed("friday_tasks_avg_duration_ms"),
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Tasks by status",
             "timeseries",
-            (Query(f"sum by (status) (friday_tasks_by_status{{{SEL}}})", "{{status}}"),),
-            "Tasks per status. The gateway exposes no sample of it until its first task exists: empty on an "
-            "idle, freshly started gateway.",
+            (Query(fleet(rec.BY_STATUS), "{{status}}"),),
+            "Tasks per status over every instance. The gateway exposes no sample of it until its first task "
+            "exists: empty on an idle, freshly started gateway.",
             min=0,
             data_once=TASKS_BY_STATUS_DATA_ONCE,
+            min_interval=MIN_INTERVAL,
         ),
     ),
 )
@@ -291,22 +319,26 @@ TOKENS = Row(
         Panel(
             "Tokens used today",
             "timeseries",
-            (Query(f"friday_tokens_used_today{{{SEL}}}", "{{instance}}"),),
-            "AI tokens used in the current day; it restarts at 0 each day and on a gateway restart.",
+            (Query(fleet(rec.TOKENS), ALL_INSTANCES),),
+            "AI tokens used in the current day by every instance; each restarts at 0 each day and on a restart.",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Cost today",
             "timeseries",
             (
-                Query(f"friday_cost_usd_today{{{SEL}}}", "{{instance}}"),
+                Query(fleet(rec.COST), ALL_INSTANCES),
+                Query(fleet(rec.COST_MAX), f"highest {WORST}"),
                 Query(f"{BUDGET_USD} * {DAILY_COST_OVER_BUDGET.value:g}", "daily budget (DailyCostOverBudget)"),
             ),
-            "AI provider cost of the current day in USD, and the stack's daily budget (costBudgetUsdDaily, "
-            f"recording rule {COST_BUDGET_USD_DAILY}): DailyCostOverBudget fires above it.",
+            "AI provider cost of the current day in USD, of every instance and of the one that spent most, and "
+            f"the stack's daily budget (costBudgetUsdDaily, recording rule {COST_BUDGET_USD_DAILY}): "
+            "DailyCostOverBudget fires when an instance goes above it.",
             unit="currencyUSD",
             alerts=(DAILY_COST_OVER_BUDGET,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Cost this month",
@@ -326,61 +358,67 @@ SECURITY = Row(
             "Auth attempts and failures",
             "timeseries",
             (
-                Query(f"rate(friday_auth_attempts_total{{{SEL}}}[{RATE}])", "attempts {{instance}}"),
-                Query(f"rate(friday_auth_failures_total{{{SEL}}}[{RATE}])", "failures {{instance}}"),
+                Query(fleet(rec.AUTH_ATTEMPTS), "attempts"),
+                Query(fleet(rec.AUTH_FAILURES), "failures"),
             ),
-            "Authentication attempts and failures per second (both stay 0 in gateway 0.1.0).",
+            "Authentication attempts and failures per second over every instance (both stay 0 in gateway 0.1.0).",
             unit="reqps",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Auth failure rate",
             "timeseries",
-            (Query(f"rate(friday_auth_failures_total{{{SEL}}}[{AUTH_WINDOW}])", "{{instance}}"),),
-            f"Failed logins per second over {AUTH_WINDOW}, the AuthBruteForce expression; dashed line: "
-            f"its threshold ({AUTH_BRUTE_FORCE.value:g}/s). Gateway 0.1.0 never counts failures, so this "
-            "stays 0 against it.",
+            (Query(fleet(rec.AUTH_FAILURES_MAX), WORST),),
+            f"Failed logins per second over {AUTH_WINDOW} on the instance with the most, the AuthBruteForce "
+            f"expression; dashed line: its threshold ({AUTH_BRUTE_FORCE.value:g}/s). Gateway 0.1.0 never counts "
+            "failures, so this stays 0 against it.",
             unit="reqps",
             steps=_above(AUTH_BRUTE_FORCE.value),
             alerts=(AUTH_BRUTE_FORCE,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Successful logins and active sessions",
             "timeseries",
             (
-                Query(f"rate(friday_auth_success_total{{{SEL}}}[{RATE}])", "logins/s {{instance}}"),
-                Query(f"friday_active_sessions{{{SEL}}}", "sessions {{instance}}"),
+                Query(fleet(rec.LOGINS), "logins/s"),
+                Query(fleet(rec.SESSIONS), "sessions"),
             ),
-            "Successful authentications per second and authenticated sessions.",
+            "Successful authentications per second and authenticated sessions over every instance.",
             no_data=not_exposed("friday_auth_success_total", "friday_active_sessions"),
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Blocked requests and rate-limit hits",
             "timeseries",
             (
-                Query(f"rate(friday_blocked_requests_total{{{SEL}}}[{RATE}])", "blocked {{instance}}"),
-                Query(f"rate(friday_rate_limit_hits_total{{{SEL}}}[{RATE}])", "rate-limited {{instance}}"),
+                Query(fleet(rec.BLOCKED), "blocked"),
+                Query(fleet(rec.RATE_LIMITED), "rate-limited"),
             ),
-            "Requests refused per second. In gateway 0.1.0 both counters move together.",
+            "Requests refused per second over every instance. In gateway 0.1.0 both counters move together.",
             unit="reqps",
             alerts=(RATE_LIMIT_SPIKE,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Injection attempts",
             "timeseries",
-            (Query(f"rate(friday_injection_attempts_total{{{SEL}}}[{RATE}])", "{{instance}}"),),
-            "Prompt or request injection attempts detected per second.",
+            (Query(fleet(rec.INJECTIONS), ALL_INSTANCES),),
+            "Prompt or request injection attempts detected per second over every instance.",
             unit="reqps",
             no_data=not_exposed("friday_injection_attempts_total"),
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Audit entries",
             "timeseries",
-            (Query(f"rate(friday_audit_entries_total{{{SEL}}}[{RATE}]) * 60", "{{instance}}"),),
-            "Entries written to the audit log per minute.",
+            (Query(f"{fleet(rec.AUDIT_ENTRIES)} * 60", ALL_INSTANCES),),
+            "Entries written to the audit log per minute over every instance.",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
     ),
 )
@@ -392,38 +430,36 @@ API = Row(
             "API calls and errors",
             "timeseries",
             (
-                Query(f"rate(friday_api_calls_total{{{SEL}}}[{RATE}])", "calls {{instance}}"),
-                Query(f"rate(friday_api_errors_total{{{SEL}}}[{RATE}])", "errors {{instance}}"),
+                Query(fleet(rec.API_CALLS), "calls"),
+                Query(fleet(rec.API_ERRORS), "errors"),
             ),
-            "Calls to the AI provider and failed calls, per second.",
+            "Calls to the AI provider and failed calls per second over every instance.",
             unit="reqps",
             alerts=(API_ERROR_RATIO,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "API error ratio",
             "timeseries",
-            (
-                Query(
-                    f"rate(friday_api_errors_total{{{SEL}}}[{API_WINDOW}])"
-                    f" / rate(friday_api_calls_total{{{SEL}}}[{API_WINDOW}])",
-                    "{{instance}}",
-                ),
-            ),
-            f"Share of AI provider calls that failed over {API_WINDOW}, the ApiErrorRatioHigh expression; "
-            f"dashed line: its threshold ({API_ERROR_RATIO.value:g}). Without calls there is no ratio (NaN).",
+            (Query(fleet(rec.API_ERROR_RATIO), WORST),),
+            f"Share of AI provider calls that failed over {API_WINDOW} on the instance with the highest share, "
+            f"the ApiErrorRatioHigh expression; dashed line: its threshold ({API_ERROR_RATIO.value:g}). Without "
+            "calls there is no ratio.",
             unit="percentunit",
             steps=_above(API_ERROR_RATIO.value),
             alerts=(API_ERROR_RATIO,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "API latency",
             "timeseries",
-            (Query(f"friday_api_latency_avg_ms{{{SEL}}}", "average {{instance}}"),),
-            "Average latency of AI provider calls as the gateway reports it.",
+            (Query(fleet(rec.API_LATENCY), f"average {WORST}"),),
+            "Average latency of AI provider calls as the gateway reports it, the highest of any instance.",
             unit="ms",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
     ),
 )
@@ -446,7 +482,8 @@ LOGS = Row(
 DASHBOARD = Dashboard(
     uid=UID,
     title="F.R.I.D.A.Y. gateway",
-    description="Health, tasks, cost, security and logs of the F.R.I.D.A.Y. (SecureYeoman) gateway.",
+    description="Health, tasks, cost, security and logs of the F.R.I.D.A.Y. (SecureYeoman) gateway. The Overview "
+    "shows each selected instance; the graphs show the selected environment as a whole.",
     tags=("friday", "gateway"),
     rows=(OVERVIEW, RESOURCES, TASKS, TOKENS, SECURITY, API, LOGS),
     variables=(

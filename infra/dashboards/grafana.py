@@ -38,7 +38,6 @@ LEGACY_PANEL_KEYS = (
     "repeatDirection",
     "timeFrom",
     "timeShift",
-    "interval",
 )
 LEGACY_TARGET_KEYS = ("query", "target", "metric", "step", "intervalFactor", "interval")
 # A row panel only groups panels: no queries, links or field config of its own.
@@ -47,12 +46,13 @@ LEGACY_TIMEPICKER_KEYS = ("time_options",)
 LEGACY_VARIABLE_KEYS = ("tags", "useTags", "tagsQuery", "tagValuesQuery", "auto", "auto_min", "auto_count")
 
 
-def _target(query: model.Query, ref_id: str) -> gl.Target:
+def _target(query: model.Query, ref_id: str, instant: bool) -> gl.Target:
     return gl.Target(
         expr=query.expr,
         legendFormat=query.legend,
         refId=ref_id,
         datasource=query.datasource.ref(),
+        instant=instant,
     )
 
 
@@ -79,7 +79,8 @@ def _panel(panel: model.Panel, panel_id: int, x: int, y: int) -> gl.Panel:
         "id": panel_id,
         "gridPos": gl.GridPos(h=panel.height, w=panel.width, x=x, y=y),
         "dataSource": panel.queries[0].datasource.ref(),
-        "targets": [_target(q, ref_ids[i]) for i, q in enumerate(panel.queries)],
+        "targets": [_target(q, ref_ids[i], panel.instant) for i, q in enumerate(panel.queries)],
+        "interval": panel.min_interval,
         "links": [runbook_link(alert) for alert in panel.alerts],
         "thresholds": _steps(panel),
     }
@@ -204,8 +205,12 @@ def document(dashboard: gl.Dashboard) -> dict[str, Any]:
         _drop_none(defaults.get("custom", {}))
         for target in panel.get("targets", []):
             # `format` (time_series, table) exists for Prometheus queries only.
-            extra = ("format",) if target["datasource"]["type"] != "prometheus" else ()
+            prometheus = target["datasource"]["type"] == "prometheus"
+            extra = () if prometheus else ("format", "instant")
             _drop_none(target, LEGACY_TARGET_KEYS + extra)
+            if prometheus:
+                # Instant (stat panels) or range, never both: Grafana would run both queries.
+                target["range"] = not target["instant"]
     for variable in doc["templating"]["list"]:
         _drop_none(variable, LEGACY_VARIABLE_KEYS)
     return doc

@@ -94,6 +94,14 @@ class Panel:
     # A panel that has data only after something happened on the gateway (e.g. "the first task
     # exists"): said in the reference, so nobody expects data on an idle gateway.
     data_once: str | None = None
+    # Grafana's "Min interval": no finer query step than this (the recording rules' interval for
+    # panels that read them). None: the datasource's scrape interval.
+    min_interval: str | None = None
+
+    @property
+    def instant(self) -> bool:
+        """Stat panels show one value: Grafana runs their queries as instant queries."""
+        return self.kind == "stat"
 
     def full_description(self) -> str:
         return f"{self.description} {self.no_data.reason}" if self.no_data else self.description

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra.alerting import recording as rec
 from infra.alerting.rules import BACKUP_STALE_AFTER_SECONDS
 from infra.alerting.thresholds import (
     ALERTMANAGER_CONFIG_RELOAD_FAILED,
@@ -19,11 +20,17 @@ from infra.dashboards.model import Dashboard, Panel, Query, Row, Step, Variable,
 UID = "friday-stack"
 
 ENV = 'environment=~"$environment"'
-RATE = "$__rate_interval"
 _UP_TEXT = {1: ("up", "green"), 0: ("DOWN", "red")}
 # Age of the newest complete backup (the BackupStale expression's numerator) and its limit.
 BACKUP_AGE = f"time() - max({LAST_SUCCESS}{{{ENV}}})"
 BACKUP_LIMIT = f"max({BACKUP_STALE_AFTER_SECONDS}{{{ENV}}})"
+# Panels reading recording rules (infra/alerting/recording.py) step no finer than their interval.
+MIN_INTERVAL = rec.INTERVAL
+
+
+def fleet(rule: rec.RecordingRule) -> str:
+    """A recorded aggregate, narrowed to the chosen environment(s)."""
+    return f"{rule.record}{{{ENV}}}"
 
 
 def _reload_panel(title: str, metric: str, description: str, alert: Threshold) -> Panel:
@@ -56,12 +63,13 @@ TARGETS = Row(
         Panel(
             "Scrape duration",
             "timeseries",
-            (Query(f"scrape_duration_seconds{{{ENV}}}", "{{job}} {{instance}}"),),
-            "How long each scrape took.",
+            (Query(fleet(rec.SCRAPE_DURATION), "{{job}}"),),
+            "How long scrapes took: the slowest target of each job.",
             unit="s",
             width=12,
             height=6,
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
     ),
 )
@@ -72,16 +80,18 @@ PROMETHEUS = Row(
         Panel(
             "Samples ingested",
             "timeseries",
-            (Query(f"rate(prometheus_tsdb_head_samples_appended_total{{{ENV}}}[{RATE}])", "{{instance}}"),),
-            "Samples appended to the TSDB head per second.",
+            (Query(fleet(rec.SAMPLES_APPENDED), "samples/s"),),
+            "Samples appended to the TSDB head per second (5 minute rate).",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Head series",
             "timeseries",
-            (Query(f"prometheus_tsdb_head_series{{{ENV}}}", "{{instance}}"),),
+            (Query(fleet(rec.HEAD_SERIES), "series"),),
             "Active series in the TSDB head.",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         _reload_panel(
             "Config reload",
@@ -93,28 +103,24 @@ PROMETHEUS = Row(
             "Rule evaluations",
             "timeseries",
             (
-                Query(
-                    f"sum by (rule_group) (rate(prometheus_rule_evaluations_total{{{ENV}}}[{RATE}]))",
-                    "{{rule_group}}",
-                ),
-                Query(
-                    f"sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total{{{ENV}}}[{RATE}]))",
-                    "failed {{rule_group}}",
-                ),
+                Query(fleet(rec.RULE_EVALUATIONS), "{{rule_group}}"),
+                Query(fleet(rec.RULE_FAILURES), "failed {{rule_group}}"),
             ),
-            "Alerting and recording rule evaluations per second, and failed ones.",
+            "Alerting and recording rule evaluations per second (5 minute rate), and failed ones.",
             width=12,
             alerts=(PROMETHEUS_RULE_FAILURES,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Rule group duration",
             "timeseries",
-            (Query(f"prometheus_rule_group_last_duration_seconds{{{ENV}}}", "{{rule_group}}"),),
+            (Query(fleet(rec.RULE_GROUP_DURATION), "{{rule_group}}"),),
             "How long the last evaluation of each rule group took.",
             unit="s",
             width=12,
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
     ),
 )
@@ -126,12 +132,13 @@ ALERTING = Row(
             "Prometheus to Alertmanager",
             "timeseries",
             (
-                Query(f"rate(prometheus_notifications_sent_total{{{ENV}}}[{RATE}])", "sent {{alertmanager}}"),
-                Query(f"rate(prometheus_notifications_errors_total{{{ENV}}}[{RATE}])", "errors {{alertmanager}}"),
-                Query(f"rate(prometheus_notifications_dropped_total{{{ENV}}}[{RATE}])", "dropped"),
+                Query(fleet(rec.NOTIFICATIONS_SENT), "sent {{alertmanager}}"),
+                Query(fleet(rec.NOTIFICATIONS_ERRORS), "errors {{alertmanager}}"),
+                Query(fleet(rec.NOTIFICATIONS_DROPPED), "dropped"),
             ),
-            "Alert notifications Prometheus sent to Alertmanager per second, failed and dropped.",
+            "Alert notifications Prometheus sent to Alertmanager per second, failed and dropped (5 minute rate).",
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Alertmanagers discovered",
@@ -144,26 +151,23 @@ ALERTING = Row(
             "Alertmanager notifications",
             "timeseries",
             (
-                Query(
-                    f"sum by (integration) (rate(alertmanager_notifications_total{{{ENV}}}[{RATE}]))",
-                    "sent {{integration}}",
-                ),
-                Query(
-                    f"sum by (integration) (rate(alertmanager_notifications_failed_total{{{ENV}}}[{RATE}]))",
-                    "failed {{integration}}",
-                ),
+                Query(fleet(rec.AM_NOTIFICATIONS), "sent {{integration}}"),
+                Query(fleet(rec.AM_NOTIFICATIONS_FAILED), "failed {{integration}}"),
             ),
-            "Notifications Alertmanager delivered per second by integration, and failed deliveries.",
+            "Notifications Alertmanager delivered per second by integration, and failed deliveries (every "
+            "reason together; 5 minute rate).",
             alerts=(ALERTMANAGER_NOTIFICATIONS_FAILING,),
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         Panel(
             "Alerts in Alertmanager",
             "timeseries",
-            (Query(f"sum by (state) (alertmanager_alerts{{{ENV}}})", "{{state}}"),),
+            (Query(fleet(rec.AM_ALERTS), "{{state}}"),),
             "Alerts Alertmanager holds, active or suppressed.",
             width=16,
             min=0,
+            min_interval=MIN_INTERVAL,
         ),
         _reload_panel(
             "Alertmanager config reload",
@@ -218,51 +222,45 @@ LOGS_PIPELINE = Row(
         Panel(
             "Loki lines received",
             "timeseries",
-            (Query(f"sum(rate(loki_distributor_lines_received_total{{{ENV}}}[{RATE}]))", "lines/s"),),
-            "Log lines Loki accepted per second.",
+            (Query(fleet(rec.LOKI_LINES), "lines/s"),),
+            "Log lines Loki accepted per second (5 minute rate).",
             width=6,
             min=0,
+            min_interval=MIN_INTERVAL,
             no_data=needs_service("Loki"),
         ),
         Panel(
             "Loki requests by status",
             "timeseries",
-            (
-                Query(
-                    f"sum by (status_code) (rate(loki_request_duration_seconds_count{{{ENV}}}[{RATE}]))",
-                    "{{status_code}}",
-                ),
-            ),
-            "Requests Loki served per second by HTTP status; 5xx means pushes or queries fail.",
+            (Query(fleet(rec.LOKI_REQUESTS), "{{status_code}}"),),
+            "Requests Loki served per second by HTTP status (5 minute rate); 5xx means pushes or queries fail.",
             unit="reqps",
             width=6,
             min=0,
+            min_interval=MIN_INTERVAL,
             no_data=needs_service("Loki"),
         ),
         Panel(
             "Alloy components",
             "timeseries",
-            (
-                Query(
-                    f"sum by (health_type) (alloy_component_controller_running_components{{{ENV}}})",
-                    "{{health_type}}",
-                ),
-            ),
+            (Query(fleet(rec.ALLOY_COMPONENTS), "{{health_type}}"),),
             "Alloy pipeline components by health; anything but healthy needs a look.",
             width=6,
             min=0,
+            min_interval=MIN_INTERVAL,
             no_data=needs_service("Alloy"),
         ),
         Panel(
             "Alloy log entries to Loki",
             "timeseries",
             (
-                Query(f"sum(rate(loki_write_sent_entries_total{{{ENV}}}[{RATE}]))", "sent"),
-                Query(f"sum(rate(loki_write_dropped_entries_total{{{ENV}}}[{RATE}]))", "dropped"),
+                Query(fleet(rec.LOKI_WRITE_SENT), "sent"),
+                Query(fleet(rec.LOKI_WRITE_DROPPED), "dropped"),
             ),
-            "Log entries Alloy shipped to Loki per second, and entries it dropped.",
+            "Log entries Alloy shipped to Loki per second, and entries it dropped (5 minute rate).",
             width=6,
             min=0,
+            min_interval=MIN_INTERVAL,
             no_data=needs_service("Alloy"),
         ),
     ),

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import yaml
-
+from infra import yamlio
 from infra.host import layout
 from infra.host.logrotate import logrotate_config
 from infra.host.systemd import gateway_unit
@@ -28,7 +27,7 @@ def gateway_yaml(settings: Settings) -> str:
     config = gateway.gateway_config(
         settings, data_dir=layout.data_dir(settings), host=str(settings.gateway_bind_address)
     )
-    return _header(settings, "gateway/gateway.yaml") + yaml.safe_dump(config, sort_keys=False)
+    return _header(settings, "gateway/gateway.yaml") + yamlio.safe_dump(config, sort_keys=False)
 
 
 def env_example(settings: Settings) -> str:

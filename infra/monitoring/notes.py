@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infra import PROJECT
+from infra.monitoring import sizing
 from infra.settings import Settings
 from infra.settings.secrets import METRICS_TOKEN
 
@@ -20,4 +21,5 @@ def monitoring_notes(settings: Settings) -> list[str]:
         notes.append(
             f"{PROJECT}:alertReceivers is empty: alerts are only visible in Alertmanager's UI, nobody is notified"
         )
+    notes += sizing.retention_notes(settings)
     return notes

@@ -23,7 +23,7 @@ CONSTANTS_FILE = "stack-constants.yml"
 
 def rule_file_names() -> list[str]:
     """Rule files relative to the config folder: the static alerts, then the stack constants."""
-    static = [f"{RULES_DIR}/{f.path.rsplit('/', 1)[-1]}" for f in rules.RULE_FILES]
+    static = [f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}" for path in rules.committed_rule_paths()]
     return [*static, f"{RULES_DIR}/{CONSTANTS_FILE}"]
 
 
@@ -95,7 +95,7 @@ def config_files(settings: Settings, targets: Sequence[ScrapeTarget]) -> dict[st
         "# (infra/monitoring/prometheus.py; scrape targets: the metrics each service declares).\n"
     )
     files = {CONFIG_FILE: header + rules.dump(prometheus_config(settings, targets))}
-    for rule_file in rules.RULE_FILES:
-        files[f"{RULES_DIR}/{rule_file.path.rsplit('/', 1)[-1]}"] = rules.rule_file_text(rule_file)
+    for path, text in rules.committed_rule_files().items():
+        files[f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}"] = text
     files[f"{RULES_DIR}/{CONSTANTS_FILE}"] = rules.stack_constants(settings)
     return files

@@ -9,8 +9,7 @@ from SECUREYEOMAN_ENV (not NODE_ENV).
 
 from __future__ import annotations
 
-import yaml
-
+from infra import yamlio
 from infra.metrics import jobs
 from infra.settings import Settings
 from infra.settings.defaults import GATEWAY_DATA_DIR
@@ -144,7 +143,7 @@ def build(settings: Settings) -> Part:
         metrics=metrics(settings),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         config_dir=CONFIG_DIR,
-        files=(ConfigFile(CONFIG_PATH, yaml.safe_dump(gateway_config(settings), sort_keys=False)),),
+        files=(ConfigFile(CONFIG_PATH, yamlio.safe_dump(gateway_config(settings), sort_keys=False)),),
         # SIGHUP kills the 0.1.0 gateway and SIGUSR1 opens its debugger: stop with SIGTERM only.
         shutdown=Shutdown.TERM,
     )

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from infra import yamlio
+from infra.dashboards import committed
 from infra.dashboards import datasources as ds
-from infra.dashboards.files import provisioned
 from infra.settings import Settings
 from infra.stack import upstreams
 from infra.stack.parts import Part
@@ -147,10 +146,10 @@ def health() -> Health:
 
 def config_files() -> tuple[ConfigFile, ...]:
     files = [
-        ConfigFile(DATASOURCES_PATH, yaml.safe_dump(datasources_config(), sort_keys=False)),
-        ConfigFile(DASHBOARD_PROVIDERS_PATH, yaml.safe_dump(dashboard_providers_config(), sort_keys=False)),
+        ConfigFile(DATASOURCES_PATH, yamlio.safe_dump(datasources_config(), sort_keys=False)),
+        ConfigFile(DASHBOARD_PROVIDERS_PATH, yamlio.safe_dump(dashboard_providers_config(), sort_keys=False)),
     ]
-    files += [ConfigFile(f"{DASHBOARDS_DIR}/{name}", text) for name, text in sorted(provisioned().items())]
+    files += [ConfigFile(f"{DASHBOARDS_DIR}/{name}", text) for name, text in sorted(committed.files().items())]
     return tuple(files)
 
 

@@ -7,8 +7,7 @@ as uid 10001; the binary checks its own /ready with `-health` (grafana/loki PR 2
 
 from __future__ import annotations
 
-import yaml
-
+from infra import yamlio
 from infra.settings import Settings
 from infra.settings.defaults import LOKI_HTTP_PORT
 from infra.stack.parts import Part
@@ -145,7 +144,7 @@ def build(settings: Settings) -> Part:
         metrics=Metrics(HTTP, METRICS_PATH),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         config_dir=CONFIG_DIR,
-        files=(ConfigFile(CONFIG_PATH, yaml.safe_dump(loki_config(settings), sort_keys=False)),),
+        files=(ConfigFile(CONFIG_PATH, yamlio.safe_dump(loki_config(settings), sort_keys=False)),),
         stop_grace_s=30,
     )
     return Part(services=(service,), volumes=(volume,))

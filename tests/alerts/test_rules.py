@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import rules, slo, thresholds
+from infra.alerting import recording, rules, slo, thresholds
 from infra.alerting.runbooks import RUNBOOK_BASE_URL, github_anchor
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
+from infra.dashboards.files import DASHBOARDS
 from infra.metrics import exporters
 from infra.settings import load_stack
 from tests.support.alerts import ALERTS_DIR, alert_rules, committed_rules
@@ -162,7 +163,7 @@ def _of_tier(case: dict[str, Any], severity: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(("alert", "severity"), [(r.name, r.threshold.severity) for r in rules.ALERTS], ids=str)
 def test_every_alert_has_unit_tests_for_threshold_and_for(alert: str, severity: str) -> None:
-    cases = [(g, c) for g in _unit_tests() for c in g["alert_rule_test"] if c["alertname"] == alert]
+    cases = [(g, c) for g in _unit_tests() for c in g.get("alert_rule_test", []) if c["alertname"] == alert]
     fired = [(g, c) for g, c in cases if _of_tier(c, severity)]
     assert fired, f"{alert} ({severity}): no unit test where it fires"
     rule = alert_rules_by_tier()[(alert, severity)]
@@ -179,7 +180,7 @@ def test_every_alert_has_unit_tests_for_threshold_and_for(alert: str, severity: 
     for group, case in fired:
         earlier = [
             c
-            for c in group["alert_rule_test"]
+            for c in group.get("alert_rule_test", [])
             if c["alertname"] == alert
             and not _of_tier(c, severity)
             and _minutes(c["eval_time"]) < _minutes(case["eval_time"])
@@ -189,11 +190,14 @@ def test_every_alert_has_unit_tests_for_threshold_and_for(alert: str, severity: 
     quiet_groups = [
         g
         for g in _unit_tests()
-        if any(c["alertname"] == alert for c in g["alert_rule_test"])
-        and all(not _of_tier(c, severity) for c in g["alert_rule_test"] if c["alertname"] == alert)
+        if any(c["alertname"] == alert for c in g.get("alert_rule_test", []))
+        and all(not _of_tier(c, severity) for c in g.get("alert_rule_test", []) if c["alertname"] == alert)
     ]
     assert any(
-        _minutes(c["eval_time"]) > for_ for g in quiet_groups for c in g["alert_rule_test"] if c["alertname"] == alert
+        _minutes(c["eval_time"]) > for_
+        for g in quiet_groups
+        for c in g.get("alert_rule_test", [])
+        if c["alertname"] == alert
     ), f"{alert} ({severity}): no input at or below the threshold that stays quiet past `for`"
 
 
@@ -213,7 +217,7 @@ def test_tiered_alerts_fire_both_tiers_at_high_values() -> None:
         both = [
             c
             for g in _unit_tests()
-            for c in g["alert_rule_test"]
+            for c in g.get("alert_rule_test", [])
             if c["alertname"] == warning.alert and _of_tier(c, "warning") and _of_tier(c, "critical")
         ]
         assert both, f"{warning.alert}: no unit test with both tiers firing"
@@ -352,6 +356,38 @@ def test_docs_name_every_rule_file(doc: str) -> None:
     text = (REPO_ROOT / doc).read_text(encoding="utf-8")
     missing = [f.path for f in rules.RULE_FILES if f"`{f.path}`" not in text]
     assert not missing, f"{doc} does not name {missing}"
+
+
+def test_every_recording_rule_has_a_promtool_unit_test() -> None:
+    """alerts/tests/dashboards_test.yml checks each dashboard recording rule's value (run by
+    test_promtool_unit_tests_pass); none may be left out."""
+    tested = {
+        case["expr"]
+        for group in yaml.safe_load((TESTS_DIR / "dashboards_test.yml").read_text())["tests"]
+        for case in group.get("promql_expr_test", [])
+    }
+    [group] = yaml.safe_load((REPO_ROOT / recording.PATH).read_text())["groups"]
+    recorded = {r["record"] for r in group["rules"]}
+    assert recorded == {r.record for r in recording.RULES}
+    assert recorded - tested == set()
+
+
+def test_every_recording_rule_is_read_by_a_dashboard() -> None:
+    read: set[str] = set()
+    for dashboard in DASHBOARDS.values():
+        for _, query in dashboard.queries():
+            read |= recording.recorded_in(query.expr)
+    assert read == set(recording.BY_RECORD)
+
+
+def test_recording_rules_evaluate_once_a_minute() -> None:
+    [group] = yaml.safe_load((REPO_ROOT / recording.PATH).read_text())["groups"]
+    assert group["interval"] == recording.INTERVAL == "1m"
+    # The panels reading them ask for no finer step.
+    for dashboard in DASHBOARDS.values():
+        for panel in dashboard.panels():
+            if any(recording.recorded_in(q.expr) for q in panel.queries):
+                assert panel.min_interval == recording.INTERVAL, panel.title
 
 
 def test_critical_tier_is_evaluated_before_its_warning_tier() -> None:

@@ -70,7 +70,7 @@ def test_ci_runs_lint_types_tests_and_drift_checks() -> None:
     for command in (
         "ruff check",
         "ruff format --check",
-        "mypy infra tests __main__.py",
+        "mypy infra tests bench __main__.py",
         "pytest -q --ignore=tests/pulumi --ignore=tests/infra",
         "pytest -q tests/pulumi",
         "make check-generated",
@@ -127,3 +127,17 @@ def test_preview_matrix_holds_every_stack_and_gives_kubernetes_stacks_a_kubeconf
     # The credentials are in place before the preview runs.
     names = [s.get("name") for s in steps(doc)]
     assert names.index(creds["name"]) < names.index("pulumi preview")
+
+
+def test_ci_runs_every_group_of_make_test_even_after_a_failure() -> None:
+    """The CI test job mirrors scripts/test.sh: the same checks, each run even when one before it failed."""
+    job = workflow("ci.yml")["jobs"]["test"]
+    runs = job["steps"]
+    first_check = next(i for i, step in enumerate(runs) if step.get("name") == "Lint")
+    for step in runs[first_check:]:
+        assert step.get("if") == "${{ !cancelled() }}", f"CI step {step.get('name')!r} stops at an earlier failure"
+    commands = "\n".join(step.get("run", "") for step in runs)
+    test_sh = (REPO_ROOT / "scripts" / "test.sh").read_text()
+    for tool in ("ruff check", "ruff format --check", "lint-imports", "mypy infra tests bench __main__.py"):
+        assert tool in test_sh, f"scripts/test.sh no longer runs {tool!r}: update this test and ci.yml"
+        assert tool in commands, f"ci.yml's test job does not run {tool!r} as make test does"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import rules, thresholds
+from infra.alerting import recording, rules, thresholds
 from infra.backup import metrics as backup_metrics
 from infra.dashboards import gateway, links, stack
 from infra.dashboards.datasources import LOKI, PROMETHEUS
@@ -41,7 +41,7 @@ def gateway_metric_names() -> set[str]:
     names: set[str] = set()
     for _, query in gateway.DASHBOARD.queries():
         if query.datasource is PROMETHEUS:
-            names |= metric_names_in_promql(query.expr)
+            names |= metric_names_in_promql(recording.expand(query.expr))
     return names
 
 
@@ -64,7 +64,7 @@ def test_panel_titles_unique_per_dashboard() -> None:
 def test_panels_missing_seed_metrics_are_exactly_those_using_them() -> None:
     """A panel is marked 'not exposed' iff one of its queries needs a metric 0.1.0 lacks."""
     for _, panel in ALL_PANELS:
-        needed = set().union(*(metric_names_in_promql(q.expr) for q in panel.queries))
+        needed = set().union(*(metric_names_in_promql(recording.expand(q.expr)) for q in panel.queries))
         lacking = {n for n in needed if n in NAMES and not by_name(n).exposed_by_gateway}
         # The memory limit falls back to the recording rule, so the panel still has data.
         lacking.discard("friday_memory_limit_mb")
@@ -176,7 +176,8 @@ def test_every_dashboard_uses_only_metrics_our_exporters_have() -> None:
     for dashboard in DASHBOARDS.values():
         for panel, query in dashboard.queries():
             if query.datasource is PROMETHEUS:
-                assert not exporters.unknown_metrics(query.expr), f"{dashboard.uid} / {panel.title}: {query.expr}"
+                unknown = exporters.unknown_metrics(recording.expand(query.expr))
+                assert not unknown, f"{dashboard.uid} / {panel.title}: {query.expr}"
 
 
 def test_cost_panel_draws_the_daily_budget() -> None:
@@ -200,9 +201,9 @@ def test_backup_panels_show_age_limit_and_count() -> None:
 
 def test_windows_drawn_are_the_alerts_windows() -> None:
     auth = next(p for p in gateway.DASHBOARD.panels() if p.title == "Auth failure rate")
-    assert f"[{thresholds.AUTH_BRUTE_FORCE.window}]" in auth.queries[0].expr
+    assert f"[{thresholds.AUTH_BRUTE_FORCE.window}]" in recording.expand(auth.queries[0].expr)
     ratio = next(p for p in gateway.DASHBOARD.panels() if p.title == "API error ratio")
-    assert ratio.queries[0].expr.count(f"[{thresholds.API_ERROR_RATIO.window}]") == 2
+    assert recording.expand(ratio.queries[0].expr).count(f"[{thresholds.API_ERROR_RATIO.window}]") == 2
     for alert in (thresholds.AUTH_BRUTE_FORCE, thresholds.API_ERROR_RATIO):
         [rule] = [r for r in rules.ALERTS if r.name == alert.alert]
         assert f"[{alert.window}]" in rule.expr
@@ -246,7 +247,7 @@ def test_every_promql_expression_parses_with_promtool(tmp_path: Path) -> None:
 
 
 def test_stack_dashboard_covers_each_monitoring_service() -> None:
-    exprs = " ".join(q.expr for _, q in stack.DASHBOARD.queries())
+    exprs = " ".join(recording.expand(q.expr) for _, q in stack.DASHBOARD.queries())
     for needle in (
         "up{",
         "prometheus_tsdb_head_samples_appended_total",

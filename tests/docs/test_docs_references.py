@@ -160,7 +160,8 @@ def test_infra_command_from_the_docs_runs(command: str, doc: str, tmp_path: Path
     # `generate` also rewrites the dashboards and their reference, from the definitions there.
     shutil.copytree(REPO_ROOT / "dashboards", root / "dashboards")
     (root / "docs").mkdir()
-    shutil.copy(REPO_ROOT / "docs" / "dashboards.md", root / "docs" / "dashboards.md")
+    for generated_doc in ("dashboards.md", "performance.md"):
+        shutil.copy(REPO_ROOT / "docs" / generated_doc, root / "docs" / generated_doc)
     args = shlex.split(command)[3:]
     if "--out" in args:
         args[args.index("--out") + 1] = str(tmp_path / "out")

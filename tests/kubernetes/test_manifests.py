@@ -17,6 +17,7 @@ from infra import render
 from infra.cli import main
 from infra.settings import Settings, SettingsError, load_stack
 from infra.stack import backup, build_stack, gateway
+from infra.stack import metrics_auth as stack_metrics_auth
 from infra.stack.spec import Service
 from infra.targets.kubernetes_map import manifests, metrics_auth, tasks, workload
 from infra.targets.kubernetes_map.meta import claim_name
@@ -96,19 +97,54 @@ def _gateway(variant: str) -> Service:
     return build_stack(variant_settings(variant)).service(gateway.NAME)
 
 
+def _sidecar_caddyfile(variant: str) -> str:
+    return metrics_auth.caddyfile(variant_settings(variant), _gateway(variant))
+
+
 def test_the_sidecar_adds_the_key_only_when_the_stack_has_one() -> None:
-    without = metrics_auth.caddyfile(_gateway("minimal"))
-    with_key = metrics_auth.caddyfile(_gateway("full"))
+    without = _sidecar_caddyfile("minimal")
+    with_key = _sidecar_caddyfile("full")
     assert "X-API-Key" not in without
     assert f"header_up X-API-Key {{env.{metrics_auth.KEY_ENV}}}" in with_key
     assert "path /metrics" in with_key and "respond 404" in with_key
 
 
-def test_the_sidecar_config_passes_caddy_validate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("variant", ["minimal", "full"])
+def test_the_sidecar_is_the_shared_metrics_auth_proxy(variant: str) -> None:
+    """One design: the sidecar's Caddyfile is the shared builder's, on metricsAuthPort, with only
+    the upstream (the gateway on the pod's loopback) and the key's presence differing."""
+    settings = variant_settings(variant)
+    service = _gateway(variant)
+    shared = stack_metrics_auth.caddyfile(
+        stack_metrics_auth.MetricsAuthParams(
+            listen=f":{settings.metrics_auth_port}",
+            upstream=f"127.0.0.1:{settings.gateway_port}",
+            key_env=stack_metrics_auth.KEY_ENV if metrics_auth.credential_key(service) else None,
+        )
+    )
+    assert _sidecar_caddyfile(variant) == shared
+    # The same port everywhere the pod declares it: container port, Service port, Caddy's listener.
+    moved = settings_of(
+        {**KUBE_BASE, "metricsAuthPort": 9999}, frozenset({"anthropicApiKey", "metricsToken"}), stack="prod"
+    )
+    spec = build_stack(moved)
+    objects = manifests.objects(moved, spec)
+    pod = _one(objects, "Deployment")["spec"]["template"]["spec"]
+    [sidecar] = [c for c in pod["containers"] if c["name"] == metrics_auth.NAME]
+    assert sidecar["ports"] == [{"name": metrics_auth.PORT_NAME, "containerPort": 9999, "protocol": "TCP"}]
+    [svc_port] = [
+        p for svc in objects if svc["kind"] == "Service" for p in svc["spec"]["ports"] if p["name"] == "metrics"
+    ]
+    assert svc_port["port"] == 9999
+    assert "http://:9999 {" in workload.config_data(moved, spec)[metrics_auth.CADDYFILE]
+
+
+@pytest.mark.parametrize("variant", ["minimal", "full"])
+def test_the_sidecar_config_passes_caddy_validate(variant: str, tmp_path: Path) -> None:
     caddy = shutil.which("caddy")
     assert caddy, "caddy is installed by scripts/bootstrap.sh"
     path = tmp_path / "Caddyfile"
-    path.write_text(metrics_auth.caddyfile(_gateway("full")), encoding="utf-8")
+    path.write_text(_sidecar_caddyfile(variant), encoding="utf-8")
     env = {
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path),

@@ -184,3 +184,19 @@ def test_the_constants_are_recorded_per_namespace(tmp_path: Path) -> None:
     (tmp_path / "constants_test.yml").write_text(yaml.safe_dump(test), encoding="utf-8")
     done = promtool("test", "rules", "constants_test.yml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-4000:]
+
+
+def test_the_dashboards_recordings_come_along_scoped_to_the_namespace() -> None:
+    """The dashboards read alerts/dashboards.yml's recordings: without them the cluster's Grafana
+    would draw empty graphs. Each reads only this namespace's series."""
+    from infra.alerting import recording
+
+    groups = monitoring.prometheus_rule(variant_settings("minimal"))["spec"]["groups"]
+    [group] = [g for g in groups if g["name"] == recording.GROUP]
+    assert group["interval"] == recording.INTERVAL
+    assert [r["record"] for r in group["rules"]] == [r.record for r in recording.RULES]
+    for rule in group["rules"]:
+        selectors = re.findall(
+            r"\b(?:friday|process|prometheus|alertmanager|loki|alloy|scrape)_\w+(\{[^}]*\})?", rule["expr"]
+        )
+        assert selectors and all(f'namespace="{NS}"' in s for s in selectors), rule["expr"]

@@ -95,7 +95,7 @@ def test_make_lint_runs_ruff_and_mypy() -> None:
     dry = subprocess.run(
         ["make", "-n", "lint"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30, check=True
     ).stdout
-    for command in ("ruff check .", "ruff format --check .", "mypy infra tests __main__.py", "lint-imports"):
+    for command in ("ruff check .", "ruff format --check .", "mypy infra tests bench __main__.py", "lint-imports"):
         assert command in dry, command
 
 

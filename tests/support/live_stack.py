@@ -146,9 +146,12 @@ def _shorten(rules_dir: Path, alert: str) -> str:
 
 
 @contextlib.contextmanager
-def live_stack(tmp: Path, gw: GatewayDouble, token: str, shorten: str | None = None) -> Iterator[LiveStack]:
+def live_stack(
+    tmp: Path, gw: GatewayDouble, token: str, shorten: str | None = None, test_intervals: bool = True
+) -> Iterator[LiveStack]:
     """The rendered monitoring of stack `live` scraping gw (token: its admin key); `shorten`:
-    an alert whose `for` becomes localize.FOR_OVERRIDE."""
+    an alert whose `for` becomes localize.FOR_OVERRIDE; `test_intervals` False keeps the rendered
+    scrape, evaluation and notification intervals (the bench's production-like latency)."""
     settings = live_settings()
     out = tmp / "render"
     render.write(settings, out)
@@ -162,7 +165,7 @@ def live_stack(tmp: Path, gw: GatewayDouble, token: str, shorten: str | None = N
         f"{endpoints.ALERTMANAGER}:{endpoints.ALERTMANAGER_PORT}": f"127.0.0.1:{am_port}",
         f"{backup.NAME}:{settings.backup_metrics_port}": f"127.0.0.1:{backup_port}",
     }
-    prom_config = localize.prometheus_dir(out, tmp / "prometheus", addresses)
+    prom_config = localize.prometheus_dir(out, tmp / "prometheus", addresses, shorten=test_intervals)
     # The metrics-auth proxy as rendered, in front of the double; the key only in its environment.
     rendered_caddyfile = localize.rendered_files(out, metrics_auth.NAME, metrics_auth.CONFIG_DIR) / "Caddyfile"
     caddyfile = tmp / "metrics-auth.Caddyfile"
@@ -175,7 +178,7 @@ def live_stack(tmp: Path, gw: GatewayDouble, token: str, shorten: str | None = N
     auth_env = localize.metrics_auth_env(tmp / "metrics-auth", token)
     jobs = frozenset(j["job_name"] for j in yaml.safe_load(prom_config.read_text())["scrape_configs"])
     original_for = _shorten(prom_config.parent / "rules", shorten) if shorten else None
-    prom_cmd = localize.prometheus_command(out, prom_config, tmp / "prometheus-data", prom_port)
+    prom_cmd = localize.prometheus_command(out, prom_config, tmp / "prometheus-data", prom_port, test_intervals)
 
     # The gateway's databases (WAL mode, empty tables) for the backup service to copy.
     data_dir = tmp / "gateway-data"
@@ -192,6 +195,7 @@ def live_stack(tmp: Path, gw: GatewayDouble, token: str, shorten: str | None = N
                 .joinpath("alertmanager.yml")
                 .read_text(),
                 {"alertWebhookUrl": f"{hook_url}/alerts", "alertHeartbeatUrl": f"{hook_url}/heartbeat"},
+                test_intervals,
             )
         )
         am_cmd = localize.alertmanager_command(out, am_file, tmp / "alertmanager-data", am_port)

@@ -15,6 +15,7 @@ metrics-auth Caddyfile (files/metrics-auth/..., the proxy that adds the gateway'
   - its listen address becomes 127.0.0.1:<free port> and its upstream the double's address;
     the key stays where the rendered file has it: in the environment variable it names.
 rules/*.yml (copies)
+  - a group's own `interval` (the dashboards' recording rules: 1m) becomes INTERVAL too;
   - the `for` of an alert a test drives may be shortened (see FOR_OVERRIDE); the rule's
     expression, labels and annotations stay as committed.
 alertmanager.yml
@@ -105,10 +106,12 @@ def replace_option(command: list[str], option: str, value: str) -> list[str]:
     return [*command[: i + 1], value, *command[i + 2 :]]
 
 
-def prometheus_config(config: dict[str, Any], addresses: dict[str, str]) -> dict[str, Any]:
-    """Targets mapped through `addresses` (service:port -> host:port), intervals shortened."""
-    config["global"]["scrape_interval"] = INTERVAL
-    config["global"]["evaluation_interval"] = INTERVAL
+def prometheus_config(config: dict[str, Any], addresses: dict[str, str], shorten: bool = True) -> dict[str, Any]:
+    """Targets mapped through `addresses` (service:port -> host:port), intervals shortened
+    (unless `shorten` is False: the bench's production-like alert latency keeps the rendered ones)."""
+    if shorten:
+        config["global"]["scrape_interval"] = INTERVAL
+        config["global"]["evaluation_interval"] = INTERVAL
     runs_here = []
     for job in config["scrape_configs"]:
         for key in ("scrape_interval", "scrape_timeout"):
@@ -127,15 +130,29 @@ def prometheus_config(config: dict[str, Any], addresses: dict[str, str]) -> dict
     return config
 
 
-def prometheus_dir(out: Path, dest: Path, addresses: dict[str, str], source: Path | None = None) -> Path:
+def prometheus_dir(
+    out: Path, dest: Path, addresses: dict[str, str], source: Path | None = None, *, shorten: bool = True
+) -> Path:
     """The rendered Prometheus config folder copied to dest and localized; returns prometheus.yml.
 
     source: another rendered Prometheus folder (the bare-metal host/prometheus/) instead of the container's."""
     shutil.copytree(source or rendered_files(out, endpoints.PROMETHEUS, endpoints.PROMETHEUS_CONFIG_DIR), dest)
     config_file = dest / "prometheus.yml"
-    config = prometheus_config(yaml.safe_load(config_file.read_text()), addresses)
+    config = prometheus_config(yaml.safe_load(config_file.read_text()), addresses, shorten)
     config_file.write_text(yaml.safe_dump(config))
+    for rule_file in sorted((dest / "rules").glob("*.yml")) if shorten else ():
+        shorten_group_intervals(rule_file)
     return config_file
+
+
+def shorten_group_intervals(rule_file: Path) -> None:
+    """Groups with their own evaluation interval evaluate every INTERVAL instead."""
+    doc = yaml.safe_load(rule_file.read_text())
+    groups = [g for g in doc["groups"] if "interval" in g]
+    for group in groups:
+        group["interval"] = INTERVAL
+    if groups:
+        rule_file.write_text(dump(doc))
 
 
 def metrics_auth_caddyfile(text: str, listen: str, upstream: str) -> str:
@@ -166,12 +183,12 @@ def metrics_auth_env(work: Path, key: str) -> dict[str, str]:
     }
 
 
-def prometheus_command(out: Path, config_file: Path, data_dir: Path, port: int) -> list[str]:
+def prometheus_command(out: Path, config_file: Path, data_dir: Path, port: int, shorten: bool = True) -> list[str]:
     cmd = rendered_command(out, endpoints.PROMETHEUS)
     cmd = replace_flag(cmd, "--config.file", str(config_file))
     cmd = replace_flag(cmd, "--storage.tsdb.path", str(data_dir))
     cmd = replace_flag(cmd, "--web.listen-address", f"127.0.0.1:{port}")
-    return [*cmd, RESEND_FLAG]
+    return [*cmd, RESEND_FLAG] if shorten else cmd
 
 
 def shorten_for(rule_file: Path, alert: str, for_: str = FOR_OVERRIDE) -> str:
@@ -190,8 +207,10 @@ def shorten_for(rule_file: Path, alert: str, for_: str = FOR_OVERRIDE) -> str:
     return str(original)
 
 
-def alertmanager_config(text: str, secret_values: dict[str, str]) -> str:
+def alertmanager_config(text: str, secret_values: dict[str, str], shorten: bool = True) -> str:
     doc = yaml.safe_load(fill_secrets(text, secret_values))
+    if not shorten:
+        return dump(doc)
     route = doc["route"]
     route["group_wait"] = INTERVAL
     route["group_interval"] = INTERVAL

@@ -22,7 +22,7 @@ def makefile_generated() -> list[str]:
 
 def test_generate_covers_settings_alerts_and_dashboards() -> None:
     rels = {p.relative_to(REPO_ROOT).as_posix() for p in generate.expected_files()}
-    assert {"Pulumi.yaml", "README.md", "docs/dashboards.md"} <= rels
+    assert {"Pulumi.yaml", "README.md", "docs/dashboards.md", "docs/performance.md"} <= rels
     assert {p.relative_to(REPO_ROOT).as_posix() for p in dashboard_files.expected_json()} <= rels
     assert any(r.startswith("alerts/") for r in rels)
     assert any(r.startswith("dashboards/") and r.endswith(".json") for r in rels)
@@ -41,7 +41,7 @@ def test_generate_repairs_a_stale_dashboard_and_reference(tmp_path: Path) -> Non
     root = tmp_path / "repo"
     shutil.copytree(REPO_ROOT / "dashboards", root / "dashboards")
     (root / "docs").mkdir()
-    for rel in ("README.md", "Pulumi.yaml", "docs/dashboards.md"):
+    for rel in ("README.md", "Pulumi.yaml", "docs/dashboards.md", "docs/performance.md"):
         shutil.copy(REPO_ROOT / rel, root / rel)
     stale_json = root / "dashboards" / "gateway.json"
     stale_json.write_text("{}\n")

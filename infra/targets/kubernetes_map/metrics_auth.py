@@ -1,9 +1,10 @@
 """The metrics-auth sidecar: Caddy in the gateway pod adds the scrape credential to `GET /metrics`.
 
 Gateway 0.1.0 wants an admin API key in `X-API-Key` on /metrics, and a ServiceMonitor cannot
-send an arbitrary header. Prometheus scrapes this sidecar's `metrics` port instead; Caddy reads
-the key from its environment at request time (`{env.VAR}`), so no file holds it, forwards only
-`GET /metrics` to the gateway over the pod's loopback and answers 404 to everything else.
+send an arbitrary header. Prometheus scrapes this sidecar's `metrics` port instead. Its Caddyfile,
+port and key variable are the metrics-auth proxy's (infra/stack/metrics_auth.py, the one builder
+every target uses); only the Kubernetes bits live here: the upstream is the gateway on the pod's
+loopback, so the key never crosses the network, and the container's security context and probes.
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ from __future__ import annotations
 from typing import Any
 
 from infra.settings import Settings
+from infra.stack import metrics_auth as proxy
 from infra.stack.spec import Service
 from infra.targets.kubernetes_map.meta import Manifest
 from infra.targets.kubernetes_map.pods import container_security, scratch_mounts
 
-NAME = "metrics-auth"
-PORT = 9464
-PORT_NAME = "metrics"
-KEY_ENV = "FRIDAY_METRICS_API_KEY"
-CONFIG_DIR = "/etc/metrics-auth"
+NAME = proxy.NAME
+PORT_NAME = proxy.PORT_NAME
+KEY_ENV = proxy.KEY_ENV
+CONFIG_DIR = proxy.CONFIG_DIR
 CADDYFILE = "Caddyfile"
+
+
+def port(settings: Settings) -> int:
+    """The sidecar's container port: `metricsAuthPort`, as on Docker and bare metal."""
+    return settings.metrics_auth_port
 
 
 def credential_key(service: Service) -> str | None:
@@ -28,41 +34,27 @@ def credential_key(service: Service) -> str | None:
     return service.metrics.credential.key if service.metrics and service.metrics.credential else None
 
 
-def caddyfile(service: Service) -> str:
-    """The sidecar's config for a service's metrics; the credential header only when it has one."""
+def params(settings: Settings, service: Service) -> proxy.MetricsAuthParams:
+    """The shared proxy's parameters for the sidecar of `service`."""
     assert service.metrics is not None, f"{service.name} declares no metrics"
     upstream = service.port(service.metrics.port).number
-    header = f"\t\t\theader_up X-API-Key {{env.{KEY_ENV}}}\n" if credential_key(service) else ""
-    return (
-        "# metrics-auth sidecar of the gateway pod (infra/targets/kubernetes_map/metrics_auth.py).\n"
-        "{\n"
-        "\tadmin off\n"
-        "\tauto_https off\n"
-        "}\n"
-        f":{PORT} {{\n"
-        "\t@scrape {\n"
-        "\t\tmethod GET\n"
-        f"\t\tpath {service.metrics.path}\n"
-        "\t}\n"
-        "\thandle @scrape {\n"
-        f"\t\treverse_proxy 127.0.0.1:{upstream} {{\n"
-        f"{header}"
-        "\t\t}\n"
-        "\t}\n"
-        "\thandle {\n"
-        "\t\trespond 404\n"
-        "\t}\n"
-        "}\n"
+    return proxy.MetricsAuthParams(
+        listen=f":{port(settings)}",
+        upstream=f"127.0.0.1:{upstream}",
+        metrics_path=service.metrics.path,
+        key_env=KEY_ENV if credential_key(service) else None,
     )
+
+
+def caddyfile(settings: Settings, service: Service) -> str:
+    """The sidecar's config: the shared builder's, the header only when the stack has a key."""
+    return proxy.caddyfile(params(settings, service))
 
 
 def container(settings: Settings, service: Service, secret_name: str) -> dict[str, Any]:
     """The sidecar beside `service` in its pod (it shares the pod's scratch folders)."""
-    env: list[dict[str, Any]] = [
-        # Caddy wants writable config and data folders even with admin and TLS off.
-        {"name": "XDG_CONFIG_HOME", "value": "/tmp/caddy-config"},
-        {"name": "XDG_DATA_HOME", "value": "/tmp/caddy-data"},
-    ]
+    # Caddy wants writable config and data folders even with admin and TLS off (under /tmp).
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in proxy.XDG_ENV.items()]
     key = credential_key(service)
     if key:
         env.append({"name": KEY_ENV, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}})
@@ -71,9 +63,9 @@ def container(settings: Settings, service: Service, secret_name: str) -> dict[st
         "name": NAME,
         "image": f"{settings.metrics_auth_image}:{settings.metrics_auth_tag}",
         "imagePullPolicy": "IfNotPresent",
-        "command": ["caddy", "run", "--config", f"{CONFIG_DIR}/{CADDYFILE}", "--adapter", "caddyfile"],
+        "command": ["caddy", "run", "--adapter", "caddyfile", "--config", f"{CONFIG_DIR}/{CADDYFILE}"],
         "env": env,
-        "ports": [{"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"}],
+        "ports": [{"name": PORT_NAME, "containerPort": port(settings), "protocol": "TCP"}],
         "readinessProbe": probe,
         "livenessProbe": {**probe, "failureThreshold": 3},
         "resources": {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.alerting import thresholds
-from infra.dashboards import files as dashboard_files
+from infra.dashboards import committed as committed_dashboards
 from infra.monitoring import alertmanager
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
@@ -72,7 +72,7 @@ def prometheus_rule(settings: Settings) -> Manifest:
 
 def dashboard_config_maps(settings: Settings) -> list[Manifest]:
     out = []
-    for file_name, text in sorted(dashboard_files.provisioned().items()):
+    for file_name, text in sorted(committed_dashboards.files().items()):
         stem = file_name.removesuffix(".json")
         meta = metadata(settings, name(settings, f"dashboard-{stem}"), "dashboards")
         meta["labels"][DASHBOARD_LABEL] = "1"

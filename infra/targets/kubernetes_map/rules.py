@@ -9,7 +9,8 @@ as a label (Alertmanager routes an AlertmanagerConfig's alerts by it):
   `/metrics` (there is no backup service on Kubernetes, only a CronJob).
 The monitoring group of alerts/ (Prometheus, Alertmanager and scrape health) is left to
 kube-prometheus-stack, which ships its own rules for those; only the Watchdog comes along, so
-the stack's heartbeat receiver gets a heartbeat that carries the stack's namespace.
+the stack's heartbeat receiver gets a heartbeat that carries the stack's namespace. The
+dashboards' recording rules (alerts/dashboards.yml) come along, scoped the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.alerting import rules, thresholds
+from infra.alerting import recording, rules, thresholds
 from infra.settings import Settings
 
 # A metric name, optionally followed by its {matchers}; functions and keywords are skipped below.
@@ -98,8 +99,12 @@ def groups(settings: Settings, backup_cronjob: str) -> list[dict[str, Any]]:
         {"record": record, "expr": expr, "labels": {"namespace": ns, **rules.stack_constant_labels(settings)}}
         for record, expr in rules.stack_constant_exprs(settings).items()
     ]
+    # The recordings the dashboards read, per stack like the constants: this namespace's series
+    # only, recorded with its namespace (two stacks of one environment do not add up).
+    dashboards = [{"record": r.record, "expr": scope(r.expr, ns), "labels": {"namespace": ns}} for r in recording.RULES]
     return [
         {"name": rules.GATEWAY_RULES.group, "rules": gateway},
+        {"name": recording.GROUP, "interval": recording.INTERVAL, "rules": dashboards},
         {"name": rules.BACKUP_RULES.group, "rules": [backup]},
         {"name": "friday-watchdog", "rules": [_alert(watchdog, watchdog.expr.strip(), ns)]},
         {"name": "friday-stack-constants", "rules": constants},

@@ -76,7 +76,7 @@ def _service(spec: StackSpec) -> Service:
 def config_data(settings: Settings, spec: StackSpec) -> dict[str, str]:
     """What the gateway ConfigMap holds: the gateway's config file and the sidecar's Caddyfile."""
     [config] = [f for f in _service(spec).files if f.path == gateway.CONFIG_PATH]
-    return {CONFIG_KEY: config.content, metrics_auth.CADDYFILE: metrics_auth.caddyfile(_service(spec))}
+    return {CONFIG_KEY: config.content, metrics_auth.CADDYFILE: metrics_auth.caddyfile(settings, _service(spec))}
 
 
 def secret_keys(settings: Settings, spec: StackSpec) -> list[str]:
@@ -270,7 +270,7 @@ def service(settings: Settings) -> Manifest:
                 },
                 {
                     "name": metrics_auth.PORT_NAME,
-                    "port": metrics_auth.PORT,
+                    "port": metrics_auth.port(settings),
                     "targetPort": metrics_auth.PORT_NAME,
                     "protocol": "TCP",
                 },
