@@ -175,9 +175,15 @@ def test_scrape_credential_goes_through_the_metrics_auth_container(
     base = f"http://{metrics_auth.NAME}:{port}"
     code, out = run_in(client, prometheus_id, "wget", "-q", "-O", "-", f"{base}{gateway.METRICS_PATH}")
     assert code == 0 and "# TYPE" in out, out
+    gateway_log = client.containers.get(dev_stack.containers[gateway.NAME])
+    seen_before = len(gateway_log.logs().splitlines())
     for refused in (
         ["-O", "/dev/null", f"{base}/api/v1/tasks"],
         ["--post-data=x", "-O", "/dev/null", f"{base}/metrics"],
     ):
         code, out = run_in(client, prometheus_id, "wget", "-q", *refused)
-        assert code != 0, f"metrics-auth forwarded {refused}"
+        assert code != 0, f"metrics-auth answered {refused}"
+    # The gateway would refuse both as well: its request log shows they never reached it.
+    new_lines = gateway_log.logs().splitlines()[seen_before:]
+    reached = [line for line in new_lines if b"/api/v1/tasks" in line or b'"POST"' in line]
+    assert reached == [], f"metrics-auth forwarded: {reached}"

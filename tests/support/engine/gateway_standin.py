@@ -55,7 +55,8 @@ def main() -> int:
         return 2
     starts = record_start(data_dir)
     print(f"gateway stand-in: start {starts}, data in {data_dir}", file=sys.stderr, flush=True)
-    argv = ["--host", host, "--port", str(port)]
+    # The double reads the delivered config too (its log level, as the gateway does).
+    argv = ["--host", host, "--port", str(port), "--config", str(CONFIG_PATH)]
     key = os.environ.get(KEY_ENV)
     if key:
         KEY_FILE.write_text(key, encoding="utf-8")
