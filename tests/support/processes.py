@@ -21,11 +21,21 @@ POLL_S = 0.1
 STOP_TIMEOUT_S = 10.0
 
 
+# Ports free_port handed out in this process: the kernel may offer a released port again at once, and
+# two settings of one stack (or two stacks of one run) given the same port clash (seen in the engine suite).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A port nobody listens on right now (127.0.0.1)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nobody listens on right now (127.0.0.1), never one this process was given before."""
+    for _ in range(1000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no free port on 127.0.0.1 that this process has not handed out already")
 
 
 def wait_for(
