@@ -43,3 +43,27 @@ def test_without_a_mode_nothing_runs_silently() -> None:
     done = collect("--hosts=local://")
     assert "host checks deselected (no --friday-mode given)" in done.stdout
     assert not [line for line in done.stdout.splitlines() if "::" in line]
+
+
+def test_only_host_suite_files_are_deselected() -> None:
+    """A test elsewhere whose parameter id names a host-suite file is not taken for a host check."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/docs/test_scrape_credential_docs.py",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[tests/infra/probe.py]" in done.stdout
+    assert "deselected" not in done.stdout
