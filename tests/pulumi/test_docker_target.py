@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
@@ -14,7 +13,7 @@ from infra.settings import SettingsError
 from infra.stack import gateway
 from infra.targets import docker_plan
 from tests.support.paths import REPO_ROOT
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, deploy
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, deploy, resolved_exports
 
 CONTAINER = "docker:index/container:Container"
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -196,21 +195,9 @@ def test_given_secrets_are_used_not_generated() -> None:
 
 
 def test_stack_outputs_carry_urls_and_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    exported: dict[str, Any] = {}
-    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
     given = {"anthropicApiKey": FAKE_AI_KEY, "metricsToken": "metrics-token-0123456789", "signingKey": "s" * 40}
     configure("dev", {}, given)
-    resolved: dict[str, Any] = {}
-
-    @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def program() -> pulumi.Output[None]:
-        run()
-        keys = sorted(exported)
-        # Resolve every output, Outputs and nested ones included: a secret must be in none of them.
-        values = pulumi.Output.all(*[pulumi.Output.from_input(exported[k]) for k in keys])
-        return values.apply(lambda vs: resolved.update(zip(keys, vs, strict=True)))
-
-    program()
+    resolved = resolved_exports(monkeypatch)
     assert resolved["gatewayUrl"] == "http://127.0.0.1:18789"
     assert resolved["gatewayHealthUrl"] == "http://127.0.0.1:18789/health"
     assert resolved["gatewayMetricsUrl"] == "http://127.0.0.1:18789/metrics"

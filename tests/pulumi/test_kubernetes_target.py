@@ -19,7 +19,7 @@ from infra.targets.kubernetes import KubernetesStack, logical_name
 from infra.targets.kubernetes_map import install, manifests
 from tests.support.kubernetes import ALL_RECEIVERS, KUBE_BASE
 from tests.support.paths import REPO_ROOT
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, resolved_exports
 from tests.support.settings import settings_of
 
 RECEIVER_VALUES = {
@@ -167,20 +167,9 @@ def test_bad_kubernetes_settings_fail_before_any_resource(plain: dict[str, Any],
 
 
 def test_stack_outputs_say_where_things_are_and_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    exported: dict[str, Any] = {}
-    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
     given = {"anthropicApiKey": FAKE_AI_KEY, "metricsToken": METRICS_TOKEN}
     configure("prod", {**KUBE_BASE, "kubernetesMonitoringMode": "install", "kubernetesContext": "prod-ctx"}, given)
-    resolved: dict[str, Any] = {}
-
-    @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def program() -> pulumi.Output[None]:
-        run()
-        keys = sorted(exported)
-        values = pulumi.Output.all(*[pulumi.Output.from_input(exported[k]) for k in keys])
-        return values.apply(lambda vs: resolved.update(zip(keys, vs, strict=True)))
-
-    program()
+    resolved = resolved_exports(monkeypatch)
     assert resolved["gatewayUrl"] == "https://friday.example.org"
     assert resolved["gatewayHealthUrl"] == "https://friday.example.org/health"
     assert resolved["gatewayService"] == "http://friday-gateway.friday-test.svc:18789"

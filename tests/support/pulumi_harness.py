@@ -126,6 +126,24 @@ def deploy(
     program()
 
 
+def resolved_exports(monkeypatch: Any) -> dict[str, Any]:
+    """Run the configured program and return every stack output, resolved (nested Outputs included,
+    so a secret in any of them is seen)."""
+    exported: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        run()
+        keys = sorted(exported)
+        values = pulumi.Output.all(*[pulumi.Output.from_input(exported[k]) for k in keys])
+        return values.apply(lambda vs: resolved.update(zip(keys, vs, strict=True)))
+
+    program()
+    return resolved
+
+
 def delivered(recorder: Recorder, service: str, stack: str = "dev") -> Any:
     """The `uploads` input that delivers a service's config files: its config-init container's
     (the service container itself has a read-only root and gets none; see infra/targets/docker_plan.py)."""
