@@ -36,6 +36,13 @@ class CoreSettings(SettingsGroup):
         description="Environment label (dev, staging, prod...): put on metrics, logs and resources. Only "
         "'dev' and 'local' are development environments; every other name gets every production safeguard.",
     )
+    gateway_environment: Literal["development", "staging", "production"] | None = Field(
+        None,
+        description="What the gateway itself is told it runs as (SECUREYEOMAN_ENV): gateway 0.1.0 accepts only "
+        "development, staging or production and exits at start on anything else. Default from environment: "
+        "'dev' and 'local' -> development, 'staging' -> staging, every other name -> production. Labels on "
+        "metrics, logs and dashboards keep the stack's own environment name.",
+    )
     name_prefix: Annotated[str, Field(pattern=_NAME)] = Field(
         "friday", description="Prefix of every container, volume and network name."
     )

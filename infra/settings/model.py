@@ -26,6 +26,8 @@ from infra.settings.groups import (
 # Environment names that declare a development stack. Every other name, known or not, gets every
 # production safeguard (see infra/settings/safeguards.py and docs/deployment.md#safeguards).
 DEVELOPMENT_ENVIRONMENTS = ("dev", "local")
+# Environment names the gateway is told are staging (friday:gatewayEnvironment overrides).
+STAGING_ENVIRONMENTS = {"staging": "staging"}
 
 
 # pydantic lists inherited fields from the last base to the first: this order puts
@@ -65,6 +67,16 @@ class Settings(
     def is_development(self) -> bool:
         """Declared a development stack by its environment name; anything else is treated as production."""
         return self.environment in DEVELOPMENT_ENVIRONMENTS
+
+    @property
+    def gateway_environment_value(self) -> str:
+        """What the gateway is told (SECUREYEOMAN_ENV): the setting, else derived from the environment name
+        (gateway 0.1.0 accepts only development, staging or production; docs/gateway.md)."""
+        if self.gateway_environment is not None:
+            return self.gateway_environment
+        if self.is_development:
+            return "development"
+        return STAGING_ENVIRONMENTS.get(self.environment, "production")
 
     @property
     def is_prod(self) -> bool:

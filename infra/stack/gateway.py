@@ -57,6 +57,9 @@ PROVIDER_ENV: dict[str, str] = {
     "openai": "OPENAI_API_KEY",
     "google": "GOOGLE_GENERATIVE_AI_API_KEY",
 }
+# The gateway's own name for each provider (model.provider): without it the gateway assumes anthropic
+# and demands ANTHROPIC_API_KEY at start, whichever key the stack gave it.
+PROVIDER_NAME: dict[str, str] = {"anthropic": "anthropic", "openai": "openai", "google": "gemini"}
 
 
 def gateway_config(settings: Settings, *, data_dir: str = DATA_DIR, host: str = "0.0.0.0") -> dict[str, object]:
@@ -68,6 +71,7 @@ def gateway_config(settings: Settings, *, data_dir: str = DATA_DIR, host: str = 
         "core": {"dataDir": data_dir},
         "gateway": {"host": host, "port": settings.gateway_port},
         "logging": {"level": settings.gateway_log_level, "output": [{"type": "stdout", "format": "json"}]},
+        "model": {"provider": PROVIDER_NAME[settings.ai_provider], "apiKeyEnv": PROVIDER_ENV[settings.ai_provider]},
         # Read by later gateway versions; 0.1.0 serves /metrics regardless.
         "metrics": {"prometheus": {"enabled": True, "path": METRICS_PATH}},
     }
@@ -75,7 +79,9 @@ def gateway_config(settings: Settings, *, data_dir: str = DATA_DIR, host: str = 
 
 def gateway_env(settings: Settings, *, host: str = "0.0.0.0") -> dict[str, EnvValue]:
     env: dict[str, EnvValue] = {
-        "SECUREYEOMAN_ENV": settings.environment,
+        # The gateway accepts only development|staging|production here (exit 1 otherwise); the stack's own
+        # environment name stays on metrics and logs as a label.
+        "SECUREYEOMAN_ENV": settings.gateway_environment_value,
         "SECUREYEOMAN_HOST": host,
         "SECUREYEOMAN_PORT": str(settings.gateway_port),
     }
