@@ -44,8 +44,12 @@ def _check(args: argparse.Namespace) -> int:
     if args.deployable:
         values, reason = secrets_from_pulumi_cli(args.stack, args.root)
         because = reason or because
-    outcome = preflight(args.stack, args.root, secret_values=values, no_values_because=because)
+    outcome = preflight(
+        args.stack, args.root, secret_values=values, no_values_because=because, gateway_config=args.deployable
+    )
     render.artefacts(outcome.settings)
+    for checked in outcome.checked:
+        print(f"checked: {checked}", file=sys.stderr)
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for note in monitoring_notes(outcome.settings):

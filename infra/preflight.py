@@ -6,6 +6,9 @@
 3. Facts of this machine for a Docker target on it (the socket's group).
 4. What a deploy needs beyond valid settings: the required secrets, their values (lengths, the
    proxy's certificate and key).
+5. What the stack hands the gateway (config file, environment, flags on every target), judged by the
+   gateway's own config code run with node where a build of its source can be had
+   (infra/gateway_config); where not, a warning says it did not run and why.
 Published host ports already taken here are warnings: the deploy may be replacing its own containers.
 """
 
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra import PROJECT, host_checks
+from infra.gateway_config import check as gateway_check
+from infra.gateway_config import handoffs
 from infra.settings import Settings, missing_required_secrets, validate
 from infra.settings.load import check_project_file, from_config_env, read_stack_file, stack_file
 from infra.settings.secrets import PROXY_TLS_KEYS, SECRETS_BY_KEY
@@ -42,19 +47,23 @@ class Outcome:
     spec: StackSpec
     blockers: list[str] = field(default_factory=list)  # why a deploy would be refused
     warnings: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # checks by outside tools that ran
 
 
 def preflight(
     stack: str,
     root: Path,
     engine: EngineConfig | None = None,
+    *,
     secret_values: Mapping[str, str] | None = None,
     no_values_because: str = "they were not asked for",
+    gateway_config: bool = True,
 ) -> Outcome:
     """Settings of the stack and what stands between them and a deploy. Bad settings raise SettingsError.
 
     engine: the config under `pulumi up`; None for `check`, which reads the stack file only and takes
     the secrets' values from secret_values (decrypted by the Pulumi CLI) when it has them.
+    gateway_config: run the gateway's own config validation (`check` without --deployable does not).
     """
     raw = read_stack_file(stack_file(stack, root), stack)
     check_project_file(root, stack)
@@ -79,7 +88,15 @@ def preflight(
     warnings = []
     if settings.target == "docker" and host_checks.docker_is_local(providers):
         warnings = host_checks.ports_in_use(spec)
-    return Outcome(settings, spec, blockers, warnings)
+    checked = []
+    if gateway_config:
+        refused, not_run = gateway_check.problems(handoffs(settings))
+        blockers += refused
+        if not_run:
+            warnings.append(f"the gateway's own config validation did not run: {not_run}")
+        else:
+            checked.append("the gateway's own config code (loadConfig, validateSecrets) on every target's hand-off")
+    return Outcome(settings, spec, blockers, warnings, checked)
 
 
 def secret_value_problems(settings: Settings, values: Mapping[str, str]) -> list[str]:
