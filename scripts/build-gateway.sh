@@ -21,6 +21,8 @@ repo=$(cd "$here/.." && pwd)
 # ("expected '^4.16.0' fastify version"). The gateway's next commit (e69c3160) locks 11.2.0;
 # nothing else needs changing for 0.1.0 to start.
 PINS=("@fastify/websocket@11.2.0")
+# shellcheck source=scripts/gateway-pin.env
+. "$here/gateway-pin.env"
 NODE_MAJOR_MIN=20
 NPM_TIMEOUT_S=${FRIDAY_GATEWAY_NPM_TIMEOUT_S:-1200}
 
@@ -59,6 +61,9 @@ else
   # A tree: hash every file but dependencies, build output and VCS data, in a fixed order.
   source_hash=$(cd "$source_path" && find . \( -name node_modules -o -name .git -o -name dist \) -prune -o -type f -print0 |
     LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+fi
+if [ -f "$source_path" ] && [ "$source_hash" != "$GATEWAY_ARCHIVE_SHA256" ]; then
+  log "note: $source_path is not the pinned archive of $GATEWAY_REPOSITORY@$GATEWAY_COMMIT (sha256 differs); building it anyway"
 fi
 key=$(printf '%s\n' "$source_hash" "$(sha256sum "$0" | cut -d' ' -f1)" "node $node_version" "${PINS[@]}" |
   sha256sum | cut -c1-16)

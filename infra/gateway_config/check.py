@@ -1,8 +1,9 @@
 """Run the real gateway's config code (validate.mjs, with node) on a stack's hand-offs.
 
 The gateway comes from scripts/build-gateway.sh: FRIDAY_GATEWAY_BUILD names a build folder, else
-the script builds (or finds in its cache) one from FRIDAY_GATEWAY_SOURCE or ../shared/upstream. Where
-neither works (no source, no Node), the check says it did not run and why: it never passes silently.
+the script builds (or finds in its cache) one from FRIDAY_GATEWAY_SOURCE or ../shared/upstream/
+(docs/real-gateway.md). Where neither works (no source, no Node), the check says it did not run and
+why: it never passes silently.
 """
 
 from __future__ import annotations

@@ -141,3 +141,21 @@ def test_ci_runs_every_group_of_make_test_even_after_a_failure() -> None:
     for tool in ("ruff check", "ruff format --check", "lint-imports", "mypy infra tests bench __main__.py"):
         assert tool in test_sh, f"scripts/test.sh no longer runs {tool!r}: update this test and ci.yml"
         assert tool in commands, f"ci.yml's test job does not run {tool!r} as make test does"
+
+
+def test_workflows_build_the_pinned_gateway_from_its_public_repository() -> None:
+    """The real gateway the tests run comes from its public repository at the commit of
+    scripts/gateway-pin.env, in every job that runs tests (no companion repository)."""
+    pin = dict(
+        line.split("=", 1)
+        for line in (REPO_ROOT / "scripts" / "gateway-pin.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    doc = workflow("ci.yml")
+    for name in ("test", "engine"):
+        job = doc["jobs"][name]
+        [source] = [s for s in job["steps"] if s.get("with", {}).get("repository") == pin["GATEWAY_REPOSITORY"]]
+        assert source["with"]["ref"] == pin["GATEWAY_COMMIT"], name
+        assert job["env"]["FRIDAY_GATEWAY_SOURCE"].endswith("/" + source["with"]["path"]), name
+        [node] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-node@")]
+        assert node["with"]["node-version"] == "20", name

@@ -1,6 +1,7 @@
 """The repository stands on its own: what the code and docs rely on about the gateway is in
 docs/gateway.md and tests/fixtures/, not in ../shared, which a clone does not have. ../shared is
-named only for the Prometheus Operator CRDs (data the repository must not carry)."""
+named only for the Prometheus Operator CRDs (data the repository must not carry) and as the default
+place of the gateway's source archive (`upstream/`; docs/real-gateway.md says how to get it elsewhere)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import subprocess
 
 from tests.support.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
 
-SHARED_PATH = re.compile(r"\.\./shared\b|(?<![\w.-])shared/")
+SHARED_PATH = re.compile(r"\.\./shared\b|(?<![\w./-])shared/")
+GATEWAY_SOURCE = re.compile(r"shared/upstream(?![\w.])")
 
 
 def tracked_text_files() -> list[str]:
@@ -18,7 +20,11 @@ def tracked_text_files() -> list[str]:
 
 
 def shared_mentions(text: str) -> list[str]:
-    return [line for line in text.splitlines() if SHARED_PATH.search(line) and "crd" not in line.lower()]
+    return [
+        line
+        for line in text.splitlines()
+        if SHARED_PATH.search(line) and "crd" not in line.lower() and not GATEWAY_SOURCE.search(line)
+    ]
 
 
 def test_nothing_but_the_crds_is_read_from_shared() -> None:
@@ -38,7 +44,10 @@ def test_nothing_but_the_crds_is_read_from_shared() -> None:
 def test_the_check_sees_a_mention_of_shared() -> None:
     assert shared_mentions("see shared/gateway.md\nread ../shared/fixtures/x.prom")
     assert shared_mentions("CRDs come from ../shared/crds") == []
+    assert shared_mentions("the source: ../shared/upstream/ by default") == []
+    assert shared_mentions("see ../shared/upstream.md") == ["see ../shared/upstream.md"]
     assert shared_mentions("ssl_session_cache shared:friday_tls:10m;") == []
+    assert shared_mentions("[ -f packages/shared/package.json ]") == []
 
 
 def test_the_real_metrics_answer_is_a_fixture_of_the_repository() -> None:

@@ -46,26 +46,27 @@ SECRET_ENV = (
 )
 
 
-class GatewayUnavailable(Exception):
+class GatewayUnavailableError(Exception):
     """No real gateway can be built here (no source or no toolchain); the message says why."""
 
 
 @functools.cache
-def _build() -> Path | GatewayUnavailable:
+def _build() -> Path | GatewayUnavailableError:
     proc = subprocess.run(
         [str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=REPO_ROOT, check=False
     )
     if proc.returncode in UNAVAILABLE:
-        return GatewayUnavailable(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no reason given")
+        lines = proc.stderr.strip().splitlines()
+        return GatewayUnavailableError(lines[-1] if lines else "no reason given")
     if proc.returncode != 0:
         raise RuntimeError(f"scripts/build-gateway.sh failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def build_dir() -> Path:
-    """The real gateway's build folder (node, app/), or GatewayUnavailable."""
+    """The real gateway's build folder (node, app/), or GatewayUnavailableError."""
     built = _build()
-    if isinstance(built, GatewayUnavailable):
+    if isinstance(built, GatewayUnavailableError):
         raise built
     return built
 
@@ -75,7 +76,7 @@ def require_build() -> Path:
     and fails it under CI=true (CI must run against the real gateway)."""
     try:
         return build_dir()
-    except GatewayUnavailable as err:
+    except GatewayUnavailableError as err:
         message = f"the real gateway is not available here: {err} (docs/real-gateway.md)"
         if os.environ.get("CI") == "true":
             pytest.fail(message + "; under CI=true the real gateway is required", pytrace=False)
@@ -185,9 +186,7 @@ class RealGateway:
     def login(self) -> str:
         """An admin JWT from POST /api/v1/auth/login (cached: the login limit is 5 per 15 minutes)."""
         if self._token is None:
-            r = requests.post(
-                f"{self.url}/api/v1/auth/login", json={"password": self.admin_password}, timeout=TIMEOUT
-            )
+            r = requests.post(f"{self.url}/api/v1/auth/login", json={"password": self.admin_password}, timeout=TIMEOUT)
             assert r.status_code == 200, (r.status_code, r.text)
             self._token = str(r.json()["accessToken"])
         return self._token
