@@ -73,7 +73,10 @@ mkdir -p "$cache"
 exec 8>"$cache/.lock"
 flock -w 1800 8 || die "another gateway build held $cache/.lock for 30 minutes"
 
+# A build killed half-way leaves its work folder; under the lock nobody else is using one.
+find "$cache" -mindepth 1 -maxdepth 1 -type d -name '.build-*' -exec rm -rf {} +
 if [ -f "$out/BUILD_INFO" ]; then
+  touch "$out/BUILD_INFO"  # last used: builds unused for 14 days are removed after a new build
   log "cached: $out ($(sed -n 's/^built_in_s=//p' "$out/BUILD_INFO") s when built; key $key)"
   echo "$out"
   exit 0
@@ -138,7 +141,9 @@ rm -f "$work"/*.log
 rm -rf "$out"
 mv "$work" "$out"
 trap - EXIT
-# Older builds go: one per key is kept only while it is the current one.
-find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" ! -name '.build-*' -exec rm -rf {} +
+chmod 755 "$out"
+# Builds of other inputs may still be in use (another clone, a running gateway): only those unused
+# for 14 days go.
+find "$cache" -mindepth 2 -maxdepth 2 -name BUILD_INFO -mtime +14 -printf '%h\0' | xargs -0 -r rm -rf
 log "built $version in $elapsed s: $out ($(du -sh "$out" | cut -f1))"
 echo "$out"
