@@ -503,7 +503,8 @@ def health_uptime_ms(ctx: Ctx) -> None:
     second, elapsed = gw.get("/health").json()["uptime"], time.monotonic() - started
     assert isinstance(second, int) and second > 0
     # Milliseconds: 0.6 s later it has grown by about 600 (not by 0 or 1).
-    assert abs((second - first) - elapsed * 1000) < 150, (first, second, elapsed)
+    # (`elapsed` also holds the second request's own time, a little more under load.)
+    assert 0.7 * elapsed * 1000 < second - first < elapsed * 1000 + 300, (first, second, elapsed)
 
 
 def login_issues_expiring_jwt(ctx: Ctx) -> None:
