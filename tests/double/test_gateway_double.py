@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -121,27 +122,28 @@ def test_other_api_routes_need_a_credential(gw: GatewayDouble) -> None:
     assert r.status_code == 404
 
 
-def test_websocket_refuses_without_credential_then_broadcasts_and_echoes(gw: GatewayDouble) -> None:
+def test_websocket_refuses_without_credential_then_updates_after_subscribe(gw: GatewayDouble) -> None:
     url = f"ws://127.0.0.1:{gw.port}/ws/metrics"
+    gw.values.update({"friday_tasks_queue_depth": 12})
 
-    async def scenario() -> tuple[int, dict[str, object], dict[str, object]]:
+    async def scenario() -> tuple[int, dict[str, Any], dict[str, Any]]:
         with pytest.raises(InvalidStatus) as refused:
             async with connect(url, open_timeout=TIMEOUT):
                 pass
         async with connect(url, additional_headers={"X-API-Key": TOKEN}, open_timeout=TIMEOUT) as ws:
-            first = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-            await ws.send("ping-42")
-            for _ in range(20):  # broadcasts interleave with the echo
-                reply = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-                if "echo" in reply:
-                    return refused.value.response.status_code, first, reply
-        raise AssertionError("no echo within 20 messages")
+            await ws.send("not json")  # ignored, as the gateway does
+            with pytest.raises(TimeoutError):  # nothing before a subscribe (updates every 0.2 s here)
+                await asyncio.wait_for(ws.recv(), 0.6)
+            await ws.send(json.dumps({"type": "subscribe", "payload": {"channels": ["metrics"]}}))
+            ack = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+            update = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+            return refused.value.response.status_code, ack, update
 
-    status, first, echo = asyncio.run(scenario())
+    status, ack, update = asyncio.run(scenario())
     assert status == 401
-    assert first["type"] == "metrics"
-    assert isinstance(first["data"], dict) and "friday_tasks_queue_depth" in first["data"]
-    assert echo == {"echo": "ping-42"}
+    assert ack["type"] == "ack" and ack["payload"] == {"subscribed": ["metrics"]}
+    assert update["type"] == "update" and update["channel"] == "metrics"
+    assert update["payload"]["tasks"]["queueDepth"] == 12
 
 
 def test_no_token_means_open_metrics() -> None:
@@ -151,7 +153,22 @@ def test_no_token_means_open_metrics() -> None:
 
 @pytest.mark.parametrize(
     ("address", "allowed"),
-    [("127.0.0.1", True), ("10.1.2.3", True), ("192.168.0.9", True), ("::1", True), ("8.8.8.8", False), (None, False)],
+    [
+        ("127.0.0.1", True),
+        ("10.1.2.3", True),
+        ("192.168.0.9", True),
+        ("172.31.0.1", True),
+        ("::1", True),
+        # The gateway's own test, by string: the rest of 127/8, 172.32/12's neighbours, link-local,
+        # IPv6 private and IPv4-mapped addresses are refused (docs/gateway.md).
+        ("127.0.0.77", False),
+        ("172.32.0.1", False),
+        ("169.254.1.1", False),
+        ("fd00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("8.8.8.8", False),
+        (None, False),
+    ],
 )
 def test_only_private_clients_are_served(address: str | None, allowed: bool) -> None:
     assert is_allowed_client(address) is allowed

@@ -17,7 +17,7 @@ def request_line(seq: int) -> str:
 
 def fresh_log(count: int) -> str:
     """A log as a fresh start writes it: blank line and banner first, then JSON, then the stop lines."""
-    lines = [*banner("production", "http://127.0.0.1:18789"), *(request_line(i) for i in range(count))]
+    lines = [*banner("http://127.0.0.1:18789"), *(request_line(i) for i in range(count))]
     lines += [STOP_LINES[0].format(signal="SIGTERM"), STOP_LINES[1]]
     return "\n".join(lines) + "\n"
 
@@ -42,4 +42,5 @@ def test_rotation_measurement_counts_banner_and_stop_lines_as_text_not_corruptio
     seen, corrupted, other = rotation.count_lines(tmp_path, 5, rotation.double_seq)
     assert sorted(seen) == [0, 1, 2, 3, 4]
     assert corrupted == 0
-    assert other == 10 + 2  # the blank line is skipped as an empty line; banner and stop lines are text
+    # The blank lines (the first and two in the banner) are skipped as empty; banner and stop lines are text.
+    assert other == 8 + 2

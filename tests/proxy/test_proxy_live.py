@@ -90,19 +90,20 @@ def test_websocket_round_trip(proxy: LocalProxy, cert: CertFiles) -> None:
     with connect(
         url, ssl=context, additional_headers={"X-API-Key": TOKEN}, proxy=None, open_timeout=10, close_timeout=2
     ) as ws:
-        ws.send("ping through the proxy")
+        # The gateway sends nothing until a client subscribes; the subscribe's ack is the round trip.
+        ws.send(json.dumps({"type": "subscribe", "payload": {"channels": ["metrics"]}}))
         deadline = time.monotonic() + 10
         seen: list[object] = []
         while time.monotonic() < deadline and len(seen) < 200:
             message = json.loads(ws.recv(timeout=5))
             seen.append(message)
-            if message == {"echo": "ping through the proxy"}:
+            if message["type"] == "ack" and message["payload"] == {"subscribed": ["metrics"]}:
                 break
         else:
-            pytest.fail(f"no echo came back; got {seen[:5]}")
+            pytest.fail(f"no ack came back; got {seen[:5]}")
         # The connection stays open and the gateway's broadcasts keep arriving through the proxy.
         broadcast = json.loads(ws.recv(timeout=5))
-        assert "echo" not in broadcast and broadcast, broadcast
+        assert broadcast["type"] == "update" and broadcast["channel"] == "metrics", broadcast
 
 
 def test_metrics_is_refused_even_with_an_admin_credential(

@@ -206,4 +206,4 @@ def test_the_double_started_with_the_rendered_config_and_env_logs_at_that_level(
             proc.kill()
             proc.wait(10)
     assert '"msg":"Request completed"' in out
-    assert "Environment:  staging" in out
+    assert '"environment":"staging"' in out  # reported in its JSON start lines
