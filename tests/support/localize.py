@@ -114,7 +114,7 @@ def prometheus_config(config: dict[str, Any], addresses: dict[str, str], shorten
         config["global"]["evaluation_interval"] = INTERVAL
     runs_here = []
     for job in config["scrape_configs"]:
-        for key in ("scrape_interval", "scrape_timeout"):
+        for key in ("scrape_interval", "scrape_timeout") if shorten else ():
             if key in job:
                 job[key] = INTERVAL
         targets = [t for static in job["static_configs"] for t in static["targets"]]
