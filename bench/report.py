@@ -121,7 +121,10 @@ def table(
     for lat in latencies:
         lines.append(f"| {lat.setting} | {lat.runs} | {lat.median_s:.2f} s | {lat.floor_s:.0f} s | {lat.ratio:.2f} |")
     if quick:
-        lines.append("| production-like intervals (15 s / 30 s) | not run in quick mode | | | |")
+        lines.append(
+            "| production-like intervals (gateway scrape 30 s, evaluation 15 s, group_wait 30 s) "
+            "| not run in quick mode | | | |"
+        )
     lines += ["", "| target | measured | limit | holds |", "| --- | --- | --- | --- |"]
     for t in targets(per_count, commands):
         lines.append(f"| {t.what} | {t.measured:.2f} {t.unit} | {t.limit:g} {t.unit} | {_verdict(t)} |")

@@ -25,7 +25,7 @@ from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.metrics import jobs
 from infra.metrics.probes import PROBE_HTTPS, PROBE_LABEL, WEBSOCKET_PROBES
-from infra.settings import Settings
+from infra.settings import Settings, gateway_cost
 from infra.settings.base import duration_seconds
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
@@ -38,6 +38,7 @@ MEMORY_LIMIT_MB = "friday:memory_limit_mb"
 COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
 BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
 GATEWAY_SCRAPE_TIMEOUT_SECONDS = "friday:gateway_scrape_timeout_seconds"
+GATEWAY_AUDIT_CAPACITY = "friday:gateway_audit_capacity_entries"
 CERT_EXPIRY_WARNING_SECONDS = "friday:cert_expiry_warning_seconds"
 CERT_EXPIRY_CRITICAL_SECONDS = "friday:cert_expiry_critical_seconds"
 
@@ -176,6 +177,25 @@ GATEWAY_RULES = RuleFile(
             "A scrape of {{ $labels.instance }} takes {{ $value | humanizePercentage }} of the gateway job's "
             f"scrape timeout (gatewayScrapeTimeout) for {t.GATEWAY_SCRAPE_SLOW.for_}: /metrics re-verifies the "
             "whole audit chain, so it slows as the audit log grows; past the timeout every scrape fails.",
+        ),
+        *(
+            AlertRule(
+                tier,
+                f"friday_audit_entries_total\n/ on() group_left() {GATEWAY_AUDIT_CAPACITY} > {_n(tier.value)}\n",
+                summary,
+                "The audit log of {{ $labels.instance }} holds {{ $value | humanizePercentage }} of the entries the "
+                "stack's scrape timeout and memory limit allow (gatewayScrapeTimeout, gatewayMemoryMb). Every "
+                "/metrics call re-verifies the whole log: the scrape slows and the gateway's memory grows with it; "
+                "at 100% every scrape fails or the gateway is killed for memory.",
+            )
+            # Critical before warning: see the tier order note above.
+            for tier, summary in (
+                (
+                    t.GATEWAY_AUDIT_LOG_LARGE_CRITICAL,
+                    "Gateway audit log close to what its memory limit and scrape timeout allow",
+                ),
+                (t.GATEWAY_AUDIT_LOG_LARGE, "Gateway audit log past half of what the stack allows"),
+            )
         ),
         AlertRule(
             t.GATEWAY_METRICS_ABSENT,
@@ -438,7 +458,14 @@ def stack_constant_exprs(settings: Settings) -> dict[str, str]:
         COST_BUDGET_USD_DAILY: f"vector({_n(settings.cost_budget_usd_daily)})",
         BACKUP_STALE_AFTER_SECONDS: f"vector({settings.backup_stale_after_hours * 3600})",
         GATEWAY_SCRAPE_TIMEOUT_SECONDS: f"vector({_n(duration_seconds(settings.gateway_scrape_timeout))})",
+        GATEWAY_AUDIT_CAPACITY: f"vector({audit_capacity(settings)})",
     }
+
+
+def audit_capacity(settings: Settings) -> int:
+    """Audit entries this stack's gateway can hold: a scrape within gatewayScrapeTimeout, resident memory
+    within gatewayMemoryMb (infra/settings/gateway_cost.py)."""
+    return gateway_cost.audit_capacity(duration_seconds(settings.gateway_scrape_timeout), settings.gateway_memory_mb)
 
 
 def stack_constant_labels(settings: Settings) -> dict[str, str]:
@@ -470,8 +497,9 @@ def stack_constants(settings: Settings) -> str:
     ]
     header = (
         f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"
-        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours, gatewayScrapeTimeout,\n"
-        "# certExpiry*Days, the SLO's objective and burn-rate thresholds), and the SLO rules over\n"
+        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours, gatewayScrapeTimeout, the\n"
+        "# gateway's audit capacity from those two, certExpiry*Days, the SLO's objective and\n"
+        "# burn-rate thresholds), and the SLO rules over\n"
         "# its window (sloWindowDays).\n"
         "# Generated at render/deploy time.\n"
     )

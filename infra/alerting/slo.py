@@ -17,6 +17,16 @@ budget it catches being spent within its long window (the workbook's 2% in 1h, 5
 
     threshold = budget share * SLO window / long window    (30 days: 14.4, 6, 3, 1; 28 days: 13.44, 5.6, 2.8, 0.93)
 
+A window the SLI does not cover yet overstates: on a Prometheus six hours old the 1d error ratio is
+the share of six hours, so a 6-minute outage read as a 1.7% error ratio over "a day" and fired the
+ticket. Each pair therefore also asks that its long window be covered: the SLI has at least
+COVERAGE_MIN of the samples the long window holds (`window_coverage_<long>`, the count over the long
+window against the count over the short one scaled up; no evaluation interval needed, and a restarted
+Prometheus keeps its history, so only a young one, or one that was down for long, is held back).
+The alert then overstates by at most 1 / COVERAGE_MIN. A new stack's first burn-rate alerts come when
+each long window is that full (the 3d pair after about 2.4 days); GatewayDown covers a hard outage
+meanwhile.
+
 The thresholds and the objective differ per stack, so they are constants in the stack's
 generated rule file (like the other stack constants); the alerts in alerts/slo.yml divide by
 them. The error ratio over the SLO window itself (for the remaining budget) needs the window as
@@ -64,6 +74,17 @@ def burn_threshold(long: str) -> str:
     return f"{PREFIX}:burn_threshold_{long}"
 
 
+def coverage(long: str) -> str:
+    return f"{PREFIX}:window_coverage_{long}"
+
+
+# How much of its long window the SLI must cover before a pair may fire. Not 1: a range includes
+# both of its ends on Prometheus 2 and only the newer one on 3, so a full 1h window at one sample a
+# minute counts 61 samples against 12 x 6 = 72 from its 5m window (0.85); a whole window never
+# reads lower than that at one sample a minute or faster.
+COVERAGE_MIN = 0.8
+
+
 @dataclass(frozen=True)
 class WindowPair:
     long: str
@@ -73,6 +94,12 @@ class WindowPair:
 
     def threshold(self, window_days: int) -> float:
         return self.budget_share * window_days * 24 / hours(self.long)
+
+    def coverage_expr(self) -> str:
+        """Samples of the SLI in the long window over those a full long window holds, estimated
+        from the short window (the SLI is recorded at every evaluation)."""
+        scale = hours(self.long) / hours(self.short)
+        return f"count_over_time({GOOD}[{self.long}])\n/ (count_over_time({GOOD}[{self.short}]) * {scale:g})"
 
 
 @dataclass(frozen=True)
@@ -102,6 +129,7 @@ def recording_rules() -> list[dict[str, str]]:
     rules = [{"record": GOOD, "expr": good_expr()}]
     rules += [{"record": error_ratio(w), "expr": f"1 - avg_over_time({GOOD}[{w}])"} for w in WINDOWS]
     rules += [{"record": burn_rate(w), "expr": f"{error_ratio(w)} / {ERROR_BUDGET}"} for w in WINDOWS]
+    rules += [{"record": coverage(p.long), "expr": p.coverage_expr()} for p in PAIRS]
     return rules
 
 
@@ -110,9 +138,12 @@ def _over(rate: str, long: str) -> str:
 
 
 def alert_expr(alert: BurnAlert) -> str:
-    """(long over threshold and short over threshold) or (...) for each pair of the tier."""
+    """(long over threshold and short over threshold and long window covered) or (...) for each
+    pair of the tier."""
     parts = [
-        f"(\n  {_over(burn_rate(p.long), p.long)}\nand\n  {_over(burn_rate(p.short), p.long)}\n)" for p in alert.pairs
+        f"(\n  {_over(burn_rate(p.long), p.long)}\nand\n  {_over(burn_rate(p.short), p.long)}\n"
+        f"and\n  {coverage(p.long)} >= {COVERAGE_MIN:g}\n)"
+        for p in alert.pairs
     ]
     return "\nor\n".join(parts) + "\n"
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.settings import gateway_cost
+
 
 @dataclass(frozen=True)
 class Threshold:
@@ -70,8 +72,18 @@ TIERED: tuple[tuple[Threshold, Threshold], ...] = (
 GATEWAY_DOWN = Threshold("GatewayDown", 0.0, "2m", "critical")
 # scrape_duration_seconds of the gateway job / its scrape timeout above this. Every 0.1.0 /metrics
 # call re-verifies the whole audit chain (about 15 us per entry): the duration grows with the
-# audit log, so warning at half the timeout leaves weeks to act before scrapes time out.
-GATEWAY_SCRAPE_SLOW = Threshold("GatewayScrapeSlow", 0.5, "15m", "warning")
+# audit log, so warning at half the timeout leaves weeks to act before scrapes time out. The same
+# share as GatewayAuditLogLarge's warning: where the timeout is what limits the audit log, both
+# warn at the same size (infra/settings/gateway_cost.py).
+GATEWAY_SCRAPE_SLOW = Threshold("GatewayScrapeSlow", gateway_cost.AUDIT_WARNING_SHARE, "15m", "warning")
+# friday_audit_entries_total / the stack's audit capacity (the entries at which a scrape reaches the
+# scrape timeout or the gateway's memory its limit, whichever comes first; gateway_cost.py) above
+# this. The count only grows: the `for` just rides out a scrape that failed.
+GATEWAY_AUDIT_LOG_LARGE = Threshold("GatewayAuditLogLarge", gateway_cost.AUDIT_WARNING_SHARE, "15m", "warning")
+# Critical tier: the last stretch before the gateway is killed for memory or every scrape fails.
+GATEWAY_AUDIT_LOG_LARGE_CRITICAL = Threshold(
+    "GatewayAuditLogLarge", gateway_cost.AUDIT_CRITICAL_SHARE, "5m", "critical"
+)
 # No gateway target, or a scrape without the gateway's own metrics (wrong path, proxy page...).
 GATEWAY_METRICS_ABSENT = Threshold("GatewayMetricsAbsent", 0.0, "5m", "warning")
 # rate(friday_api_errors_total) / rate(friday_api_calls_total) above this over 10 minutes.
@@ -113,4 +125,4 @@ CERT_EXPIRING_CRITICAL = Threshold("CertificateExpiring", 1.0, "10m", "critical"
 ERROR_BUDGET_BURN_FAST = Threshold("ErrorBudgetBurnFast", 1.0, "2m", "critical")
 ERROR_BUDGET_BURN_SLOW = Threshold("ErrorBudgetBurnSlow", 1.0, "15m", "warning")
 
-TIERED += ((CERT_EXPIRING, CERT_EXPIRING_CRITICAL),)
+TIERED += ((CERT_EXPIRING, CERT_EXPIRING_CRITICAL), (GATEWAY_AUDIT_LOG_LARGE, GATEWAY_AUDIT_LOG_LARGE_CRITICAL))

@@ -20,6 +20,7 @@ from infra.alerting.thresholds import (
     AUDIT_CHAIN_BROKEN,
     AUTH_BRUTE_FORCE,
     DAILY_COST_OVER_BUDGET,
+    GATEWAY_AUDIT_LOG_LARGE,
     GATEWAY_DOWN,
     GATEWAY_METRICS_ABSENT,
     GATEWAY_SCRAPE_SLOW,
@@ -220,9 +221,11 @@ RESOURCES = Row(
             ),
             "How long a scrape of the gateway's /metrics takes (the slowest instance), against the gateway "
             "job's scrape timeout. Gateway 0.1.0 re-verifies the whole audit chain on every scrape (about 15 us "
-            "per audit entry, blocking the gateway meanwhile): the line climbs as the audit log grows.",
+            "per audit entry, blocking the gateway meanwhile): the line climbs as the audit log grows, and the "
+            "gateway's memory with it (GatewayAuditLogLarge judges the entry count against what the timeout and "
+            "the memory limit allow).",
             unit="s",
-            alerts=(GATEWAY_SCRAPE_SLOW,),
+            alerts=(GATEWAY_SCRAPE_SLOW, GATEWAY_AUDIT_LOG_LARGE),
             min=0,
             min_interval=MIN_INTERVAL,
         ),

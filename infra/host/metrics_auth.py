@@ -1,6 +1,7 @@
 """Bare metal: the metrics-auth proxy as a systemd unit on loopback (infra/stack/metrics_auth.py).
 
-Debian's `caddy` package runs the same Caddyfile as the container, listening on 127.0.0.1 only and
+Debian's `caddy` package runs the same Caddyfile as the container, bound to 127.0.0.1 only (the
+`bind` directive; tests/proxy/test_loopback_listeners.py checks the real Caddy's socket) and
 forwarding to the gateway's host address. The key comes from an EnvironmentFile (root, 0600) that
 systemd reads before it starts Caddy as a dynamic user; the Caddyfile names only the variable.
 """
@@ -29,8 +30,10 @@ INSTALL = {
 
 
 def params(settings: Settings) -> metrics_auth.MetricsAuthParams:
+    """Bound to loopback (`bind`): only this host's Prometheus may reach the proxy, which holds the
+    admin key. (A host in the site address would be a Host matcher: Caddy would listen everywhere.)"""
     return metrics_auth.MetricsAuthParams(
-        listen=f"{LOOPBACK}:{settings.metrics_auth_port}", upstream=gateway_address(settings)
+        port=settings.metrics_auth_port, upstream=gateway_address(settings), bind=LOOPBACK
     )
 
 

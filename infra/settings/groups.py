@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from infra.settings import gateway_cost
 from infra.settings.base import (
     DockerSize,
     Duration,
@@ -72,7 +73,11 @@ class GatewaySettings(SettingsGroup):
         "accepts; any other value stops it at start). Request lines are logged at debug only.",
     )
     gateway_memory_mb: Annotated[int, Field(ge=128, le=65536)] = Field(
-        1024, description="Memory limit of the gateway container in MiB; also the HighMemoryUsage denominator."
+        gateway_cost.DEFAULT_MEMORY_MIB,
+        description="Memory limit of the gateway in MiB; also the HighMemoryUsage denominator. Gateway 0.1.0's "
+        "memory grows with its audit log (about 1 GiB at 350k entries, 1.8 GiB at 500k): the default holds "
+        "the audit log up to where a scrape reaches the default gatewayScrapeTimeout; GatewayAuditLogLarge "
+        "warns at half of what this limit and that timeout allow.",
     )
     gateway_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
         1000, description="CPU limit of the gateway in millicores (1000 = one core)."
@@ -222,15 +227,16 @@ class MonitoringSettings(SettingsGroup):
     scrape_interval: PositiveDuration = Field("15s", description="How often Prometheus scrapes every target.")
     evaluation_interval: PositiveDuration = Field("15s", description="How often Prometheus evaluates the alert rules.")
     gateway_scrape_interval: PositiveDuration = Field(
-        "30s",
+        gateway_cost.DEFAULT_SCRAPE_INTERVAL,
         description="How often Prometheus scrapes the gateway. Each gateway 0.1.0 /metrics call re-verifies the "
         "whole audit chain and blocks the gateway meanwhile (about 15 us per audit entry): scrape it less often "
         "than the rest.",
     )
     gateway_scrape_timeout: PositiveDuration = Field(
-        "10s",
-        description="Scrape timeout of the gateway job (at most gatewayScrapeInterval). 10s covers about 600k "
-        "audit entries; GatewayScrapeSlow warns at half of it.",
+        f"{gateway_cost.DEFAULT_SCRAPE_TIMEOUT_S}s",
+        description="Scrape timeout of the gateway job (at most gatewayScrapeInterval). 10s covers about 660k "
+        "audit entries; GatewayScrapeSlow warns at half of it. The gateway's health-check timeout follows "
+        "from it (a /health waits out a running scrape).",
     )
     metrics_auth_image: ImageRepo = Field(
         "caddy", description="Image of the metrics-auth proxy that adds the gateway's X-API-Key to scrapes."

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from infra import yamlio
 from infra.metrics import jobs
-from infra.settings import Settings
+from infra.settings import Settings, gateway_cost
+from infra.settings.base import duration_seconds
 from infra.settings.defaults import GATEWAY_DATA_DIR
 from infra.settings.secrets import AI_PROVIDER_KEYS, METRICS_TOKEN
 from infra.stack.parts import Part
@@ -42,6 +43,8 @@ CONFIG_DIR = "/etc/secureyeoman"
 CONFIG_PATH = f"{CONFIG_DIR}/config.yaml"
 DATA_DIR = GATEWAY_DATA_DIR
 HEALTH_PATH = "/health"
+# How often the health check runs, at least (longer when its timeout is longer).
+HEALTH_INTERVAL_S = 15
 METRICS_PATH = "/metrics"
 HTTP = "http"  # the name of its one port
 
@@ -91,12 +94,22 @@ def gateway_env(settings: Settings, *, host: str = "0.0.0.0") -> dict[str, EnvVa
     return env
 
 
-def health() -> Health:
-    # wget ships in the image; a check from inside comes from 127.0.0.1, which passes the
-    # gateway's private-address check. It proves only that HTTP answers: 0.1.0's /health reports
-    # its database and audit checks as constants (the audit chain is watched by
-    # friday_audit_chain_valid, alert AuditChainBroken).
-    return Health(HttpCheck(HTTP, HEALTH_PATH, WGET), interval_s=15, start_period_s=30)
+def health(settings: Settings) -> Health:
+    """wget ships in the image; a check from inside comes from 127.0.0.1, which passes the
+    gateway's private-address check. It proves only that HTTP answers: 0.1.0's /health reports
+    its database and audit checks as constants (the audit chain is watched by
+    friday_audit_chain_valid, alert AuditChainBroken).
+
+    Its timeout outlasts the longest /health wait a scrape up to gatewayScrapeTimeout causes (a
+    scrape blocks the gateway; infra/settings/gateway_cost.py), so a scrape never fails the check
+    and a liveness probe never kills the gateway for one; it runs at least that often."""
+    timeout = gateway_cost.health_timeout_s(duration_seconds(settings.gateway_scrape_timeout))
+    return Health(
+        HttpCheck(HTTP, HEALTH_PATH, WGET),
+        interval_s=max(HEALTH_INTERVAL_S, timeout + 1),
+        timeout_s=timeout,
+        start_period_s=30,
+    )
 
 
 def port(settings: Settings) -> Port:
@@ -143,7 +156,7 @@ def build(settings: Settings) -> Part:
         # SQLite databases in WAL mode: one gateway per data volume.
         workload=Workload.SINGLE_WRITER,
         resources=resources(settings.gateway_memory_mb, settings.gateway_cpu_millicores),
-        health=health(),
+        health=health(settings),
         env=gateway_env(settings),
         ports=(port(settings),),
         metrics=metrics(settings),

@@ -70,8 +70,12 @@ def enabled(settings: Settings) -> bool:
 
 @dataclass(frozen=True)
 class MetricsAuthParams:
-    listen: str  # host:port Caddy listens on ("" host: every interface, as in a container)
+    port: int  # the port Caddy listens on
     upstream: str  # host:port of the gateway
+    # The one address Caddy listens on (the `bind` directive); None: every interface, as in a
+    # container. (A host in the site address would be a Host matcher, not a listen address: Caddy
+    # would still listen on every interface.)
+    bind: str | None = None
     metrics_path: str = gateway.METRICS_PATH
     # None: the gateway's /metrics needs no key (the Kubernetes sidecar is there either way).
     key_env: str | None = KEY_ENV
@@ -96,7 +100,8 @@ def caddyfile(p: MetricsAuthParams) -> str:
         "\tauto_https off",
         "}",
         "",
-        f"http://{p.listen} {{",
+        f"http://:{p.port} {{",
+        *([f"\tbind {p.bind}"] if p.bind else []),
         "\t@scrape {",
         "\t\tmethod GET",
         f"\t\tpath {p.metrics_path}",
@@ -126,9 +131,7 @@ def caddyfile(p: MetricsAuthParams) -> str:
 
 def params(settings: Settings) -> MetricsAuthParams:
     """In the stack: every interface of the container, the gateway by its service name."""
-    return MetricsAuthParams(
-        listen=f":{settings.metrics_auth_port}", upstream=f"{gateway.NAME}:{settings.gateway_port}"
-    )
+    return MetricsAuthParams(port=settings.metrics_auth_port, upstream=f"{gateway.NAME}:{settings.gateway_port}")
 
 
 def build(settings: Settings) -> Part:

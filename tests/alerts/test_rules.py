@@ -57,6 +57,8 @@ def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
         rules.COST_BUDGET_USD_DAILY: "vector(25)",
         rules.BACKUP_STALE_AFTER_SECONDS: "vector(46800)",
         rules.GATEWAY_SCRAPE_TIMEOUT_SECONDS: "vector(10)",
+        # 2048 MiB run out (modelled) at 537,500 audit entries, before a scrape takes 10 s (666,666).
+        rules.GATEWAY_AUDIT_CAPACITY: "vector(537500)",
         rules.CERT_EXPIRY_WARNING_SECONDS: "vector(1814400)",
         rules.CERT_EXPIRY_CRITICAL_SECONDS: "vector(604800)",
         # 99.5% over 28 days: the workbook's burn rates (14.4, 6, 3, 1 at 30 days) scaled to 28.

@@ -147,3 +147,47 @@ def test_remaining_budget_rules_check_and_compute(tmp_path: Path) -> None:
     (tmp_path / "test.yml").write_text(yaml.safe_dump(test, width=1000))
     result = promtool("test", "rules", "test.yml", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_pair_fires_only_on_a_covered_long_window() -> None:
+    """The guard against a young Prometheus (alerts/tests/slo_test.yml shows it in promtool): each pair
+    of each tier ANDs its long window's coverage, and that coverage is recorded from the SLI itself."""
+    recorded = {r["record"]: r["expr"] for r in slo.recording_rules()}
+    for alert in slo.BURN_ALERTS:
+        parts = slo.alert_expr(alert).split("\nor\n")
+        assert len(parts) == len(alert.pairs)
+        for part, pair in zip(parts, alert.pairs, strict=True):
+            assert f"and\n  {slo.coverage(pair.long)} >= {slo.COVERAGE_MIN:g}\n" in part
+            expr = recorded[slo.coverage(pair.long)]
+            assert f"count_over_time({slo.GOOD}[{pair.long}])" in expr
+            assert f"count_over_time({slo.GOOD}[{pair.short}]) * 12" in expr
+    # At most a quarter overstated, and a whole window at one sample a minute (61/72 on Prometheus 2) passes.
+    assert 61 / 72 >= slo.COVERAGE_MIN >= 0.75
+
+
+def test_a_short_outage_on_a_young_prometheus_fires_nothing_with_the_stacks_constants(tmp_path: Path) -> None:
+    """Prometheus 30 minutes old, the gateway down 30m..35m: over what exists that is 16% of every
+    window, far past every threshold; with the rendered constants of the default stack neither
+    tier fires at any minute of the following hours."""
+    (tmp_path / "slo.yml").write_text(rules.rule_file_text(rules.SLO_RULES))
+    (tmp_path / "stack-constants.yml").write_text(rules.stack_constants(stack()))
+    firing = 'count(ALERTS{alertname=~"ErrorBudgetBurn.*"})'
+    test = {
+        "rule_files": ["slo.yml", "stack-constants.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f'probe_success{{probe="health",slo="availability",{ENV}}}', "values": "1x29 0x5 1x300"},
+                    {"series": f'up{{job="gateway",{ENV}}}', "values": "1x335"},
+                ],
+                "promql_expr_test": [
+                    {"expr": firing, "eval_time": f"{m}m", "exp_samples": []} for m in range(36, 300, 4)
+                ],
+            }
+        ],
+    }
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, width=1000))
+    result = promtool("test", "rules", "test.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -117,7 +117,7 @@ def test_the_sidecar_is_the_shared_metrics_auth_proxy(variant: str) -> None:
     service = _gateway(variant)
     shared = stack_metrics_auth.caddyfile(
         stack_metrics_auth.MetricsAuthParams(
-            listen=f":{settings.metrics_auth_port}",
+            port=settings.metrics_auth_port,
             upstream=f"127.0.0.1:{settings.gateway_port}",
             key_env=stack_metrics_auth.KEY_ENV if metrics_auth.credential_key(service) else None,
         )

@@ -79,7 +79,7 @@ def test_caddy_validates_the_rendered_caddyfile(where: str, tmp_path: Path) -> N
         text = next(f.content for f in build_stack(settings).service(metrics_auth.NAME).files)
     else:
         text = artefacts(settings)["host/metrics-auth/Caddyfile"]
-        assert f"http://127.0.0.1:{settings.metrics_auth_port} {{" in text
+        assert f"http://:{settings.metrics_auth_port} {{\n\tbind 127.0.0.1\n" in text
     path = tmp_path / "Caddyfile"
     path.write_text(text)
     done = caddy("validate", "--adapter", "caddyfile", "--config", str(path))
@@ -91,7 +91,7 @@ def test_caddy_validates_the_rendered_caddyfile(where: str, tmp_path: Path) -> N
 
 def test_adapted_config_never_contains_the_key(tmp_path: Path) -> None:
     path = tmp_path / "Caddyfile"
-    path.write_text(metrics_auth.caddyfile(metrics_auth.MetricsAuthParams("127.0.0.1:1", "127.0.0.1:2")))
+    path.write_text(metrics_auth.caddyfile(metrics_auth.MetricsAuthParams(1, "127.0.0.1:2")))
     done = subprocess.run(
         ["caddy", "adapt", "--adapter", "caddyfile", "--config", str(path)],
         capture_output=True,

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from infra.settings import gateway_cost
+
 
 @dataclass(frozen=True)
 class Bad:
@@ -83,7 +85,11 @@ def _cases() -> list[Bad]:
         Bad(
             "boolean as port", "  friday:gatewayPort: true\n", ("friday:gatewayPort = true: a boolean is not a number",)
         ),
-        Bad("boolean as memory", "  friday:gatewayMemoryMb: false\n", ("a boolean is not a number", "1024")),
+        Bad(
+            "boolean as memory",
+            "  friday:gatewayMemoryMb: false\n",
+            ("a boolean is not a number", str(gateway_cost.DEFAULT_MEMORY_MIB)),
+        ),
         Bad("boolean as budget", "  friday:costBudgetUsdDaily: true\n", ("a boolean is not a number",)),
         Bad(
             "number as boolean",

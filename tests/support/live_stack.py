@@ -30,6 +30,7 @@ import yaml
 from infra import render
 from infra.monitoring import endpoints
 from infra.settings import Settings
+from infra.settings.base import duration_seconds
 from infra.stack import backup, metrics_auth
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
@@ -227,5 +228,12 @@ def live_stack(
                 up = {r["metric"]["job"]: r["value"][1] for r in stack.query("up")}
                 return up if up == dict.fromkeys(jobs, "1") else None
 
-            wait_for(f"up == 1 for {sorted(jobs)}", all_up, START_TIMEOUT_S, stack.logs)
+            # A job's first scrape comes up to one of its intervals after start: the gateway job's
+            # own (30 s) when the rendered intervals are kept.
+            config = yaml.safe_load(prom_config.read_text())
+            longest_s = max(
+                duration_seconds(job.get("scrape_interval", config["global"]["scrape_interval"]))
+                for job in config["scrape_configs"]
+            )
+            wait_for(f"up == 1 for {sorted(jobs)}", all_up, START_TIMEOUT_S + longest_s, stack.logs)
             yield stack

@@ -114,7 +114,7 @@ def prometheus_config(config: dict[str, Any], addresses: dict[str, str], shorten
         config["global"]["evaluation_interval"] = INTERVAL
     runs_here = []
     for job in config["scrape_configs"]:
-        for key in ("scrape_interval", "scrape_timeout"):
+        for key in ("scrape_interval", "scrape_timeout") if shorten else ():
             if key in job:
                 job[key] = INTERVAL
         targets = [t for static in job["static_configs"] for t in static["targets"]]
@@ -156,9 +156,18 @@ def shorten_group_intervals(rule_file: Path) -> None:
 
 
 def metrics_auth_caddyfile(text: str, listen: str, upstream: str) -> str:
-    """A rendered metrics-auth Caddyfile (container or host/) listening on `listen`, forwarding to `upstream`."""
-    text, n = re.subn(r"^http://\S*:(\d+) \{$", f"http://{listen} {{", text, flags=re.M)
-    assert n == 1, "no site address in the rendered metrics-auth Caddyfile"
+    """A rendered metrics-auth Caddyfile (container or host/) listening on `listen`, forwarding to `upstream`.
+
+    `listen` is `host:port` or `:port`. A host becomes the site's `bind` address (replacing a rendered
+    one); `:port` changes only the port, so a rendered `bind` (the bare-metal proxy's loopback) is
+    used as rendered."""
+    host, _, port = listen.rpartition(":")
+    text, n = re.subn(r"^http://:\d+ \{$", f"http://:{port} {{", text, flags=re.M)
+    assert n == 1, "no site address `http://:PORT {` in the rendered metrics-auth Caddyfile"
+    if host:
+        text, n = re.subn(r"^(\tbind) \S+$", rf"\g<1> {host}", text, flags=re.M)
+        if n == 0:
+            text = text.replace(f"http://:{port} {{\n", f"http://:{port} {{\n\tbind {host}\n", 1)
     text, n = re.subn(r"^(\s*reverse_proxy )\S+ \{$", rf"\g<1>{upstream} {{", text, flags=re.M)
     assert n == 1, "no reverse_proxy upstream in the rendered metrics-auth Caddyfile"
     return text

@@ -26,6 +26,7 @@ def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
         rules.COST_BUDGET_USD_DAILY,
         rules.BACKUP_STALE_AFTER_SECONDS,
         rules.GATEWAY_SCRAPE_TIMEOUT_SECONDS,
+        rules.GATEWAY_AUDIT_CAPACITY,
         rules.CERT_EXPIRY_WARNING_SECONDS,
         rules.CERT_EXPIRY_CRITICAL_SECONDS,
         *(r["record"] for r in slo.constants(load_stack("dev"))),

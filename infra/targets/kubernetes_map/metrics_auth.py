@@ -39,7 +39,7 @@ def params(settings: Settings, service: Service) -> proxy.MetricsAuthParams:
     assert service.metrics is not None, f"{service.name} declares no metrics"
     upstream = service.port(service.metrics.port).number
     return proxy.MetricsAuthParams(
-        listen=f":{port(settings)}",
+        port=port(settings),
         upstream=f"127.0.0.1:{upstream}",
         metrics_path=service.metrics.path,
         key_env=KEY_ENV if credential_key(service) else None,

@@ -172,10 +172,13 @@ def _probes(service: Service) -> dict[str, Any]:
     if not isinstance(hc.check, HttpCheck):
         raise AssertionError(f"{service.name}: the Kubernetes mapping expects an HTTP health check")
     get = {"httpGet": {"path": hc.check.path, "port": hc.check.port}, "timeoutSeconds": hc.timeout_s}
+    startup_period = max(5, hc.timeout_s)
+    startup_failures = -(-(hc.start_period_s + 60) // startup_period)
     return {
-        # Up to start_period + one minute to come up; the other two wait for it.
-        "startupProbe": {**get, "periodSeconds": 5, "failureThreshold": (hc.start_period_s + 60) // 5},
-        "readinessProbe": {**get, "periodSeconds": 10, "failureThreshold": 3},
+        # Up to start_period + one minute to come up; the other two wait for it. Never more often
+        # than a probe may take (the gateway's timeout outlasts a scrape, infra/stack/gateway.py).
+        "startupProbe": {**get, "periodSeconds": startup_period, "failureThreshold": startup_failures},
+        "readinessProbe": {**get, "periodSeconds": max(10, hc.timeout_s), "failureThreshold": 3},
         "livenessProbe": {**get, "periodSeconds": hc.interval_s, "failureThreshold": hc.retries},
     }
 
