@@ -46,7 +46,7 @@ SECRET_ENV = (
 )
 
 
-class GatewayUnavailable(Exception):
+class GatewayUnavailable(Exception):  # noqa: N818 (a condition, not an error of the code)
     """No real gateway can be built here (no source or no toolchain); the message says why."""
 
 
@@ -168,6 +168,10 @@ class RealGateway:
                 raise
         return gw
 
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
@@ -185,9 +189,7 @@ class RealGateway:
     def login(self) -> str:
         """An admin JWT from POST /api/v1/auth/login (cached: the login limit is 5 per 15 minutes)."""
         if self._token is None:
-            r = requests.post(
-                f"{self.url}/api/v1/auth/login", json={"password": self.admin_password}, timeout=TIMEOUT
-            )
+            r = requests.post(f"{self.url}/api/v1/auth/login", json={"password": self.admin_password}, timeout=TIMEOUT)
             assert r.status_code == 200, (r.status_code, r.text)
             self._token = str(r.json()["accessToken"])
         return self._token
