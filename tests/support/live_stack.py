@@ -134,8 +134,10 @@ class LiveStack:
     def logs(self) -> str:
         return "\n".join([*(log_tail(p) for p in self.logs_of), self.receiver.summary()])
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        r = requests.get(f"{self.prometheus}/api/v1/query", params={"query": expr}, timeout=10)
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """An instant query, now or at the Unix time `at`."""
+        params: dict[str, str | float] = {"query": expr, **({"time": at} if at is not None else {})}
+        r = requests.get(f"{self.prometheus}/api/v1/query", params=params, timeout=10)
         body = r.json()
         assert r.status_code == 200 and body["status"] == "success", f"{expr}: {body}"
         result: list[dict[str, Any]] = body["data"]["result"]
