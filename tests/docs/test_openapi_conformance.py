@@ -109,8 +109,8 @@ def url_of(gw: RealGateway, path: str) -> str:
 
 
 def call(gw: RealGateway, path: str, method: str, headers: dict[str, str]) -> requests.Response:
-    body = {"json": {}} if "requestBody" in operation(path, method) else {}
-    return requests.request(method, url_of(gw, path), headers=headers, timeout=TIMEOUT, **body)
+    body: dict[str, Any] | None = {} if "requestBody" in operation(path, method) else None
+    return requests.request(method, url_of(gw, path), headers=headers, json=body, timeout=TIMEOUT)
 
 
 class Gateway:
@@ -282,7 +282,7 @@ def test_ws_metrics_upgrades_and_sends_an_update_after_subscribe(gateway: Gatewa
         headers = response_spec("/ws/metrics", "get", 101)["headers"]
         assert ws.response.headers["Upgrade"].lower() == headers["Upgrade"]["schema"]["const"]
         ws.send(json.dumps({"type": "subscribe", "payload": {"channels": ["metrics"]}}))
-        messages = []
+        messages: list[dict[str, Any]] = []
         while not any(m.get("type") == "update" for m in messages):
             messages.append(json.loads(ws.recv(timeout=WS_UPDATE_S * 2 + TIMEOUT)))
     update = next(m for m in messages if m["type"] == "update")
