@@ -40,14 +40,18 @@ from infra.dashboards.model import (
     Row,
     Step,
     Variable,
+    idle_gateway,
     needs_service,
     not_exposed,
 )
 from infra.metrics import jobs
 
 UID = "friday-gateway"
-# friday_tasks_by_status has no sample at all before the gateway's first task (docs/gateway.md).
-TASKS_BY_STATUS_DATA_ONCE = "the first task exists"
+# friday_tasks_by_status has no sample at all before the gateway's first task (docs/gateway.md); 0.1.0
+# makes tasks only from AI conversations and integrations, which an idle gateway has none of.
+TASKS_BY_STATUS_NO_DATA = idle_gateway(
+    "friday_tasks_by_status", "the first task exists (tasks come from AI conversations and integrations)"
+)
 
 # The Overview's stat panels are narrowed to the chosen environment(s) and instance(s) and run
 # as instant queries (one value each, cheap whatever the time range). The time series panels read
@@ -307,10 +311,9 @@ TASKS = Row(
             "Tasks by status",
             "timeseries",
             (Query(fleet(rec.BY_STATUS), "{{status}}"),),
-            "Tasks per status over every instance. The gateway exposes no sample of it until its first task "
-            "exists: empty on an idle, freshly started gateway.",
+            "Tasks per status over every instance.",
             min=0,
-            data_once=TASKS_BY_STATUS_DATA_ONCE,
+            no_data=TASKS_BY_STATUS_NO_DATA,
             min_interval=MIN_INTERVAL,
         ),
     ),

@@ -37,7 +37,7 @@ class Step:
 class NoData:
     """Why a panel stays empty against gateway 0.1.0 or in this repository's live test."""
 
-    kind: Literal["not-exposed", "service"]
+    kind: Literal["not-exposed", "idle", "service"]
     reason: str
 
 
@@ -51,6 +51,17 @@ def not_exposed(*metrics: str) -> NoData:
         "not-exposed",
         f"No data from gateway 0.1.0: it does not expose {names} (named by the specification); "
         "the panel fills in once the gateway does.",
+    )
+
+
+def idle_gateway(metric: str, until: str) -> NoData:
+    """The gateway 0.1.0 exposes the metric but has no sample of it until something happened that an
+    idle gateway (the live test's real one) cannot be made to do on demand."""
+    if not by_name(metric).exposed_by_gateway:
+        raise ValueError(f"{metric} is not exposed by gateway 0.1.0: use not_exposed")
+    return NoData(
+        "idle",
+        f"No data on an idle gateway 0.1.0: {metric} has no sample until {until}.",
     )
 
 
@@ -91,8 +102,8 @@ class Panel:
     # Stat panels: value -> text shown (e.g. 1 -> "valid").
     value_text: Mapping[int, tuple[str, str]] = field(default_factory=dict)
     no_data: NoData | None = None
-    # A panel that has data only after something happened on the gateway (e.g. "the first task
-    # exists"): said in the reference, so nobody expects data on an idle gateway.
+    # A panel that has data in the live test but on a deployment only after something happened there
+    # (e.g. "a receiver is configured"): said in the reference, so nobody expects data before.
     data_once: str | None = None
     # Grafana's "Min interval": no finer query step than this (the recording rules' interval for
     # panels that read them). None: the datasource's scrape interval.

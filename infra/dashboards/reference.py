@@ -15,12 +15,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+NO_DATA = {
+    "not-exposed": "no: seed metric not exposed",
+    "idle": "no: empty on an idle gateway 0.1.0",
+    "service": "no: needs a service not run here",
+}
+
+
 def _data(panel: model.Panel) -> str:
     if panel.no_data is None and panel.data_once:
-        return f"yes (the live test makes it so); on a gateway only once {panel.data_once}"
+        return f"yes (the live test makes it so); on a deployment only once {panel.data_once}"
     if panel.no_data is None:
         return "yes"
-    return "no: seed metric not exposed" if panel.no_data.kind == "not-exposed" else "no: needs a service not run here"
+    return NO_DATA[panel.no_data.kind]
 
 
 def table(dashboard: model.Dashboard) -> list[str]:

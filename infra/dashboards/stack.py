@@ -17,6 +17,9 @@ from infra.alerting.thresholds import (
 from infra.backup.metrics import KEPT, LAST_SUCCESS
 from infra.dashboards.model import Dashboard, Panel, Query, Row, Step, Variable, needs_service
 
+# Alertmanager's notification counters are recorded only for integrations in use (recording rules).
+AM_NOTIFICATIONS_DATA_ONCE = "a receiver is configured (friday:alertReceivers) and has been notified"
+
 UID = "friday-stack"
 
 ENV = 'environment=~"$environment"'
@@ -155,8 +158,10 @@ ALERTING = Row(
                 Query(fleet(rec.AM_NOTIFICATIONS_FAILED), "failed {{integration}}"),
             ),
             "Notifications Alertmanager delivered per second by integration, and failed deliveries (every "
-            "reason together; 5 minute rate).",
+            "reason together; 5 minute rate). Empty on a stack without receivers (friday:alertReceivers): "
+            "only integrations in use are recorded.",
             alerts=(ALERTMANAGER_NOTIFICATIONS_FAILING,),
+            data_once=AM_NOTIFICATIONS_DATA_ONCE,
             min=0,
             min_interval=MIN_INTERVAL,
         ),

@@ -280,4 +280,23 @@ def test_tasks_by_status_is_documented_as_empty_until_the_first_task() -> None:
     idle = MetricValues().render()
     assert "\nfriday_tasks_by_status{" not in idle and "# TYPE friday_tasks_by_status" in idle
     [row] = [line for line in table(gateway_dashboard.DASHBOARD) if "| Tasks by status |" in line]
-    assert row.endswith("| yes (the live test makes it so); on a gateway only once the first task exists |")
+    assert row.endswith("| no: empty on an idle gateway 0.1.0 |")
+    [panel] = [p for p in gateway_dashboard.DASHBOARD.panels() if p.title == "Tasks by status"]
+    assert "until the first task exists" in panel.full_description()
+
+
+def test_idle_gateway_refuses_a_metric_the_gateway_lacks() -> None:
+    from infra.dashboards.model import idle_gateway
+
+    with pytest.raises(ValueError, match="friday_cost_usd_month is not exposed"):
+        idle_gateway("friday_cost_usd_month", "never")
+
+
+def test_notification_panel_says_it_is_empty_without_receivers() -> None:
+    from infra.dashboards import stack as stack_dashboard
+    from infra.dashboards.reference import table
+
+    [row] = [line for line in table(stack_dashboard.DASHBOARD) if "| Alertmanager notifications |" in line]
+    assert row.endswith(
+        "on a deployment only once a receiver is configured (friday:alertReceivers) and has been notified |"
+    )

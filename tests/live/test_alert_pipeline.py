@@ -1,5 +1,11 @@
-"""End to end on 127.0.0.1: gateway double -> Prometheus -> Alertmanager -> webhook receiver.
+"""End to end on 127.0.0.1: gateway -> Prometheus -> Alertmanager -> webhook receiver.
 
+With the REAL gateway (tests/support/real_gateway.py), idle: scraped through the rendered metrics-auth
+proxy with an admin API key made through its API, no alert but the Watchdog is pending or firing over
+several evaluation cycles, and GatewayDown reaches the webhook once the gateway is stopped.
+
+With the gateway DOUBLE, because the real gateway cannot be driven into these states on demand (a
+queue depth over a threshold, then back under it, then past the critical tier):
 Debian's prometheus (2.42), prometheus-alertmanager (0.25) and caddy (2.6, the metrics-auth
 proxy) run with the RENDERED configs of a stack that enables the webhook and heartbeat receivers
 and sets metricsToken, changed only by
@@ -32,9 +38,10 @@ from infra.backup.metrics import LAST_SUCCESS
 from infra.stack import gateway
 from tests.support import localize
 from tests.support.gateway_double import GatewayDouble
-from tests.support.live_stack import LiveStack, live_stack
+from tests.support.live_stack import LiveStack, live_settings, live_stack
 from tests.support.paths import REPO_ROOT
 from tests.support.processes import wait_for
+from tests.support.real_gateway import RealGateway
 
 pytestmark = pytest.mark.live
 
@@ -47,6 +54,8 @@ START_TIMEOUT = 30.0
 ALERT_TIMEOUT = 60.0
 # Rule evaluations (1 s apart here) to see after the backup before judging BackupStale.
 EVALUATIONS = 3
+# Evaluation cycles an idle real gateway is watched for: any rule that would fire is pending by then.
+IDLE_CYCLES = 10
 
 
 def check_metric_names_and_constants(stack: LiveStack, gw: GatewayDouble) -> None:
@@ -236,7 +245,82 @@ def record_latency(latency: float, resolve_latency: float) -> dict[str, Any]:
     return record
 
 
+def evaluated_at(rule: dict[str, Any]) -> float:
+    """A rule's lastEvaluation (RFC 3339, nanoseconds) as a Unix time to the second, 0 before the first."""
+    if not rule.get("lastEvaluation") or rule["lastEvaluation"].startswith("0001"):
+        return 0.0
+    return float(calendar.timegm(time.strptime(rule["lastEvaluation"][:19], "%Y-%m-%dT%H:%M:%S")))
+
+
+def alert_rules(stack: LiveStack) -> list[dict[str, Any]]:
+    groups = requests.get(f"{stack.prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    return [r for g in groups for r in g["rules"] if r["type"] == "alerting"]
+
+
+def test_idle_real_gateway_raises_no_alert_and_gateway_down_fires_when_it_stops(tmp_path: Path) -> None:
+    """The real gateway 0.1.0, idle, behind the rendered monitoring: only the Watchdog fires, no other
+    alert is even pending over IDLE_CYCLES evaluations of every rule; stopping it fires GatewayDown
+    (its `for` shortened) at the webhook."""
+    settings = live_settings()
+    with RealGateway.start(tmp_path / "gateway", environment=settings.gateway_environment_value) as gw:
+        key = gw.create_api_key("admin", name="metrics-auth")
+        with live_stack(tmp_path, gw, key, shorten=thresholds.GATEWAY_DOWN.alert, data_dir=gw.data_dir) as stack:
+            assert stack.original_for == thresholds.GATEWAY_DOWN.for_
+            assert stack.jobs == {"gateway", "prometheus", "alertmanager", "backup"}
+            # The real /metrics reached Prometheus: the gateway's own series, under the stack's labels.
+            [uptime] = stack.query('friday_uptime_seconds{job="gateway"}')
+            assert uptime["metric"]["environment"] == "live" and float(uptime["value"][1]) > 0
+            names = {r["name"] for r in alert_rules(stack)}
+            assert {a.name for a in rules.ALERTS} == names, "every rule of alerts/ is loaded"
+            # Before the first scrape of a target and the first backup, the absent() rules are
+            # rightly pending (GatewayMetricsAbsent, BackupStale): watch from the first evaluation of
+            # every rule after all targets are up and the backup service has made its backup.
+            wait_for(
+                "the first backup in Prometheus",
+                lambda: stack.query(f"{LAST_SUCCESS} > 0"),
+                START_TIMEOUT,
+                stack.logs,
+            )
+            ready = time.time()
+            wait_for(
+                "every rule evaluated once the stack is ready",
+                lambda: min(evaluated_at(r) for r in alert_rules(stack)) >= ready + 1,
+                START_TIMEOUT,
+                stack.logs,
+            )
+            watched_from = time.time()
+            seen: set[tuple[str, str]] = set()
+
+            def watched_long_enough() -> bool:
+                alerts = stack.query('ALERTS{alertname!="Watchdog"}')
+                seen.update((a["metric"]["alertname"], a["metric"]["alertstate"]) for a in alerts)
+                evaluated = [evaluated_at(r) for r in alert_rules(stack)]
+                return min(evaluated) >= watched_from + IDLE_CYCLES
+
+            wait_for(f"{IDLE_CYCLES} evaluations of every rule", watched_long_enough, ALERT_TIMEOUT, stack.logs)
+            assert seen == set(), f"alerts pending or firing on an idle real gateway: {sorted(seen)}"
+            unhealthy = [(r["name"], r.get("lastError")) for r in alert_rules(stack) if r["health"] != "ok"]
+            assert unhealthy == []
+            assert [a["metric"]["alertname"] for a in stack.query('ALERTS{alertstate="firing"}')] == ["Watchdog"]
+            assert stack.receiver.find("/alerts", "firing", thresholds.GATEWAY_DOWN.alert) is None
+
+            stopped = time.monotonic()
+            gw.stop()
+            fired = wait_for(
+                f"{thresholds.GATEWAY_DOWN.alert} firing at the webhook",
+                lambda: stack.receiver.find("/alerts", "firing", thresholds.GATEWAY_DOWN.alert, stopped),
+                ALERT_TIMEOUT,
+                stack.logs,
+            )
+            [alert] = [a for a in fired.body["alerts"] if a["labels"]["alertname"] == thresholds.GATEWAY_DOWN.alert]
+            assert alert["labels"]["severity"] == thresholds.GATEWAY_DOWN.severity
+            assert alert["labels"]["job"] == "gateway" and alert["labels"]["stack"] == "live"
+            assert alert["annotations"]["runbook_url"] == runbook_url(thresholds.GATEWAY_DOWN.alert)
+
+
 def test_alert_fires_reaches_the_webhook_and_resolves(tmp_path: Path) -> None:
+    """On the DOUBLE: the real gateway's queue depth cannot be set on demand, and this test drives it
+    over the HighQueueDepth thresholds and back."""
     with GatewayDouble(token=TOKEN) as gw, live_stack(tmp_path, gw, TOKEN, shorten=DRIVEN.alert) as stack:
         assert stack.original_for == DRIVEN.for_
         # Every job of the rendered config that runs here; only Grafana (no binary) is dropped.

@@ -1,12 +1,18 @@
 """The stack's monitoring, live on 127.0.0.1 from its RENDERED configs: what the live tests run.
 
-    with GatewayDouble(token=TOKEN) as gw, live_stack(tmp_path, gw, TOKEN) as stack:
-        stack.query("up"); stack.receiver.find(...)
+    with RealGateway.start(tmp_path / "gw") as gw:
+        with live_stack(tmp_path, gw, gw.create_api_key("admin"), data_dir=gw.data_dir) as stack:
+            stack.query("up"); stack.receiver.find(...)
+
+The gateway is the real one (tests/support/real_gateway.py) or, for a test that must drive it into a
+state the real one cannot reach on demand, the double: anything with the `port` it listens on at
+127.0.0.1.
 
 Renders the stack `live` (webhook and heartbeat receivers, metricsToken set), localizes it
 (tests/support/localize.py) and runs Debian's Alertmanager, Prometheus and Caddy (the rendered
 metrics-auth proxy, which adds the gateway's X-API-Key to the gateway job's scrapes) plus the
-backup service's own `serve` command (on a data folder with the gateway's databases), next to a
+backup service's own `serve` command (on the gateway's data folder, or a fresh one with the seven
+databases when the gateway is the double), next to a
 webhook receiver recording what Alertmanager delivers. Waits, bounded, until every scrape
 job that runs here is up. Every process is stopped on leaving.
 """
@@ -22,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import yaml
@@ -33,13 +39,19 @@ from infra.settings import Settings
 from infra.settings.base import duration_seconds
 from infra.stack import backup, metrics_auth
 from tests.support import localize
-from tests.support.gateway_double import GatewayDouble
 from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
 from tests.support.settings import settings_of
 from tests.support.sqlite_writer import create as create_databases
 
 START_TIMEOUT_S = 30.0
 SECRETS = frozenset({"metricsToken", "alertWebhookUrl", "alertHeartbeatUrl"})
+
+
+class Gateway(Protocol):
+    """The gateway Prometheus scrapes (through metrics-auth): listening on 127.0.0.1:port."""
+
+    @property
+    def port(self) -> int: ...
 
 
 def live_settings() -> Settings:
@@ -123,8 +135,10 @@ class LiveStack:
     def logs(self) -> str:
         return "\n".join([*(log_tail(p) for p in self.logs_of), self.receiver.summary()])
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        r = requests.get(f"{self.prometheus}/api/v1/query", params={"query": expr}, timeout=10)
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """An instant query, now or at the Unix time `at`."""
+        params: dict[str, str | float] = {"query": expr, **({"time": at} if at is not None else {})}
+        r = requests.get(f"{self.prometheus}/api/v1/query", params=params, timeout=10)
         body = r.json()
         assert r.status_code == 200 and body["status"] == "success", f"{expr}: {body}"
         result: list[dict[str, Any]] = body["data"]["result"]
@@ -148,11 +162,19 @@ def _shorten(rules_dir: Path, alert: str) -> str:
 
 @contextlib.contextmanager
 def live_stack(
-    tmp: Path, gw: GatewayDouble, token: str, shorten: str | None = None, test_intervals: bool = True
+    tmp: Path,
+    gw: Gateway,
+    token: str,
+    shorten: str | None = None,
+    test_intervals: bool = True,
+    *,
+    data_dir: Path | None = None,
 ) -> Iterator[LiveStack]:
     """The rendered monitoring of stack `live` scraping gw (token: its admin key); `shorten`:
     an alert whose `for` becomes localize.FOR_OVERRIDE; `test_intervals` False keeps the rendered
-    scrape, evaluation and notification intervals (the bench's production-like latency)."""
+    scrape, evaluation and notification intervals (the bench's production-like latency);
+    `data_dir`: the gateway's data folder the backup service backs up (default: a fresh one with
+    the seven databases, WAL mode, empty tables)."""
     settings = live_settings()
     out = tmp / "render"
     render.write(settings, out)
@@ -167,7 +189,7 @@ def live_stack(
         f"{backup.NAME}:{settings.backup_metrics_port}": f"127.0.0.1:{backup_port}",
     }
     prom_config = localize.prometheus_dir(out, tmp / "prometheus", addresses, shorten=test_intervals)
-    # The metrics-auth proxy as rendered, in front of the double; the key only in its environment.
+    # The metrics-auth proxy as rendered, in front of the gateway; the key only in its environment.
     rendered_caddyfile = localize.rendered_files(out, metrics_auth.NAME, metrics_auth.CONFIG_DIR) / "Caddyfile"
     caddyfile = tmp / "metrics-auth.Caddyfile"
     caddyfile.write_text(
@@ -181,10 +203,11 @@ def live_stack(
     original_for = _shorten(prom_config.parent / "rules", shorten) if shorten else None
     prom_cmd = localize.prometheus_command(out, prom_config, tmp / "prometheus-data", prom_port, test_intervals)
 
-    # The gateway's databases (WAL mode, empty tables) for the backup service to copy.
-    data_dir = tmp / "gateway-data"
-    for conn in create_databases(data_dir):
-        conn.close()
+    if data_dir is None:
+        # The double keeps no databases: the seven of the gateway (WAL mode, empty tables) to copy.
+        data_dir = tmp / "gateway-data"
+        for conn in create_databases(data_dir):
+            conn.close()
     backup_cmd, backup_env = localize.backup_command(out, data_dir, tmp / "backups", backup_port)
 
     with serving(receiver) as hook:

@@ -5,20 +5,26 @@
 Lays the rendered host files out under the root (systemd units, the backup tool, the gateway
 config, its secrets file filled in at mode 0600, tmpfiles.d applied with `systemd-tmpfiles
 --root`, the logrotate file; localized by tests/support/localize.py: host folders under the
-root, the current user for `friday`), fills
-the data folder with the gateway's seven WAL databases, runs the gateway double in place of the
-gateway (its JSON log appended to the root's log file), runs one backup with the
-rendered unit's own command, starts Debian's node-exporter with the rendered ARGS (its textfile
-collector reads the backup metrics) and Debian's Prometheus with the stack's RENDERED bare-metal
-configuration, host/prometheus/ (localized by tests/support/localize.py, as the live tests do:
-the gateway job scrapes the double with the admin key from its rendered credentials file, the
-node job scrapes node-exporter, Prometheus scrapes itself; Alertmanager does not run here),
-then runs `pytest tests/infra --hosts=local:// --friday-mode baremetal` against it all.
+root, the current user for `friday`), installs the REAL gateway (scripts/build-gateway.sh) where
+the rendered unit expects it (hostGatewayExec is a link to the build's Node, the install folder of
+hostGatewayScript a link to the build's app tree) and starts it from the rendered unit: its
+ExecStart (every absolute path under the root), its Environment= lines, its EnvironmentFile (the
+secrets file as an operator fills it in), its WorkingDirectory and its StandardOutput=append: log
+file, with the rendered gateway.yaml (localized: dataDir under the root, the port a free one, in
+the config and in SECUREYEOMAN_PORT alike). The gateway creates its own seven databases. An admin
+API key is then created through its API (login with the admin password of the secrets file), as
+an operator does for metricsToken. Then it runs one backup with the rendered unit's own command,
+starts the rendered metrics-auth proxy with that key, Debian's node-exporter with the rendered
+ARGS (its textfile collector reads the backup metrics) and Debian's Prometheus with the stack's
+RENDERED bare-metal configuration, host/prometheus/ (localized by tests/support/localize.py, as
+the live tests do: the gateway job scrapes the gateway through metrics-auth, the node job scrapes
+node-exporter, Prometheus scrapes itself; Alertmanager does not run here), then runs
+`pytest tests/infra --hosts=local:// --friday-mode baremetal` against it all.
 
-Stand-ins, said plainly: the double for the gateway (its stdout appended to the log file, as
-the unit's StandardOutput=append: does); the current user for the service user; the units'
-commands are run directly, not by systemd (no systemd as PID 1 here). Every process is stopped
-and the root removed at the end.
+Stand-ins, said plainly: the current user for the service user; the units' commands are run
+directly, not by systemd (no systemd as PID 1 here: no sandboxing, no MemoryMax). Without a real
+gateway (no source, no toolchain) the suite is not run and says why, exit code 0; under CI=true
+that is a failure. Every process is stopped and the root removed at the end.
 """
 
 from __future__ import annotations
@@ -35,7 +41,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from infra import render
@@ -52,7 +57,9 @@ from infra.settings.secrets import METRICS_TOKEN, SECRETS
 from infra.stack import build_stack, metrics_auth
 from tests.support import localize
 from tests.support.paths import REPO_ROOT
-from tests.support.processes import binary, free_port, http_ok, log_tail, process, read_line, wait_for
+from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from tests.support.real_gateway import ENTRY, GatewayUnavailable, RealGateway, build_dir
+from tests.support.systemd import parse_unit
 
 STACK = "dev"
 TOKEN_PATH = "/etc/friday/metrics-token"
@@ -81,7 +88,7 @@ def logrotate_conf(root: Path, settings: Settings) -> str:
     return localize.host_logrotate(text, root, settings)
 
 
-def lay_out(root: Path, settings: Settings) -> None:
+def lay_out(root: Path, settings: Settings, gateway_port: int) -> None:
     """The rendered host artefacts at their host paths under root."""
     files = artefacts(settings)
     for rel, text in files.items():
@@ -110,7 +117,9 @@ def lay_out(root: Path, settings: Settings) -> None:
     # The rendered bare-metal gateway config (one stdout output: the unit appends stdout to the log).
     config = under(root, layout.CONFIG_PATH)
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(localize.host_gateway_config(files[f"{host_files.PREFIX}gateway/gateway.yaml"], root))
+    config.write_text(
+        localize.host_gateway_config(files[f"{host_files.PREFIX}gateway/gateway.yaml"], root, gateway_port)
+    )
     # The secrets file as an operator installs it: the rendered example filled in, mode 0600.
     env = under(root, layout.ENV_PATH)
     text = files[f"{host_files.PREFIX}env/gateway.env.example"]
@@ -122,19 +131,6 @@ def lay_out(root: Path, settings: Settings) -> None:
     conf.parent.mkdir(parents=True, exist_ok=True)
     conf.write_text(logrotate_conf(root, settings))
     conf.chmod(0o644)
-
-
-def make_databases(data_dir: Path) -> None:
-    """The gateway's seven WAL databases with some committed rows (the double keeps none)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.support.sqlite_writer", str(data_dir), "--seconds", "5", "--max-rows", "700"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert "wrote 700" in done.stdout, done.stdout
 
 
 def run_backup_unit(root: Path, settings: Settings) -> None:
@@ -152,18 +148,60 @@ def run_backup_unit(root: Path, settings: Settings) -> None:
     assert done.returncode == 0, f"backup unit command failed: {done.stderr}"
 
 
-def wait_listening(proc: subprocess.Popen[str]) -> str:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            line = read_line(proc.stderr, max(0.0, deadline - time.monotonic()))
-        except AssertionError:
-            break
-        if m := re.search(r"listening on (http://\S+)", line):
-            return m.group(1)
-        if not line and proc.poll() is not None:
-            break
-    raise RuntimeError("the gateway double did not start")
+def install_gateway(root: Path, settings: Settings, build: Path) -> None:
+    """The built gateway where the rendered unit looks for it: hostGatewayExec -> the build's Node,
+    the folder hostGatewayScript lies in (minus the build's own entry path) -> the build's app tree."""
+    node = under(root, settings.host_gateway_exec)
+    node.parent.mkdir(parents=True, exist_ok=True)
+    node.symlink_to(build / "node")
+    entry = "/" + str(ENTRY.relative_to("app"))
+    script = settings.host_gateway_script
+    assert script.endswith(entry), f"hostGatewayScript {script} does not end in the gateway's entry {entry}"
+    app = under(root, script.removesuffix(entry))
+    app.parent.mkdir(parents=True, exist_ok=True)
+    app.symlink_to(build / "app")
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitRun:
+    """What systemd would run for the rendered gateway unit, localized under the root."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    log: Path
+    admin_password: str
+    port: int
+
+
+def env_file(text: str) -> dict[str, str]:
+    """KEY=VALUE lines of an EnvironmentFile (comments and blank lines skipped)."""
+    return dict(re.findall(r"^([A-Za-z_]\w*)=(.*)$", text, re.MULTILINE))
+
+
+def gateway_unit_run(root: Path, settings: Settings, port: int) -> UnitRun:
+    """The rendered friday-gateway.service as systemd would start it: ExecStart with every absolute path
+    under root, Environment= (SECUREYEOMAN_PORT: `port`), EnvironmentFile, WorkingDirectory, and the
+    StandardOutput=append: file; HOME as systemd sets it for User= (the user's home, under root)."""
+    unit = parse_unit(artefacts(settings)[f"{host_files.PREFIX}systemd/{layout.UNIT}"])["Service"]
+    [exec_start] = unit["ExecStart"]
+    argv = [str(under(root, a)) if a.startswith("/") else a for a in shlex.split(exec_start)]
+    env = dict(pair.split("=", 1) for line in unit["Environment"] for pair in shlex.split(line))
+    assert "SECUREYEOMAN_PORT" in env, f"the rendered unit sets no SECUREYEOMAN_PORT: {env}"
+    env["SECUREYEOMAN_PORT"] = str(port)
+    [env_path] = unit["EnvironmentFile"]
+    secrets_env = env_file(under(root, env_path).read_text())
+    [output] = unit["StandardOutput"]
+    assert output.startswith("append:"), f"StandardOutput={output}: this run needs the file log target"
+    [cwd] = unit["WorkingDirectory"]
+    return UnitRun(
+        argv=argv,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(under(root, "/nonexistent")), **env, **secrets_env},
+        cwd=under(root, cwd),
+        log=under(root, output.removeprefix("append:")),
+        admin_password=secrets_env["SECUREYEOMAN_ADMIN_PASSWORD"],
+        port=port,
+    )
 
 
 def with_metrics_token(stack: str) -> Settings:
@@ -192,7 +230,7 @@ def rendered_prometheus(root: Path, auth_port: int, prom_port: int, node_port: i
 
 def metrics_auth_unit(root: Path, gateway_url: str, port: int, token: str) -> tuple[list[str], dict[str, str]]:
     """The rendered host metrics-auth unit: its ExecStart on the rendered Caddyfile (localized: listen
-    port, the double as upstream) and its EnvironmentFile as an operator fills it in."""
+    port, the gateway as upstream) and its EnvironmentFile as an operator fills it in."""
     files = artefacts(with_metrics_token(STACK))
     unit = files[f"host/systemd/{host_metrics_auth.UNIT}"]
     argv = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE)[1])  # type: ignore[index]
@@ -220,71 +258,83 @@ def node_exporter(root: Path, settings: Settings, port: int) -> list[str]:
     return [binary("prometheus-node-exporter", "node_exporter"), *args]
 
 
+def start_gateway(run: UnitRun) -> subprocess.Popen[bytes]:
+    """The unit's command, its stdout appended to the log file (StandardOutput=append:), stderr too
+    (StandardError=inherit)."""
+    with run.log.open("ab") as log:
+        return subprocess.Popen(run.argv, cwd=run.cwd, env=run.env, stdout=log, stderr=subprocess.STDOUT)
+
+
 def main(argv: list[str]) -> int:
+    try:
+        build = build_dir()
+    except GatewayUnavailable as err:
+        message = f"tests/infra not run: the real gateway is not available here: {err} (docs/real-gateway.md)"
+        print(message, file=sys.stderr, flush=True)
+        return 1 if os.environ.get("CI") == "true" else 0
     settings = load_stack(STACK)
     root = Path(tempfile.mkdtemp(prefix="friday-host-"))
     root.chmod(0o755)
     try:
-        lay_out(root, settings)
-        make_databases(under(root, layout.data_dir(settings)))
-        token = under(root, TOKEN_PATH)
-        token.parent.mkdir(parents=True, exist_ok=True)
-        token.write_text(secrets.token_urlsafe(32))
-        token.chmod(0o600)
-        # As the unit does (StandardOutput=append:): the double's stdout appended to the log file.
-        log = under(root, layout.log_file(settings)).open("a", encoding="utf-8")
-        double_argv = [sys.executable, "-m", "tests.support.gateway_double", "--host", "127.0.0.1"]
-        double_argv += ["--port", str(free_port()), "--token-file", str(token)]
-        # The rendered gateway.yaml: its logging.level decides which lines the log gets.
-        double_argv += ["--config", str(under(root, layout.CONFIG_PATH))]
-        with log, process(double_argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.PIPE, text=True) as double:
-            gateway_url = wait_listening(double).rstrip("/")
-            run_backup_unit(root, settings)
-            prom_port, node_port, auth_port = free_port(), free_port(), free_port()
-            prom_argv = rendered_prometheus(root, auth_port, prom_port, node_port)
-            auth_argv, auth_env = metrics_auth_unit(root, gateway_url, auth_port, token.read_text())
-            prom_log, node_log, auth_log = (
-                root / "prometheus.log",
-                root / "node-exporter.log",
-                root / "metrics-auth.log",
-            )
-            with (
-                process(auth_argv, auth_log, env=auth_env),
-                process(node_exporter(root, settings, node_port), node_log),
-                process(prom_argv, prom_log),
-            ):
-                prometheus_url = f"http://127.0.0.1:{prom_port}"
-                wait_for(
-                    "Prometheus ready",
-                    lambda: http_ok(f"{prometheus_url}{endpoints.READY_PATH}"),
-                    START_TIMEOUT_S,
-                    lambda: log_tail(prom_log),
-                    poll=0.3,
-                )
-                outputs = root / "stack-outputs.json"
-                # The shape of `pulumi stack output --json` (keys the program exports).
-                outputs.write_text(json.dumps({"gatewayUrl": gateway_url, "prometheusUrl": prometheus_url}))
-                suite = [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "tests/infra",
-                    "--hosts=local://",
-                    "--friday-mode=baremetal",
-                    f"--friday-stack={STACK}",
-                    f"--friday-root={root}",
-                    f"--friday-outputs={outputs}",
-                    f"--friday-metrics-token-file={token}",
-                    "-p",
-                    "no:cacheprovider",
-                    *argv,
-                ]
-                print("$ " + " ".join(suite), flush=True)
-                return subprocess.run(
-                    suite, cwd=REPO_ROOT, check=False, env={**os.environ}, timeout=SUITE_TIMEOUT_S
-                ).returncode
+        gateway_port = free_port()
+        lay_out(root, settings, gateway_port)
+        install_gateway(root, settings, build)
+        run = gateway_unit_run(root, settings, gateway_port)
+        proc = start_gateway(run)
+        gw = RealGateway(proc, f"http://127.0.0.1:{run.port}", run.admin_password, run.log, run.cwd)
+        try:
+            gw.wait_healthy()
+            # metricsToken as an operator makes it: an admin API key, created through the API.
+            token = under(root, TOKEN_PATH)
+            token.parent.mkdir(parents=True, exist_ok=True)
+            token.write_text(gw.create_api_key("admin", name="metrics-auth"))
+            token.chmod(0o600)
+            return run_suite(root, settings, gw.url, token, argv)
+        finally:
+            gw.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def run_suite(root: Path, settings: Settings, gateway_url: str, token: Path, argv: list[str]) -> int:
+    run_backup_unit(root, settings)
+    prom_port, node_port, auth_port = free_port(), free_port(), free_port()
+    prom_argv = rendered_prometheus(root, auth_port, prom_port, node_port)
+    auth_argv, auth_env = metrics_auth_unit(root, gateway_url, auth_port, token.read_text())
+    prom_log, node_log, auth_log = (root / "prometheus.log", root / "node-exporter.log", root / "metrics-auth.log")
+    with (
+        process(auth_argv, auth_log, env=auth_env),
+        process(node_exporter(root, settings, node_port), node_log),
+        process(prom_argv, prom_log),
+    ):
+        prometheus_url = f"http://127.0.0.1:{prom_port}"
+        wait_for(
+            "Prometheus ready",
+            lambda: http_ok(f"{prometheus_url}{endpoints.READY_PATH}"),
+            START_TIMEOUT_S,
+            lambda: log_tail(prom_log),
+            poll=0.3,
+        )
+        outputs = root / "stack-outputs.json"
+        # The shape of `pulumi stack output --json` (keys the program exports).
+        outputs.write_text(json.dumps({"gatewayUrl": gateway_url, "prometheusUrl": prometheus_url}))
+        suite = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/infra",
+            "--hosts=local://",
+            "--friday-mode=baremetal",
+            f"--friday-stack={STACK}",
+            f"--friday-root={root}",
+            f"--friday-outputs={outputs}",
+            f"--friday-metrics-token-file={token}",
+            "-p",
+            "no:cacheprovider",
+            *argv,
+        ]
+        print("$ " + " ".join(suite), flush=True)
+        return subprocess.run(suite, cwd=REPO_ROOT, check=False, env={**os.environ}, timeout=SUITE_TIMEOUT_S).returncode
 
 
 if __name__ == "__main__":

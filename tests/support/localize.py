@@ -12,7 +12,7 @@ prometheus.yml
     INTERVAL (seconds instead of 15s, so the tests take seconds); a job's own scrape_timeout
     becomes INTERVAL too (Prometheus refuses a timeout above the interval).
 metrics-auth Caddyfile (files/metrics-auth/..., the proxy that adds the gateway's X-API-Key)
-  - its listen address becomes 127.0.0.1:<free port> and its upstream the double's address;
+  - its listen address becomes 127.0.0.1:<free port> and its upstream the gateway's address;
     the key stays where the rendered file has it: in the environment variable it names.
 rules/*.yml (copies)
   - a group's own `interval` (the dashboards' recording rules: 1m) becomes INTERVAL too;
@@ -36,6 +36,8 @@ host/ files (bare metal, tests/support/local_host.py; see host_* below)
     tmpfiles.d) become the current user's and group's: the test cannot create a `friday` user
     and logrotate refuses `su` to a user that does not exist. tmpfiles.d keeps its host paths:
     it is applied with `systemd-tmpfiles --root`, which prefixes them itself.
+  - the gateway's gateway.yaml: core.dataDir under the root, gateway.port a free port (the unit's
+    SECUREYEOMAN_PORT gets the same one: tests/support/local_host.py).
   Everything else (rotation policy, copytruncate, modes) is used as rendered.
 backup command line (tasks/backup.json, the resident form Docker runs: `python3 -m friday_backup serve ...`)
   - run by this Python with PYTHONPATH at the rendered copy of the package (the files the
@@ -297,8 +299,11 @@ def host_tmpfiles(text: str, settings: Settings) -> str:
     return "".join(out)
 
 
-def host_gateway_config(text: str, root: Path) -> str:
-    """The rendered host/gateway/gateway.yaml with its core.dataDir under root (the rest as rendered)."""
+def host_gateway_config(text: str, root: Path, port: int) -> str:
+    """The rendered host/gateway/gateway.yaml with its core.dataDir under root and gateway.port a free
+    one (the rest as rendered)."""
     config = yaml.safe_load(text)
     config["core"]["dataDir"] = f"{str(root).rstrip('/')}{config['core']['dataDir']}"
+    assert "port" in config["gateway"], "the rendered gateway.yaml names no gateway.port"
+    config["gateway"]["port"] = port
     return yaml.safe_dump(config, sort_keys=False)
