@@ -58,7 +58,7 @@ from infra.stack import build_stack, metrics_auth
 from tests.support import localize
 from tests.support.paths import REPO_ROOT
 from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
-from tests.support.real_gateway import ENTRY, GatewayUnavailable, RealGateway, build_dir
+from tests.support.real_gateway import ENTRY, GatewayUnavailableError, RealGateway, build_dir
 from tests.support.systemd import parse_unit
 
 STACK = "dev"
@@ -268,7 +268,7 @@ def start_gateway(run: UnitRun) -> subprocess.Popen[bytes]:
 def main(argv: list[str]) -> int:
     try:
         build = build_dir()
-    except GatewayUnavailable as err:
+    except GatewayUnavailableError as err:
         message = f"tests/infra not run: the real gateway is not available here: {err} (docs/real-gateway.md)"
         print(message, file=sys.stderr, flush=True)
         return 1 if os.environ.get("CI") == "true" else 0
