@@ -108,6 +108,10 @@ def build(settings: Settings) -> Part:
             metrics=Metrics(METRICS, METRICS_PATH),
             # A running copy finishes within seconds; SIGTERM ends the loop between steps.
             stop_grace_s=60,
+            # Its first backup runs at start: only once the gateway is up do its databases exist. Started
+            # beside the gateway, that run found none, and the next came a whole interval later, so on
+            # every new Docker stack BackupStale fired 10 minutes in (the engine suite saw it pending).
+            depends_on=(gateway.NAME,),
         ),
         env={"PYTHONPATH": CONFIG_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"},
         mounts=(Mount(gateway.DATA_VOLUME, gateway.DATA_DIR), Mount(VOLUME, BACKUP_DIR)),

@@ -327,6 +327,8 @@ class Resident:
     ports: tuple[Port, ...] = ()
     metrics: Metrics | None = None
     stop_grace_s: int = 30
+    # Services it starts after (healthy first), as a service's depends_on.
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,7 @@ class ScheduledTask:
             read_only_root=self.read_only_root,
             scratch=self.scratch,
             stop_grace_s=self.resident.stop_grace_s,
+            depends_on=self.resident.depends_on,
         )
 
 

@@ -45,7 +45,7 @@ def test_only_the_proxy_is_published(client: docker.DockerClient, proxy_stack: R
 
 def test_proxy_terminates_tls_with_the_given_certificate(proxy_stack: RunningStack) -> None:
     answer = get(f"{https_base(proxy_stack)}{gateway.HEALTH_PATH}", verify=ca(proxy_stack))
-    assert answer.status_code == 200 and answer.json()["status"] == "ok", "reached the gateway stand-in"
+    assert answer.status_code == 200 and answer.json()["status"] == "ok", "reached the gateway"
     for name, value in SECURITY_HEADERS.items():
         assert answer.headers.get(name) == value, name
     with pytest.raises(requests.exceptions.SSLError):
@@ -60,17 +60,20 @@ def test_plain_http_redirects_to_https(proxy_stack: RunningStack) -> None:
 
 
 def test_websocket_is_upgraded_through_the_proxy(proxy_stack: RunningStack) -> None:
+    """The real gateway's /ws/metrics through nginx: upgraded with the admin key, and a `subscribe`
+    answered by the gateway's `ack` naming the channel (a round trip through the proxy both ways)."""
     context = ssl.create_default_context(cafile=ca(proxy_stack))
     key = proxy_stack.secrets["metricsToken"]
     url = f"wss://127.0.0.1:{proxy_stack.port(proxy.NAME, proxy.HTTPS)}{WEBSOCKET_PATH}"
     with connect(url, ssl=context, additional_headers={"X-API-Key": key}, proxy=None, open_timeout=30) as ws:
-        ws.send("through the engine")
-        for _ in range(100):
-            message = json.loads(ws.recv(timeout=5))
-            if message == {"echo": "through the engine"}:
+        ws.send(json.dumps({"type": "subscribe", "payload": {"channels": ["metrics"]}}))
+        for _ in range(10):
+            message = json.loads(ws.recv(timeout=10))
+            if message.get("type") == "ack":
+                assert message["payload"] == {"subscribed": ["metrics"]}, message
                 break
         else:
-            pytest.fail("no echo came back through the proxy")
+            pytest.fail("no ack of the subscription came back through the proxy")
 
 
 def test_metrics_and_proxy_health_are_refused_from_outside(proxy_stack: RunningStack) -> None:

@@ -105,6 +105,26 @@ def minimal_config(data_dir: Path, port: int, *, level: str = "info", host: str 
     }
 
 
+def login(url: str, password: str) -> str:
+    """An admin JWT from the gateway at `url` (POST /api/v1/auth/login with the admin password)."""
+    r = requests.post(f"{url}/api/v1/auth/login", json={"password": password}, timeout=TIMEOUT)
+    assert r.status_code == 200, (r.status_code, r.text)
+    return str(r.json()["accessToken"])
+
+
+def create_api_key(url: str, token: str, *, role: str = "admin", name: str = "test") -> str:
+    """A new API key with `role` (POST /api/v1/auth/api-keys with an admin JWT): what an operator does
+    to get the scrape credential, which the gateway keeps in its database."""
+    r = requests.post(
+        f"{url}/api/v1/auth/api-keys",
+        json={"name": name, "role": role},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
+    )
+    assert r.status_code == 201, (r.status_code, r.text)
+    return str(r.json()["key"])
+
+
 @dataclass
 class RealGateway:
     """A running real gateway; stdout and stderr go to `log_path`."""
@@ -190,21 +210,12 @@ class RealGateway:
     def login(self) -> str:
         """An admin JWT from POST /api/v1/auth/login (cached: the login limit is 5 per 15 minutes)."""
         if self._token is None:
-            r = requests.post(f"{self.url}/api/v1/auth/login", json={"password": self.admin_password}, timeout=TIMEOUT)
-            assert r.status_code == 200, (r.status_code, r.text)
-            self._token = str(r.json()["accessToken"])
+            self._token = login(self.url, self.admin_password)
         return self._token
 
     def create_api_key(self, role: str = "admin", name: str = "test") -> str:
         """A new API key with `role`, created through the API as an operator would."""
-        r = requests.post(
-            f"{self.url}/api/v1/auth/api-keys",
-            json={"name": name, "role": role},
-            headers={"Authorization": f"Bearer {self.login()}"},
-            timeout=TIMEOUT,
-        )
-        assert r.status_code == 201, (r.status_code, r.text)
-        return str(r.json()["key"])
+        return create_api_key(self.url, self.login(), role=role, name=name)
 
     def signal(self, sig: signal.Signals) -> int:
         """Send `sig`, wait for the exit, return the exit code."""

@@ -19,10 +19,15 @@ def run_in(client: docker.DockerClient, container_id: str, *argv: str, user: str
     return int(result.exit_code), result.output.decode(errors="replace")
 
 
+def session() -> requests.Session:
+    """A session that goes straight to the engine's addresses (no HTTP(S)_PROXY from the environment)."""
+    s = requests.Session()
+    s.trust_env = False
+    return s
+
+
 def get(url: str, **kwargs: Any) -> requests.Response:
-    session = requests.Session()
-    session.trust_env = False  # no HTTP(S)_PROXY from the environment
-    return session.get(url, timeout=10, **kwargs)
+    return session().get(url, timeout=10, **kwargs)
 
 
 def poll(what: str, probe: Callable[[], T | None], timeout_s: float, every_s: float = 1.0) -> T:

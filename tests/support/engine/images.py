@@ -1,32 +1,38 @@
-"""Stand-in images for the engine suite, built from Debian bookworm (no image registry is reachable).
+"""Images for the engine suite, built from Debian bookworm (no image registry is reachable).
 
 One base image (`debootstrap --variant=minbase` + `docker import`), one tools image on it with every
 Debian package the stand-ins need (a single `apt-get install`), and thin images on the tools image
-that give a stand-in the upstream image's entry point. Every tag carries a hash of what went into
-the image, so an image is built once and reused until its inputs change.
+that give a stand-in the upstream image's entry point. The gateway's image is the real gateway:
+the build of scripts/build-gateway.sh (its Node binary and its app tree) on the tools image, started
+as upstream's image starts it. Every tag carries a hash of what went into the image, so an image is
+built once and reused until its inputs change.
 
-`python -m tests.support.engine.images` builds (or finds) them all and prints upstream ref -> stand-in ref.
-docs/engine-test.md has the table of what each stand-in replaces and how it differs.
+`python -m tests.support.engine.images [GATEWAY_BUILD]` builds (or finds) them all and prints
+upstream ref -> image ref. docs/engine-test.md has the table of what each image replaces and how it differs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import modulefinder
+import os
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker.errors import ImageNotFound
 
-from tests.support.paths import REPO_ROOT
+from infra.settings.groups import GatewaySettings
+from tests.support import real_gateway
 
 REPOSITORY = "friday-engine"
 SUITE = "bookworm"
@@ -36,8 +42,8 @@ RECIPE = "1"
 DEBOOTSTRAP_TIMEOUT_S = 600
 BUILD_TIMEOUT_S = 900
 
-# One apt-get install for every stand-in: the binaries, their healthcheck tool (wget) and the
-# gateway double's Python libraries.
+# One apt-get install for every stand-in: the binaries and their healthcheck tool (wget, which the
+# real gateway's healthcheck uses too).
 PACKAGES = (
     "ca-certificates",
     "caddy",
@@ -46,8 +52,6 @@ PACKAGES = (
     "prometheus-alertmanager",
     "prometheus-blackbox-exporter",
     "python3",
-    "python3-aiohttp",
-    "python3-yaml",
     "sqlite3",
     "wget",
 )
@@ -69,35 +73,8 @@ class StandIn:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def repo_modules(script: Path) -> dict[str, Path]:
-    """Every repository file `script` imports, directly or not (found by the stdlib's ModuleFinder),
-    as {path in the build context: file}: what the gateway stand-in needs, and only that."""
-    finder = modulefinder.ModuleFinder(path=[str(REPO_ROOT)])
-    finder.run_script(str(script))
-    files = {script.relative_to(REPO_ROOT).as_posix(): script}
-    for parent in script.parents:
-        if parent == REPO_ROOT:
-            break
-        files[(parent / "__init__.py").relative_to(REPO_ROOT).as_posix()] = parent / "__init__.py"
-    for module in finder.modules.values():
-        found: str | None = getattr(module, "__file__", None)
-        if found and Path(found).resolve().is_relative_to(REPO_ROOT):
-            path = Path(found).resolve()
-            files[path.relative_to(REPO_ROOT).as_posix()] = path
-    return files
-
-
-GATEWAY_STANDIN = REPO_ROOT / "tests/support/engine/gateway_standin.py"
-
 # Upstream repository (without tag) -> its stand-in. The entry points mirror the upstream images'.
 STANDINS: dict[str, StandIn] = {
-    "ghcr.io/maccracken/secureyeoman-core": StandIn(
-        "gateway",
-        "COPY tests /opt/gateway-standin/tests\nCOPY infra /opt/gateway-standin/infra\n"
-        "ENV PYTHONPATH=/opt/gateway-standin PYTHONDONTWRITEBYTECODE=1\n"
-        'ENTRYPOINT ["python3", "-m", "tests.support.engine.gateway_standin"]\n',
-        repo_modules(GATEWAY_STANDIN),
-    ),
     # The data folders are owned by nobody, as in the upstream images: Docker copies an image
     # folder's ownership onto an empty volume mounted over it.
     "prom/prometheus": StandIn(
@@ -123,6 +100,28 @@ LEFT_OUT = {
     "grafana/loki": "loki",
     "grafana/alloy": "alloy",
 }
+
+# The real gateway replaces upstream's image of it: the build of scripts/build-gateway.sh (its Node
+# binary, which compiled the native SQLite module, and the app tree) on the tools image, laid out and
+# started as upstream's Dockerfile does (WORKDIR /app, CMD node packages/core/dist/cli.js, a non-root
+# user `friday`, wget for the healthcheck), with the stack's default uid and gid.
+GATEWAY_REPOSITORY = str(GatewaySettings.model_fields["gateway_image"].default)
+GATEWAY_APP_DIR = "/app"
+GATEWAY_UID = int(GatewaySettings.model_fields["gateway_uid"].default)
+GATEWAY_GID = int(GatewaySettings.model_fields["gateway_gid"].default)
+GATEWAY_DOCKERFILE = f"""\
+FROM {{tools}}
+RUN groupadd -g {GATEWAY_GID} friday \\
+ && useradd -u {GATEWAY_UID} -g {GATEWAY_GID} -d {GATEWAY_APP_DIR} -M -s /usr/sbin/nologin friday
+COPY node /usr/local/bin/node
+COPY app {GATEWAY_APP_DIR}
+WORKDIR {GATEWAY_APP_DIR}
+USER {GATEWAY_UID}:{GATEWAY_GID}
+EXPOSE {GatewaySettings.model_fields["gateway_port"].default}
+CMD ["node", "{real_gateway.ENTRY.relative_to("app").as_posix()}"]
+"""
+# The build context is streamed to the engine in chunks of this size (it is about 300 MB).
+CONTEXT_CHUNK = 1 << 20
 
 
 def _digest(*parts: str | bytes) -> str:
@@ -204,6 +203,73 @@ def _build(client: docker.DockerClient, ref: str, dockerfile: str, files: dict[s
     _log(f"{ref} built in {time.monotonic() - started:.0f}s")
 
 
+def _root_owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+def context_chunks(dockerfile: str, members: dict[str, Path]) -> Iterator[bytes]:
+    """A build context (the Dockerfile and `members`, {name in the context: file or folder}) as a tar
+    stream: a thread writes the tar into a pipe and this yields what it wrote, chunk by chunk, so the
+    context is read from disk as the engine takes it and never held in memory. Symlinks stay symlinks."""
+    read_fd, write_fd = os.pipe()
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with os.fdopen(write_fd, "wb") as out, tarfile.open(fileobj=out, mode="w|") as tar:
+                data = dockerfile.encode()
+                info = tarfile.TarInfo("Dockerfile")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+                for name, source in sorted(members.items()):
+                    tar.add(str(source), arcname=name, filter=_root_owned)
+        except BaseException as err:  # BrokenPipeError when the reader stopped: reported below
+            failed.append(err)
+
+    writer = threading.Thread(target=write, name="build-context", daemon=True)
+    writer.start()
+    try:
+        with os.fdopen(read_fd, "rb") as source:
+            while chunk := source.read(CONTEXT_CHUNK):
+                yield chunk
+    finally:
+        writer.join(timeout=60)
+    if failed:
+        raise RuntimeError(f"writing the build context failed: {failed[0]!r}") from failed[0]
+
+
+def _build_streamed(client: docker.DockerClient, ref: str, chunks: Iterator[bytes]) -> None:
+    """Build from a streamed context (sent chunked; the SDK's `images.build` wants it in one piece)."""
+    started = time.monotonic()
+    _log(f"building {ref} ...")
+    output: list[str] = []
+    stream: Iterator[dict[str, Any]] = client.api.build(
+        fileobj=chunks, custom_context=True, tag=ref, rm=True, forcerm=True, decode=True, timeout=BUILD_TIMEOUT_S
+    )
+    for item in stream:
+        if "error" in item:
+            raise RuntimeError(f"building {ref} failed: {item['error']}\n{''.join(output)[-4000:]}")
+        output.append(str(item.get("stream", "")))
+    if not _exists(client, ref):
+        raise RuntimeError(f"building {ref} ended without the image:\n{''.join(output)[-4000:]}")
+    _log(f"{ref} built in {time.monotonic() - started:.0f}s")
+
+
+def gateway_image(client: docker.DockerClient, tools: str, build: Path) -> str:
+    """The real gateway's image from a scripts/build-gateway.sh build folder. The folder's name is the
+    hash of the build's inputs (source, script, Node version, pins): with the Dockerfile it makes the
+    tag, so 300 MB are not hashed on every run and a rebuild of the same inputs reuses the image."""
+    dockerfile = GATEWAY_DOCKERFILE.format(tools=tools)
+    ref = f"{REPOSITORY}/gateway:{_digest(RECIPE, dockerfile, build.name)}"
+    if not _exists(client, ref):
+        members = {"node": build / "node", "app": build / "app"}
+        _build_streamed(client, ref, context_chunks(dockerfile, members))
+        _drop_older(client, f"{REPOSITORY}/gateway", ref)
+    return ref
+
+
 def tools_image(client: docker.DockerClient) -> str:
     base = base_image(client)
     dockerfile = TOOLS_DOCKERFILE.format(base=base)
@@ -226,18 +292,23 @@ def standin_image(client: docker.DockerClient, tools: str, standin: StandIn) -> 
     return ref
 
 
-def build_all(client: docker.DockerClient) -> dict[str, str]:
-    """{upstream repository: stand-in ref}, building whatever is missing."""
+def build_all(client: docker.DockerClient, gateway_build: Path) -> dict[str, str]:
+    """{upstream repository: image ref} (the real gateway and the stand-ins), building whatever is missing."""
     tools = tools_image(client)
-    return {upstream: standin_image(client, tools, s) for upstream, s in STANDINS.items()}
+    refs = {upstream: standin_image(client, tools, s) for upstream, s in STANDINS.items()}
+    refs[GATEWAY_REPOSITORY] = gateway_image(client, tools, gateway_build)
+    return refs
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """Build every image; the gateway from the build folder given (scripts/build-gateway.sh's output),
+    or from whatever that script finds or builds."""
+    build = Path(argv[0]) if argv else real_gateway.build_dir()
     client = docker.from_env(timeout=BUILD_TIMEOUT_S)
-    for upstream, ref in build_all(client).items():
+    for upstream, ref in build_all(client, build).items():
         print(f"{upstream} -> {ref}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

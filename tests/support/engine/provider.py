@@ -24,7 +24,7 @@ import io
 import tarfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import docker
@@ -53,17 +53,15 @@ NANO = 1_000_000_000
 class Deviations:
     """What the suite changes in the plan's requests, and nothing else."""
 
-    # Upstream repository -> stand-in image (tests/support/engine/images.py).
+    # Upstream repository -> the engine's image (tests/support/engine/images.py).
     images: Mapping[str, str]
     # Added to every container, volume and network: which run made it (cleanup finds them by it).
     run_id: str
-    # Extra environment per service (the gateway stand-in's metrics key).
-    extra_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def image(self, ref: str) -> str:
         repository = ref.rsplit(":", 1)[0]
         if repository not in self.images:
-            raise AssertionError(f"no stand-in image for {ref}")
+            raise AssertionError(f"no engine image for {ref}")
         return self.images[repository]
 
 
@@ -143,7 +141,6 @@ class Provider:
 
     def env(self, step: ServiceContainer, secrets: Mapping[str, str]) -> list[str]:
         values = {k: secrets[v.key] if isinstance(v, SecretRef) else v for k, v in step.env.items()}
-        values.update(self.dev.extra_env.get(step.service, {}))
         return [f"{k}={v}" for k, v in sorted(values.items())]
 
     def create_service(

@@ -1,16 +1,23 @@
 """Bring up a rendered stack on the engine: the target's plan, sent in the provider's order.
 
 Names are unique per run (the stack's name prefix carries the run id) and every published port
-is a free port on 127.0.0.1. Steps run as `pulumi up` would run them: a step starts once every
-step it depends on is done (one-shots exited, services healthy); independent steps run at the
-same time, as Pulumi creates independent resources in parallel.
+is a free port on 127.0.0.1. Steps run as `pulumi up` runs them: each step starts as soon as every
+step it depends on is done (one-shots exited, services healthy), not in waves; independent steps
+run at the same time, as Pulumi creates independent resources in parallel.
+
+The scrape credential (`metricsToken`) is an admin API key the real gateway keeps in its own
+database, so it cannot exist before the gateway does. The operator's way (docs/engine-test.md):
+start the gateway, create the key through its API, `pulumi config set --secret friday:metricsToken`,
+`pulumi up`. The runner does the same in one pass: one more step, after the gateway is healthy, logs
+in with the stack's admin password and creates the key (ADMIN_KEY_STEP); every container that takes
+`metricsToken` (metrics-auth, probe-auth) waits for it and is created with the key.
 """
 
 from __future__ import annotations
 
 import secrets as random_secrets
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +27,11 @@ import docker
 from infra.settings import Settings
 from infra.settings.load import RawConfig, read_stack_file, stack_file, validate
 from infra.settings.secrets import PROXY_TLS_KEYS
-from infra.stack import build_stack
-from infra.stack.spec import Service, StackSpec
+from infra.stack import build_stack, gateway
+from infra.stack.spec import SecretRef, Service, StackSpec
 from infra.targets import docker_map, docker_plan
 from infra.targets.docker_plan import DockerPlan, OneShot, ServiceContainer, Upload
-from tests.support.engine.gateway_standin import KEY_ENV
+from tests.support import real_gateway
 from tests.support.engine.images import LEFT_OUT
 from tests.support.engine.provider import Deviations, Provider, run_prefix
 from tests.support.processes import free_port
@@ -40,8 +47,11 @@ HOST_PORT_KEYS = (
     "proxyHttpHostPort",
     "proxyHttpsHostPort",
 )
-# The scrape credential Prometheus sends to the gateway (the stand-in is told to demand it).
+# The scrape credential metrics-auth adds for Prometheus: an admin API key of the gateway.
 METRICS_KEY = "metricsToken"
+ADMIN_PASSWORD = "adminPassword"
+# The step that creates it: after the gateway is healthy, before whatever takes the key.
+ADMIN_KEY_STEP = "gateway-admin-api-key"
 
 
 def engine_settings(run_id: str, variant: str, plain: Mapping[str, Any]) -> Settings:
@@ -55,7 +65,8 @@ def engine_settings(run_id: str, variant: str, plain: Mapping[str, Any]) -> Sett
 
 
 def secret_values(spec: StackSpec, tls_dir: Path, server_name: str) -> dict[str, str]:
-    values = {key: random_secrets.token_urlsafe(32) for key in spec.secret_keys()}
+    """Random values for the stack's secrets, but metricsToken: the gateway makes that one (ADMIN_KEY_STEP)."""
+    values = {key: random_secrets.token_urlsafe(32) for key in spec.secret_keys() if key != METRICS_KEY}
     if set(PROXY_TLS_KEYS) & set(values):
         cert = self_signed(tls_dir, server_name)
         values[PROXY_TLS_KEYS[0]] = cert.cert.read_text()
@@ -99,6 +110,12 @@ class RunningStack:
 
     def step(self, service: str) -> ServiceContainer:
         return self.plan.service(service)
+
+    def address(self, client: docker.DockerClient, service: str, port: str = "http") -> str:
+        """http://IP:port of a service on the stack network, as the host reaches it."""
+        return container_url(
+            client, self.containers[service], self.plan.network, self.service(service).port(port).number
+        )
 
 
 def _delivered(plan: DockerPlan, step: ServiceContainer, secrets: Mapping[str, str]) -> list[tuple[Upload, str]] | None:
@@ -150,25 +167,59 @@ class StackRunner:
         for volume in plan.volumes:
             if volume.name in wanted_volumes:
                 self.provider.volume(volume.name, volume.labels)
-        done: set[str] = set()
-        remaining = list(steps)
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            while remaining:
-                ready = [s for s in remaining if all(a in done for a in _after(s))]
-                assert ready, f"no step can start: {[s.name for s in remaining]}"
-                futures = {s.name: pool.submit(self._run, s) for s in ready}
-                for name, future in futures.items():
-                    future.result()
-                    done.add(name)
-                remaining = [s for s in remaining if s.name not in done]
+        self.start_when_ready(steps)
         self.stack.skipped = skipped
         return self.stack
 
-    def _run(self, step: docker_plan.Step) -> None:
-        if isinstance(step, OneShot):
+    def start_when_ready(self, steps: list[docker_plan.Step]) -> None:
+        """Run every step as soon as the steps it depends on are done (as Pulumi does), each in its
+        own thread; a failure stops the start of anything not started yet and is raised."""
+        after = {s.name: _after(s) for s in steps}
+        takes_key = {s.name for s in steps if METRICS_KEY in _secret_keys(s)}
+        if takes_key:
+            after[ADMIN_KEY_STEP] = (self.stack.step(gateway.NAME).name,)
+            for name in takes_key:
+                after[name] += (ADMIN_KEY_STEP,)
+        work = {s.name: s for s in steps}
+        pending = set(after)
+        done: set[str] = set()
+        running: dict[Future[None], str] = {}
+        with ThreadPoolExecutor(max_workers=len(after)) as pool:
+            while pending or running:
+                for name in sorted(n for n in pending if all(a in done for a in after[n])):
+                    pending.discard(name)
+                    running[pool.submit(self._run, work.get(name))] = name
+                assert running, f"no step can start: {sorted(pending)}"
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    if future.exception() is not None:
+                        pending.clear()
+                    future.result()
+                    done.add(name)
+
+    def create_admin_key(self) -> None:
+        """The operator's step: log in to the running gateway with the admin password and create an
+        admin API key (POST /api/v1/auth/api-keys); it becomes the stack's metricsToken."""
+        url = self.stack.address(self.provider.client, gateway.NAME)
+        token = real_gateway.login(url, self.stack.secrets[ADMIN_PASSWORD])
+        self.stack.secrets[METRICS_KEY] = real_gateway.create_api_key(url, token, role="admin", name="metrics-scrape")
+
+    def _run(self, step: docker_plan.Step | None) -> None:
+        """One step of the plan, or (None) ADMIN_KEY_STEP."""
+        if step is None:
+            self.create_admin_key()
+        elif isinstance(step, OneShot):
             self.run_one_shot(step)
         else:
             self.stack.containers[step.service] = self.run_service(step)
+
+
+def container_url(client: docker.DockerClient, container_id: str, network: str, port: int) -> str:
+    """http://IP:port of a container on a stack network, as the host reaches it (the engine's bridge
+    is routed on the host; the container sees the bridge's private address)."""
+    ip = client.api.inspect_container(container_id)["NetworkSettings"]["Networks"][network]["IPAddress"]
+    return f"http://{ip}:{port}"
 
 
 def runner(client: docker.DockerClient, stack: RunningStack) -> StackRunner:
@@ -181,6 +232,14 @@ def _after(step: docker_plan.Step) -> tuple[str, ...]:
     return step.after if isinstance(step, ServiceContainer) else ()
 
 
+def _secret_keys(step: docker_plan.Step) -> set[str]:
+    """The secrets a step hands its container (environment) or delivers (uploads)."""
+    if isinstance(step, ServiceContainer):
+        return {v.key for v in step.env.values() if isinstance(v, SecretRef)}
+    keys = {ref.key for u in step.uploads for ref in u.fills}
+    return keys | {u.content.key for u in step.uploads if isinstance(u.content, SecretRef)}
+
+
 def prepare(run_id: str, variant: str, plain: Mapping[str, Any], tls_dir: Path) -> RunningStack:
     settings = engine_settings(run_id, variant, plain)
     spec = build_stack(settings)
@@ -189,6 +248,6 @@ def prepare(run_id: str, variant: str, plain: Mapping[str, Any], tls_dir: Path) 
     return RunningStack(settings, spec, plan, values, tls_dir)
 
 
-def stack_deviations(images: Mapping[str, str], run_id: str, stack: RunningStack) -> Deviations:
-    """The stand-in images, the run label, and the key the gateway stand-in demands on /metrics."""
-    return Deviations(images=images, run_id=run_id, extra_env={"gateway": {KEY_ENV: stack.secrets[METRICS_KEY]}})
+def stack_deviations(images: Mapping[str, str], run_id: str) -> Deviations:
+    """The engine's images (the real gateway, stand-ins for the rest) and the run label."""
+    return Deviations(images=images, run_id=run_id)
