@@ -1,9 +1,12 @@
 """The metrics-auth proxy (docs/monitoring.md): why it exists, its Caddyfile checked by Debian's
-Caddy, and live on 127.0.0.1 in front of the gateway double."""
+Caddy, and live on 127.0.0.1 in front of the REAL gateway 0.1.0 (one per module, logging at debug:
+its own request log says what the proxy forwarded; tests/support/gateway_log.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +20,9 @@ from infra.stack import build_stack, metrics_auth
 from infra.stack.prometheus import scrape_targets
 from infra.stack.spec import Reach, SecretRef
 from tests.support import localize
-from tests.support.gateway_double import GatewayDouble
+from tests.support.gateway_log import Seen, settled
 from tests.support.processes import free_port, http_ok, process, wait_for
+from tests.support.real_gateway import RealGateway
 from tests.support.settings import settings_of
 
 KEY = "metrics-auth-admin-key-0123456789"
@@ -128,42 +132,58 @@ def test_systemd_analyze_accepts_the_unit(tmp_path: Path) -> None:
     assert problems == [], done.stderr
 
 
-def test_live_forwards_only_get_metrics_with_the_key_as_x_api_key(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealGateway]:
+    with RealGateway.start(tmp_path_factory.mktemp("gateway"), level="debug") as gw:
+        yield gw
+
+
+@contextlib.contextmanager
+def metrics_auth_proxy(tmp_path: Path, rendered: str, gw: RealGateway, key: str) -> Iterator[str]:
+    """The rendered Caddyfile run by Debian's Caddy on a free loopback port in front of `gw`, with
+    `key` in its environment as the stack hands it over; yields its base URL once it answers."""
+    port = free_port()
+    config = tmp_path / "Caddyfile"
+    config.write_text(localize.metrics_auth_caddyfile(rendered, f"127.0.0.1:{port}", f"127.0.0.1:{gw.port}"))
+    argv = ["caddy", "run", "--adapter", "caddyfile", "--config", str(config)]
+    log = tmp_path / "caddy.log"
+    with process(argv, log, env=localize.metrics_auth_env(tmp_path / "caddy", key)):
+        base = f"http://127.0.0.1:{port}"
+        wait_for("the proxy", lambda: http_ok(f"{base}{metrics_auth.HEALTH_PATH}"), 15, log.read_text)
+        yield base
+
+
+def test_live_forwards_only_get_metrics_with_the_key_as_x_api_key(tmp_path: Path, gateway: RealGateway) -> None:
     settings = settings_of({}, WITH_TOKEN)
     rendered = next(f.content for f in build_stack(settings).service(metrics_auth.NAME).files)
-    port = free_port()
-    with GatewayDouble(token=KEY) as gw:
-        config = tmp_path / "Caddyfile"
-        config.write_text(localize.metrics_auth_caddyfile(rendered, f"127.0.0.1:{port}", f"127.0.0.1:{gw.port}"))
-        argv = ["caddy", "run", "--adapter", "caddyfile", "--config", str(config)]
-        env = localize.metrics_auth_env(tmp_path / "caddy", KEY)
-        with process(argv, tmp_path / "caddy.log", env=env):
-            base = f"http://127.0.0.1:{port}"
-            wait_for("the proxy", lambda: http_ok(f"{base}{metrics_auth.HEALTH_PATH}"), 15, lambda: "")
-            ok = requests.get(f"{base}/metrics", timeout=10)
-            assert ok.status_code == 200 and ok.text.startswith("# HELP ")
-            # A client's own Authorization is dropped: the proxy's key decides.
-            assert requests.get(f"{base}/metrics", headers={"Authorization": "Bearer x"}, timeout=10).status_code == 200
-            assert requests.post(f"{base}/metrics", timeout=10).status_code == 404
-            assert requests.get(f"{base}/api/v1/tasks", timeout=10).status_code == 404
-            assert requests.get(f"{base}/health", timeout=10).status_code == 404
-            # The double saw the key in X-API-Key on every forwarded scrape, and nothing else.
-            assert {r for r in gw.requests} == {("GET", "/metrics", 200)}
-            # The same key as Bearer is what the gateway refuses: why the header matters.
-            assert (
-                requests.get(f"{gw.url}/metrics", headers={"Authorization": f"Bearer {KEY}"}, timeout=10).status_code
-                == 401
-            )
+    key = gateway.create_api_key("admin", name="metrics-auth")
+    with metrics_auth_proxy(tmp_path, rendered, gateway, key) as base:
+        before = len(settled(gateway))
+        ok = requests.get(f"{base}/metrics", timeout=10)
+        assert ok.status_code == 200 and ok.text.startswith("# HELP "), ok.text[:200]
+        assert "friday_audit_entries_total" in ok.text
+        # A client's own Authorization is dropped: the proxy's key decides (a bad Bearer would be 401).
+        assert requests.get(f"{base}/metrics", headers={"Authorization": "Bearer x"}, timeout=10).status_code == 200
+        assert requests.post(f"{base}/metrics", timeout=10).status_code == 404
+        assert requests.get(f"{base}/api/v1/tasks", timeout=10).status_code == 404
+        assert requests.get(f"{base}/health", timeout=10).status_code == 404
+        # The gateway's own request log: the two scrapes, answered 200 (the admin key arrived as
+        # X-API-Key), and nothing else reached it.
+        assert settled(gateway)[before:] == [Seen("GET", "/metrics", 200)] * 2
+    # The same key as Bearer is what the gateway refuses: why the header matters.
+    bearer = requests.get(f"{gateway.url}/metrics", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert (bearer.status_code, bearer.json()) == (401, {"error": "Invalid or expired token"})
 
 
-def test_live_a_wrong_key_is_the_gateways_401(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("role", "status"), [(None, 401), ("viewer", 403)])
+def test_live_a_wrong_or_viewer_key_is_the_gateways_refusal(
+    role: str | None, status: int, tmp_path: Path, gateway: RealGateway
+) -> None:
+    """An unknown key: the gateway's 401; a valid key without the admin role: its 403. The proxy
+    passes the gateway's answer on, so a scrape with the wrong key shows up as such in Prometheus."""
     rendered = metrics_auth.caddyfile(metrics_auth.params(settings_of({}, WITH_TOKEN)))
-    port = free_port()
-    with GatewayDouble(token=KEY) as gw:
-        config = tmp_path / "Caddyfile"
-        config.write_text(localize.metrics_auth_caddyfile(rendered, f"127.0.0.1:{port}", f"127.0.0.1:{gw.port}"))
-        argv = ["caddy", "run", "--adapter", "caddyfile", "--config", str(config)]
-        with process(argv, tmp_path / "caddy.log", env=localize.metrics_auth_env(tmp_path / "caddy", "not-the-key")):
-            base = f"http://127.0.0.1:{port}"
-            wait_for("the proxy", lambda: http_ok(f"{base}{metrics_auth.HEALTH_PATH}"), 15, lambda: "")
-            assert requests.get(f"{base}/metrics", timeout=10).status_code == 401
+    key = "not-a-key-of-this-gateway-0123456789" if role is None else gateway.create_api_key(role, name=role)
+    with metrics_auth_proxy(tmp_path, rendered, gateway, key) as base:
+        before = len(settled(gateway))
+        assert requests.get(f"{base}/metrics", timeout=10).status_code == status
+        assert settled(gateway)[before:] == [Seen("GET", "/metrics", status)]

@@ -1,4 +1,6 @@
-"""The rendered nginx and Caddy configurations, live on 127.0.0.1 in front of the gateway double."""
+"""The rendered nginx and Caddy configurations, live on 127.0.0.1 in front of the REAL gateway 0.1.0
+(tests/support/real_gateway.py: one per module, logging at debug so its own request log says what
+reached it; tests/support/gateway_log.py)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,17 @@ import requests
 from websockets.sync.client import connect
 
 from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, HEALTH_PATH, SECURITY_HEADERS
-from tests.support.gateway_double import BODY_LIMIT, GatewayDouble
+from tests.support.gateway_log import Seen, settled
 from tests.support.proxy import LocalProxy, port_of, proxy_settings, run_proxy
+from tests.support.real_gateway import RealGateway
 from tests.support.tls import CertFiles, self_signed
 
 pytestmark = pytest.mark.live
-TOKEN = "admin-key-for-the-proxy-tests"
 KINDS = ["nginx", "caddy"]
+# The real gateway sends a metrics update every 5 s to a subscribed client (its own timer): the next
+# one comes within that, plus a margin for a loaded machine.
+WS_UPDATE_S = 5.0 + 3.0
+LOGIN = "/api/v1/auth/login"
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +34,32 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
     return self_signed(tmp_path_factory.mktemp("tls"))
 
 
+class Gateway:
+    """The real gateway and an admin API key made through its API (one login: the limit is 5 per
+    15 minutes per address, and the proxies reach it from 127.0.0.1 like the tests do)."""
+
+    def __init__(self, gw: RealGateway) -> None:
+        self.gw = gw
+        self.port = gw.port
+        self.url = gw.url
+        self.key = gw.create_api_key("admin", name="proxy-tests")
+
+    def count(self, method: str, url: str, status: int | None = None) -> int:
+        """Requests the gateway logged for `method url` (with `status` if given), all written out."""
+        return sum(1 for s in settled(self.gw) if (s.method, s.url) == (method, url) and status in (None, s.status))
+
+    def seen(self) -> list[Seen]:
+        return settled(self.gw)
+
+
 @pytest.fixture(scope="module")
-def gateway() -> Iterator[GatewayDouble]:
-    with GatewayDouble(token=TOKEN, ws_interval=0.2) as gw:
-        yield gw
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    with RealGateway.start(tmp_path_factory.mktemp("gateway"), level="debug") as gw:
+        yield Gateway(gw)
 
 
 @pytest.fixture(scope="module", params=KINDS)
-def proxy(request: pytest.FixtureRequest, cert: CertFiles, gateway: GatewayDouble) -> Iterator[LocalProxy]:
+def proxy(request: pytest.FixtureRequest, cert: CertFiles, gateway: Gateway) -> Iterator[LocalProxy]:
     kind: str = request.param
     with run_proxy(kind, proxy_settings(kind), cert, gateway.port) as running_proxy:
         yield running_proxy
@@ -78,18 +102,21 @@ def test_http_redirects_to_https(proxy: LocalProxy, cert: CertFiles) -> None:
     assert r.headers["Location"] == f"{proxy.https_url}/api/v1/tasks?limit=5"
 
 
-def test_api_requests_reach_the_gateway(proxy: LocalProxy, cert: CertFiles, gateway: GatewayDouble) -> None:
+def test_api_requests_reach_the_gateway(proxy: LocalProxy, cert: CertFiles, gateway: Gateway) -> None:
+    before = gateway.count("GET", "/api/v1/tasks", 401)
     r = session(cert).get(f"{proxy.https_url}/api/v1/tasks", timeout=10)
     assert r.status_code == 401 and r.json() == {"error": r.json()["error"]}
-    assert ("GET", "/api/v1/tasks", 401) in gateway.requests
+    assert gateway.count("GET", "/api/v1/tasks", 401) == before + 1, "the gateway did not log the request"
+    # With the admin key the proxy passes on, the gateway answers the route itself.
+    r = session(cert).get(f"{proxy.https_url}/api/v1/tasks", headers={"X-API-Key": gateway.key}, timeout=10)
+    assert r.status_code == 200, r.text
 
 
-def test_websocket_round_trip(proxy: LocalProxy, cert: CertFiles) -> None:
+def test_websocket_round_trip(proxy: LocalProxy, cert: CertFiles, gateway: Gateway) -> None:
     context = ssl.create_default_context(cafile=str(cert.cert))
     url = f"{proxy.wss_url}/ws/metrics"
-    with connect(
-        url, ssl=context, additional_headers={"X-API-Key": TOKEN}, proxy=None, open_timeout=10, close_timeout=2
-    ) as ws:
+    headers = {"X-API-Key": gateway.key}
+    with connect(url, ssl=context, additional_headers=headers, proxy=None, open_timeout=10, close_timeout=2) as ws:
         # The gateway sends nothing until a client subscribes; the subscribe's ack is the round trip.
         ws.send(json.dumps({"type": "subscribe", "payload": {"channels": ["metrics"]}}))
         deadline = time.monotonic() + 10
@@ -102,38 +129,53 @@ def test_websocket_round_trip(proxy: LocalProxy, cert: CertFiles) -> None:
         else:
             pytest.fail(f"no ack came back; got {seen[:5]}")
         # The connection stays open and the gateway's broadcasts keep arriving through the proxy.
-        broadcast = json.loads(ws.recv(timeout=5))
+        broadcast = json.loads(ws.recv(timeout=WS_UPDATE_S))
         assert broadcast["type"] == "update" and broadcast["channel"] == "metrics", broadcast
+        assert isinstance(broadcast["payload"], dict) and broadcast["payload"], broadcast
 
 
-def test_metrics_is_refused_even_with_an_admin_credential(
-    proxy: LocalProxy, cert: CertFiles, gateway: GatewayDouble
-) -> None:
+def test_metrics_is_refused_even_with_an_admin_credential(proxy: LocalProxy, cert: CertFiles, gateway: Gateway) -> None:
     s = session(cert)
-    before = len([r for r in gateway.requests if r[1] == "/metrics"])
-    for path in ("/metrics", "/metrics/", "/metrics?x=1"):
-        r = s.get(f"{proxy.https_url}{path}", headers={"X-API-Key": TOKEN}, timeout=10)
+    paths = ("/metrics", "/metrics/", "/metrics?x=1")
+    before = [q for q in gateway.seen() if q.url.startswith("/metrics")]
+    for path in paths:
+        r = s.get(f"{proxy.https_url}{path}", headers={"X-API-Key": gateway.key}, timeout=10)
         assert r.status_code in (403, 404), path
-    assert len([r for r in gateway.requests if r[1] == "/metrics"]) == before, "/metrics reached the gateway"
-    direct = requests.get(f"{gateway.url}/metrics", headers={"X-API-Key": TOKEN}, timeout=10)
+    after = [q for q in gateway.seen() if q.url.startswith("/metrics")]
+    assert after == before, f"/metrics reached the gateway: {after[len(before) :]}"
+    direct = requests.get(f"{gateway.url}/metrics", headers={"X-API-Key": gateway.key}, timeout=10)
     assert direct.status_code == 200, "the credential is valid: the refusal is the proxy's"
 
 
-def test_oversize_body_is_refused_by_the_proxy(proxy: LocalProxy, cert: CertFiles, gateway: GatewayDouble) -> None:
-    assert GATEWAY_BODY_LIMIT_BYTES == BODY_LIMIT
+def test_oversize_body_is_refused_by_the_proxy(proxy: LocalProxy, cert: CertFiles, gateway: Gateway) -> None:
+    """The proxy refuses what the gateway's own body limit (Fastify's bodyLimit, 1 MiB) would, before
+    it reaches the gateway, and passes a body just under it. The bodies carry no `password`, so the
+    gateway answers 400 without counting a login attempt (5 per 15 minutes per address)."""
     s = session(cert)
-    url = f"{proxy.https_url}/api/v1/auth/login"
+    url = f"{proxy.https_url}{LOGIN}"
     headers = {"Content-Type": "application/json"}
-    seen = len(gateway.requests)
-    big = b'{"password": "' + b"x" * GATEWAY_BODY_LIMIT_BYTES + b'"}'
+
+    def body(size: int) -> bytes:
+        data = b'{"pad": "' + b"x" * (size - 11) + b'"}'
+        assert len(data) == size
+        return data
+
+    before = gateway.count("POST", LOGIN)
+    big = body(GATEWAY_BODY_LIMIT_BYTES + 1)
     r = s.post(url, data=big, headers=headers, timeout=30)
     assert r.status_code == 413
-    assert not [q for q in gateway.requests[seen:] if q[1] == "/api/v1/auth/login"], "the gateway saw the body"
-    small = s.post(url, data=b'{"password": "wrong"}', headers=headers, timeout=10)
-    assert small.status_code == 401, "a normal login still passes through"
+    assert gateway.count("POST", LOGIN) == before, "the gateway saw the oversize body"
+    # The gateway itself refuses that body: the proxy's limit is not stricter than needed ...
+    direct = requests.post(f"{gateway.url}{LOGIN}", data=big, headers=headers, timeout=30)
+    assert direct.status_code == 413, direct.text
+    # ... and a body at the limit passes through to the gateway's login handler.
+    answered = gateway.count("POST", LOGIN, 400)
+    at_limit = s.post(url, data=body(GATEWAY_BODY_LIMIT_BYTES), headers=headers, timeout=30)
+    assert (at_limit.status_code, at_limit.json()) == (400, {"error": "Password is required"}), at_limit.text
+    assert gateway.count("POST", LOGIN, 400) == answered + 1
 
 
-def test_nginx_rate_limit_answers_429(cert: CertFiles, gateway: GatewayDouble) -> None:
+def test_nginx_rate_limit_answers_429(cert: CertFiles, gateway: Gateway) -> None:
     settings = proxy_settings("nginx", proxyRateLimitPerSecond=1, proxyRateLimitBurst=2)
     with run_proxy("nginx", settings, cert, gateway.port) as p:
         s = session(cert)

@@ -1,7 +1,7 @@
 """Run the rendered reverse proxy configuration for real on 127.0.0.1.
 
 The configuration text comes from the same functions the stack uses (infra.stack.proxy); only
-the places differ: free loopback ports, the gateway double as upstream, a test certificate,
+the places differ: free loopback ports, a local upstream (the real gateway), a test certificate,
 and a temporary folder for pid, temp files and logs.
 """
 

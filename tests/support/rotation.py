@@ -29,21 +29,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from infra.host import layout
 from infra.host.artefacts import gateway_yaml
 from infra.host.logrotate import logrotate_config
 from infra.logs.lines import classify
 from infra.settings import Settings
 from tests.support.paths import REPO_ROOT
-from tests.support.processes import STOP_TIMEOUT_S, read_line
+from tests.support.processes import STOP_TIMEOUT_S, free_port
+from tests.support.real_gateway import RealGateway, gateway_command, require_build, secret_env
 from tests.support.settings import settings_of
 
 # The bound the tests assert and docs/logging.md states: per rotation, at most the lines
 # written in this long a window (plus the one being written). Measured windows here are
 # 1-3 ms; 50 ms leaves room for a loaded CI machine.
 WINDOW_BOUND_S = 0.05
-# How long the gateway double may take to print its address.
-DOUBLE_START_S = 30.0
 
 
 def max_lost(rate: float, rotations: int) -> int:
@@ -105,8 +106,8 @@ def writer_seq(record: dict[str, Any]) -> int | None:
     return seq if isinstance(seq, int) else None
 
 
-def double_seq(record: dict[str, Any]) -> int | None:
-    """The double logs each request's URL: /health?seq=N."""
+def request_seq(record: dict[str, Any]) -> int | None:
+    """The gateway's request line (level debug) has each request's URL: /health?seq=N."""
     match = re.fullmatch(r"/health\?seq=(\d+)", str(record.get("url", "")))
     return int(match.group(1)) if match else None
 
@@ -221,42 +222,73 @@ def measure(
 
 
 @dataclass(frozen=True)
-class DoubleResult:
+class GatewayResult:
     result: Result
     alive_after_rotations: bool
     exit_code: int
     live_file_starts_clean: bool
+    # The gateway's plain-text lines (not blank) found in the live file and every copy, in file order.
+    text_lines: tuple[str, ...]
 
 
-def measure_double(
+def text_lines(log_dir: Path) -> tuple[str, ...]:
+    """The non-blank lines classified as text in the live log and its rotated copies (oldest first)."""
+
+    def age(path: Path) -> int:
+        suffix = path.name.removeprefix(layout.LOG_NAME).removesuffix(".gz").lstrip(".")
+        return int(suffix) if suffix.isdigit() else 0
+
+    found: list[str] = []
+    for path in sorted(log_dir.glob(layout.LOG_NAME + "*"), key=age, reverse=True):
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        for raw in data.decode("utf-8", "replace").split("\n"):
+            line = classify(raw)
+            if line.kind == "text" and line.text.strip():
+                found.append(line.text)
+    return tuple(found)
+
+
+def local_gateway_config(settings: Settings, data_dir: Path, port: int) -> dict[str, Any]:
+    """The rendered bare-metal gateway.yaml (its logging.level is what makes request lines appear),
+    with only the places changed: a data folder here and a free port on 127.0.0.1."""
+    config: dict[str, Any] = yaml.safe_load(gateway_yaml(settings))
+    config["core"]["dataDir"] = str(data_dir)
+    config["gateway"].update({"host": "127.0.0.1", "port": port})
+    return config
+
+
+def measure_gateway(
     work: Path, requests_count: int, every_s: float, max_seconds: float = 20.0, rate: float = 500.0
-) -> DoubleResult:
-    """The gateway double as the unit runs the gateway: stdout appended to the log file, never
-    reopened. Each `GET /health?seq=N` logs one line, at most `rate` per second (paced, so the
-    number of rotations does not depend on how fast this machine is); rotations are forced meanwhile."""
+) -> GatewayResult:
+    """The REAL gateway as the unit runs it: stdout appended to the log file (opened once with
+    O_APPEND, as `StandardOutput=append:`), never reopened. Each `GET /health?seq=N` logs one
+    debug line, at most `rate` per second (paced, so the number of rotations does not depend on
+    how fast this machine is); rotations are forced meanwhile. Skips (fails under CI=true) when no
+    real gateway can be built here."""
     import requests  # test-only dependency
 
     setup = _setup(work)
-    # The rendered bare-metal gateway config: its logging.level is what makes request lines appear.
+    settings = host_settings(setup.log_dir)
+    build = require_build()
+    port = free_port()
     config = work / "gateway.yaml"
-    config.write_text(gateway_yaml(host_settings(setup.log_dir)), encoding="utf-8")
-    with setup.log_path.open("ab") as out:
-        double = subprocess.Popen(
-            [
-                *[sys.executable, "-m", "tests.support.gateway_double", "--host", "127.0.0.1", "--port", "0"],
-                *["--config", str(config)],
-            ],
-            stdout=out,
-            stderr=subprocess.PIPE,
-            cwd=REPO_ROOT,
+    config.write_text(yaml.safe_dump(local_gateway_config(settings, work / "data", port)), encoding="utf-8")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(work),
+        "SECUREYEOMAN_ENV": settings.gateway_environment_value,
+        **secret_env(),
+    }
+    with setup.log_path.open("ab") as out:  # "ab": O_APPEND, like StandardOutput=append:
+        proc = subprocess.Popen(
+            gateway_command(build, ["--config", str(config)]), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=work
         )
+    gw = RealGateway(
+        proc, f"http://127.0.0.1:{port}", env["SECUREYEOMAN_ADMIN_PASSWORD"], setup.log_path, work / "data"
+    )
     sent = 0
     try:
-        # Bounded: a double that hangs before printing must not hang the test.
-        first = read_line(double.stderr, DOUBLE_START_S)  # "listening on http://127.0.0.1:PORT"
-        if not first.startswith("listening on "):
-            raise RuntimeError(f"gateway double did not start: {first!r}")
-        url = first.split()[-1]
+        gw.wait_healthy()
         started = time.monotonic()
         stop_at = started + max_seconds
 
@@ -270,7 +302,7 @@ def measure_double(
                     due = started + seq / rate
                     if due > now:
                         time.sleep(due - now)
-                    session.get(f"{url}/health", params={"seq": seq}, timeout=5).raise_for_status()
+                    session.get(f"{gw.url}/health", params={"seq": seq}, timeout=5).raise_for_status()
                     sent += 1
 
         sender = threading.Thread(target=send, name="requests", daemon=True)
@@ -278,21 +310,16 @@ def measure_double(
         rotations = _rotate_while(sender.is_alive, setup, every_s, stop_at + 5)
         sender.join(timeout=10)
         elapsed = time.monotonic() - started
-        alive = double.poll() is None
-        double.send_signal(signal.SIGTERM)
-        code = double.wait(timeout=10)
+        alive = proc.poll() is None
+        code = gw.signal(signal.SIGTERM)
     finally:
-        if double.poll() is None:
-            double.kill()
-            double.wait(STOP_TIMEOUT_S)
-        if double.stderr is not None:
-            double.stderr.close()
+        gw.stop()
     head_line = setup.log_path.read_bytes().split(b"\n", 1)[0]
-    result = _result(setup, sent, rotations, sent / elapsed if elapsed else 0.0, started, seq_of=double_seq)
-    # Clean: empty, or a whole line (JSON, or the gateway's text: the banner's blank line, the stop
-    # lines after a late rotation); never the NULs of a hole or a torn line.
+    result = _result(setup, sent, rotations, sent / elapsed if elapsed else 0.0, started, seq_of=request_seq)
+    # Clean: empty, or a whole line (JSON, or the gateway's text: the stop lines after a late
+    # rotation); never the NULs of a hole or a torn line.
     clean = head_line == b"" or classify(head_line.decode("utf-8", "replace")).kind != "broken"
-    return DoubleResult(result, alive, code, clean)
+    return GatewayResult(result, alive, code, clean, text_lines(setup.log_dir))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +10,13 @@ import pytest
 import requests
 import yaml
 
+from infra.logs.lines import records
 from infra.stack import build_stack, gateway
 from infra.stack.spec import HttpCheck, Reach, SecretRef, Service, Shutdown, StackSpec, Workload
 from infra.targets import docker_map
 from tests.support.docker_plan import container_of
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port, read_line
+from tests.support.processes import free_port
+from tests.support.real_gateway import RealGateway
 from tests.support.settings import settings_of
 
 
@@ -173,37 +171,26 @@ def test_log_level_refuses_what_the_gateway_refuses() -> None:
 
 def test_environment_reaches_the_gateway_as_secureyeoman_env() -> None:
     env = gw(environment="staging").env
-    assert env["SECUREYEOMAN_ENV"] == "staging"
     # Neither does anything in 0.1.0 (docs/gateway.md): relying on them would hide a wrong level.
     assert "SECUREYEOMAN_LOG_LEVEL" not in env and "NODE_ENV" not in env
 
 
-def test_the_double_started_with_the_rendered_config_and_env_logs_at_that_level(tmp_path: Path) -> None:
-    """Rendered gateway.yaml and plain environment into the double (which reads them as the gateway does)."""
-    service = gw(gatewayLogLevel="debug", environment="staging")
-    [config_file] = [f for f in service.files if f.path == gateway.CONFIG_PATH]
-    config = tmp_path / "config.yaml"
-    config.write_text(config_file.content)
+@pytest.mark.live
+def test_the_real_gateway_started_with_the_rendered_config_and_env_logs_at_that_level(tmp_path: Path) -> None:
+    """Rendered gateway.yaml and plain environment into the REAL gateway 0.1.0, only the places
+    changed (a loopback port, a data folder here): it starts, logs request lines at the rendered level
+    and reports the environment the stack told it (`prod` is told `production`: 0.1.0 exits 1 on `prod`)."""
+    service = gw(gatewayLogLevel="debug", environment="prod")
+    config = yaml.safe_load(next(f.content for f in service.files if f.path == gateway.CONFIG_PATH))
+    port = free_port()
+    config["core"]["dataDir"] = str(tmp_path / "data")
+    config["gateway"].update({"host": "127.0.0.1", "port": port})
     env = {k: v for k, v in service.env.items() if isinstance(v, str)}
-    env["SECUREYEOMAN_HOST"], env["SECUREYEOMAN_PORT"] = "127.0.0.1", "0"
-    argv = [sys.executable, "-m", "tests.support.gateway_double", "--port", str(free_port()), "--config", str(config)]
-    proc = subprocess.Popen(
-        argv,
-        cwd=REPO_ROOT,
-        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        url = read_line(proc.stderr, 10).split()[-1]
-        requests.get(f"{url}/health", timeout=10)
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-    assert '"msg":"Request completed"' in out
-    assert '"environment":"staging"' in out  # reported in its JSON start lines
+    env["SECUREYEOMAN_HOST"], env["SECUREYEOMAN_PORT"] = "127.0.0.1", str(port)
+    # `environment` is RealGateway's default SECUREYEOMAN_ENV: the rendered env overrides it.
+    with RealGateway.start(tmp_path / "gateway", config=config, env=env, environment="development") as real:
+        requests.get(f"{real.url}/health", params={"probe": "level"}, timeout=10).raise_for_status()
+        assert real.signal(signal.SIGTERM) == 0
+        lines = records(real.log())
+    assert any(r.get("msg") == "Request completed" and r.get("url") == "/health?probe=level" for r in lines)
+    assert {r["environment"] for r in lines if "environment" in r} == {"production"}  # from its JSON start lines
