@@ -116,6 +116,8 @@ def caddyfile(
     if hop is not None:
         # Caddy would pass the probe's Host on; the proxy must see its own name, over TLS with
         # that name, its certificate verified. HTTP/1.1 only: an upgrade does not exist in HTTP/2.
+        # `tls_trusted_ca_certs`: Caddy 2.8+ logs it as deprecated (for `tls_trust_pool file`, which
+        # 2.6 does not know) and still applies it; it is the one spelling both understand.
         tls = [f"tls_server_name {hop.server_name}", *([f"tls_trusted_ca_certs {hop.ca_file}"] if hop.ca_file else [])]
         through = [
             f"reverse_proxy https://{hop.address} {{",
