@@ -12,9 +12,11 @@ to sit in blackbox.yml. Instead the credentialed probe goes through `probe-auth`
 (infra/stack/probe_auth.py), a tiny Caddy that adds the header from its environment at
 request time: no file holds the key. The blackbox side of it is a TCP probe that sends the
 upgrade request and expects `HTTP/1.1 101`: the HTTP prober would read the upgraded stream as
-a body until its timeout. Through the reverse proxy the WebSocket is checked without a key: an
-upgrade request must reach the gateway's WebSocket route, which answers 401 (a request whose
-upgrade headers a proxy dropped gets 404 there).
+a body until its timeout. Through the reverse proxy the same credentialed upgrade goes through
+probe-auth's second site, which sends it to the proxy's public HTTPS address (`proxy_hop`): it
+must get `HTTP/1.1 101` too. The gateway checks credentials before routing (401 without one for
+any path), so an uncredentialed probe could not tell a proxy that drops Upgrade/Connection from a
+refused key; with the key, a dropped upgrade reaches the gateway as a plain GET and gets 404.
 
 Pure functions of the settings: no I/O, no Pulumi. Module options stay within what Debian's 0.23 and the pinned
 upstream image both accept.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from infra.alerting.rules import dump
 from infra.metrics.probes import (
@@ -75,7 +78,7 @@ CA_PATH = f"{CONFIG_DIR}/tls/proxy-ca.pem"
 MODULE_HEALTH = "gateway_health"
 MODULE_HTTPS = "public_https"
 MODULE_REDIRECT = "http_redirect"
-MODULE_WS_PROXY = "websocket_route"
+MODULE_WS_PROXY = "websocket_proxy_upgrade"
 MODULE_WS_UPGRADE = "websocket_upgrade"
 
 # A fixed key is fine: Sec-WebSocket-Key is a nonce against caches, not a secret; it must be
@@ -166,15 +169,37 @@ def probes(settings: Settings) -> tuple[Probe, ...]:
                 False,
                 "plain HTTP at the proxy answers a redirect to the HTTPS address",
             ),
-            Probe(
-                PROBE_WS_PROXY,
-                MODULE_WS_PROXY,
-                f"{base}{WEBSOCKET_PATH}",
-                False,
-                "an upgrade request through the proxy reaches the gateway's WebSocket route",
-            ),
         ]
+        if runs_websocket_probe(settings):
+            found.append(
+                Probe(
+                    PROBE_WS_PROXY,
+                    MODULE_WS_PROXY,
+                    f"{probe_auth.NAME}:{probe_auth.PROXY_PORT}",
+                    False,
+                    "the WebSocket upgrade on /ws/metrics with the admin key through the reverse proxy"
+                    " (probe-auth to the HTTPS address)",
+                )
+            )
     return tuple(found)
+
+
+def proxy_hop(settings: Settings) -> probe_auth.ProxyHop | None:
+    """Where probe-auth sends the proxied upgrade: the address, Host, server name and trust anchor
+    of the public HTTPS probe (`https_base`, `_tls`, `_host_header`)."""
+    if not (settings.proxy_enabled and runs_websocket_probe(settings)):
+        return None
+    if settings.probe_public_url:
+        # What clients use, checked against the system roots (like the HTTPS probe).
+        url = urlsplit(settings.probe_public_url)
+        hostname = url.hostname or ""
+        return probe_auth.ProxyHop(f"{hostname}:{url.port or 443}", url.netloc, hostname, None)
+    return probe_auth.ProxyHop(
+        f"{proxy.NAME}:{proxy.HTTPS_PORT}",
+        settings.proxy_server_name,
+        settings.proxy_server_name,
+        probe_auth.CA_PATH if trusts_own_ca(settings) else None,
+    )
 
 
 def _tls(settings: Settings) -> dict[str, Any]:
@@ -235,19 +260,16 @@ def modules(settings: Settings) -> dict[str, Any]:
             },
         },
         MODULE_WS_PROXY: {
-            "prober": "http",
+            "prober": "tcp",
             "timeout": timeout,
-            "http": {
-                **http_common,
-                "method": "GET",
-                # The gateway's answer to an upgrade request without a credential.
-                "valid_status_codes": [401],
-                "fail_if_not_ssl": True,
-                "headers": {**_host_header(settings), **UPGRADE_HEADERS},
-                # An upgrade exists in HTTP/1.1 only: over HTTP/2 (which Caddy offers) the client
-                # drops Connection and Upgrade, and the gateway sees a plain GET.
-                "enable_http2": False,
-                "tls_config": _tls(settings),
+            "tcp": {
+                "preferred_ip_protocol": "ip4",
+                "ip_protocol_fallback": False,
+                "query_response": [
+                    # probe-auth sets Host (the proxy's name) and the key on its way to the proxy.
+                    {"send": websocket_request(f"{probe_auth.NAME}:{probe_auth.PROXY_PORT}")},
+                    {"expect": r"^HTTP/1\.1 101 "},
+                ],
             },
         },
         MODULE_WS_UPGRADE: {
@@ -331,5 +353,5 @@ def build(settings: Settings) -> Part:
     )
     services: tuple[Service, ...] = (service,)
     if runs_websocket_probe(settings):
-        services = (probe_auth.service(settings), service)
+        services = (probe_auth.service(settings, proxy_hop(settings)), service)
     return Part(services=services)

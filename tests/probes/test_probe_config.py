@@ -44,7 +44,13 @@ def test_probes_follow_the_settings() -> None:
 
 def test_modules_check_what_a_client_sees() -> None:
     mods = blackbox.modules(settings_of(PROXIED))
-    assert set(mods) == {"gateway_health", "public_https", "http_redirect", "websocket_route", "websocket_upgrade"}
+    assert set(mods) == {
+        "gateway_health",
+        "public_https",
+        "http_redirect",
+        "websocket_proxy_upgrade",
+        "websocket_upgrade",
+    }
     assert mods["gateway_health"]["http"]["fail_if_body_not_matches_regexp"] == ['"status"\\s*:\\s*"ok"']
     https = mods["public_https"]["http"]
     assert https["fail_if_not_ssl"] is True
@@ -53,9 +59,11 @@ def test_modules_check_what_a_client_sees() -> None:
     assert "insecure_skip_verify" not in json.dumps(mods)
     location = mods["http_redirect"]["http"]["fail_if_header_not_matches"][0]
     assert location == {"header": "Location", "regexp": "^https://localhost:8443/health$"}
-    ws = mods["websocket_upgrade"]["tcp"]["query_response"]
-    assert ws[0]["send"].startswith("GET /ws/metrics HTTP/1.1\r\n") and ws[0]["send"].endswith("\r\n\r")
-    assert ws[1]["expect"] == r"^HTTP/1\.1 101 "
+    for module in ("websocket_upgrade", "websocket_proxy_upgrade"):
+        ws = mods[module]["tcp"]["query_response"]
+        assert ws[0]["send"].startswith("GET /ws/metrics HTTP/1.1\r\n") and ws[0]["send"].endswith("\r\n\r")
+        assert "Upgrade: websocket\r\nConnection: Upgrade\r\n" in ws[0]["send"]
+        assert ws[1]["expect"] == r"^HTTP/1\.1 101 "
     # An operator's certificate is checked against the system roots: no ca_file.
     own = blackbox.modules(settings_of({**PROXIED, "proxyTlsSource": "secrets"}))
     assert "ca_file" not in own["public_https"]["http"]["tls_config"]
@@ -127,7 +135,51 @@ def test_stack_runs_blackbox_after_what_it_probes() -> None:
     assert bb.image.tag != "latest" and bb.metrics is not None
     assert {f.secret.key for f in bb.secret_files} == {"proxyTlsCert"}
     auth = spec.service("probe-auth")
-    assert auth.published() == () and [p.number for p in auth.ports] == [probe_auth.PORT]
+    assert auth.published() == () and [p.number for p in auth.ports] == [probe_auth.PORT, probe_auth.PROXY_PORT]
+    assert names.index("probe-auth") > names.index("proxy") and "proxy" in auth.depends_on
+    # The proxy's certificate reaches probe-auth too (its second site verifies the proxy with it).
+    assert [(f.path, f.secret.key, f.mode) for f in auth.secret_files] == [(probe_auth.CA_PATH, "proxyTlsCert", "0444")]
+    plain = build_stack(settings_of({})).service("probe-auth")
+    assert [p.number for p in plain.ports] == [probe_auth.PORT] and plain.secret_files == ()
+    assert "proxy" not in plain.depends_on
+
+
+def _site(caddyfile: str, port: int) -> str:
+    start = caddyfile.index(f"http://:{port} {{\n")
+    end = caddyfile.find("\n}\n", start)
+    return caddyfile[start : end + 3]
+
+
+def test_websocket_probe_through_the_proxy_is_credentialed_and_verifies_the_proxy() -> None:
+    """The proxied upgrade goes through probe-auth's second site, to the address the HTTPS probe
+    checks, with the same Host, TLS server name and trust anchor: never skipping verification."""
+    proxied = {p.name: p for p in blackbox.probes(settings_of(PROXIED))}
+    assert proxied["websocket-proxy"].target == f"probe-auth:{probe_auth.PROXY_PORT}"
+    assert proxied["websocket-proxy"].module == blackbox.MODULE_WS_PROXY
+    text = _site(build_stack(settings_of(PROXIED)).service("probe-auth").files[0].content, probe_auth.PROXY_PORT)
+    assert "reverse_proxy https://proxy:8443 {" in text
+    assert f"header_up X-API-Key {{env.{probe_auth.KEY_ENV}}}" in text
+    assert "header_up Host localhost\n" in text and "tls_server_name localhost\n" in text
+    assert f"tls_trusted_ca_certs {probe_auth.CA_PATH}\n" in text
+    assert "versions 1.1\n" in text and "insecure" not in text
+    assert "method GET" in text and "path /ws/metrics" in text and "respond 404" in text
+    # An operator's certificate: the system roots.
+    own = build_stack(settings_of({**PROXIED, "proxyTlsSource": "secrets"})).service("probe-auth")
+    assert "tls_trusted_ca_certs" not in own.files[0].content and own.secret_files == ()
+    # probePublicUrl: what clients use, by its own name.
+    public = settings_of({**PROXIED, "probePublicUrl": "https://friday.example.net:4443"})
+    text = _site(build_stack(public).service("probe-auth").files[0].content, probe_auth.PROXY_PORT)
+    assert "reverse_proxy https://friday.example.net:4443 {" in text
+    assert "header_up Host friday.example.net:4443\n" in text and "tls_server_name friday.example.net\n" in text
+    assert "tls_trusted_ca_certs" not in text
+    default_port = blackbox.proxy_hop(settings_of({**PROXIED, "probePublicUrl": "https://friday.example.net"}))
+    assert default_port == probe_auth.ProxyHop(
+        "friday.example.net:443", "friday.example.net", "friday.example.net", None
+    )
+    # Without the key there is no credentialed probe, and an uncredentialed one could not tell a
+    # proxy that drops the upgrade headers from a refused credential (401 either way): none.
+    assert [p.name for p in blackbox.probes(settings_of(PROXIED, frozenset()))] == ["health", "https", "redirect"]
+    assert blackbox.proxy_hop(settings_of(PROXIED, frozenset())) is None
 
 
 def _strict(schema: Any) -> Any:

@@ -2,18 +2,16 @@
 (tests/support/real_gateway.py, with an admin API key made through its API) directly and through the
 rendered nginx and Caddy (self-signed certificate), the WebSocket through probe-auth; each probe also
 fails when what it checks is broken. Then Debian's Prometheus evaluates the rendered rules on those
-probes and CertificateExpiring fires for a short-lived certificate only.
-
-One test still runs on the gateway double: the WebSocket route probe through the proxy without its
-upgrade headers (see its docstring)."""
+probes and CertificateExpiring fires for a short-lived certificate only."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,6 @@ from infra.monitoring import endpoints
 from infra.settings import Settings
 from infra.stack import blackbox
 from tests.support import localize
-from tests.support.gateway_double import GatewayDouble
 from tests.support.probes import LocalProbes, local_probes
 from tests.support.processes import binary, free_port, http_ok, process, wait_for
 from tests.support.proxy import LocalProxy, port_of, proxy_settings, run_proxy
@@ -38,7 +35,6 @@ from tests.support.settings import settings_of
 from tests.support.tls import CertFiles, self_signed
 
 pytestmark = pytest.mark.live
-TOKEN = "admin-key-for-the-probe-tests"  # the double's admin key
 KINDS = ["nginx", "caddy"]
 ALL_PROBES = ["health", "websocket", "https", "redirect", "websocket-proxy"]
 
@@ -138,30 +134,40 @@ def _plain(settings: Settings) -> dict[str, Any]:
     return {k: v for k, v in settings.model_dump(by_alias=True).items() if k in keys}
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_websocket_route_probe_needs_the_upgrade_headers(kind: str, cert: CertFiles) -> None:
-    """Without Upgrade/Connection (what a proxy that drops them sends on) the double answers 404.
+def dropping_upgrade(kind: str) -> Callable[[str], str]:
+    """An edit of the rendered proxy configuration that stops passing Upgrade/Connection upstream."""
 
-    On the DOUBLE: the real gateway 0.1.0 answers 401 to both requests without a credential (it
-    checks credentials before routing), so against it this probe cannot tell a proxy that drops the
-    upgrade headers from a refused credential; issue 19 asks for a probe that can, and this test
-    moves to the real gateway with it."""
-    with (
-        GatewayDouble(token=TOKEN) as double,
-        run_proxy(kind, proxy_settings(kind), cert, double.port) as running_proxy,
-        local_probes(probe_settings(kind, running_proxy), double.port, TOKEN, cert, running_proxy) as proxied,
-    ):
-        doc = yaml.safe_load(proxied.config.read_text())
-        plain = doc["modules"][blackbox.MODULE_WS_PROXY]
-        for header in ("Upgrade", "Connection"):
-            del plain["http"]["headers"][header]
-        doc["modules"]["no_upgrade"] = plain
-        proxied.config.write_text(yaml.safe_dump(doc))
-        requests.post(f"{proxied.url}/-/reload", timeout=10).raise_for_status()
-        [route] = [p for p in blackbox.probes(proxied.settings) if p.name == "websocket-proxy"]
-        metrics, debug = proxied.probe("no_upgrade", proxied.local(route.target))
+    def edit(text: str) -> str:
+        if kind == "nginx":
+            dropped = ["proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"]
+            lines = text.splitlines(keepends=True)
+            kept = [line for line in lines if line.strip() not in dropped]
+            assert len(lines) - len(kept) == len(dropped), "the upgrade headers are not in the nginx config"
+            return "".join(kept)
+        edited, n = re.subn(
+            r"(\n(\s*)reverse_proxy \S+ \{\n)", r"\1\2\theader_up -Upgrade\n\2\theader_up -Connection\n", text
+        )
+        assert n == 1, "no reverse_proxy block in the Caddyfile"
+        return edited
+
+    return edit
+
+
+def test_websocket_route_probe_needs_the_upgrade_headers(
+    proxied: LocalProbes, cert: CertFiles, gateway: Gateway
+) -> None:
+    """Through a proxy that drops Upgrade/Connection the gateway gets a plain GET with the key and
+    answers 404: the credentialed probe through the proxy fails (without a key it would get 401
+    either way, the gateway checking credentials before routing)."""
+    kind = proxied.settings.proxy_kind
+    with run_proxy(kind, proxy_settings(kind), cert, gateway.port, dropping_upgrade(kind)) as broken:
+        settings = probe_settings(kind, broken)
+        with local_probes(settings, gateway.port, gateway.key, cert, broken) as probes:
+            metrics, debug = probes.run("websocket-proxy")
+            direct, _ = probes.run("websocket")
     assert metrics["probe_success"] == 0
-    assert "status_code=404" in debug
+    assert "HTTP/1.1 404" in debug, debug
+    assert direct["probe_success"] == 1  # the gateway itself still upgrades
 
 
 class _Constant(BaseHTTPRequestHandler):

@@ -50,3 +50,25 @@ def test_no_probe_auth_without_the_key() -> None:
         inputs(rec, blackbox.NAME)
 
     deploy(check)
+
+
+def test_probe_auth_gets_the_proxy_certificate_to_verify_the_proxy_with() -> None:
+    """Its second site sends the credentialed upgrade through the proxy and verifies the proxy's
+    generated certificate: that certificate is uploaded to probe-auth (public, read-only), the key
+    still only in its environment."""
+
+    def check(rec: Recorder, _: Any) -> None:
+        init = inputs(rec, f"{probe_auth.NAME}-config-init")
+        files = uploads(rec, f"{probe_auth.NAME}-config-init")
+        ca = files[probe_auth.CA_PATH]
+        assert ca["content"].endswith("generated-friday-proxy-tls-cert") and ca["permissions"] == "0444"
+        assert isinstance(init["uploads"], dict) and SECRET_SIG in init["uploads"]
+        caddyfile = next(str(u["content"]) for path, u in files.items() if path.endswith("/Caddyfile"))
+        assert f"tls_trusted_ca_certs {probe_auth.CA_PATH}" in caddyfile and TOKEN not in caddyfile
+        assert f"{probe_auth.KEY_ENV}={TOKEN}" in inputs(rec, probe_auth.NAME)["envs"]["value"]
+
+    deploy(
+        check,
+        {"proxyEnabled": True, "proxyTlsSource": "self-signed"},
+        {"anthropicApiKey": FAKE_AI_KEY, "metricsToken": TOKEN},
+    )

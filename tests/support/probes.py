@@ -1,5 +1,6 @@
 """The stack's RENDERED probes, run here: Debian's blackbox exporter and the probe-auth Caddy on
-127.0.0.1, in front of the gateway double and the live reverse proxy (tests/support/proxy.py).
+127.0.0.1, in front of the gateway (the double or the real one) and the live reverse proxy
+(tests/support/proxy.py); probe-auth's second site goes through that proxy.
 
 Only places change (free loopback ports, the test certificate's path, the double as upstream);
 the modules, the Caddyfile and the probe targets are the rendered ones, mapped to local addresses.
@@ -76,16 +77,26 @@ def rendered(out: Path, service: str, config_dir: str, name: str) -> str:
     return (localize.rendered_files(out, service, config_dir) / name).read_text()
 
 
-def local_caddyfile(text: str, upstream: str, port: int, storage: Path) -> str:
-    """The rendered probe-auth Caddyfile on 127.0.0.1:port, forwarding to the double."""
+def local_caddyfile(
+    text: str, upstream: str, port: int, storage: Path, proxied: tuple[int, str, CertFiles] | None = None
+) -> str:
+    """The rendered probe-auth Caddyfile on 127.0.0.1:port, forwarding to the gateway here; with
+    `proxied` (its port, the proxy's local host:port, the proxy's certificate) its second site too."""
     replacements = {
         f"http://:{probe_auth.PORT} {{": f"http://:{port} {{\n\tbind 127.0.0.1",
         "storage file_system /tmp/caddy": f"storage file_system {storage}",
     }
+    if proxied is not None:
+        proxied_port, proxy_address, cert = proxied
+        replacements[f"http://:{probe_auth.PROXY_PORT} {{"] = f"http://:{proxied_port} {{\n\tbind 127.0.0.1"
+        replacements[f"reverse_proxy https://{proxy.NAME}:{proxy.HTTPS_PORT} {{"] = (
+            f"reverse_proxy https://{proxy_address} {{"
+        )
+        replacements[f"tls_trusted_ca_certs {probe_auth.CA_PATH}"] = f"tls_trusted_ca_certs {cert.cert}"
     for old, new in replacements.items():
         assert old in text, f"{old!r} not in the rendered Caddyfile"
         text = text.replace(old, new)
-    return re.sub(r"reverse_proxy \S+ \{", f"reverse_proxy {upstream} {{", text)
+    return re.sub(r"reverse_proxy (?!https://)\S+ \{", f"reverse_proxy {upstream} {{", text)
 
 
 def local_blackbox_config(text: str, cert: CertFiles) -> str:
@@ -107,7 +118,11 @@ def local_probes(
     try:
         out = folder / "render"
         render.write(settings, out)
-        auth_port, exporter_port = free_port(), free_port()
+        auth_port, proxied_port, exporter_port = free_port(), free_port(), free_port()
+        proxied = None
+        if blackbox.proxy_hop(settings) is not None:
+            assert proxy_here is not None, "these settings probe through a reverse proxy: pass the running one"
+            proxied = (proxied_port, f"127.0.0.1:{port_of(proxy_here.params.https_listen)}", cert)
         caddyfile = folder / "Caddyfile"
         caddyfile.write_text(
             local_caddyfile(
@@ -115,6 +130,7 @@ def local_probes(
                 f"127.0.0.1:{double_port}",
                 auth_port,
                 folder / "caddy-storage",
+                proxied,
             )
         )
         config = folder / blackbox.CONFIG_FILE
@@ -133,6 +149,7 @@ def local_probes(
                 f"https://127.0.0.1:{port_of(proxy_here.params.https_listen)}"
             )
             addresses[f"http://{proxy.NAME}:{proxy.HTTP_PORT}"] = proxy_here.http_url
+            addresses[f"{probe_auth.NAME}:{probe_auth.PROXY_PORT}"] = f"127.0.0.1:{proxied_port}"
         env = {
             **os.environ,
             "HOME": str(folder),
@@ -143,7 +160,7 @@ def local_probes(
         caddy = [shutil.which("caddy") or "caddy", "run", "--adapter", "caddyfile", "--config", str(caddyfile)]
         exporter = [binary("prometheus-blackbox-exporter", "blackbox_exporter"), *command]
         with (
-            running(caddy, folder / "probe-auth.log", [auth_port], env=env),
+            running(caddy, folder / "probe-auth.log", [auth_port, *([proxied_port] if proxied else [])], env=env),
             running(exporter, folder / "blackbox.log", [exporter_port]),
         ):
             url = f"http://127.0.0.1:{exporter_port}"

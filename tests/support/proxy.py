@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,12 +165,18 @@ def drop_root(folder: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def run_proxy(kind: str, settings: Settings, cert: CertFiles, upstream_port: int) -> Iterator[LocalProxy]:
+def run_proxy(
+    kind: str, settings: Settings, cert: CertFiles, upstream_port: int, edit: Callable[[str], str] | None = None
+) -> Iterator[LocalProxy]:
+    """The rendered proxy of `kind`, running; `edit` changes its configuration text first (a
+    test's deliberately broken proxy)."""
     folder = workdir()
     try:
         prefix, own_cert = as_unprivileged(folder, cert)
         params = local_params(settings, own_cert, upstream_port, folder)
         config = write_config(kind, params, folder)
+        if edit is not None:
+            config.write_text(edit(config.read_text(encoding="utf-8")), encoding="utf-8")
         ports = [port_of(params.http_listen), port_of(params.https_listen)]
         command = prefix + run_command(kind, config, folder)
         with running(command, folder / "process.log", ports, env=caddy_env(folder)) as proc:
