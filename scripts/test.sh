@@ -35,6 +35,20 @@ gateway_build() {
   esac
 }
 
+# The engine suite mostly waits on the engine and its containers: it runs beside the other groups from
+# here on (its own build of the gateway waits for the one above), on ports of its own (below the
+# kernel's ephemeral range, tests/support/processes.py), its output printed in its group at the end.
+engine_log=$(mktemp)
+FRIDAY_PORT_RANGE=20000-24999 scripts/engine-suite.sh "$@" >"$engine_log" 2>&1 &
+engine_pid=$!
+engine_suite() {
+  local rc=0
+  wait "$engine_pid" || rc=$?
+  cat "$engine_log"
+  rm -f "$engine_log"
+  return "$rc"
+}
+
 group "ruff check" "$py" -m ruff check .
 group "ruff format" "$py" -m ruff format --check .
 group "import layers (lint-imports; contracts in pyproject.toml)" .venv/bin/lint-imports
@@ -46,5 +60,5 @@ group "pytest tests/pulumi (Pulumi program under mocks)" "$py" -m pytest -q test
 # testinfra's options and a live local install: the host suite gets its own process too.
 group "pytest tests/infra (host checks, bare-metal mode, local install under a temp root)" "$py" -m tests.support.local_host -q "$@"
 # The Docker target's plan on a real Docker engine with Debian stand-in images (docs/engine-test.md).
-group "pytest tests/engine (the dev stack and the proxy variant on a real Docker engine)" scripts/engine-suite.sh "$@"
+group "pytest tests/engine (the dev stack and the proxy variant on a real Docker engine)" engine_suite
 summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import select
 import shutil
 import socket
@@ -26,8 +27,43 @@ STOP_TIMEOUT_S = 10.0
 _HANDED_OUT: set[int] = set()
 
 
+# `make test` runs the engine suite beside the other suites: each process group that runs at the same
+# time as another gets a port range of its own (FRIDAY_PORT_RANGE=LOW-HIGH, outside the kernel's
+# ephemeral range), so two suites are never handed the same port by the kernel.
+PORT_RANGE_ENV = "FRIDAY_PORT_RANGE"
+
+
+def _port_range() -> range | None:
+    text = os.environ.get(PORT_RANGE_ENV, "")
+    if not text:
+        return None
+    low, sep, high = text.partition("-")
+    if not (sep and low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
+        raise RuntimeError(f"{PORT_RANGE_ENV}={text!r}: expected LOW-HIGH, two ports 1024..65535, LOW below HIGH")
+    return range(int(low), int(high) + 1)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
-    """A port nobody listens on right now (127.0.0.1), never one this process was given before."""
+    """A port nobody listens on right now (127.0.0.1), never one this process was given before; from
+    FRIDAY_PORT_RANGE when set, else one the kernel offers."""
+    ports = _port_range()
+    if ports is not None:
+        start = random.randrange(len(ports))
+        for i in range(len(ports)):
+            port = ports[(start + i) % len(ports)]
+            if port not in _HANDED_OUT and _bindable(port):
+                _HANDED_OUT.add(port)
+                return port
+        raise RuntimeError(f"no free port left in {PORT_RANGE_ENV}={os.environ[PORT_RANGE_ENV]}")
     for _ in range(1000):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

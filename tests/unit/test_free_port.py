@@ -27,3 +27,25 @@ def test_a_port_offered_again_by_the_kernel_is_skipped(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(socket, "socket", Kernel)
     assert processes.free_port() == fresh
+
+
+def test_a_port_range_keeps_a_suite_to_its_own_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make test runs the engine suite beside the others with FRIDAY_PORT_RANGE: every port it is
+    handed lies in that range, none twice, and a port someone listens on is skipped."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = int(taken.getsockname()[1])
+        low = busy - 10 if busy > 20000 else busy
+        monkeypatch.setenv(processes.PORT_RANGE_ENV, f"{low}-{low + 20}")
+        ports = [processes.free_port() for _ in range(15)]
+    assert len(set(ports)) == len(ports)
+    assert all(low <= p <= low + 20 for p in ports)
+    assert busy not in ports
+
+
+@pytest.mark.parametrize("text", ["20000", "20000-19999", "80-1000", "a-b", "20000-70000"])
+def test_a_bad_port_range_is_refused(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv(processes.PORT_RANGE_ENV, text)
+    with pytest.raises(RuntimeError, match="expected LOW-HIGH"):
+        processes.free_port()
