@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The engine suite (tests/engine; docs/engine-test.md): the Docker target's plan on a real Docker
 # engine with the real gateway's image and Debian stand-in images for the rest. `make test` runs it
-# beside the other suites (on ports of its own: FRIDAY_PORT_RANGE); it needs root (or an engine that already answers) and a venv with requirements-dev.txt
-# (scripts/bootstrap.sh dev). Extra arguments go to pytest.
+# beside the other suites (on ports of its own: FRIDAY_PORT_RANGE); it needs root (or an engine that
+# already answers) and a venv with requirements-dev.txt (scripts/bootstrap.sh dev). Extra arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
