@@ -56,17 +56,24 @@ def locate_build() -> tuple[Path | None, str]:
 
 
 def validate(build: Path, handoffs: Sequence[Handoff]) -> list[Verdict]:
-    """The gateway's loadConfig + validateSecrets on each hand-off, in one node process."""
+    """The gateway's loadConfig + validateSecrets on each hand-off, in one node process (once per
+    distinct set of hand-offs in a process: the answer depends on nothing else)."""
+    key = json.dumps([[h.where, h.config_yaml, h.env, list(h.args)] for h in handoffs], sort_keys=True)
+    return list(_validate(build, key))
+
+
+@functools.lru_cache(maxsize=256)
+def _validate(build: Path, key: str) -> tuple[Verdict, ...]:
     with tempfile.TemporaryDirectory(prefix="friday-gateway-config-") as tmp:
         items = []
-        for i, h in enumerate(handoffs):
+        for i, (where, config_yaml, env, handoff_args) in enumerate(json.loads(key)):
             path = Path(tmp) / f"config-{i}.yaml"
-            path.write_text(h.config_yaml, encoding="utf-8")
-            args = list(h.args)
+            path.write_text(config_yaml, encoding="utf-8")
+            args = list(handoff_args)
             for flag in ("--config", "-c"):
                 if flag in args[:-1]:  # the file named on the target is this copy here
                     args[args.index(flag) + 1] = str(path)
-            items.append({"where": h.where, "configPath": str(path), "env": h.env, "args": args})
+            items.append({"where": where, "configPath": str(path), "env": env, "args": args})
         done = subprocess.run(
             [str(build / "node"), str(VALIDATOR), str(build)],
             input=json.dumps(items),
@@ -80,7 +87,7 @@ def validate(build: Path, handoffs: Sequence[Handoff]) -> list[Verdict]:
         raise RuntimeError(
             f"the gateway config validator failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}"
         )
-    return [Verdict(r["where"], bool(r["ok"]), r["error"]) for r in json.loads(done.stdout)]
+    return tuple(Verdict(r["where"], bool(r["ok"]), r["error"]) for r in json.loads(done.stdout))
 
 
 def problems(handoffs: Sequence[Handoff]) -> tuple[list[str], str | None]:
