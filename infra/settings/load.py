@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from infra import PROJECT
-from infra.settings import safeguards
+from infra.settings import pattern_words, safeguards
 from infra.settings.errors import SettingsError
 from infra.settings.model import Settings
 from infra.settings.secrets import AI_PROVIDER_KEYS, PROXY_TLS_KEYS, SECRETS_BY_KEY
@@ -295,6 +295,8 @@ def _describe(err: ValidationError, entries: Mapping[str, Entry], raw: RawConfig
     for item in err.errors(include_url=False):
         loc = [str(p) for p in item["loc"]]
         msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "string_pattern_mismatch":  # said in words, never as the bare expression
+            msg = "must be " + pattern_words.words(str((item.get("ctx") or {}).get("pattern", "")))
         if not loc:  # a cross-field check
             if cross_checks:
                 out.append(msg)

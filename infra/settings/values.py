@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
+from infra.settings.shown import shown
+
 # What YAML makes of an unquoted scalar, by tag: the words used in messages.
 YAML_KINDS = {
     "tag:yaml.org,2002:int": "number",
@@ -65,7 +67,7 @@ class Entry:
     def shown(self) -> str:
         """The value as the operator wrote it, for messages."""
         if isinstance(self.value, str) and self.yaml_kind is None:
-            return repr(self.value)
+            return shown(self.value)
         if self.yaml_kind == "null":
             return "(empty)"
         return str(self.value)

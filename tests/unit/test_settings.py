@@ -57,8 +57,16 @@ BAD_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("zero retention", {"prometheusRetentionTime": "0d"}, ["friday:prometheusRetentionTime = '0d'", "more than zero"]),
     ("zero scrape interval", {"scrapeInterval": "0s"}, ["friday:scrapeInterval = '0s'", "more than zero"]),
     ("zero repeat interval", {"alertRepeatInterval": "0h0m"}, ["friday:alertRepeatInterval = '0h0m'", "'1m'"]),
-    ("retention size", {"prometheusRetentionSize": "5G"}, ["friday:prometheusRetentionSize = '5G'", "pattern"]),
-    ("environment chars", {"environment": "Prod!"}, ["friday:environment = 'Prod!'", "pattern"]),
+    (
+        "retention size",
+        {"prometheusRetentionSize": "5G"},
+        ["friday:prometheusRetentionSize = '5G'", "a unit B, KB, MB, GB or TB"],
+    ),
+    (
+        "environment chars",
+        {"environment": "Prod!"},
+        ["friday:environment = 'Prod!'", "lower-case letters, digits and '-'"],
+    ),
     ("provider", {"aiProvider": "mistral"}, ["friday:aiProvider = 'mistral'", "'anthropic', 'openai' or 'google'"]),
     ("log level", {"gatewayLogLevel": "verbose"}, ["friday:gatewayLogLevel = 'verbose'", "'info'"]),
     ("restart", {"dockerRestartPolicy": "no"}, ["friday:dockerRestartPolicy = 'no'", "'unless-stopped'"]),
