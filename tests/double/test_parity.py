@@ -51,7 +51,7 @@ from tests.support.gateway_double import (
     sign_jwt,
 )
 from tests.support.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
-from tests.support.processes import free_port, stop, wait_for
+from tests.support.processes import free_port, stop, wait_healthy
 from tests.support.real_gateway import gateway_command, minimal_config, require_build, secret_env
 
 DOC = REPO_ROOT / "docs" / "gateway.md"
@@ -105,15 +105,7 @@ class Gateway:
         return (self.workdir / "stderr").read_text(encoding="utf-8", errors="replace")
 
     def wait_healthy(self) -> None:
-        def healthy() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the {self.impl} gateway exited with {self.proc.returncode}:\n{self.stderr()}")
-            try:
-                return requests.get(f"{self.url}/health", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_for(f"the {self.impl} gateway's /health", healthy, START_TIMEOUT, self.stderr)
+        wait_healthy(self.proc, f"{self.url}/health", f"the {self.impl} gateway", self.stderr, START_TIMEOUT)
 
     def get(self, path: str, **headers: str) -> requests.Response:
         return requests.get(f"{self.url}{path}", headers=headers, timeout=TIMEOUT)

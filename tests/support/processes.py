@@ -180,3 +180,14 @@ def binary(*names: str) -> str:
             if where:
                 return where
     raise AssertionError(f"{names[0]} is required (scripts/bootstrap.sh installs the Debian package)")
+
+
+def wait_healthy(proc: subprocess.Popen[Any], url: str, what: str, logs: Callable[[], str], timeout: float) -> None:
+    """Wait until GET `url` answers 200; fail at once with `logs()` when `proc` exits meanwhile."""
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} exited with {proc.returncode}:\n{logs()[-4000:]}")
+        return http_ok(url)
+
+    wait_for(f"{what}'s {url}", healthy, timeout, logs)

@@ -26,7 +26,7 @@ import requests
 import yaml
 
 from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port, stop, wait_for
+from tests.support.processes import free_port, stop, wait_healthy
 
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-gateway.sh"
 ENTRY = Path("app/packages/core/dist/cli.js")
@@ -197,15 +197,7 @@ class RealGateway:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def wait_healthy(self, timeout: float = START_TIMEOUT_S) -> None:
-        def healthy() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the real gateway exited with {self.proc.returncode}:\n{self.log()[-4000:]}")
-            try:
-                return requests.get(f"{self.url}/health", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_for("the real gateway's /health", healthy, timeout, self.log)
+        wait_healthy(self.proc, f"{self.url}/health", "the real gateway", self.log, timeout)
 
     def login(self) -> str:
         """An admin JWT from POST /api/v1/auth/login (cached: the login limit is 5 per 15 minutes)."""
