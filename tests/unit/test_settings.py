@@ -57,7 +57,11 @@ BAD_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("zero retention", {"prometheusRetentionTime": "0d"}, ["friday:prometheusRetentionTime = '0d'", "more than zero"]),
     ("zero scrape interval", {"scrapeInterval": "0s"}, ["friday:scrapeInterval = '0s'", "more than zero"]),
     ("zero repeat interval", {"alertRepeatInterval": "0h0m"}, ["friday:alertRepeatInterval = '0h0m'", "'1m'"]),
-    ("retention size", {"prometheusRetentionSize": "5G"}, ["friday:prometheusRetentionSize = '5G'", "pattern"]),
+    (
+        "retention size",
+        {"prometheusRetentionSize": "5G"},
+        ["friday:prometheusRetentionSize = '5G'", "unknown unit 'G'", "'5GB'"],
+    ),
     ("environment chars", {"environment": "Prod!"}, ["friday:environment = 'Prod!'", "pattern"]),
     ("provider", {"aiProvider": "mistral"}, ["friday:aiProvider = 'mistral'", "'anthropic', 'openai' or 'google'"]),
     ("log level", {"gatewayLogLevel": "verbose"}, ["friday:gatewayLogLevel = 'verbose'", "'info'"]),
