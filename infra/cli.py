@@ -50,6 +50,8 @@ def _check(args: argparse.Namespace) -> int:
     render.artefacts(outcome.settings)
     for checked in outcome.checked:
         print(f"checked: {checked}", file=sys.stderr)
+    for not_run in outcome.not_run:
+        print(f"not run: {not_run}", file=sys.stderr)
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for note in monitoring_notes(outcome.settings):

@@ -9,6 +9,9 @@
 5. What the stack hands the gateway (config file, environment, flags on every target), judged by the
    gateway's own config code run with node where a build of its source can be had
    (infra/gateway_config); where not, a warning says it did not run and why.
+6. The rendered artefacts handed to their real consumers where installed (infra/consumers.py):
+   promtool, amtool, nginx -t / caddy validate, systemd-analyze verify, openssl. A refusal is a
+   blocker; a tool not installed is listed in `not_run`.
 Published host ports already taken here are warnings: the deploy may be replacing its own containers.
 """
 
@@ -21,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra import PROJECT, host_checks
+from infra import PROJECT, consumers, host_checks, render
 from infra.gateway_config import check as gateway_check
 from infra.gateway_config import handoffs
 from infra.settings import Settings, missing_required_secrets, validate
@@ -48,6 +51,7 @@ class Outcome:
     blockers: list[str] = field(default_factory=list)  # why a deploy would be refused
     warnings: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)  # checks by outside tools that ran
+    not_run: list[str] = field(default_factory=list)  # outside tools that are not installed here
 
 
 def preflight(
@@ -63,7 +67,8 @@ def preflight(
 
     engine: the config under `pulumi up`; None for `check`, which reads the stack file only and takes
     the secrets' values from secret_values (decrypted by the Pulumi CLI) when it has them.
-    gateway_config: run the gateway's own config validation (`check` without --deployable does not).
+    gateway_config: run the gateway's own config validation and the rendered artefacts' consumers
+    (`check` without --deployable does not).
     """
     raw = read_stack_file(stack_file(stack, root), stack)
     check_project_file(root, stack)
@@ -96,7 +101,14 @@ def preflight(
             warnings.append(f"the gateway's own config validation did not run: {not_run}")
         else:
             checked.append("the gateway's own config code (loadConfig, validateSecrets) on every target's hand-off")
-    return Outcome(settings, spec, blockers, warnings, checked)
+    tools_missing: list[str] = []
+    if gateway_config:
+        report = consumers.run_consumers(settings, render.artefacts(settings), secret_values)
+        blockers += report.refused
+        warnings += report.warnings
+        checked += report.checked
+        tools_missing = report.not_run
+    return Outcome(settings, spec, blockers, warnings, checked, tools_missing)
 
 
 def secret_value_problems(settings: Settings, values: Mapping[str, str]) -> list[str]:

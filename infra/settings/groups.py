@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from infra.settings import gateway_cost
+from infra.settings import gateway_cost, grammar
 from infra.settings.base import (
     DockerSize,
     Duration,
@@ -103,10 +103,6 @@ class DockerSettings(SettingsGroup):
     docker_init_tag: ImageTag = Field("1.37.0", description="Tag of dockerInitImage.")
 
 
-_DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-_DNS_SUBDOMAIN = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$"
-_LABEL_KEY = re.compile(r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
 ChartVersion = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
 
 
@@ -116,8 +112,14 @@ def _label_pairs(value: str) -> str:
         raise ValueError("give at least one key=value label")
     for pair in pairs:
         key, eq, val = pair.partition("=")
-        if not eq or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(val):
-            raise ValueError(f"{pair!r} is not a Kubernetes label key=value")
+        if not eq:
+            raise ValueError(f"{pair!r} is not key=value")
+        problem = grammar.label_key_problem(key)
+        if problem:
+            raise ValueError(f"the label key {key!r} {problem}")
+        problem = grammar.label_value_problem(val)
+        if problem:
+            raise ValueError(f"the label value {val!r} (of {key!r}) {problem}")
     return ",".join(pairs)
 
 
@@ -130,7 +132,7 @@ class KubernetesSettings(SettingsGroup):
     kubernetes_namespace: Annotated[str, Field(pattern=_NAME)] = Field(
         "friday", description="Namespace of every Kubernetes resource of the stack."
     )
-    kubernetes_storage_class: Annotated[str, Field(pattern=r"^$|^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")] = Field(
+    kubernetes_storage_class: grammar.OptionalDnsSubdomain = Field(
         "", description="StorageClass of persistent volume claims; empty means the cluster default."
     )
     kubernetes_context: Annotated[str, Field(pattern=r"^$|^[A-Za-z0-9@:._/-]{1,253}$")] = Field(
@@ -149,23 +151,23 @@ class KubernetesSettings(SettingsGroup):
         description="Part of the gateway Secret's name: raise it after changing a secret's value so the pod "
         "is replaced and reads the new value (the name never depends on the values themselves).",
     )
-    kubernetes_ingress_host: Annotated[str, Field(pattern=r"^$|^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")] = Field(
+    kubernetes_ingress_host: grammar.OptionalIngressHost = Field(
         "", description="Host name the gateway's Ingress serves (TLS); required on the kubernetes target."
     )
-    kubernetes_ingress_class: Annotated[str, Field(pattern=_DNS_LABEL)] = Field(
+    kubernetes_ingress_class: grammar.DnsSubdomain = Field(
         "nginx", description="IngressClass of the gateway's Ingress ('nginx' also gets ingress-nginx timeouts)."
     )
-    kubernetes_ingress_namespace: Annotated[str, Field(pattern=_DNS_LABEL)] = Field(
+    kubernetes_ingress_namespace: grammar.DnsLabel = Field(
         "ingress-nginx",
         description="Namespace the ingress controller runs in: the only namespace, besides Prometheus', "
         "whose pods may reach the gateway (NetworkPolicy).",
     )
-    kubernetes_tls_secret: Annotated[str, Field(pattern=r"^$|" + _DNS_SUBDOMAIN)] = Field(
+    kubernetes_tls_secret: grammar.OptionalDnsSubdomain = Field(
         "",
         description="Existing kubernetes.io/tls Secret (in the stack's namespace) the Ingress serves; "
         "or leave empty and set kubernetesCertIssuer.",
     )
-    kubernetes_cert_issuer: Annotated[str, Field(pattern=r"^$|" + _DNS_SUBDOMAIN)] = Field(
+    kubernetes_cert_issuer: grammar.OptionalDnsSubdomain = Field(
         "",
         description="cert-manager ClusterIssuer that issues the Ingress certificate (into the Secret "
         "<namePrefix>-gateway-tls); used when kubernetesTlsSecret is empty.",
@@ -176,7 +178,7 @@ class KubernetesSettings(SettingsGroup):
         "PrometheusRule, dashboards, AlertmanagerConfig are added to it); 'install': also install "
         "kube-prometheus-stack, Loki and Alloy from their pinned charts.",
     )
-    kubernetes_monitoring_namespace: Annotated[str, Field(pattern=_DNS_LABEL)] = Field(
+    kubernetes_monitoring_namespace: grammar.DnsLabel = Field(
         "monitoring",
         description="Namespace where Prometheus runs ('existing') or where the charts are installed "
         "('install'); its Prometheus pods may scrape the gateway's metrics port.",
@@ -212,8 +214,10 @@ class MonitoringSettings(SettingsGroup):
     prometheus_retention_time: PositiveDuration = Field(
         "30d", description="Prometheus TSDB retention by age; at least sloWindowDays (the SLO is judged over it)."
     )
-    prometheus_retention_size: Annotated[str, Field(pattern=r"^[1-9][0-9]*(B|KB|MB|GB|TB)$")] = Field(
-        "5GB", description="Prometheus TSDB retention by size (B, KB, MB, GB, TB)."
+    prometheus_retention_size: grammar.PrometheusSize = Field(
+        "5GB",
+        description="Prometheus TSDB retention by size: a whole number and a unit (B, KB, MB, GB, TB, PB or "
+        "KiB, MiB, GiB, TiB, PiB; all powers of 1024), such as '5GB'.",
     )
     prometheus_image: ImageRepo = Field("prom/prometheus", description="Prometheus image repository, without tag.")
     prometheus_tag: ImageTag = Field("v3.5.0", description="Prometheus image tag; 'latest' is refused.")
@@ -287,13 +291,11 @@ class AlertingSettings(SettingsGroup):
     alert_slack_channel: Annotated[str, Field(pattern=r"^$|^[#@][A-Za-z0-9._-]{1,80}$")] = Field(
         "", description="Slack channel (#name) for the slack receiver; empty: the webhook's own channel."
     )
-    alert_email_to: Annotated[str, Field(pattern=r"^$|^[^@\s,]+@[^@\s,]+$")] = Field(
-        "", description="Recipient address of the email receiver."
+    alert_email_to: grammar.OptionalEmailList = Field(
+        "", description="Recipient address of the email receiver; several are separated by commas."
     )
-    alert_email_from: Annotated[str, Field(pattern=r"^$|^[^@\s,]+@[^@\s,]+$")] = Field(
-        "", description="Sender address of the email receiver."
-    )
-    alert_email_smarthost: Annotated[str, Field(pattern=r"^$|^[A-Za-z0-9.-]+:[0-9]{1,5}$")] = Field(
+    alert_email_from: grammar.OptionalEmail = Field("", description="Sender address of the email receiver.")
+    alert_email_smarthost: grammar.OptionalHostPort = Field(
         "", description="SMTP server host:port of the email receiver (STARTTLS required)."
     )
     alert_email_username: str = Field(
@@ -348,20 +350,12 @@ class OptionalPartsSettings(SettingsGroup):
     proxy_kind: Literal["nginx", "caddy"] = Field("nginx", description="Which reverse proxy to run.")
 
 
-_LOKI_PERIOD = r"^[1-9][0-9]*(h|d|w)$"
 _LOGROTATE_SIZE = r"^[1-9][0-9]*[kMG]$"
 # Absolute, normalised, and safe to write unquoted into unit files and logrotate configs.
 _ABS_PATH = r"^(/[A-Za-z0-9._-]+)+$"
 _UNIX_NAME = r"^[a-z_][a-z0-9_-]{0,30}$"
 # ProtectHome= hides these from the gateway's unit: nothing it needs may live there.
 _HIDDEN_BY_PROTECT_HOME = ("/home", "/root", "/run/user")
-
-
-def _whole_days(value: str) -> str:
-    hours = int(value[:-1]) * {"h": 1, "d": 24, "w": 168}[value[-1]]
-    if hours % 24:
-        raise ValueError("Loki's compactor deletes whole days (24h index periods): use a multiple of 24h")
-    return value
 
 
 def _outside_home(value: str) -> str:
@@ -379,10 +373,10 @@ class LoggingSettings(SettingsGroup):
     loki_tag: ImageTag = Field(
         "3.7.8", description="Loki image tag (3.x; the rendered config uses the tsdb index, v13)."
     )
-    loki_retention_period: Annotated[str, Field(pattern=_LOKI_PERIOD), AfterValidator(_whole_days)] = Field(
+    loki_retention_period: grammar.WholeDays = Field(
         "30d",
         description="How long Loki keeps logs before the compactor deletes them: whole days, as hours, days "
-        "or weeks ('720h', '30d', '4w'); at least 24h.",
+        "or weeks ('720h', '30d', '4w', '1w3d'); at least 24h.",
     )
     loki_host_port: Port = Field(
         LOKI_HTTP_PORT,
@@ -443,7 +437,7 @@ class HostSettings(SettingsGroup):
     host_journal_max_use: Annotated[str, Field(pattern=_LOGROTATE_SIZE)] = Field(
         "1G", description="Bare metal, hostLogTarget = journal: journald's SystemMaxUse (k, M, G)."
     )
-    host_loki_url: Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.:\[\]-]+$")] = Field(
+    host_loki_url: grammar.HttpBaseUrl = Field(
         f"http://127.0.0.1:{LOKI_HTTP_PORT}",
         description="Bare metal: base URL of the Loki the host's Alloy pushes to (scheme, host, port; no path).",
     )
@@ -506,7 +500,7 @@ class SwaggerUiSettings(SettingsGroup):
 
 
 class ProxySettings(SettingsGroup):
-    proxy_server_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")] = Field(
+    proxy_server_name: grammar.ServerName = Field(
         "localhost", description="Host name the reverse proxy answers to; its TLS certificate must name it."
     )
     proxy_tls_source: Literal["secrets", "self-signed"] = Field(
@@ -570,7 +564,7 @@ class ProbeSettings(SettingsGroup):
         description="Regular expression the gateway's /health body must match (its status code alone proves "
         "little: the 0.1.0 /health is constant).",
     )
-    probe_public_url: Annotated[str, Field(pattern=r"^$|^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")] = Field(
+    probe_public_url: grammar.OptionalHttpsBaseUrl = Field(
         "",
         description="Base URL clients use (https://host[:port], no path) for the public HTTPS probe; empty: "
         "the proxy inside the stack, with proxyServerName as TLS server name and Host.",

@@ -152,6 +152,44 @@ def _cases() -> list[Bad]:
             ("host port 3000", "0.0.0.0 or :: takes it on every address"),
         ),
     ]
+    # 3b. Values as the tool that reads them reads them (infra/settings/grammar.py; each class has its
+    # own table, run through the real tool where installed, in tests/unit/test_value_grammar.py).
+    c += [
+        Bad("repeated unit", "  friday:scrapeInterval: 1m1m\n", ("friday:scrapeInterval = '1m1m'", "biggest first")),
+        Bad("units out of order", "  friday:alertRepeatInterval: 30m4h\n", ("'30m4h'", "each unit once")),
+        Bad("duration overflow", "  friday:prometheusRetentionTime: 300y\n", ("'300y'", "about 292 years")),
+        Bad("half a Loki day", "  friday:lokiRetentionPeriod: 1d12h\n", ("'1d12h'", "whole days")),
+        Bad("size unit case", "  friday:prometheusRetentionSize: 5gb\n", ("'5gb'", "unknown unit 'gb'")),
+        Bad(
+            "image path capitals", "  friday:gatewayImage: ghcr.io/Owner/core\n", ("'ghcr.io/Owner/core'", "lower case")
+        ),
+        Bad("image double dot", "  friday:lokiImage: grafana..loki\n", ("'grafana..loki'", "image repository")),
+        Bad("registry bad port", "  friday:alloyImage: reg.example.org:http/alloy\n", ("a number from 1 to 65535",)),
+        Bad("short digest", "  friday:gatewayTag: 0.1.0@sha256:abc\n", ("64 lower-case hexadecimal digits",)),
+        Bad("namespace too long", f"  friday:kubernetesMonitoringNamespace: {'m' * 64}\n", ("at most 63",)),
+        Bad(
+            "storage class dots", "  friday:kubernetesStorageClass: fast..ssd\n", ("'fast..ssd'", "each dot-separated")
+        ),
+        Bad(
+            "label key prefix", "  friday:kubernetesPrometheusSelector: a..b/release=x\n", ("label key 'a..b/release'",)
+        ),
+        Bad("label value long", f"  friday:kubernetesPrometheusSelector: release={'r' * 64}\n", ("at most 63",)),
+        Bad(
+            "ingress host ip",
+            "  friday:target: kubernetes\n  friday:kubernetesIngressHost: 10.0.0.1\n",
+            ("friday:kubernetesIngressHost = '10.0.0.1'", "is an IP address"),
+        ),
+        Bad("server name dots", "  friday:proxyServerName: friday..example.org\n", ("empty part",)),
+        Bad("loki url garbage", "  friday:hostLokiUrl: 'http://::::'\n", ("friday:hostLokiUrl",)),
+        Bad("loki url port", "  friday:hostLokiUrl: http://loki:70000\n", ("'70000'", "from 1 to 65535")),
+        Bad("probe url http", "  friday:probePublicUrl: http://friday.example.org\n", ("must start with https://",)),
+        Bad(
+            "probe url path", "  friday:probePublicUrl: https://friday.example.org/health\n", ("must not have a path",)
+        ),
+        Bad("email display name", "  friday:alertEmailTo: Ops <ops@example.org>\n", ("no display name",)),
+        Bad("email double dot", "  friday:alertEmailFrom: am@example..org\n", ("empty part",)),
+        Bad("smarthost port", "  friday:alertEmailSmarthost: smtp.example.org:99999\n", ("from 1 to 65535",)),
+    ]
     # 4. Choices with known consequences.
     c += [
         Bad(

@@ -60,7 +60,7 @@ BAD_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "retention size",
         {"prometheusRetentionSize": "5G"},
-        ["friday:prometheusRetentionSize = '5G'", "a unit B, KB, MB, GB or TB"],
+        ["friday:prometheusRetentionSize = '5G'", "unknown unit 'G'", "'5GB'"],
     ),
     (
         "environment chars",
