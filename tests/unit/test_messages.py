@@ -26,14 +26,14 @@ def test_every_pattern_of_the_model_is_said_in_words() -> None:
     ("key", "value", "expected"),
     [
         ("environment", "Prod", "2 to 32 characters: lower-case letters"),
-        ("kubernetesIngressClass", "Nginx_", "a DNS label"),
-        ("alertEmailTo", "ops at example", "an e-mail address"),
-        ("prometheusRetentionSize", "20 gb", "a whole number and a unit B, KB, MB, GB or TB"),
-        ("lokiRetentionPeriod", "31days", "a whole number of hours, days or weeks"),
+        ("kubernetesIngressClass", "Nginx_", "lower-case letters, digits"),
+        ("alertSlackChannel", "general", "a Slack channel '#name' or user '@name'"),
+        ("prometheusRetentionSize", "20 gb", "a whole number and a unit"),
+        ("lokiRetentionPeriod", "31days", "units are ms, s, m, h, d, w and y"),
         ("hostDataDir", "relative/dir", "an absolute path"),
     ],
 )
-def test_a_pattern_refusal_says_what_is_allowed_in_words(key: str, value: str, expected: str) -> None:
+def test_a_refusal_says_what_is_allowed_in_words(key: str, value: str, expected: str) -> None:
     with pytest.raises(SettingsError) as err:
         settings_of({key: value})
     text = str(err.value)
