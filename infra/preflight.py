@@ -27,7 +27,7 @@ from pathlib import Path
 from infra import PROJECT, consumers, host_checks, render
 from infra.gateway_config import check as gateway_check
 from infra.gateway_config import handoffs
-from infra.settings import Settings, missing_required_secrets, validate
+from infra.settings import Settings, grammar, missing_required_secrets, validate
 from infra.settings.load import check_project_file, from_config_env, read_stack_file, stack_file
 from infra.settings.secrets import PROXY_TLS_KEYS, SECRETS_BY_KEY
 from infra.stack import build_stack
@@ -111,6 +111,17 @@ def preflight(
     return Outcome(settings, spec, blockers, warnings, checked, tools_missing)
 
 
+# Receiver URLs kept as secrets (they carry tokens): https wherever the secret travels off the host;
+# a development stack may post to a plain-http webhook (a local receiver).
+SECRET_URLS = ("alertWebhookUrl", "alertSlackUrl", "alertHeartbeatUrl")
+
+
+def _url_problem(settings: Settings, key: str, value: str) -> str | None:
+    if key == "alertWebhookUrl" and settings.is_development:
+        return grammar.url_problem(value, ("https", "http"), path=True)
+    return grammar.url_problem(value, ("https",), path=True)
+
+
 def secret_value_problems(settings: Settings, values: Mapping[str, str]) -> list[str]:
     """Secrets too short to be safe, and a proxy certificate that would fail; never shows a value."""
     problems = []
@@ -122,6 +133,8 @@ def secret_value_problems(settings: Settings, values: Mapping[str, str]) -> list
                 f"{PROJECT}:{key} must be at least {spec.min_length} characters "
                 f"(it has {len(value)}; the value itself is not shown)"
             )
+        elif key in SECRET_URLS and (problem := _url_problem(settings, key, value)):
+            problems.append(f"{PROJECT}:{key} {problem} (the value itself is not shown)")
     cert_key, key_key = PROXY_TLS_KEYS
     if (
         settings.proxy_enabled
