@@ -19,7 +19,7 @@ preview:
 	scripts/bootstrap.sh runtime
 	$(PY) -m infra check --stack $(STACK)
 	scripts/kube-context.sh $(STACK)
-	@command -v pulumi >/dev/null || { echo 'error: Pulumi CLI not found; `make up` installs it (or: scripts/install-pulumi.sh)' >&2; exit 1; }
+	@command -v pulumi >/dev/null || { echo 'error: Pulumi CLI not found; install it with scripts/install-pulumi.sh (offline: PULUMI_DOWNLOAD_BASE=<folder with the release archive and checksum list> scripts/install-pulumi.sh)' >&2; exit 1; }
 	pulumi preview --stack $(STACK)
 
 ## test: install test dependencies (pip and Debian) and run lint, types and every test
