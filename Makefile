@@ -52,9 +52,10 @@ check-generated: generate
 	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
 	  if [ -n "$$untracked" ]; then echo "generated but not committed: $$untracked"; exit 1; fi
 
-## lint: ruff (lint and format), mypy (strict) and the import-layer contracts, as `make test` runs them
+## lint: ruff (lint and format), mypy (strict) and the import-layer contracts, as `make test` runs them;
+## installs only the dev venv (not checkov's venv nor the Debian tools the tests need)
 lint:
-	scripts/bootstrap.sh dev
+	scripts/bootstrap.sh lint
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy infra tests bench __main__.py
