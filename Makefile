@@ -19,7 +19,7 @@ preview:
 	scripts/bootstrap.sh runtime
 	$(PY) -m infra check --stack $(STACK)
 	scripts/kube-context.sh $(STACK)
-	@command -v pulumi >/dev/null || { echo 'error: Pulumi CLI not found; `make up` installs it (or: scripts/install-pulumi.sh)' >&2; exit 1; }
+	@command -v pulumi >/dev/null || { echo 'error: Pulumi CLI not found; install it with scripts/install-pulumi.sh (offline: PULUMI_DOWNLOAD_BASE=<folder with the release archive and checksum list> scripts/install-pulumi.sh)' >&2; exit 1; }
 	pulumi preview --stack $(STACK)
 
 ## test: install test dependencies (pip and Debian) and run lint, types and every test
@@ -52,9 +52,10 @@ check-generated: generate
 	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
 	  if [ -n "$$untracked" ]; then echo "generated but not committed: $$untracked"; exit 1; fi
 
-## lint: ruff (lint and format), mypy (strict) and the import-layer contracts, as `make test` runs them
+## lint: ruff (lint and format), mypy (strict) and the import-layer contracts, as `make test` runs them;
+## installs only the dev venv (not checkov's venv nor the Debian tools the tests need)
 lint:
-	scripts/bootstrap.sh dev
+	scripts/bootstrap.sh lint
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy infra tests bench __main__.py

@@ -26,14 +26,17 @@ def _stack_name(value: str) -> str:
 
 
 def _render(args: argparse.Namespace) -> int:
-    raw = read_stack_file(stack_file(args.stack, args.root), args.stack)
-    settings, host_problems = host_checks.resolve_socket_gid(validate(raw), raw.providers)
+    # The stack file only: no fact of this machine (the Docker socket's group, ports in use) goes into
+    # rendered files, so two machines render the same bytes; those are read at deploy time (preflight).
+    settings = validate(read_stack_file(stack_file(args.stack, args.root), args.stack))
     out = args.out or args.root / "build" / "render" / args.stack
     written = render.write(settings, out)
     print(f"rendered stack {args.stack} into {out} ({len(written)} files):")
     for path in written:
         print(f"  {path.relative_to(out)}")
-    for note in missing_required_secrets(settings) + host_problems + monitoring_notes(settings):
+    for note in (
+        missing_required_secrets(settings) + host_checks.deploy_time_notes(settings) + monitoring_notes(settings)
+    ):
         print(f"note: {note}", file=sys.stderr)
     return 0
 
@@ -45,7 +48,12 @@ def _check(args: argparse.Namespace) -> int:
         values, reason = secrets_from_pulumi_cli(args.stack, args.root)
         because = reason or because
     outcome = preflight(
-        args.stack, args.root, secret_values=values, no_values_because=because, gateway_config=args.deployable
+        args.stack,
+        args.root,
+        secret_values=values,
+        no_values_because=because,
+        gateway_config=args.deployable,
+        this_machine=args.deployable,
     )
     render.artefacts(outcome.settings)
     for checked in outcome.checked:

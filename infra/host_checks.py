@@ -54,6 +54,16 @@ def resolve_socket_gid(settings: Settings, providers: Mapping[str, Any]) -> tupl
     return settings, []
 
 
+def deploy_time_notes(settings: Settings) -> list[str]:
+    """What `render` and plain `check` leave to deploy time, so their output is the same on any machine."""
+    if settings.target != "docker" or settings.docker_socket_gid is not None:
+        return []
+    return [
+        f"{PROJECT}:dockerSocketGid is unset: Alloy's extra group is read from {settings.docker_socket_path} at "
+        "deploy time (`pulumi up`, `check --deployable`), so the rendered files leave it out"
+    ]
+
+
 @dataclass(frozen=True)
 class Listener:
     address: str

@@ -3,7 +3,9 @@
 
 1. The stack file, read strictly (keys, lines, duplicates, values as YAML reads them).
 2. Under `pulumi up`, also the values as the engine hands them to the program (strings).
-3. Facts of this machine for a Docker target on it (the socket's group).
+3. Facts of this machine for a Docker target on it (the socket's group), at deploy time only: under
+   `pulumi up` and `check --deployable`. Plain `check` (like `render`) reads the stack file alone, so
+   its output is the same on any machine.
 4. What a deploy needs beyond valid settings: the required secrets, their values (lengths, the
    proxy's certificate and key).
 5. What the stack hands the gateway (config file, environment, flags on every target), judged by the
@@ -62,6 +64,7 @@ def preflight(
     secret_values: Mapping[str, str] | None = None,
     no_values_because: str = "they were not asked for",
     gateway_config: bool = True,
+    this_machine: bool | None = None,
 ) -> Outcome:
     """Settings of the stack and what stands between them and a deploy. Bad settings raise SettingsError.
 
@@ -69,6 +72,8 @@ def preflight(
     the secrets' values from secret_values (decrypted by the Pulumi CLI) when it has them.
     gateway_config: run the gateway's own config validation and the rendered artefacts' consumers
     (`check` without --deployable does not).
+    this_machine: read this machine's facts (the Docker socket's group, ports in use); default: under
+    `pulumi up` (engine given). Without them the output depends on the stack file only.
     """
     raw = read_stack_file(stack_file(stack, root), stack)
     check_project_file(root, stack)
@@ -79,7 +84,11 @@ def preflight(
         settings = validate(from_engine)  # what the engine passes is what gets deployed
         providers.update(from_engine.providers)
         secret_values = {k.partition(":")[2]: v for k, v in engine.values.items() if k in engine.secret_keys}
-    settings, blockers = host_checks.resolve_socket_gid(settings, providers)
+    if this_machine is None:
+        this_machine = engine is not None
+    blockers: list[str] = []
+    if this_machine:
+        settings, blockers = host_checks.resolve_socket_gid(settings, providers)
     spec = build_stack(settings)
     blockers = missing_required_secrets(settings) + blockers
     if secret_values is None:
@@ -91,7 +100,7 @@ def preflight(
     else:
         blockers += secret_value_problems(settings, secret_values)
     warnings = []
-    if settings.target == "docker" and host_checks.docker_is_local(providers):
+    if this_machine and settings.target == "docker" and host_checks.docker_is_local(providers):
         warnings = host_checks.ports_in_use(spec)
     checked = []
     if gateway_config:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -17,7 +18,7 @@ from infra.host import artefacts as host_artefacts
 from infra.host import backup as host_backup
 from infra.host import metrics_auth as host_metrics_auth
 from infra.host import prometheus as host_prometheus
-from infra.settings import Settings
+from infra.settings import Settings, bounded
 from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
 from infra.stack import build_stack
 from infra.stack.spec import ScheduledTask, SecretRef, Service, StackSpec
@@ -144,7 +145,12 @@ MARKER_HEADER = "rendered stack"
 
 
 def _previous_render(out_dir: Path) -> list[str]:
-    """The files an earlier render wrote here; refuses a folder holding anything else."""
+    """The files an earlier render wrote here; refuses a folder holding anything else.
+
+    The marker is checked whole before anything is deleted: a line naming a path outside the folder
+    (absolute, with '..', through a symbolic link), an unreadable or oversized marker, stops the render
+    with nothing deleted.
+    """
     for parent in [out_dir, *out_dir.parents]:
         if parent.exists() and not parent.is_dir():
             what = "is a file" if parent == out_dir else f"is under {parent}, which is a file"
@@ -154,27 +160,81 @@ def _previous_render(out_dir: Path) -> list[str]:
     if not out_dir.exists() or not any(out_dir.iterdir()):
         return []
     marker = out_dir / MARKER
-    if not marker.is_file():
+    if marker.is_symlink() or not marker.is_file():
         raise OutputError(f"{out_dir} is not empty and was not written by render; choose an empty or new folder")
-    lines = marker.read_text(encoding="utf-8").splitlines()
-    if not lines or not lines[0].startswith(MARKER_HEADER):
-        raise OutputError(f"{marker} is not a render marker; choose an empty or new folder")
-    listed = set(lines[1:])
+    listed = _marker_entries(out_dir, marker)
+    wanted = set(listed)
     for path in sorted(out_dir.rglob("*")):
         rel = path.relative_to(out_dir).as_posix()
         if path.is_dir() and not path.is_symlink():
             continue
-        if rel != MARKER and rel not in listed:
+        if rel != MARKER and rel not in wanted:
             raise OutputError(
                 f"{out_dir} holds {rel}, which render did not write; move it away (render never deletes a file "
                 "it did not write)"
             )
-    return sorted(listed)
+    return listed
+
+
+# A render writes a few hundred files; a marker listing more was not written by render.
+MAX_MARKER_ENTRIES = 10_000
+
+
+def _marker_entries(out_dir: Path, marker: Path) -> list[str]:
+    nothing = "nothing was deleted; remove the marker's bad lines or choose an empty or new folder"
+    try:
+        text = bounded.read_file(marker, "render marker").decode("utf-8")
+    except bounded.HostileInputError as err:
+        raise OutputError(f"render marker {err}; {nothing}") from None
+    except UnicodeDecodeError as err:
+        raise OutputError(f"{marker} is not UTF-8 text (byte {err.start}), so not a render marker; {nothing}") from None
+    # Render writes '\n' line ends only; str.splitlines would also split on other characters.
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or not lines[0].startswith(MARKER_HEADER):
+        raise OutputError(f"{marker} is not a render marker; choose an empty or new folder")
+    entries = lines[1:]
+    if len(entries) > MAX_MARKER_ENTRIES:
+        raise OutputError(
+            f"{marker} lists {len(entries):,} files, more than the {MAX_MARKER_ENTRIES:,} a render writes; {nothing}"
+        )
+    for rel in entries:
+        why = _outside(out_dir, rel)
+        if why:
+            shown = ascii(rel if len(rel) <= 120 else rel[:120] + "...")
+            raise OutputError(
+                f"{marker} lists {shown}, {why}; render deletes only files it wrote inside {out_dir}: {nothing}"
+            )
+    return sorted(set(entries))
+
+
+def _outside(out_dir: Path, rel: str) -> str | None:
+    """Why rel, a line of the marker, is not a file inside out_dir that render may delete; None when it is."""
+    parts = rel.split("/")
+    refusals = (
+        (rel == "", "an empty line (no file)"),
+        (any(ord(c) < 0x20 or ord(c) == 0x7F for c in rel), "a path with control characters (NUL, tab...)"),
+        (rel.startswith("/"), "an absolute path, outside the folder"),
+        (".." in parts, "a path climbing out of the folder with '..'"),
+        ("" in parts or "." in parts, "not a plain relative path as render writes them (empty or '.' parts)"),
+        (rel == MARKER, "the marker itself"),
+    )
+    for refused, why in refusals:
+        if refused:
+            return why
+    for depth in range(1, len(parts)):
+        if out_dir.joinpath(*parts[:depth]).is_symlink():
+            return f"a path through the symbolic link {'/'.join(parts[:depth])}, which may point outside the folder"
+    path = out_dir / rel
+    return "a folder, not a file" if path.is_dir() and not path.is_symlink() else None
 
 
 def _remove_empty_folders(out_dir: Path) -> None:
-    if not out_dir.is_dir():
+    """Empty folders under out_dir, deepest first; never enters a symbolic link."""
+    if not out_dir.is_dir() or out_dir.is_symlink():
         return
-    for path in sorted(out_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+    for folder, _, _ in os.walk(out_dir, topdown=False, followlinks=False):
+        path = Path(folder)
+        if path != out_dir and not path.is_symlink() and not any(path.iterdir()):
             path.rmdir()

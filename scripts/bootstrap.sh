@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on this machine, idempotently.
 #   scripts/bootstrap.sh runtime   venv + requirements.txt (for `make up` / `make render`)
-#   scripts/bootstrap.sh dev       venv + requirements-dev.txt + the Debian tools the tests run
+#   scripts/bootstrap.sh lint      venv + requirements-dev.txt only (ruff, mypy, lint-imports: `make lint`)
+#   scripts/bootstrap.sh dev       venv + requirements-dev.txt + checkov's venv + the Debian tools the tests run
 # Both lock files are hash-locked (`make lock` writes them from requirements*.in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,7 +75,9 @@ install_debian_tools() {
 
 case "$mode" in
   runtime) install_venv requirements.txt ;;
+  # Lint reads the code only: no checkov (a test runs it) and no Debian tools (the tests run them).
+  lint) install_venv requirements-dev.txt ;;
   # checkov's pins clash with pytest's: it gets its own venv (see requirements-checkov.in).
   dev) install_venv requirements-dev.txt; install_venv requirements-checkov.txt .venv-checkov; install_debian_tools ;;
-  *) echo "usage: $0 runtime|dev" >&2; exit 2 ;;
+  *) echo "usage: $0 runtime|lint|dev" >&2; exit 2 ;;
 esac

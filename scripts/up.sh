@@ -5,6 +5,27 @@ cd "$(dirname "$0")/.."
 stack=${1:-dev}
 project=friday
 
+# The stack passphrase: set but empty, Pulumi takes it as an intended empty passphrase and encrypts
+# the stack's secrets with it. Refused before anything runs.
+if [ "${PULUMI_CONFIG_PASSPHRASE+set}" = set ] && [ -z "${PULUMI_CONFIG_PASSPHRASE//[[:space:]]/}" ]; then
+  echo "error: PULUMI_CONFIG_PASSPHRASE is set but empty (or blank): Pulumi would encrypt this stack's secrets" \
+    "with an empty passphrase. Set a real one, or \`unset PULUMI_CONFIG_PASSPHRASE\` to be asked for it." >&2
+  exit 2
+fi
+if [ "${PULUMI_CONFIG_PASSPHRASE_FILE+set}" = set ] && [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ]; then
+  passfile=$PULUMI_CONFIG_PASSPHRASE_FILE
+  if [ -z "$passfile" ] || [ ! -f "$passfile" ] || [ ! -r "$passfile" ]; then
+    echo "error: PULUMI_CONFIG_PASSPHRASE_FILE='$passfile' is not a readable file; point it at the file" \
+      "holding the stack passphrase, or \`unset PULUMI_CONFIG_PASSPHRASE_FILE\` to be asked for it." >&2
+    exit 2
+  fi
+  if [ -z "$(tr -d '[:space:]' < "$passfile" | head -c 1)" ]; then
+    echo "error: PULUMI_CONFIG_PASSPHRASE_FILE='$passfile' is empty (or blank): Pulumi would encrypt this" \
+      "stack's secrets with an empty passphrase. Write the passphrase into it." >&2
+    exit 2
+  fi
+fi
+
 scripts/bootstrap.sh runtime
 py=.venv/bin/python
 
@@ -24,13 +45,21 @@ scripts/kube-context.sh "$stack"
 # The Pulumi CLI of the SDK's version (requirements.in), checksum-verified, into ~/.pulumi/bin.
 export PATH="$HOME/.pulumi/bin:$PATH"
 sdk=$(sed -n 's/^pulumi==\([0-9][0-9.]*\)[[:space:]]*$/\1/p' requirements.in | head -n1)
-if [ "$(pulumi version 2>/dev/null || true)" != "v$sdk" ]; then
+found=$(pulumi version 2>/dev/null || true)
+if [ "$found" != "v$sdk" ]; then
   if ! scripts/install-pulumi.sh "$HOME/.pulumi"; then
+    platform=$(case "$(uname -s)-$(uname -m)" in
+      Linux-x86_64) echo linux-x64 ;; Linux-aarch64 | Linux-arm64) echo linux-arm64 ;;
+      Darwin-x86_64) echo darwin-x64 ;; *) echo darwin-arm64 ;; esac)
+    on_path=${found:+the pulumi on PATH is $found, not v$sdk; }
     cat >&2 <<MSG
-error: could not install the Pulumi CLI v$sdk (no network access to get.pulumi.com?).
-Install exactly that version, then run \`make up\` again:
-  scripts/install-pulumi.sh                       # this repository's verified installer (~/.pulumi/bin)
-  https://www.pulumi.com/docs/install/versions/   # v$sdk archives and their checksums
+error: could not install the Pulumi CLI v$sdk (${on_path}the lines above say why; offline?).
+Either of these works from here:
+  - offline: copy pulumi-v$sdk-$platform.tar.gz and pulumi-$sdk-checksums.txt from
+    https://get.pulumi.com/releases/sdk/ into a folder, then (the checksum is verified):
+      PULUMI_DOWNLOAD_BASE=/path/to/that/folder make up STACK=$stack
+  - a Pulumi CLI v$sdk already installed: put its folder first on PATH:
+      PATH=/path/to/pulumi/bin:\$PATH make up STACK=$stack
 MSG
     exit 1
   fi

@@ -399,8 +399,9 @@ class LoggingSettings(SettingsGroup):
     docker_socket_gid: NonRootId | None = Field(
         None,
         description="Group id owning the Docker socket on the Docker host; Alloy runs as its non-root user with "
-        "this extra group. Unset: read from dockerSocketPath on the machine that checks, renders or deploys "
-        "the stack; set it when the Docker host is another machine (`stat -c %g /var/run/docker.sock` there).",
+        "this extra group. Unset: read from dockerSocketPath at deploy time on the deploying machine (`pulumi up`, "
+        "`check --deployable`; `render` and `check` leave it out, so their output is the same on any machine); "
+        "set it when the Docker host is another machine (`stat -c %g /var/run/docker.sock` there).",
     )
 
 

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from infra import PROJECT
-from infra.settings import pattern_words, safeguards
+from infra.settings import bounded, pattern_words, safeguards
 from infra.settings.errors import SettingsError
 from infra.settings.model import Settings
 from infra.settings.secrets import AI_PROVIDER_KEYS, PROXY_TLS_KEYS, SECRETS_BY_KEY
@@ -58,9 +58,11 @@ def check_project_file(root: Path, stack: str) -> None:
     """Pulumi.yaml beside the stack file must exist and be this project's (name and runtime)."""
     path = root / "Pulumi.yaml"
     try:
-        document = yaml.safe_load(path.read_bytes().decode("utf-8"))
+        document = bounded.load(bounded.read_file(path, "Pulumi.yaml").decode("utf-8"))
     except FileNotFoundError:
         raise SettingsError(stack, [f"{path} does not exist: run this in the friday-infra folder"]) from None
+    except bounded.HostileInputError as err:
+        raise SettingsError(stack, [f"{path} is refused: {err}"]) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise SettingsError(stack, [f"{path} cannot be read as YAML ({type(err).__name__})"]) from None
     name = document.get("name") if isinstance(document, dict) else None
@@ -94,7 +96,9 @@ def read_stack_file(path: Path, stack: str) -> RawConfig:
     text = _read_text(path, stack)
     name = path.name
     try:
-        document = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = bounded.compose(text)
+    except bounded.HostileInputError as err:
+        raise SettingsError(stack, [f"{name} is refused: {err}"]) from None
     except yaml.YAMLError as err:
         raise SettingsError(stack, [f"{name} is not valid YAML: {err}"]) from err
     if document is None:
@@ -146,7 +150,9 @@ def _config(config: yaml.MappingNode, stack: str, name: str, problems: list[str]
 
 def _read_text(path: Path, stack: str) -> str:
     try:
-        return path.read_bytes().decode("utf-8")
+        return bounded.read_file(path, "stack file").decode("utf-8")
+    except bounded.HostileInputError as err:
+        raise SettingsError(stack, [f"stack file {err}"]) from None
     except FileNotFoundError:
         problem = "does not exist"
     except IsADirectoryError:
@@ -221,7 +227,12 @@ def from_config_env(stack: str, env: Mapping[str, str], secret_full_keys: set[st
     providers: dict[str, Any] = {}
     for full_key, value in env.items():
         key, problem = split_key(full_key)
-        if problem:
+        if len(value) > bounded.MAX_FILE_BYTES:
+            problems.append(
+                f"{full_key}: the engine passed a value of {len(value):,} characters; at most "
+                f"{bounded.MAX_FILE_BYTES:,} are read (a stack file may not be larger)"
+            )
+        elif problem:
             problems.append(problem)
         elif key is None:
             providers[full_key] = value

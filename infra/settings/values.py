@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
+from infra.settings import bounded
 from infra.settings.shown import shown
 
 # What YAML makes of an unquoted scalar, by tag: the words used in messages.
@@ -131,7 +132,9 @@ def coerce(entry: Entry, field: FieldInfo, full_key: str) -> Any:
 def _list(value: Any) -> Any:
     if isinstance(value, str):  # the engine passes a structured value as JSON
         try:
-            value = json.loads(value)
+            value = bounded.load_json(value)
+        except bounded.HostileInputError as err:
+            raise ValueError(f"must be a YAML list; this value {err}") from None
         except json.JSONDecodeError:
             raise ValueError("must be a YAML list") from None
     if not isinstance(value, list):

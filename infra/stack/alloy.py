@@ -88,7 +88,7 @@ def build(settings: Settings) -> Part:
         metrics=Metrics(HTTP, METRICS_PATH),
         mounts=(Mount(DATA_VOLUME, DATA_DIR),),
         host_mounts=(HostMount(settings.docker_socket_path, pipeline.DOCKER_SOCKET, read_only=True),),
-        # Unset until infra.settings.host resolves it from the socket on the deploying machine.
+        # Unset until deploy time, when infra.host_checks.resolve_socket_gid reads it from the socket.
         extra_groups=() if settings.docker_socket_gid is None else (settings.docker_socket_gid,),
         config_dir=CONFIG_DIR,
         files=(ConfigFile(CONFIG_PATH, config(settings)),),

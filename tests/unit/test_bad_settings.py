@@ -81,7 +81,7 @@ GOOD = [
 @pytest.mark.parametrize("config", GOOD)
 def test_good_values_pass_both_paths_with_the_same_result(config: str, tmp_path: Path) -> None:
     root = project(tmp_path, "config:\n" + config)
-    from_file = preflight("x", root).settings
+    from_file = preflight("x", root, this_machine=True).settings  # as `check --deployable`
     from_engine = preflight("x", root, EngineConfig(engine_strings("config:\n" + config), frozenset())).settings
     assert from_file == from_engine
 
