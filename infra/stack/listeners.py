@@ -4,17 +4,17 @@ Two listeners collide when they want one port on addresses that overlap (`addres
 address, or either is a wildcard, 0.0.0.0 or ::, which takes the port on every address). The second
 would fail to start, or worse, a client would reach the wrong program. The places:
 
-- the Docker host: the published host ports of every service;
-- the gateway's pod on Kubernetes: the gateway and its metrics-auth sidecar share one network
+- the Docker host (docker target): the published host ports of every service;
+- the gateway's pod (kubernetes target): the gateway and its metrics-auth sidecar share one network
   namespace (infra/targets/kubernetes_map/workload.py, metrics_auth.py);
-- the blackbox exporter's pod on Kubernetes: the exporter and its probe-auth sidecar
+- the blackbox exporter's pod (kubernetes target): the exporter and its probe-auth sidecar
   (infra/targets/kubernetes_map/probes.py);
 - a bare-metal host (the `host/` files every render writes): the gateway, the metrics-auth unit,
   and what the host render expects beside them (infra/host/prometheus.py): Debian's Prometheus and
   Alertmanager with their packaged defaults, node-exporter on loopback, Grafana's Alloy package,
   and a Loki on the host when `hostLokiUrl` points at a loopback address.
 
-`render` writes every target's files for every stack, so every place is judged on every stack.
+`render` writes the bare-metal files for every stack, so that place is judged on every stack.
 tests/unit/test_listeners.py checks these declarations against what the targets render.
 """
 
@@ -143,7 +143,10 @@ def bare_metal(settings: Settings) -> Place:
 
 
 def places(settings: Settings, spec: StackSpec) -> tuple[Place, ...]:
-    return (docker_host(spec), gateway_pod(settings, spec), blackbox_pod(settings), bare_metal(settings))
+    """The places of the stack's target, and the bare-metal host (its files are rendered for every stack)."""
+    if settings.target == "kubernetes":
+        return (gateway_pod(settings, spec), blackbox_pod(settings), bare_metal(settings))
+    return (docker_host(spec), bare_metal(settings))
 
 
 def clashes(settings: Settings, where: tuple[Place, ...]) -> list[str]:

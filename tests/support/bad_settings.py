@@ -28,6 +28,13 @@ class Bad:
         return self.config if not self.config.startswith("  ") else "config:\n" + self.config
 
 
+# What the kubernetes target needs besides, so only the case's own mistake is refused.
+KUBERNETES = (
+    "  friday:target: kubernetes\n  friday:kubernetesIngressHost: friday.example.org\n"
+    "  friday:kubernetesCertIssuer: letsencrypt\n"
+)
+
+
 def _cases() -> list[Bad]:
     c: list[Bad] = []
     # 1. Everything in a stack file is accounted for.
@@ -161,7 +168,7 @@ def _cases() -> list[Bad]:
         ),
         Bad(
             "gateway and its sidecar in one pod",
-            "  friday:gatewayPort: 9480\n",
+            KUBERNETES + "  friday:gatewayPort: 9480\n",
             (
                 "port 9480 in the gateway's pod on Kubernetes",
                 "friday:gatewayPort = 9480 and friday:metricsAuthPort = 9480",
@@ -170,7 +177,7 @@ def _cases() -> list[Bad]:
         ),
         Bad(
             "sidecar on the gateway's port",
-            "  friday:metricsAuthPort: 18789\n",
+            KUBERNETES + "  friday:metricsAuthPort: 18789\n",
             ("port 18789 in the gateway's pod on Kubernetes", "friday:metricsAuthPort = 18789"),
         ),
         Bad(

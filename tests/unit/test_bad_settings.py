@@ -79,6 +79,7 @@ GOOD = [
     # addresses, forced exposure, a k3s ingress controller in kube-system, new enough images.
     "  friday:hostDataDir: /srv/friday\n  friday:hostLogDir: /var/log/gw\n  friday:backupHostDir: /opt/friday/b\n",
     "  friday:gatewayPort: 9100\n  friday:gatewayBindAddress: 10.0.0.5\n",
+    "  friday:gatewayPort: 9480\n",  # Docker: the gateway and metrics-auth are two containers
     "  friday:hostLokiUrl: http://10.0.0.9:18789\n",
     "  friday:environment: prod\n  friday:monitoringBindAddress: 0.0.0.0\n"
     "  friday:force: monitoring-on-every-address\n",
