@@ -27,7 +27,7 @@ PREFIX = "host/"
 DIR = "prometheus"  # under host/; installed as Debian's /etc/prometheus
 INSTALL_DIR = endpoints.PROMETHEUS_CONFIG_DIR
 NODE_EXPORTER_JOB = "node"
-NODE_EXPORTER_PORT = 9100
+NODE_EXPORTER_PORT = endpoints.NODE_EXPORTER_PORT
 NODE_EXPORTER_DEFAULTS = "default/prometheus-node-exporter"
 LOOPBACK = "127.0.0.1"
 

@@ -12,6 +12,9 @@ ALERTMANAGER_PORT = 9093
 ALERTMANAGER_CONFIG_DIR = "/etc/alertmanager"
 ALERTMANAGER_DATA_DIR = "/alertmanager"
 
+# node-exporter beside a bare-metal Prometheus (infra/host/prometheus.py), on loopback.
+NODE_EXPORTER_PORT = 9100
+
 # Both upstream images run as nobody:nogroup and ship busybox wget for healthchecks.
 NOBODY = 65534
 HEALTH_PATH = "/-/healthy"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from infra.settings import grammar
@@ -68,5 +68,16 @@ DockerSize = Annotated[str, AfterValidator(_size)]
 Duration = grammar.Duration
 PositiveDuration = grammar.PositiveDuration
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _not_root(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        raise ValueError(
+            "0 is root's id: the service would run as root (or with root's group); give a non-root id from 1 "
+            "to 2147483647, such as 1000"
+        )
+    return value
+
+
 # Non-root ids only: 0 would run the service as root.
-NonRootId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+NonRootId = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_not_root)]

@@ -7,6 +7,7 @@ scalars and arrays; the prefix of each key names its area.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 
@@ -24,6 +25,7 @@ from infra.settings.base import (
     SettingsGroup,
 )
 from infra.settings.defaults import GATEWAY_DATA_DIR, LOKI_HTTP_PORT
+from infra.settings.system_paths import system_folder
 
 _NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 
@@ -51,7 +53,8 @@ class CoreSettings(SettingsGroup):
         "",
         description="Comma-separated safeguards to override, each a choice with known consequences that is "
         "refused otherwise: long-scrape-interval, long-evaluation-interval, anonymous-grafana, swagger-ui, "
-        "self-signed-certificate (see docs/deployment.md#safeguards).",
+        "self-signed-certificate, gateway-on-every-address, monitoring-on-every-address (see "
+        "docs/deployment.md#safeguards).",
     )
 
 
@@ -356,6 +359,9 @@ _ABS_PATH = r"^(/[A-Za-z0-9._-]+)+$"
 _UNIX_NAME = r"^[a-z_][a-z0-9_-]{0,30}$"
 # ProtectHome= hides these from the gateway's unit: nothing it needs may live there.
 _HIDDEN_BY_PROTECT_HOME = ("/home", "/root", "/run/user")
+HOST_LOG_DIR = "/var/log/friday"
+BACKUP_HOST_DIR = "/var/backups/friday"
+BACKUP_TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
 
 
 def _outside_home(value: str) -> str:
@@ -366,6 +372,30 @@ def _outside_home(value: str) -> str:
 
 
 _HostPath = Annotated[str, Field(pattern=_ABS_PATH), AfterValidator(_outside_home)]
+
+
+def _not_system(example: str) -> Callable[[str], str]:
+    """A bare-metal folder the render gives to the service user is no system or temporary folder
+    (infra/settings/system_paths.py); `example` is what the refusal suggests instead."""
+
+    def check(value: str) -> str:
+        why = system_folder(value, example)
+        if why:
+            raise ValueError(f"refused as a bare-metal folder: {why}")
+        return value
+
+    return check
+
+
+def _folder(example: str) -> AfterValidator:
+    return AfterValidator(_not_system(example))
+
+
+_HostFolder = Annotated[str, Field(pattern=_ABS_PATH), AfterValidator(_outside_home)]
+_DataFolder = Annotated[_HostFolder, _folder(GATEWAY_DATA_DIR)]
+_LogFolder = Annotated[_HostFolder, _folder(HOST_LOG_DIR)]
+_BackupFolder = Annotated[_HostFolder, _folder(BACKUP_HOST_DIR)]
+_TextfileFolder = Annotated[_HostFolder, _folder(BACKUP_TEXTFILE_DIR)]
 
 
 class LoggingSettings(SettingsGroup):
@@ -416,13 +446,13 @@ class HostSettings(SettingsGroup):
         "/opt/secureyeoman/packages/core/dist/cli.js",
         description="Bare metal: the gateway's CLI entry point passed to hostGatewayExec.",
     )
-    host_data_dir: _HostPath = Field(
+    host_data_dir: _DataFolder = Field(
         GATEWAY_DATA_DIR,
         description="Bare metal: the gateway's core.dataDir (SQLite databases, local disk only); the default is "
         "the container's data path, which the bare-metal backup unit also reads.",
     )
-    host_log_dir: _HostPath = Field(
-        "/var/log/friday", description="Bare metal: directory of gateway.log (hostLogTarget = file)."
+    host_log_dir: _LogFolder = Field(
+        HOST_LOG_DIR, description="Bare metal: directory of gateway.log (hostLogTarget = file)."
     )
     host_log_target: Literal["file", "journal"] = Field(
         "file",
@@ -465,13 +495,13 @@ class BackupSettings(SettingsGroup):
         description="BackupStale fires when the newest complete backup is older than this many hours; "
         "must exceed backupIntervalHours.",
     )
-    backup_host_dir: Annotated[str, Field(pattern=_ABS_PATH)] = Field(
-        "/var/backups/friday",
+    backup_host_dir: _BackupFolder = Field(
+        BACKUP_HOST_DIR,
         description="Bare metal: absolute folder the systemd timer writes backups to (Docker and "
         "Kubernetes use a volume).",
     )
-    backup_textfile_dir: Annotated[str, Field(pattern=_ABS_PATH)] = Field(
-        "/var/lib/prometheus/node-exporter",
+    backup_textfile_dir: _TextfileFolder = Field(
+        BACKUP_TEXTFILE_DIR,
         description="Bare metal: node-exporter textfile-collector folder the backup metrics are written to.",
     )
     backup_image: ImageRepo = Field(

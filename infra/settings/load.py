@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from infra import PROJECT
-from infra.settings import bounded, pattern_words, safeguards
+from infra.settings import bounded, hazards, pattern_words, safeguards
 from infra.settings.errors import SettingsError
 from infra.settings.model import Settings
 from infra.settings.secrets import AI_PROVIDER_KEYS, PROXY_TLS_KEYS, SECRETS_BY_KEY
@@ -277,6 +277,7 @@ def validate(raw: RawConfig) -> Settings:
         # Checks across settings are only meaningful once every single value is right.
         problems.extend(_describe(err, entries, raw, cross_checks=not problems))
     if settings is not None and not problems:
+        problems.extend(hazards.refusals(settings))
         problems.extend(safeguards.refusals(settings))
     if problems or settings is None:
         raise SettingsError(raw.stack, problems)

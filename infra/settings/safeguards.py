@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 
 from infra import PROJECT
+from infra.settings.hazards import is_wildcard
 from infra.settings.model import DEVELOPMENT_ENVIRONMENTS, Settings
 
 # Prometheus finds the latest sample of a series within this look-back (its default
@@ -96,6 +97,24 @@ def _self_signed(settings: Settings) -> str | None:
     return None
 
 
+def _every_address(what: str, keys: tuple[str, ...]) -> Callable[[Settings], str | None]:
+    """A listener with no login of its own bound to every address (0.0.0.0, ::) outside development."""
+
+    def check(settings: Settings) -> str | None:
+        fields = {f.alias or n: n for n, f in type(settings).model_fields.items()}
+        bound = [(k, getattr(settings, fields[k])) for k in keys]
+        wide = [f"{PROJECT}:{k} = '{v}'" for k, v in bound if is_wildcard(v)]
+        if not wide or settings.is_development:
+            return None
+        return (
+            f"{' and '.join(wide)} is refused {_where(settings)}: it binds {what} to every address of the host, "
+            "where anyone who reaches the machine can connect (a port Docker publishes also passes by host "
+            "firewalls such as ufw); bind it to 127.0.0.1 or to one address of a private network"
+        )
+
+    return check
+
+
 @dataclass(frozen=True)
 class Safeguard:
     name: str
@@ -108,6 +127,16 @@ SAFEGUARDS: tuple[Safeguard, ...] = (
     Safeguard("anonymous-grafana", _anonymous_grafana),
     Safeguard("swagger-ui", _swagger_ui),
     Safeguard("self-signed-certificate", _self_signed),
+    Safeguard(
+        "gateway-on-every-address",
+        _every_address(
+            "the gateway's API (on bare metal, and on Docker without the reverse proxy)", ("gatewayBindAddress",)
+        ),
+    ),
+    Safeguard(
+        "monitoring-on-every-address",
+        _every_address("Prometheus and Alertmanager, which have no login,", ("monitoringBindAddress",)),
+    ),
 )
 NAMES = tuple(s.name for s in SAFEGUARDS)
 

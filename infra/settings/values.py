@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 
 from infra.settings import bounded
 from infra.settings.shown import shown
+from infra.settings.system_paths import SYSTEM_FOLDERS
 
 # What YAML makes of an unquoted scalar, by tag: the words used in messages.
 YAML_KINDS = {
@@ -198,5 +199,9 @@ def _normalised_path(text: str) -> None:
         suggestion = posixpath.normpath(text)
         if suggestion.startswith("//"):
             suggestion = "/" + suggestion.lstrip("/")
-        hint = "" if ".." in bad else f"; write {suggestion!r}"
+        if suggestion in SYSTEM_FOLDERS:
+            # Never suggest what a folder setting then refuses.
+            hint = f" (it names {suggestion!r}, a system folder)"
+        else:
+            hint = "" if ".." in bad else f"; write {suggestion!r}"
         raise ValueError(f"must be a normalised absolute path (no '.', '..', '//' or trailing '/'){hint}")

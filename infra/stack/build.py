@@ -7,7 +7,6 @@ is built last, from the metrics every other service declares.
 from __future__ import annotations
 
 from collections import Counter
-from ipaddress import ip_address
 
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
@@ -18,6 +17,7 @@ from infra.stack import (
     blackbox,
     gateway,
     grafana,
+    listeners,
     loki,
     metrics_auth,
     prometheus,
@@ -82,33 +82,14 @@ def _check(spec: StackSpec, settings: Settings) -> None:
         for ref in service.secret_refs():
             if ref not in SECRETS_BY_KEY:
                 raise AssertionError(f"{service.name} uses unknown secret {ref!r}")
-    problems = _port_clashes(spec)
+    problems = listeners.clashes(settings, listeners.places(settings, spec))
     if problems:
         raise SettingsError(settings.stack, problems)
 
 
-def _port_clashes(spec: StackSpec) -> list[str]:
-    problems = []
-    bound: list[tuple[str, int, str]] = []
-    for service in spec.services:
-        for port in service.published():
-            assert port.host is not None
-            address, number = port.host.address, port.host.port
-            for other_address, other_number, owner in bound:
-                if other_number == number and addresses_clash(other_address, address):
-                    problems.append(
-                        f"host port {number} on {address} is wanted by both {owner} (on {other_address}) "
-                        f"and {service.name}/{port.name}; a port on 0.0.0.0 or :: takes it on every address: "
-                        "give one of them another port"
-                    )
-            bound.append((address, number, f"{service.name}/{port.name}"))
-    return problems
-
-
 def addresses_clash(a: str, b: str) -> bool:
-    """Two binds of one port collide: the same address, or either is a wildcard (0.0.0.0, ::)."""
-    first, second = ip_address(a), ip_address(b)
-    return first == second or first.is_unspecified or second.is_unspecified
+    """Two binds of one port collide (infra/stack/listeners.py)."""
+    return listeners.addresses_clash(a, b)
 
 
 def _check_ports(service: Service) -> None:

@@ -36,7 +36,7 @@ def test_logrotate_debug_accepts_the_rendered_config(tmp_path: Path) -> None:
     log_dir = tmp_path / "log"
     log_dir.mkdir(mode=0o750)
     (log_dir / "gateway.log").write_text('{"level":"info","msg":"x"}\n')
-    conf = rotation.write_config(rotation.host_settings(log_dir, keep=9), tmp_path / "friday")
+    conf = rotation.write_config(rotation.host_settings(keep=9), tmp_path / "friday", log_dir)
     done = debug_run(conf, tmp_path / "state")
     assert done.returncode == 0, done.stderr
     out = done.stdout + done.stderr
@@ -49,7 +49,7 @@ def test_logrotate_debug_accepts_the_rendered_config(tmp_path: Path) -> None:
 
 
 def test_logrotate_debug_would_reject_a_bad_config(tmp_path: Path) -> None:
-    conf = rotation.write_config(rotation.host_settings(tmp_path), tmp_path / "friday")
+    conf = rotation.write_config(rotation.host_settings(), tmp_path / "friday", tmp_path)
     conf.write_text(conf.read_text().replace("copytruncate", "copytruncate\n    rotatehourly"))
     done = debug_run(conf, tmp_path / "state")
     assert "unknown option 'rotatehourly'" in done.stderr

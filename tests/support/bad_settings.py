@@ -28,6 +28,13 @@ class Bad:
         return self.config if not self.config.startswith("  ") else "config:\n" + self.config
 
 
+# What the kubernetes target needs besides, so only the case's own mistake is refused.
+KUBERNETES = (
+    "  friday:target: kubernetes\n  friday:kubernetesIngressHost: friday.example.org\n"
+    "  friday:kubernetesCertIssuer: letsencrypt\n"
+)
+
+
 def _cases() -> list[Bad]:
     c: list[Bad] = []
     # 1. Everything in a stack file is accounted for.
@@ -135,7 +142,7 @@ def _cases() -> list[Bad]:
             "  friday:hostDataDir: /var/lib/./friday\n",
             ("must be a normalised absolute path", "write '/var/lib/friday'"),
         ),
-        Bad("double slash", "  friday:backupHostDir: /var//backups\n", ("write '/var/backups'",)),
+        Bad("double slash", "  friday:backupHostDir: /var//backups/friday\n", ("write '/var/backups/friday'",)),
         Bad("trailing slash", "  friday:dockerSocketPath: /run/docker.sock/\n", ("write '/run/docker.sock'",)),
         Bad("list for text", "  friday:alertReceivers: [webhook]\n", ("must be a single value, not a list",), False),
     ]
@@ -190,6 +197,142 @@ def _cases() -> list[Bad]:
         Bad("email double dot", "  friday:alertEmailFrom: am@example..org\n", ("empty part",)),
         Bad("smarthost port", "  friday:alertEmailSmarthost: smtp.example.org:99999\n", ("from 1 to 65535",)),
     ]
+    # 3c. Listeners that share addresses (infra/stack/listeners.py): every place, one class.
+    c += [
+        Bad(
+            "mapped wildcard clashes",
+            '  friday:gatewayBindAddress: "::ffff:0.0.0.0"\n  friday:grafanaHostPort: 18789\n',
+            ("host port 18789 on the Docker host", "friday:gatewayHostPort = 18789 and friday:grafanaHostPort = 18789"),
+        ),
+        Bad(
+            "gateway and its sidecar in one pod",
+            KUBERNETES + "  friday:gatewayPort: 9480\n",
+            (
+                "port 9480 in the gateway's pod on Kubernetes",
+                "friday:gatewayPort = 9480 and friday:metricsAuthPort = 9480",
+                "give one of friday:gatewayPort, friday:metricsAuthPort another port",
+            ),
+        ),
+        Bad(
+            "sidecar on the gateway's port",
+            KUBERNETES + "  friday:metricsAuthPort: 18789\n",
+            ("port 18789 in the gateway's pod on Kubernetes", "friday:metricsAuthPort = 18789"),
+        ),
+        Bad(
+            "gateway on the host's Prometheus port",
+            "  friday:gatewayPort: 9090\n",
+            (
+                "port 9090 on a bare-metal host",
+                "the gateway on 127.0.0.1 and Prometheus (Debian's package) on 0.0.0.0",
+                "give friday:gatewayPort another port",
+            ),
+        ),
+        Bad(
+            "gateway on node-exporter's port",
+            "  friday:gatewayPort: 9100\n  friday:gatewayBindAddress: 0.0.0.0\n",
+            ("port 9100 on a bare-metal host", "node-exporter on 127.0.0.1"),
+        ),
+        Bad("gateway on Alloy's port", "  friday:gatewayPort: 12345\n", ("Alloy (Grafana's package) on 127.0.0.1",)),
+        Bad("gateway on the gossip port", "  friday:gatewayPort: 9094\n", ("Alertmanager's cluster port",)),
+        Bad(
+            "host Loki on the gateway's port",
+            "  friday:hostLokiUrl: http://localhost:18789\n",
+            ("port 18789 on a bare-metal host", "a Loki on this host", "friday:hostLokiUrl = 'http://localhost:18789'"),
+        ),
+        Bad(
+            "stack namespace is the monitoring one",
+            "  friday:kubernetesNamespace: monitoring\n",
+            (
+                "friday:kubernetesNamespace and friday:kubernetesMonitoringNamespace are both 'monitoring'",
+                "one namespace for two roles",
+            ),
+        ),
+        Bad(
+            "stack namespace is the ingress one",
+            "  friday:kubernetesNamespace: ingress-nginx\n",
+            ("friday:kubernetesNamespace and friday:kubernetesIngressNamespace are both 'ingress-nginx'",),
+        ),
+        Bad(
+            "monitoring namespace is the ingress one",
+            "  friday:kubernetesMonitoringNamespace: ingress-nginx\n",
+            ("friday:kubernetesMonitoringNamespace and friday:kubernetesIngressNamespace are both",),
+        ),
+    ]
+    # 3c. Unsafe choices refused on every environment (infra/settings/hazards.py, system_paths.py).
+    c += [
+        Bad("data in /var", "  friday:hostDataDir: /var\n", ("friday:hostDataDir = '/var'", "is a system folder")),
+        Bad(
+            "logs in /var/log",
+            "  friday:hostLogDir: /var/log\n",
+            ("'/var/log' is a system folder", "'/var/log/friday'"),
+        ),
+        Bad("data in /var/lib", "  friday:hostDataDir: /var/lib\n", ("'/var/lib' is a system folder",)),
+        Bad("data in /etc", "  friday:hostDataDir: /etc\n", ("'/etc' is a system folder",)),
+        Bad("data under /etc", "  friday:hostDataDir: /etc/friday\n", ("under the system folder /etc",)),
+        Bad("data in /usr", "  friday:hostDataDir: /usr/local\n", ("'/usr/local' is a system folder",)),
+        Bad("logs in /boot", "  friday:hostLogDir: /boot/friday\n", ("under the system folder /boot",)),
+        Bad("logs under /proc", "  friday:hostLogDir: /proc/friday\n", ("under the system folder /proc",)),
+        Bad("data under /sys", "  friday:hostDataDir: /sys/friday\n", ("under the system folder /sys",)),
+        Bad("data under /dev", "  friday:hostDataDir: /dev/shm/friday\n", ("under the system folder /dev",)),
+        Bad("data under /run", "  friday:hostDataDir: /run/friday\n", ("under the system folder /run",)),
+        Bad("backups in /home", "  friday:backupHostDir: /home\n", ("friday:backupHostDir = '/home'", "ProtectHome")),
+        Bad("backups in /root", "  friday:backupHostDir: /root\n", ("friday:backupHostDir = '/root'",)),
+        Bad(
+            "textfile in /var/lib", "  friday:backupTextfileDir: /var/lib\n", ("friday:backupTextfileDir = '/var/lib'",)
+        ),
+        Bad("backups in /opt", "  friday:backupHostDir: /opt\n", ("'/opt' is a system folder",)),
+        Bad(
+            "data under /tmp",
+            "  friday:hostDataDir: /tmp/friday\n",
+            ("friday:hostDataDir = '/tmp/friday'", "PrivateTmp=yes", "deleted when they stop"),
+        ),
+        Bad("logs in /var/tmp", "  friday:hostLogDir: /var/tmp\n", ("under /var/tmp", "PrivateTmp=yes")),
+        Bad("backups under /tmp", "  friday:backupHostDir: /tmp/backups\n", ("under /tmp",)),
+        Bad(
+            "normalises to /var/lib",
+            "  friday:hostDataDir: /var/lib/friday/..\n",
+            ("must be a normalised absolute path", "it names '/var/lib', a system folder"),
+        ),
+        Bad(
+            "trailing slash on /var",
+            "  friday:hostLogDir: /var/\n",
+            ("it names '/var', a system folder",),
+        ),
+        Bad("root user", "  friday:hostUser: root\n", ("friday:hostUser = 'root' is refused", "would run as root")),
+        Bad("root gid", "  friday:gatewayGid: 0\n", ("friday:gatewayGid = 0", "0 is root's id")),
+        Bad("root socket group", "  friday:dockerSocketGid: 0\n", ("friday:dockerSocketGid = 0", "0 is root's id")),
+        Bad(
+            "kube-system namespace",
+            "  friday:kubernetesNamespace: kube-system\n",
+            ("friday:kubernetesNamespace = 'kube-system' is refused", "a namespace Kubernetes itself uses"),
+        ),
+        Bad("default namespace", "  friday:kubernetesNamespace: default\n", ("'default' is refused",)),
+        Bad("kube-public namespace", "  friday:kubernetesNamespace: kube-public\n", ("'kube-public' is refused",)),
+        Bad("kube-node-lease", "  friday:kubernetesNamespace: kube-node-lease\n", ("'kube-node-lease' is refused",)),
+        Bad("kube- prefix", "  friday:kubernetesNamespace: kube-friday\n", ("'kube-friday' is refused",)),
+        Bad(
+            "charts into kube-system",
+            "  friday:kubernetesMonitoringMode: install\n  friday:kubernetesMonitoringNamespace: kube-system\n",
+            ("friday:kubernetesMonitoringNamespace = 'kube-system' is refused with kubernetesMonitoringMode",),
+        ),
+        Bad(
+            "python too old for the backup tool",
+            '  friday:backupTag: "3.10-slim"\n',
+            ("friday:backupTag = '3.10-slim' is refused", "it is version 3.10", "datetime.UTC", "3.11 or newer"),
+        ),
+        Bad("python 3.9", '  friday:backupTag: "3.9.18-slim-bookworm"\n', ("it is version 3.9",)),
+        Bad("python 2", '  friday:backupTag: "2.7-slim"\n', ("it is version 2.7",)),
+        Bad("python without a version", "  friday:backupTag: slim-bookworm\n", ("it names no version",)),
+        Bad(
+            "python from a registry",
+            "  friday:backupImage: docker.io/library/python\n  friday:backupTag: 3.8-alpine\n",
+            ("it is version 3.8",),
+        ),
+        Bad("loki 2", '  friday:lokiTag: "2.9.4"\n', ("friday:lokiTag = '2.9.4' is refused", "3.0 or newer")),
+        Bad("caddy 2.5", "  friday:metricsAuthTag: 2.5.2-alpine\n", ("friday:metricsAuthTag", "2.6 or newer")),
+        Bad("proxy caddy 2.4", "  friday:proxyCaddyTag: 2.4.6\n", ("friday:proxyCaddyTag", "it is version 2.4")),
+        Bad("alloy 0.x", "  friday:alloyTag: v0.40.2\n", ("friday:alloyTag = 'v0.40.2'", "1.0 or newer")),
+    ]
     # 4. Choices with known consequences.
     c += [
         Bad(
@@ -231,6 +374,26 @@ def _cases() -> list[Bad]:
             ("proxyTlsSource = 'self-signed' is refused on environment 'staging'", "'self-signed-certificate'"),
         ),
         Bad("unknown force", "  friday:force: everything\n", ("'everything' is not a safeguard; allowed:",)),
+        Bad(
+            "gateway on every address in production",
+            '  friday:environment: prod\n  friday:gatewayBindAddress: "::"\n',
+            ("friday:gatewayBindAddress = '::' is refused on environment 'prod'", "'gateway-on-every-address'"),
+        ),
+        Bad(
+            "gateway on every address, unknown environment",
+            "  friday:environment: qa\n  friday:gatewayBindAddress: 0.0.0.0\n",
+            ("friday:gatewayBindAddress = '0.0.0.0' is refused on environment 'qa'",),
+        ),
+        Bad(
+            "monitoring on every address in staging",
+            "  friday:environment: staging\n  friday:monitoringBindAddress: 0.0.0.0\n",
+            ("friday:monitoringBindAddress = '0.0.0.0'", "no login", "'monitoring-on-every-address' to friday:force"),
+        ),
+        Bad(
+            "monitoring on the mapped wildcard",
+            '  friday:environment: production\n  friday:monitoringBindAddress: "::ffff:0.0.0.0"\n',
+            ("'monitoring-on-every-address'",),
+        ),
     ]
     return c
 

@@ -74,19 +74,23 @@ def current_user() -> tuple[str, str]:
     return pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
 
 
-def host_settings(log_dir: Path, keep: int = 200) -> Settings:
-    """Settings whose host paths point into a temporary folder, rotating as the current user;
-    the gateway logs at debug (request lines are debug lines)."""
-    user, _ = current_user()
-    plain = {"hostLogDir": str(log_dir), "hostUser": user, "hostLogRotateKeep": keep, "gatewayLogLevel": "debug"}
-    return settings_of(plain, stack="rotation-test")
+def host_settings(keep: int = 200) -> Settings:
+    """Settings of a bare-metal host whose log rotation the tests run; the gateway logs at debug
+    (request lines are debug lines). Its folders and user are the rendered defaults: write_config
+    points the rendered file at the test's folder and user (a user named root, or a folder under /tmp,
+    are refused as settings)."""
+    return settings_of({"hostLogRotateKeep": keep, "gatewayLogLevel": "debug"}, stack="rotation-test")
 
 
-def write_config(settings: Settings, path: Path) -> Path:
+def write_config(settings: Settings, path: Path, log_dir: Path) -> Path:
+    """The rendered logrotate file, rotating log_dir/gateway.log as the current user."""
     text = logrotate_config(settings)
+    rendered = layout.log_file(settings)
+    assert text.count(rendered) == 1, f"{rendered} not once in the rendered logrotate file"
+    text = text.replace(rendered, str(log_dir / layout.LOG_NAME))
     user, group = current_user()
-    if group != user:  # the rendered `su USER USER` assumes a group named like the user
-        text = text.replace(f"su {user} {user}", f"su {user} {group}")
+    owner = layout.service_user(settings)
+    text = text.replace(f"su {owner[0]} {owner[1]}", f"su {user} {group}")
     path.write_text(text, encoding="utf-8")
     path.chmod(0o644)  # logrotate ignores group/world-writable configs
     return path
@@ -149,9 +153,8 @@ def _setup(work: Path) -> _Setup:
     log_dir = work / "log"
     log_dir.mkdir(parents=True)
     log_dir.chmod(0o750)
-    settings = host_settings(log_dir)
-    conf = write_config(settings, work / "logrotate.conf")
-    return _Setup(log_dir, Path(layout.log_file(settings)), conf, work / "logrotate.state")
+    conf = write_config(host_settings(), work / "logrotate.conf", log_dir)
+    return _Setup(log_dir, log_dir / layout.LOG_NAME, conf, work / "logrotate.state")
 
 
 def _rotate_while(busy: Callable[[], bool], setup: _Setup, every_s: float, deadline: float) -> int:
@@ -268,7 +271,7 @@ def measure_gateway(
     import requests  # test-only dependency
 
     setup = _setup(work)
-    settings = host_settings(setup.log_dir)
+    settings = host_settings()
     build = require_build()
     port = free_port()
     config = work / "gateway.yaml"

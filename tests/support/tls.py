@@ -9,7 +9,8 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 
@@ -47,7 +48,7 @@ def pem_pair(
     names: tuple[str, ...] = ("localhost",),
     valid_from: datetime | None = None,
     valid_days: float = 90,
-    key: ec.EllipticCurvePrivateKey | None = None,
+    key: CertificateIssuerPrivateKeyTypes | None = None,
 ) -> PemPair:
     """A self-signed certificate and its key as PEM text, made in-process with `cryptography`."""
     key = key or ec.generate_private_key(ec.SECP256R1())
@@ -64,7 +65,8 @@ def pem_pair(
     )
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-    cert = builder.sign(key, hashes.SHA256())
+    digest = None if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey) else hashes.SHA256()
+    cert = builder.sign(key, digest)
     return PemPair(
         cert.public_bytes(serialization.Encoding.PEM).decode(),
         key.private_bytes(

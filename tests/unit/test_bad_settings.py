@@ -75,6 +75,20 @@ GOOD = [
     "  friday:environment: staging\n  friday:swaggerUiEnabled: true\n  friday:force: swagger-ui, anonymous-grafana\n",
     "  friday:grafanaAnonymousEnabled: true\n  friday:grafanaBindAddress: ::1\n",
     "  docker:host: unix:///var/run/docker.sock\n  friday:target: docker\n",
+    # Near misses of the refusals above: a folder of its own below a system folder, other ports or
+    # addresses, forced exposure, a k3s ingress controller in kube-system, new enough images.
+    "  friday:hostDataDir: /srv/friday\n  friday:hostLogDir: /var/log/gw\n  friday:backupHostDir: /opt/friday/b\n",
+    "  friday:gatewayPort: 9100\n  friday:gatewayBindAddress: 10.0.0.5\n",
+    "  friday:gatewayPort: 9480\n",  # Docker: the gateway and metrics-auth are two containers
+    "  friday:hostLokiUrl: http://10.0.0.9:18789\n",
+    "  friday:environment: prod\n  friday:monitoringBindAddress: 0.0.0.0\n"
+    "  friday:force: monitoring-on-every-address\n",
+    '  friday:environment: prod\n  friday:gatewayBindAddress: "::"\n  friday:force: gateway-on-every-address\n',
+    "  friday:gatewayBindAddress: 0.0.0.0\n  friday:monitoringBindAddress: 0.0.0.0\n",
+    "  friday:kubernetesIngressNamespace: kube-system\n",
+    '  friday:backupTag: "3.11-slim"\n  friday:lokiTag: "3.0.0"\n  friday:alloyTag: v1.0.0\n',
+    '  friday:backupTag: "3"\n  friday:metricsAuthTag: "2.6"\n',
+    "  friday:backupImage: ghcr.io/me/backup\n  friday:backupTag: 3.9-custom\n",
 ]
 
 

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 from infra import host_checks, tls_check
 from infra.cli import main
@@ -189,6 +191,55 @@ def test_deployable_check_without_the_pulumi_cli_says_what_was_not_checked(
     code, out, err = run(capsys, "--root", str(root), "check", "--stack", "x")
     assert code == 0
     assert last_line(out, err) == "stack x: settings valid; not deployable yet (1 problem(s) above)"
+
+
+# What each proxy would refuse to serve, and its neighbours both serve (infra/tls_check.py).
+KEYS: list[tuple[str, Callable[[], CertificateIssuerPrivateKeyTypes], str | None]] = [
+    ("rsa 1024", lambda: rsa.generate_private_key(65537, 1024), "an RSA key of 1024 bits"),
+    ("rsa 2047", lambda: rsa.generate_private_key(65537, 2047), "an RSA key of 2047 bits"),
+    ("rsa 2048", lambda: rsa.generate_private_key(65537, 2048), None),
+    ("dsa 2048", lambda: dsa.generate_private_key(2048), "a DSA key of 2048 bits"),
+    ("ec p-224", lambda: ec.generate_private_key(ec.SECP224R1()), "an EC key on curve secp224r1"),
+    ("ec k-256", lambda: ec.generate_private_key(ec.SECP256K1()), "an EC key on curve secp256k1"),
+    ("ec brainpool", lambda: ec.generate_private_key(ec.BrainpoolP256R1()), "an EC key on curve brainpoolP256r1"),
+    ("ec p-256", lambda: ec.generate_private_key(ec.SECP256R1()), None),
+    ("ec p-384", lambda: ec.generate_private_key(ec.SECP384R1()), None),
+    ("ec p-521", lambda: ec.generate_private_key(ec.SECP521R1()), None),
+    ("ed25519", ed25519.Ed25519PrivateKey.generate, None),
+    ("ed448", ed448.Ed448PrivateKey.generate, "an Ed448 key"),
+]
+
+
+@pytest.mark.parametrize("case", KEYS, ids=[k[0] for k in KEYS])
+def test_deployable_check_refuses_a_key_the_proxies_would_not_serve(
+    case: tuple[str, Callable[[], CertificateIssuerPrivateKeyTypes], str | None],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, make, weak = case
+    root = proxy_stack(tmp_path)
+    pem = pem_pair(("friday.example.org",), key=make())
+    fake_pulumi(tmp_path, {"anthropicApiKey": "sk-" + "a" * 30, "proxyTlsCert": pem.cert, "proxyTlsKey": pem.key},
+                monkeypatch)  # fmt: skip
+    code, out, err = run(capsys, "--root", str(root), "check", "--stack", "x", "--deployable")
+    if weak is None:
+        assert code == 0, err
+        return
+    assert code == 1
+    assert f"friday:proxyTlsKey is {weak}, which nginx or Caddy would refuse to serve" in err
+    assert "allowed: RSA of 2048 bits or more, ECDSA on P-256, P-384 or P-521, or Ed25519" in err
+    assert pem.key not in out + err
+
+
+def test_a_weak_key_in_the_chain_is_named_by_its_place() -> None:
+    leaf = pem_pair(("friday.example.org",))
+    weak_ca = pem_pair(("ca.example.org",), key=rsa.generate_private_key(65537, 1024))
+    problems = tls_check.problems(leaf.cert + weak_ca.cert, leaf.key, "friday.example.org")
+    assert problems == [
+        "friday:proxyTlsCert: certificate 2 of its chain holds an RSA key of 1024 bits, which nginx or Caddy "
+        "would refuse; allowed: RSA of 2048 bits or more, ECDSA on P-256, P-384 or P-521, or Ed25519"
+    ]
 
 
 def test_tls_problems_name_each_fault() -> None:

@@ -50,7 +50,7 @@ BAD_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("unquoted tag", {"gatewayTag": 1.0}, ["friday:gatewayTag = 1.0", 'quote it: friday:gatewayTag: "1.0"']),
     ("tag in image", {"gatewayImage": "ghcr.io/x/core:0.1.0"}, ["friday:gatewayImage", "without ':tag'"]),
     ("bad address", {"gatewayBindAddress": "999.1.1.1"}, ["friday:gatewayBindAddress = '999.1.1.1'", "IPv4"]),
-    ("root uid", {"gatewayUid": 0}, ["friday:gatewayUid = 0", "greater than or equal to 1"]),
+    ("root uid", {"gatewayUid": 0}, ["friday:gatewayUid = 0", "0 is root's id", "such as 1000"]),
     ("tiny memory", {"gatewayMemoryMb": 64}, ["friday:gatewayMemoryMb = 64", "greater than or equal to 128"]),
     ("log size unit", {"dockerLogMaxSize": "10MB"}, ["friday:dockerLogMaxSize = '10MB'", "such as '10m'"]),
     ("retention words", {"prometheusRetentionTime": "15 days"}, ["friday:prometheusRetentionTime", "15d"]),

@@ -65,7 +65,10 @@ def test_limits_healthcheck_and_loopback_port() -> None:
 
 
 def test_host_port_clash_with_the_gateway_is_a_settings_error() -> None:
-    clash = r"host port 18789 on 127\.0\.0\.1 is wanted by both gateway/http \(on 127\.0\.0\.1\) and grafana"
+    clash = (
+        r"host port 18789 on the Docker host is wanted by both gateway/http on 127\.0\.0\.1 and grafana/http on "
+        r"127\.0\.0\.1 \(set by friday:gatewayHostPort = 18789 and friday:grafanaHostPort = 18789\)"
+    )
     with pytest.raises(SettingsError, match=clash):
         service(grafanaHostPort=18789)
 
