@@ -83,7 +83,7 @@ _ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 def _new_stack(args: argparse.Namespace) -> int:
     """Write Pulumi.<stack>.yaml from the documented template, the stack's name as its environment."""
     path = stack_file(args.stack, args.root)
-    if path.exists():
+    if path.exists() or path.is_symlink():  # a dangling link would be written through, outside the folder
         print(f"error: {path} already exists; nothing written", file=sys.stderr)
         return 2
     if not _ENVIRONMENT.match(args.stack):

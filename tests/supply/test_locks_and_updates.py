@@ -113,6 +113,19 @@ def test_new_stack_from_the_template_is_valid_and_safe(tmp_path: Path, capsys: p
     assert "copy docs/stack-template.yaml to Pulumi.Big_Name.yaml" in capsys.readouterr().err
 
 
+def test_new_stack_never_writes_through_a_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "stack-template.yaml").write_text((REPO_ROOT / "docs" / "stack-template.yaml").read_text())
+    outside = tmp_path / "outside" / "victim.yaml"
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "docs").symlink_to(tmp_path / "docs")
+    (tmp_path / "repo" / "Pulumi.qa.yaml").symlink_to(outside)  # dangling: the target does not exist yet
+    (tmp_path / "outside").mkdir()
+    assert main(["--root", str(tmp_path / "repo"), "new-stack", "--stack", "qa"]) == 2
+    assert "already exists; nothing written" in capsys.readouterr().err
+    assert not outside.exists()
+
+
 def test_make_up_creates_a_missing_stack_before_anything_else() -> None:
     up = (REPO_ROOT / "scripts" / "up.sh").read_text()
     assert up.index("infra new-stack") < up.index("infra check") < up.index("install-pulumi.sh")
