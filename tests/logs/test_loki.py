@@ -123,7 +123,7 @@ def test_retention_from_the_setting_enforced_by_the_compactor(setting: str, hour
     assert compactor["delete_request_store"] == "filesystem"  # type: ignore[index]
 
 
-@pytest.mark.parametrize("bad", ["36h", "0d", "30", "1y"])
+@pytest.mark.parametrize("bad", ["36h", "0d", "30", "1d12h"])
 def test_retention_that_is_not_whole_days_is_refused(bad: str) -> None:
     with pytest.raises(SettingsError, match=r"friday:lokiRetentionPeriod = "):
         settings_of({"lokiRetentionPeriod": bad})

@@ -82,7 +82,12 @@ def test_an_unknown_mode_is_refused_naming_the_modes(tmp_path: Path) -> None:
 
 def test_make_lint_bootstraps_the_lint_mode_and_that_mode_has_every_tool_it_runs() -> None:
     commands = subprocess.run(
-        ["make", "-n", "lint"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30, check=True
+        ["make", "--no-print-directory", "-n", "lint"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout.splitlines()
     assert commands[0] == "scripts/bootstrap.sh lint"
     pinned = {
