@@ -54,7 +54,8 @@ group "ruff format" "$py" -m ruff format --check .
 group "import layers (lint-imports; contracts in pyproject.toml)" .venv/bin/lint-imports
 group "mypy" "$py" -m mypy infra tests bench __main__.py
 group "real gateway build (scripts/build-gateway.sh)" gateway_build
-group "pytest (everything but the Pulumi programs, the host suite and the engine suite)" "$py" -m pytest -q --ignore=tests/pulumi --ignore=tests/infra --ignore=tests/engine "$@"
+# Two workers (pytest-xdist; each on ports of its own, tests/conftest.py): most tests wait on processes.
+group "pytest (everything but the Pulumi programs, the host suite and the engine suite)" "$py" -m pytest -q -n 2 --ignore=tests/pulumi --ignore=tests/infra --ignore=tests/engine "$@"
 # The Pulumi mocks keep process-wide state: give the program tests their own process.
 group "pytest tests/pulumi (Pulumi program under mocks)" "$py" -m pytest -q tests/pulumi "$@"
 # testinfra's options and a live local install: the host suite gets its own process too.

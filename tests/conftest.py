@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.infra.options import add_options
+from tests.support.processes import PORT_RANGE_ENV
 
 HOST_SUITE = "tests/infra/"
+# Worker port ranges share these: above the engine suite's 20000-24999 (scripts/test.sh), below the
+# kernel's ephemeral range (32768 and up), so no worker is handed a port the kernel gives anyone else.
+WORKER_PORTS_LOW, WORKER_PORTS_HIGH = 25000, 32767
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,3 +41,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if reporter is not None:
             why = "no --friday-mode given" if mode is None else f"not part of --friday-mode {mode}"
             reporter.write_line(f"tests/infra: {len(drop)} host checks deselected ({why})")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker process gets a port range of its own (tests/support/processes.py:
+    free_port), so two workers are never handed the same port by the kernel."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker.startswith("gw") and worker[2:].isdigit():
+        each = (WORKER_PORTS_HIGH - WORKER_PORTS_LOW + 1) // count
+        low = WORKER_PORTS_LOW + int(worker[2:]) * each
+        os.environ[PORT_RANGE_ENV] = f"{low}-{low + each - 1}"

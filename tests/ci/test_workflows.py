@@ -71,7 +71,7 @@ def test_ci_runs_lint_types_tests_and_drift_checks() -> None:
         "ruff check",
         "ruff format --check",
         "mypy infra tests bench __main__.py",
-        "pytest -q --ignore=tests/pulumi --ignore=tests/infra",
+        "pytest -q -n 2 --ignore=tests/pulumi --ignore=tests/infra",
         "pytest -q tests/pulumi",
         "make check-generated",
         "scripts/bootstrap.sh dev",

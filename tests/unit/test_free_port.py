@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
@@ -17,6 +18,7 @@ def test_free_ports_are_distinct() -> None:
 
 def test_a_port_offered_again_by_the_kernel_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine suite once got one port for two settings: the kernel re-offered a just-released port."""
+    monkeypatch.delenv(processes.PORT_RANGE_ENV, raising=False)  # the kernel's offers, not a worker's range
     first = processes.free_port()
     fresh = next(port for port in range(40000, 60000) if port not in processes._HANDED_OUT)
     offers = iter([first, first, fresh])
@@ -49,3 +51,20 @@ def test_a_bad_port_range_is_refused(monkeypatch: pytest.MonkeyPatch, text: str)
     monkeypatch.setenv(processes.PORT_RANGE_ENV, text)
     with pytest.raises(RuntimeError, match="expected LOW-HIGH"):
         processes.free_port()
+
+
+def test_xdist_workers_get_disjoint_ranges_below_the_ephemeral_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests import conftest
+
+    # pytest_configure sets the variable itself: monkeypatch restores this process's value afterwards.
+    monkeypatch.setenv(processes.PORT_RANGE_ENV, os.environ.get(processes.PORT_RANGE_ENV, ""))
+    ranges = []
+    for worker in ("gw0", "gw1", "gw2"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "3")
+        conftest.pytest_configure(pytest.Config.__new__(pytest.Config))
+        low, high = map(int, os.environ[processes.PORT_RANGE_ENV].split("-"))
+        ranges.append(range(low, high + 1))
+    assert all(r.start >= 20000 and r.stop <= 32768 for r in ranges)  # not the engine's, not the kernel's
+    assert ranges[0].start >= 25000
+    assert not set(ranges[0]) & set(ranges[1]) and not set(ranges[1]) & set(ranges[2])
