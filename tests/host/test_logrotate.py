@@ -87,10 +87,13 @@ def test_the_real_gateway_survives_rotations_and_its_lines_are_counted(tmp_path:
     # With O_APPEND the next line after a truncation lands at offset 0, not after a run of NULs.
     assert measured.live_file_starts_clean
     assert result.written == 2000
-    assert result.rotations >= 5 and result.rotated_files == result.rotations
-    assert result.duplicated == 0 and result.corrupted <= result.rotations
-    assert result.loss_runs <= result.rotations
-    assert result.lost <= rotation.max_lost(result.rate, result.rotations), result
+    # notifempty: a forced rotation that finds the file empty (pino's worker thread writes in bursts)
+    # rotates nothing; only the rotations that copied and truncated can lose lines.
+    truncations = result.rotated_files
+    assert truncations >= 5 and truncations <= result.rotations, result
+    assert result.duplicated == 0 and result.corrupted <= truncations
+    assert result.loss_runs <= truncations
+    assert result.lost <= rotation.max_lost(result.rate, truncations), result
     # Its plain text survived the rotations as text, in order: the start banner, then the stop lines.
     text = measured.text_lines
     assert any("SecureYeoman v" in line for line in text), text
