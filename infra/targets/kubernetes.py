@@ -138,6 +138,8 @@ class KubernetesStack(pulumi.ComponentResource):
             provider=self._provider,
             depends_on=depends_on,
             protect=obj["kind"] in PROTECTED_KINDS,
+            # Deleting the stack or the object in Pulumi leaves the claim (and its data) in the cluster.
+            retain_on_delete=obj["kind"] in PROTECTED_KINDS,
         )
         resource_name = logical_name(self._base, obj)
         if manifests.is_custom(obj):

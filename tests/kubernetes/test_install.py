@@ -76,3 +76,30 @@ def test_loki_is_monolithic_with_the_stacks_retention() -> None:
     assert values["singleBinary"]["replicas"] == 1
     assert values["loki"]["limits_config"]["retention_period"] == "720h"
     assert values["loki"]["compactor"]["retention_enabled"] is True
+
+
+def _non_root_contexts(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every securityContext-like mapping in chart values that asks for runAsNonRoot."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(node, dict):
+        if node.get("runAsNonRoot") is True:
+            found.append((path, node))
+        for key, value in node.items():
+            found += _non_root_contexts(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _non_root_contexts(value, f"{path}[{i}]")
+    return found
+
+
+def test_every_chart_that_asks_for_non_root_names_the_user() -> None:
+    """runAsNonRoot without a numeric user only works for images whose USER is numeric and not root;
+    the Alloy image runs as root unless told (its user exists, uid 473): the kubelet refused it and the
+    release rolled back after 900 s. Each such context in the values names its user."""
+    settings = variant_settings("install")
+    contexts = [(c.release + path, ctx) for c in install.charts(settings) for path, ctx in _non_root_contexts(c.values)]
+    assert any(name.startswith("alloy") for name, _ in contexts)
+    for name, ctx in contexts:
+        assert isinstance(ctx.get("runAsUser"), int) and ctx["runAsUser"] > 0, name
+    [alloy_ctx] = [ctx for name, ctx in contexts if name.startswith("alloy")]
+    assert (alloy_ctx["runAsUser"], alloy_ctx["runAsGroup"]) == (473, 473)

@@ -121,12 +121,13 @@ def test_install_mode_adds_crds_and_charts_before_the_custom_resources() -> None
     deploy(check, plain, secrets)
 
 
-def test_claims_are_protected_and_everything_is_a_child_of_the_component() -> None:
+def test_claims_are_protected_kept_on_delete_and_everything_is_a_child_of_the_component() -> None:
     def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
         for name in k8s_resources(rec):
             opts = seen.opts[name]
             assert opts.parent is stack, name
             assert bool(opts.protect) == ("-persistentvolumeclaim-" in name), name
+            assert bool(opts.retain_on_delete) == ("-persistentvolumeclaim-" in name), name
 
     deploy(check, {}, {"anthropicApiKey": FAKE_AI_KEY})
 

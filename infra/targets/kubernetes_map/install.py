@@ -19,7 +19,7 @@ from infra.logs import pipeline
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import loki
+from infra.stack import alloy, loki
 from infra.stack.spec import resources as spec_resources
 from infra.targets.kubernetes_map import pods
 from infra.targets.kubernetes_map.meta import Manifest, labels, name
@@ -233,7 +233,11 @@ def alloy_chart(settings: Settings) -> Chart:
             # Not read-only: Alloy keeps its positions and WAL under its storage path in the container.
             "securityContext": {
                 "allowPrivilegeEscalation": False,
+                # The image creates its user but runs as root unless told: without an id the kubelet
+                # refuses runAsNonRoot and the release never becomes ready.
                 "runAsNonRoot": True,
+                "runAsUser": alloy.UID,
+                "runAsGroup": alloy.GID,
                 "capabilities": {"drop": ["ALL"]},
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
