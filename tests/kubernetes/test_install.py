@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from infra.dashboards import datasources
 from infra.dashboards import files as dashboard_files
 from infra.settings.groups import label_pairs
@@ -103,3 +105,33 @@ def test_every_chart_that_asks_for_non_root_names_the_user() -> None:
         assert isinstance(ctx.get("runAsUser"), int) and ctx["runAsUser"] > 0, name
     [alloy_ctx] = [ctx for name, ctx in contexts if name.startswith("alloy")]
     assert (alloy_ctx["runAsUser"], alloy_ctx["runAsGroup"]) == (473, 473)
+
+
+GO_ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
+GO_STRING = re.compile(r'^-?\s*"((?:[^"\\]|\\.)*)"\s*-?$')
+
+
+def helm_tpl(text: str) -> str:
+    """What Helm's `tpl` makes of a value, for the one kind of action a literal may hold: a quoted
+    string printed as it is. Any other action would be evaluated against the chart: refused here."""
+
+    def action(match: re.Match[str]) -> str:
+        literal = GO_STRING.match(match.group(1).strip())
+        if literal is None:
+            raise AssertionError(f"tpl would evaluate {match.group(0)!r}")
+        return literal.group(1)
+
+    return GO_ACTION.sub(action, text)
+
+
+def test_alloys_config_survives_helms_tpl_unchanged() -> None:
+    """The chart renders alloy.configMap.content with `tpl`: the pipeline's own level template must
+    come out as written, or every line is labelled level="unparsed"."""
+    settings = variant_settings("install")
+    config = install.alloy_config(settings)
+    assert "{{" in config  # the level template is there to protect
+    [chart] = [c for c in install.charts(settings) if c.release == "alloy"]
+    content = chart.values["alloy"]["configMap"]["content"]
+    assert helm_tpl(content) == config
+    with pytest.raises(AssertionError, match="tpl would evaluate"):
+        helm_tpl(config)  # shipped as is, Helm would run it

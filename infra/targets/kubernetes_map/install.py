@@ -222,12 +222,19 @@ def alloy_config(settings: Settings) -> str:
     return pipeline.kubernetes_config(settings, loki_push_url(settings), settings.kubernetes_namespace)
 
 
+def helm_tpl_literal(text: str) -> str:
+    """`text` as a Helm template that renders to itself: the Alloy chart passes its config through
+    `tpl`, which would evaluate the pipeline's own `{{ ... }}` (its level template) against the chart
+    and every line would get level="unparsed". Each `{{` becomes an action printing the string "{{"."""
+    return text.replace("{{", '{{ "{{" }}')
+
+
 def alloy_chart(settings: Settings) -> Chart:
     values = {
         # Logs come through the API server: one replica, no DaemonSet, no host paths.
         "controller": {"type": "deployment", "replicas": 1},
         "alloy": {
-            "configMap": {"create": True, "content": alloy_config(settings)},
+            "configMap": {"create": True, "content": helm_tpl_literal(alloy_config(settings))},
             "mounts": {"varlog": False, "dockercontainers": False},
             "resources": _resources(settings.alloy_memory_mb, settings.alloy_cpu_millicores),
             # Not read-only: Alloy keeps its positions and WAL under its storage path in the container.
