@@ -49,12 +49,13 @@ def test_settings_refuse_a_retention_shorter_than_the_slo_window() -> None:
     assert stack(prometheusRetentionTime="4w").slo_window_days == 28
 
 
-def outage_test(constants: str, tmp_path: Path, eval_minutes: int, firing: bool) -> subprocess.CompletedProcess[str]:
-    """promtool: seven healthy hours, then /health fails for good at 420m; is the page firing at eval?"""
+def slo_promtool_test(
+    tmp_path: Path, constants: str, health: str, up: str, expr_tests: list[dict[str, Any]]
+) -> subprocess.CompletedProcess[str]:
+    """promtool on the SLO rules with a stack's constants: /health probe and gateway `up` series at 1m
+    steps (each scraped series carries the stack's environment as a target label), then expr_tests."""
     (tmp_path / "slo.yml").write_text(rules.rule_file_text(rules.SLO_RULES))
     (tmp_path / "stack-constants.yml").write_text(constants)
-    alert = slo.PAGE.threshold.alert
-    firing_alerts = f'count(ALERTS{{alertname="{alert}", alertstate="firing"}})'
     test = {
         "rule_files": ["slo.yml", "stack-constants.yml"],
         "evaluation_interval": "1m",
@@ -62,22 +63,24 @@ def outage_test(constants: str, tmp_path: Path, eval_minutes: int, firing: bool)
             {
                 "interval": "1m",
                 "input_series": [
-                    # Every scraped series carries the stack's environment as a target label.
-                    {"series": f'probe_success{{probe="health",slo="availability",{ENV}}}', "values": "1x419 0x60"},
-                    {"series": f'up{{job="gateway",{ENV}}}', "values": "1x480"},
+                    {"series": f'probe_success{{probe="health",slo="availability",{ENV}}}', "values": health},
+                    {"series": f'up{{job="gateway",{ENV}}}', "values": up},
                 ],
-                "promql_expr_test": [
-                    {
-                        "expr": firing_alerts,
-                        "eval_time": f"{eval_minutes}m",
-                        "exp_samples": [{"labels": "{}", "value": 1}] if firing else [],
-                    }
-                ],
+                "promql_expr_test": expr_tests,
             }
         ],
     }
     (tmp_path / "test.yml").write_text(yaml.safe_dump(test, width=1000))
     return promtool("test", "rules", "test.yml", cwd=tmp_path)
+
+
+def outage_test(constants: str, tmp_path: Path, eval_minutes: int, firing: bool) -> subprocess.CompletedProcess[str]:
+    """promtool: seven healthy hours, then /health fails for good at 420m; is the page firing at eval?"""
+    alert = slo.PAGE.threshold.alert
+    firing_alerts = f'count(ALERTS{{alertname="{alert}", alertstate="firing"}})'
+    expected = [{"labels": "{}", "value": 1}] if firing else []
+    check = {"expr": firing_alerts, "eval_time": f"{eval_minutes}m", "exp_samples": expected}
+    return slo_promtool_test(tmp_path, constants, "1x419 0x60", "1x480", [check])
 
 
 @pytest.mark.parametrize(
@@ -169,25 +172,7 @@ def test_a_short_outage_on_a_young_prometheus_fires_nothing_with_the_stacks_cons
     """Prometheus 30 minutes old, the gateway down 30m..35m: over what exists that is 16% of every
     window, far past every threshold; with the rendered constants of the default stack neither
     tier fires at any minute of the following hours."""
-    (tmp_path / "slo.yml").write_text(rules.rule_file_text(rules.SLO_RULES))
-    (tmp_path / "stack-constants.yml").write_text(rules.stack_constants(stack()))
     firing = 'count(ALERTS{alertname=~"ErrorBudgetBurn.*"})'
-    test = {
-        "rule_files": ["slo.yml", "stack-constants.yml"],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "interval": "1m",
-                "input_series": [
-                    {"series": f'probe_success{{probe="health",slo="availability",{ENV}}}', "values": "1x29 0x5 1x300"},
-                    {"series": f'up{{job="gateway",{ENV}}}', "values": "1x335"},
-                ],
-                "promql_expr_test": [
-                    {"expr": firing, "eval_time": f"{m}m", "exp_samples": []} for m in range(36, 300, 4)
-                ],
-            }
-        ],
-    }
-    (tmp_path / "test.yml").write_text(yaml.safe_dump(test, width=1000))
-    result = promtool("test", "rules", "test.yml", cwd=tmp_path)
+    checks = [{"expr": firing, "eval_time": f"{m}m", "exp_samples": []} for m in range(36, 300, 4)]
+    result = slo_promtool_test(tmp_path, rules.stack_constants(stack()), "1x29 0x5 1x300", "1x335", checks)
     assert result.returncode == 0, result.stdout + result.stderr
