@@ -61,8 +61,9 @@ def test_forced_rotations_under_load_stay_within_the_documented_loss(rate: int, 
     seconds = 3.0
     result = rotation.measure(tmp_path, rate=rate, count=int(rate * seconds), every_s=0.2, max_seconds=20)
     assert result.written == int(rate * seconds)
-    # Rotations really happened: one copy per forced run, the older ones compressed.
-    assert result.rotations >= 8
+    # Rotations really happened: one copy per rotating run, the older ones compressed. (A run that
+    # finds the file empty rotates nothing: a loaded machine can starve the writer between two runs.)
+    assert result.rotations >= 8 and result.rotations <= result.forced
     assert result.rotated_files == result.rotations
     assert result.compressed_files == result.rotations - 1
     # copytruncate can drop what is written between its copy and its truncation, nothing else:
@@ -89,8 +90,9 @@ def test_the_real_gateway_survives_rotations_and_its_lines_are_counted(tmp_path:
     assert result.written == 2000
     # notifempty: a forced rotation that finds the file empty (pino's worker thread writes in bursts)
     # rotates nothing; only the rotations that copied and truncated can lose lines.
-    truncations = result.rotated_files
-    assert truncations >= 5 and truncations <= result.rotations, result
+    truncations = result.rotations
+    assert truncations >= 5 and truncations <= result.forced, result
+    assert result.rotated_files == truncations, result
     assert result.duplicated == 0 and result.corrupted <= truncations
     assert result.loss_runs <= truncations
     assert result.lost <= rotation.max_lost(result.rate, truncations), result

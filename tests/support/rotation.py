@@ -55,7 +55,8 @@ def max_lost(rate: float, rotations: int) -> int:
 class Result:
     rate: float
     written: int
-    rotations: int
+    forced: int  # logrotate runs forced
+    rotations: int  # runs that made a new copy (notifempty skips a run that finds the file empty)
     rotated_files: int
     compressed_files: int
     lost: int
@@ -157,20 +158,37 @@ def _setup(work: Path) -> _Setup:
     return _Setup(log_dir, log_dir / layout.LOG_NAME, conf, work / "logrotate.state")
 
 
-def _rotate_while(busy: Callable[[], bool], setup: _Setup, every_s: float, deadline: float) -> int:
-    rotations = 0
+def _copy_id(setup: _Setup) -> tuple[int, int] | None:
+    """The identity of the newest copy (`gateway.log.1`): copytruncate writes a new file each time it rotates."""
+    try:
+        st = (setup.log_dir / f"{layout.LOG_NAME}.1").stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _rotate_while(busy: Callable[[], bool], setup: _Setup, every_s: float, deadline: float) -> tuple[int, int]:
+    """Force rotations while `busy`; returns (forced runs, runs that rotated). A forced run that finds
+    the file empty rotates nothing (notifempty), which happens when a loaded machine starves the
+    writer between two runs: only the runs that made a new copy can lose lines or leave a hole."""
+    forced = rotated = 0
     while busy() and time.monotonic() < deadline:
         time.sleep(every_s)
         if not busy():
             break
+        before = _copy_id(setup)
         done = logrotate(setup.conf, setup.state)
         if done.returncode != 0 or done.stderr.strip():
             raise RuntimeError(f"logrotate failed ({done.returncode}): {done.stderr.strip()}")
-        rotations += 1
-    return rotations
+        forced += 1
+        after = _copy_id(setup)
+        rotated += int(after is not None and after != before)
+    return forced, rotated
 
 
-def _result(setup: _Setup, written: int, rotations: int, rate: float, started: float, *, seq_of: SeqOf) -> Result:
+def _result(
+    setup: _Setup, written: int, rotation_runs: tuple[int, int], rate: float, started: float, *, seq_of: SeqOf
+) -> Result:
     seen, corrupted, _ = count_lines(setup.log_dir, written, seq_of)
     missing = sorted(set(range(written)) - set(seen))
     runs: list[int] = []  # lengths of runs of consecutive lost lines
@@ -185,7 +203,8 @@ def _result(setup: _Setup, written: int, rotations: int, rate: float, started: f
     return Result(
         rate=rate,
         written=written,
-        rotations=rotations,
+        forced=rotation_runs[0],
+        rotations=rotation_runs[1],
         rotated_files=len(rotated),
         compressed_files=sum(1 for p in rotated if p.suffix == ".gz"),
         lost=len(missing),
@@ -212,7 +231,7 @@ def measure(
             [*command, "--max-seconds", str(max_seconds)], stdout=out, stderr=subprocess.PIPE, cwd=REPO_ROOT
         )
     try:
-        rotations = _rotate_while(lambda: writer.poll() is None, setup, every_s, started + max_seconds + 10)
+        runs = _rotate_while(lambda: writer.poll() is None, setup, every_s, started + max_seconds + 10)
         _, err = writer.communicate(timeout=max_seconds + 10)
     finally:
         if writer.poll() is None:
@@ -221,7 +240,7 @@ def measure(
     written = int(err.decode().split()[-1]) if err.startswith(b"written") else -1
     if writer.returncode != 0 or written < 0:
         raise RuntimeError(f"writer failed ({writer.returncode}): {err.decode().strip()}")
-    return _result(setup, written, rotations, rate, started, seq_of=writer_seq)
+    return _result(setup, written, runs, rate, started, seq_of=writer_seq)
 
 
 @dataclass(frozen=True)
@@ -310,7 +329,7 @@ def measure_gateway(
 
         sender = threading.Thread(target=send, name="requests", daemon=True)
         sender.start()
-        rotations = _rotate_while(sender.is_alive, setup, every_s, stop_at + 5)
+        runs = _rotate_while(sender.is_alive, setup, every_s, stop_at + 5)
         sender.join(timeout=10)
         elapsed = time.monotonic() - started
         alive = proc.poll() is None
@@ -318,7 +337,7 @@ def measure_gateway(
     finally:
         gw.stop()
     head_line = setup.log_path.read_bytes().split(b"\n", 1)[0]
-    result = _result(setup, sent, rotations, sent / elapsed if elapsed else 0.0, started, seq_of=request_seq)
+    result = _result(setup, sent, runs, sent / elapsed if elapsed else 0.0, started, seq_of=request_seq)
     # Clean: empty, or a whole line (JSON, or the gateway's text: the stop lines after a late
     # rotation); never the NULs of a hole or a torn line.
     clean = head_line == b"" or classify(head_line.decode("utf-8", "replace")).kind != "broken"
