@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from infra.monitoring import endpoints
+from infra.monitoring import endpoints, remote_write
 from infra.monitoring import prometheus as config
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
@@ -27,6 +27,8 @@ from infra.stack.spec import (
     Mount,
     Port,
     Reach,
+    SecretFile,
+    SecretRef,
     Service,
     Volume,
     Workload,
@@ -93,5 +95,10 @@ def build(settings: Settings, others: Sequence[Service]) -> Part:
     service = dataclasses.replace(
         service,
         files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config.config_files(settings, targets).items()),
+        # Remote-write credentials, one file each, readable by Prometheus' user only.
+        secret_files=tuple(
+            SecretFile(remote_write.credential_path(t), SecretRef(str(t.credential_key)))
+            for t in remote_write.with_credentials(settings)
+        ),
     )
     return Part(services=(service,), volumes=(volume,))
