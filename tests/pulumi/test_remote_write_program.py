@@ -7,7 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
+import pulumi
+
+from infra.program.main import run
+from infra.targets.kubernetes import KubernetesStack
+from tests.support.kubernetes import KUBE_BASE
+from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, delivered, deploy
 
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 PASSWORD = "mimir-password-correct-horse"
@@ -44,3 +49,32 @@ def test_each_credential_is_a_secret_file_of_its_own() -> None:
         {"remoteWrite": TARGETS},
         secrets={"anthropicApiKey": FAKE_AI_KEY, "remoteWriteCredentials": credentials},
     )
+
+
+def test_kubernetes_install_mode_fills_the_remote_write_secret_with_each_targets_entry() -> None:
+    credentials = json.dumps({"mimir": PASSWORD, "vm": TOKEN})
+    secrets = {"anthropicApiKey": FAKE_AI_KEY, "remoteWriteCredentials": credentials}
+    recorder = configure("prod", {**KUBE_BASE, "kubernetesMonitoringMode": "install", "remoteWrite": TARGETS}, secrets)
+
+    def check(rec: Recorder) -> None:
+        [secret] = [
+            r for r in rec.of_type("kubernetes:core/v1:Secret") if r.inputs["metadata"]["name"] == "friday-remote-write"
+        ]
+        data = secret.inputs["stringData"]
+        assert data[SECRET_SIG] == SECRET_MARK, "the whole stringData is secret"
+        assert unwrap(data) == {"mimir-username": "t1", "mimir-credential": PASSWORD, "vm-credential": TOKEN}
+        [release] = [
+            r for r in rec.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "kube-prometheus-stack"
+        ]
+        values = json.dumps(release.inputs["values"])
+        assert PASSWORD not in values and TOKEN not in values
+        assert '"remoteWrite"' in values
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        stack = run()
+        assert isinstance(stack, KubernetesStack)
+        ids = [r.id for r in stack.resources.values()] + [r.id for r in stack.releases.values()]
+        return pulumi.Output.all(*ids).apply(lambda _: check(recorder))
+
+    program()
