@@ -91,7 +91,8 @@ def build(settings: Settings, others: Sequence[Service]) -> Part:
     )
     # Every service's own metrics, then the blackbox exporter's probes (one job each).
     targets = (*scrape_targets((*others, service)), *blackbox.probe_targets(settings))
-    # Prometheus holds no credential: the gateway's key lives in the metrics-auth proxy.
+    # Prometheus holds no scrape credential (the gateway's key lives in the metrics-auth proxy); only
+    # remote-write credentials, when targets with auth are set.
     service = dataclasses.replace(
         service,
         files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config.config_files(settings, targets).items()),
