@@ -10,7 +10,9 @@ Prometheus as the file the rendered `password_file` names, as a target delivers 
 - the receiver holds the gateway's series of both stacks, told apart by `environment` (and `stack`);
 - every Prometheus query of the dashboards, pointed at the receiver with one environment selected,
   returns data exactly where the same query does on that stack's own Prometheus, only that
-  environment's series, and nothing for an environment that does not exist.
+  environment's series, and nothing for an environment that does not exist;
+- a third stack (`south`) whose credential file holds a wrong password gets nothing in, and its
+  Prometheus counts the samples as failed (what an operator would alert on).
 """
 
 from __future__ import annotations
@@ -46,8 +48,10 @@ pytestmark = pytest.mark.live
 START_TIMEOUT_S = 30.0
 ARRIVAL_TIMEOUT_S = 60.0
 ENVIRONMENTS = ("east", "west")
+# A third stack whose credential file holds a wrong password: the receiver must refuse its samples.
+WRONG = "south"
 USER = "fleet"
-PASSWORDS = {"east": "east-remote-write-password", "west": "west-remote-write-password"}
+PASSWORDS = {"east": "east-remote-write-password", "west": "west-remote-write-password", WRONG: "south-password"}
 GATEWAY_INSTANCE_PORT = 18789
 
 
@@ -113,9 +117,9 @@ def running_fleet(tmp: Path, gw: RealGateway, key: str) -> Iterator[Fleet]:
         f"--web.config.file={receiver_web_config(tmp / 'receiver-web.yml')}",
         "--web.enable-remote-write-receiver",
     ]
-    settings = {env: stack_settings(env, receiver_url) for env in ENVIRONMENTS}
+    settings = {env: stack_settings(env, receiver_url) for env in (*ENVIRONMENTS, WRONG)}
     commands: dict[str, list[str]] = {}
-    ports = {env: free_port() for env in ENVIRONMENTS}
+    ports = {env: free_port() for env in settings}
     for env, s in settings.items():
         out = tmp / env / "render"
         render.write(s, out)
@@ -133,7 +137,7 @@ def running_fleet(tmp: Path, gw: RealGateway, key: str) -> Iterator[Fleet]:
         [target] = s.remote_write
         credential = config_file.parent / prometheus_remote_write.credential_file(target)
         credential.parent.mkdir(parents=True, exist_ok=True)
-        credential.write_text(PASSWORDS[env])
+        credential.write_text(PASSWORDS[env] if env != WRONG else "not-the-password")
         credential.chmod(0o400)
         commands[env] = [
             binary("prometheus"),
@@ -148,16 +152,17 @@ def running_fleet(tmp: Path, gw: RealGateway, key: str) -> Iterator[Fleet]:
     )
     auth_cmd = localize.metrics_auth_command(out, caddyfile)
     auth_env = localize.metrics_auth_env(tmp / "metrics-auth", key)
-    logs = {name: tmp / f"{name}.log" for name in ("receiver", "metrics-auth", *ENVIRONMENTS)}
+    logs = {name: tmp / f"{name}.log" for name in ("receiver", "metrics-auth", *settings)}
     with (
         process(receiver_cmd, logs["receiver"]),
         process(auth_cmd, logs["metrics-auth"], env=auth_env),
         process(commands["east"], logs["east"]),
         process(commands["west"], logs["west"]),
+        process(commands[WRONG], logs[WRONG]),
     ):
         fleet = Fleet(
             Prom(f"http://127.0.0.1:{receiver_port}", logs["receiver"]),
-            {env: Prom(f"http://127.0.0.1:{ports[env]}", logs[env]) for env in ENVIRONMENTS},
+            {env: Prom(f"http://127.0.0.1:{ports[env]}", logs[env]) for env in settings},
             settings,
             receiver_url,
         )
@@ -238,7 +243,8 @@ def test_the_receiver_holds_the_gateways_series_of_both_stacks(fleet: Fleet) -> 
     # Nothing was sent without the environment label.
     assert not fleet.receiver.query('{__name__=~".+", environment=""}')
     # The stacks' own Prometheus sent without failures.
-    for env, prom in fleet.stacks.items():
+    for env in ENVIRONMENTS:
+        prom = fleet.stacks[env]
         [failed] = prom.query("sum(prometheus_remote_storage_samples_failed_total)")
         assert float(failed["value"][1]) == 0, env
 
@@ -273,3 +279,14 @@ def test_the_environment_variable_offers_both_stacks(fleet: Fleet) -> None:
         timeout=10,
     )
     assert sorted(r.json()["data"]) == sorted(ENVIRONMENTS)
+
+
+def test_a_wrong_credential_is_refused_and_counted_as_failed(fleet: Fleet) -> None:
+    wrong = fleet.stacks[WRONG]
+
+    def failed() -> float:
+        result = wrong.query("sum(prometheus_remote_storage_samples_failed_total)")
+        return float(result[0]["value"][1]) if result else 0.0
+
+    wait_for(f"{WRONG}'s samples to fail at the receiver", lambda: failed() > 0, ARRIVAL_TIMEOUT_S, fleet.logs)
+    assert not fleet.receiver.query(f'{{__name__=~".+", environment="{WRONG}"}}')
