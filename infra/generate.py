@@ -43,7 +43,7 @@ def _optional(prop: dict[str, Any]) -> dict[str, Any]:
 def _pulumi_type(prop: dict[str, Any]) -> str:
     # Pulumi's project config schema knows string, integer, boolean and array only.
     kind = _optional(prop).get("type")
-    return {"integer": "integer", "boolean": "boolean"}.get(str(kind), "string")
+    return {"integer": "integer", "boolean": "boolean", "array": "array"}.get(str(kind), "string")
 
 
 def _allowed(prop: dict[str, Any]) -> str:
@@ -64,6 +64,10 @@ def project_file() -> str:
     config: dict[str, Any] = {}
     for key, prop in properties.items():
         config[key] = {"type": _pulumi_type(prop), "description": prop.get("description", "")}
+        if config[key]["type"] == "array":
+            # A list of mappings (remoteWrite): Pulumi's array items are scalars only, so the key stays
+            # untyped (Pulumi does not check it); the program validates it like every other setting.
+            del config[key]["type"]
         # A setting that may stay unset has no default: Pulumi passes the program no value for it.
         if prop["default"] is not None:
             config[key]["default"] = prop["default"]

@@ -29,7 +29,7 @@ from pathlib import Path
 from infra import PROJECT, consumers, host_checks, render
 from infra.gateway_config import check as gateway_check
 from infra.gateway_config import handoffs
-from infra.settings import Settings, grammar, missing_required_secrets, validate
+from infra.settings import Settings, grammar, missing_required_secrets, remote_write, validate
 from infra.settings.load import check_project_file, from_config_env, read_stack_file, stack_file
 from infra.settings.secrets import PROXY_TLS_KEYS, SECRETS_BY_KEY
 from infra.stack import build_stack
@@ -144,6 +144,8 @@ def secret_value_problems(settings: Settings, values: Mapping[str, str]) -> list
             )
         elif key in SECRET_URLS and (problem := _url_problem(settings, key, value)):
             problems.append(f"{PROJECT}:{key} {problem} (the value itself is not shown)")
+        elif key == remote_write.CREDENTIALS_KEY:
+            problems += remote_write.credential_problems(settings.remote_write, value)
     cert_key, key_key = PROXY_TLS_KEYS
     if (
         settings.proxy_enabled

@@ -19,7 +19,7 @@ from infra.host import backup as host_backup
 from infra.host import metrics_auth as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.settings import Settings, bounded
-from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
+from infra.settings.secrets import SECRETS, spec_of
 from infra.stack import build_stack
 from infra.stack.spec import ScheduledTask, SecretRef, Service, StackSpec
 from infra.targets import docker_map
@@ -40,7 +40,7 @@ PRODUCERS: tuple[Producer, ...] = (
 
 
 def placeholder(ref: SecretRef) -> str:
-    return SECRETS_BY_KEY[ref.key].placeholder()
+    return spec_of(ref.key).placeholder()
 
 
 def _plain(value: Any) -> Any:

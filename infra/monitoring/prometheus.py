@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from infra.alerting import rules
-from infra.monitoring import endpoints
+from infra.monitoring import endpoints, remote_write
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
 
@@ -56,7 +56,7 @@ def scrape_config(target: ScrapeTarget, environment: str) -> dict[str, Any]:
 
 
 def prometheus_config(settings: Settings, targets: Sequence[ScrapeTarget]) -> dict[str, Any]:
-    return {
+    config = {
         "global": {
             "scrape_interval": settings.scrape_interval,
             "evaluation_interval": settings.evaluation_interval,
@@ -75,6 +75,9 @@ def prometheus_config(settings: Settings, targets: Sequence[ScrapeTarget]) -> di
         "rule_files": rule_file_names(),
         "scrape_configs": [scrape_config(t, settings.environment) for t in targets],
     }
+    if settings.remote_write:
+        config["remote_write"] = remote_write.remote_write(settings)
+    return config
 
 
 def command(settings: Settings) -> tuple[str, ...]:

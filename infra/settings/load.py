@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from infra import PROJECT
-from infra.settings import bounded, hazards, pattern_words, safeguards
+from infra.settings import bounded, hazards, pattern_words, remote_write, safeguards
 from infra.settings.errors import SettingsError
 from infra.settings.model import Settings
 from infra.settings.secrets import AI_PROVIDER_KEYS, PROXY_TLS_KEYS, SECRETS_BY_KEY
@@ -330,6 +330,9 @@ def missing_required_secrets(settings: Settings) -> list[str]:
     needed = {AI_PROVIDER_KEYS[settings.ai_provider]: f"aiProvider = {settings.ai_provider!r}"}
     if settings.proxy_enabled and settings.proxy_tls_source == "secrets":
         needed.update(dict.fromkeys(PROXY_TLS_KEYS, "proxyEnabled = true and proxyTlsSource = 'secrets'"))
+    with_auth = [t.name for t in settings.remote_write if t.auth != "none"]
+    if with_auth:
+        needed[remote_write.CREDENTIALS_KEY] = f"remoteWrite targets {', '.join(map(repr, with_auth))} have auth"
     return [
         f"{PROJECT}:{key} is required because {why}; set it with "
         f"`pulumi config set --secret {PROJECT}:{key} --stack {settings.stack}`"

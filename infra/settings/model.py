@@ -22,6 +22,8 @@ from infra.settings.groups import (
     SloSettings,
     SwaggerUiSettings,
 )
+from infra.settings.remote_write import RemoteWriteSettings
+from infra.settings.remote_write import check as remote_write_check
 
 # Environment names that declare a development stack. Every other name, known or not, gets every
 # production safeguard (see infra/settings/safeguards.py and docs/deployment.md#safeguards).
@@ -43,6 +45,7 @@ class Settings(
     OptionalPartsSettings,
     GrafanaSettings,
     AlertingSettings,
+    RemoteWriteSettings,
     MonitoringSettings,
     KubernetesSettings,
     DockerSettings,
@@ -99,6 +102,11 @@ class Settings(
                 "timeout above the interval: lengthen the interval or shorten the timeout"
             )
         _check_probes_and_slo(self)
+        problems = remote_write_check(
+            self.remote_write, self.is_development, self.target, self.kubernetes_monitoring_mode
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
         if self.target == "kubernetes":
             _check_kubernetes(self)
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.settings import remote_write
+
 
 def placeholder(key: str) -> str:
     """What stands for a secret's value wherever it is not filled in: rendered files, templates."""
@@ -64,6 +66,11 @@ SECRETS: tuple[SecretSpec, ...] = (
         "Dead-man's-switch URL the always-firing Watchdog is sent to (alertReceivers has heartbeat).",
     ),
     SecretSpec(
+        "remoteWriteCredentials",
+        'Credentials of the remoteWrite targets with auth basic or bearer: a JSON object {"<name>": "<credential>"} '
+        "(the basic-auth password, or what the store expects after Bearer); each reaches Prometheus as a file.",
+    ),
+    SecretSpec(
         "proxyTlsCert",
         "Reverse proxy certificate chain (PEM); required when proxyEnabled and proxyTlsSource is 'secrets'.",
     ),
@@ -87,3 +94,15 @@ def secret(key: str) -> SecretSpec:
         return SECRETS_BY_KEY[key]
     except KeyError:
         raise KeyError(f"no secret named {key!r}; known: {', '.join(sorted(SECRETS_BY_KEY))}") from None
+
+
+def spec_of(key: str) -> SecretSpec:
+    """A secret of the stack file, or one entry of a structured secret (a remote-write target's credential)."""
+    if key in SECRETS_BY_KEY:
+        return SECRETS_BY_KEY[key]
+    name = remote_write.target_of_credential_key(key)
+    if name is None:
+        raise KeyError(f"no secret named {key!r}; known: {', '.join(sorted(SECRETS_BY_KEY))}")
+    return SecretSpec(
+        key, f"the credential of remote-write target {name!r} (an entry of {remote_write.CREDENTIALS_KEY})"
+    )

@@ -80,7 +80,7 @@ def _check(spec: StackSpec, settings: Settings) -> None:
             if service.config_dir is None or not path.startswith(service.config_dir.rstrip("/") + "/"):
                 raise AssertionError(f"{service.name}: {path} is outside its config_dir {service.config_dir}")
         for ref in service.secret_refs():
-            if ref not in SECRETS_BY_KEY:
+            if ref not in SECRETS_BY_KEY and ref not in {t.credential_key for t in settings.remote_write}:
                 raise AssertionError(f"{service.name} uses unknown secret {ref!r}")
     problems = listeners.clashes(settings, listeners.places(settings, spec))
     if problems:

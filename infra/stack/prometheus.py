@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from infra.monitoring import endpoints
+from infra.monitoring import endpoints, remote_write
 from infra.monitoring import prometheus as config
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
@@ -27,6 +27,8 @@ from infra.stack.spec import (
     Mount,
     Port,
     Reach,
+    SecretFile,
+    SecretRef,
     Service,
     Volume,
     Workload,
@@ -89,9 +91,15 @@ def build(settings: Settings, others: Sequence[Service]) -> Part:
     )
     # Every service's own metrics, then the blackbox exporter's probes (one job each).
     targets = (*scrape_targets((*others, service)), *blackbox.probe_targets(settings))
-    # Prometheus holds no credential: the gateway's key lives in the metrics-auth proxy.
+    # Prometheus holds no scrape credential (the gateway's key lives in the metrics-auth proxy); only
+    # remote-write credentials, when targets with auth are set.
     service = dataclasses.replace(
         service,
         files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config.config_files(settings, targets).items()),
+        # Remote-write credentials, one file each, readable by Prometheus' user only.
+        secret_files=tuple(
+            SecretFile(remote_write.credential_path(t), SecretRef(str(t.credential_key)))
+            for t in remote_write.with_credentials(settings)
+        ),
     )
     return Part(services=(service,), volumes=(volume,))

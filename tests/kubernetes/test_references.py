@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.targets.kubernetes_map import manifests
+from infra.targets.kubernetes_map import manifests, remote_write
 from tests.support.kubernetes import Manifest, gateway_deployment, pod_templates
 
 
@@ -127,12 +128,15 @@ def test_network_policies_select_existing_pods_and_ports(objects: list[Manifest]
             assert {p["port"] for p in rule["ports"]} <= set(ports)
 
 
-def test_every_secret_value_is_a_placeholder(objects: list[Manifest]) -> None:
+def test_every_secret_value_is_a_placeholder(objects: list[Manifest], settings: Settings) -> None:
     secrets = _by(objects, "Secret")
     assert secrets
+    # Each remote-write target's credential is an entry of remoteWriteCredentials; its user name is plain.
+    credentials = {t.credential_key for t in settings.remote_write if t.credential_key}
+    usernames = {remote_write.username_key(t) for t in settings.remote_write if t.auth == "basic"}
     for secret in secrets.values():
         assert "data" not in secret
         keys = manifests.secret_keys(secret)
-        assert keys and set(keys.values()) <= set(SECRETS_BY_KEY)
+        assert keys and set(keys.values()) <= set(SECRETS_BY_KEY) | credentials
         plain = set(secret["stringData"]) - set(keys)
-        assert plain <= {"admin-user"}, plain
+        assert plain <= {"admin-user"} | usernames, plain

@@ -395,6 +395,57 @@ def _cases() -> list[Bad]:
             ("'monitoring-on-every-address'",),
         ),
     ]
+    # 5. Remote-write targets (infra/settings/remote_write.py).
+    rw = "  friday:remoteWrite:\n"
+    c += [
+        Bad(
+            "remote write http in production",
+            "  friday:environment: prod\n" + rw + "    - {name: mimir, url: 'http://mimir.example.org/api/v1/push'}\n",
+            ("friday:remoteWrite: target 'mimir' has url 'http://mimir.example.org/api/v1/push'", "https://"),
+        ),
+        Bad(
+            "remote write names twice",
+            rw
+            + "    - {name: a, url: 'https://a.example.org/push'}\n    - {name: a, url: 'https://b.example.org/push'}\n",
+            ("friday:remoteWrite", "the name 'a' is given to two targets; names must be unique"),
+        ),
+        Bad(
+            "remote write bad name",
+            rw + "    - {name: Mimir-1, url: 'https://a.example.org/push'}\n",
+            ("friday:remoteWrite", "name = 'Mimir-1' must be 1 to 31 lowercase letters and digits"),
+        ),
+        Bad(
+            "remote write unknown auth",
+            rw + "    - {name: a, url: 'https://a.example.org/push', auth: oauth}\n",
+            ("friday:remoteWrite", "auth = 'oauth'; allowed: none, basic, bearer"),
+        ),
+        Bad(
+            "remote write basic without user",
+            rw + "    - {name: a, url: 'https://a.example.org/push', auth: basic}\n",
+            ("friday:remoteWrite", "auth = 'basic' needs username"),
+        ),
+        Bad(
+            "remote write url scheme",
+            rw + "    - {name: a, url: 'ftp://a.example.org/push'}\n",
+            ("friday:remoteWrite", "url = 'ftp://a.example.org/push' has the scheme 'ftp'"),
+        ),
+        Bad(
+            "remote write queue key",
+            rw + "    - {name: a, url: 'https://a.example.org/push', queue: {shards: 5}}\n",
+            ("friday:remoteWrite", "queue has 'shards'; allowed: capacity, maxShards"),
+        ),
+        Bad(
+            "remote write queue duration",
+            rw + "    - {name: a, url: 'https://a.example.org/push', queue: {maxBackoff: 5}}\n",
+            ("friday:remoteWrite", "queue.maxBackoff = '5' must be a Prometheus duration above zero"),
+        ),
+        Bad("remote write not a list", "  friday:remoteWrite: https://a.example.org/push\n", ("friday:remoteWrite",)),
+        Bad(
+            "remote write on an existing kubernetes prometheus",
+            KUBERNETES + rw + "    - {name: a, url: 'https://a.example.org/push'}\n",
+            ("friday:remoteWrite is set, but kubernetesMonitoringMode = 'existing'",),
+        ),
+    ]
     return c
 
 

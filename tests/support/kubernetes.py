@@ -243,6 +243,13 @@ RECEIVER_SECRETS = frozenset(
     {"alertWebhookUrl", "alertSlackUrl", "alertEmailPassword", "alertPagerdutyKey", "alertHeartbeatUrl"}
 )
 # Two shapes between them use every optional branch of the manifest builders.
+# Remote-write targets of every kind (the install variant: infra/targets/kubernetes_map/remote_write.py).
+REMOTE_WRITE = [
+    {"name": "mimir", "url": "https://mimir.example.org/api/v1/push", "auth": "basic", "username": "tenant-1"},
+    {"name": "vm", "url": "https://vm.example.org/api/v1/write", "auth": "bearer", "queue": {"maxShards": 10}},
+    {"name": "agent", "url": "http://127.0.0.1:9999/api/v1/write"},
+]
+
 VARIANTS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
     "minimal": ({}, frozenset({"anthropicApiKey"})),
     "full": (
@@ -257,8 +264,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
         RECEIVER_SECRETS | {"anthropicApiKey", "metricsToken"},
     ),
     "install": (
-        {"kubernetesMonitoringMode": "install", "alertReceivers": "webhook"},
-        frozenset({"anthropicApiKey", "alertWebhookUrl"}),
+        {"kubernetesMonitoringMode": "install", "alertReceivers": "webhook", "remoteWrite": REMOTE_WRITE},
+        frozenset({"anthropicApiKey", "alertWebhookUrl", "remoteWriteCredentials"}),
     ),
 }
 

@@ -21,7 +21,7 @@ from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import alloy, loki
 from infra.stack.spec import resources as spec_resources
-from infra.targets.kubernetes_map import pods
+from infra.targets.kubernetes_map import pods, remote_write
 from infra.targets.kubernetes_map.meta import Manifest, labels, name
 from infra.targets.kubernetes_map.monitoring import DASHBOARD_LABEL
 
@@ -79,6 +79,7 @@ def objects(settings: Settings) -> list[Manifest]:
         "pod-security.kubernetes.io/audit": "restricted",
     }
     secret_meta = {"name": grafana_secret_name(settings), "namespace": ns, "labels": labels(settings, "grafana")}
+    remote_write_secret = remote_write.secret(settings)
     return [
         {
             "apiVersion": "v1",
@@ -95,6 +96,7 @@ def objects(settings: Settings) -> list[Manifest]:
                 "admin-password": SECRETS_BY_KEY[GRAFANA_ADMIN_SECRET_KEY].placeholder(),
             },
         },
+        *([remote_write_secret] if remote_write_secret else []),
     ]
 
 
@@ -112,6 +114,8 @@ def kube_prometheus_stack(settings: Settings) -> Chart:
                 "scrapeInterval": settings.scrape_interval,
                 "evaluationInterval": settings.evaluation_interval,
                 "externalLabels": {"environment": settings.environment},
+                # friday:remoteWrite (infra/targets/kubernetes_map/remote_write.py); absent when empty.
+                **({"remoteWrite": remote_write.remote_write(settings)} if settings.remote_write else {}),
                 # Select by the labels the stack's objects carry, in every namespace.
                 "serviceMonitorSelector": selector,
                 "serviceMonitorNamespaceSelector": {},

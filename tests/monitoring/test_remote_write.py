@@ -1,0 +1,140 @@
+"""Remote-write targets (friday:remoteWrite): the rendered prometheus.yml on Docker and bare metal
+passes promtool, holds no credential (each is a file of its own), keeps the environment label; the
+credentials secret is judged before deploy without being shown."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.monitoring import remote_write
+from infra.preflight import secret_value_problems
+from infra.settings import missing_required_secrets
+from infra.settings.remote_write import CREDENTIALS_KEY, QUEUE_DEFAULTS, credential_key
+from infra.settings.secrets import placeholder
+from tests.support.render import load_yaml, prometheus_dir, render_into
+from tests.support.settings import settings_of
+
+TARGETS: list[dict[str, Any]] = [
+    {
+        "name": "mimir",
+        "url": "https://mimir.example.org/api/v1/push",
+        "auth": "basic",
+        "username": "tenant-1",
+        "queue": {"maxShards": 20, "maxBackoff": "10s"},
+    },
+    {"name": "vm", "url": "https://vm.example.org/api/v1/write", "auth": "bearer"},
+    {"name": "thanos", "url": "http://127.0.0.1:19291/api/v1/receive"},
+]
+SECRET = "s3cr3t-credential-value"
+
+
+def promtool(config_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["promtool", "check", "config", "prometheus.yml"],
+        cwd=config_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    settings = settings_of({"environment": "prod", "remoteWrite": TARGETS}, frozenset({CREDENTIALS_KEY}))
+    return render_into(settings, tmp_path_factory.mktemp("render") / "out")
+
+
+def test_docker_config_maps_every_target_and_passes_promtool(rendered: Path) -> None:
+    config_dir = prometheus_dir(rendered)
+    result = promtool(config_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = load_yaml(config_dir / "prometheus.yml")
+    by_name = {w["name"]: w for w in config["remote_write"]}
+    assert list(by_name) == ["mimir", "vm", "thanos"]
+    assert by_name["mimir"]["basic_auth"] == {"username": "tenant-1", "password_file": "remote-write/mimir"}
+    assert by_name["vm"]["authorization"] == {"type": "Bearer", "credentials_file": "remote-write/vm"}
+    assert "basic_auth" not in by_name["thanos"] and "authorization" not in by_name["thanos"]
+    # Queue: Prometheus 3.x's defaults written out, the target's own overrides on top.
+    assert by_name["thanos"]["queue_config"] == {
+        "capacity": 10000,
+        "max_shards": 50,
+        "min_shards": 1,
+        "max_samples_per_send": 2000,
+        "batch_send_deadline": "5s",
+        "min_backoff": "30ms",
+        "max_backoff": "5s",
+    }
+    assert by_name["mimir"]["queue_config"]["max_shards"] == 20
+    assert by_name["mimir"]["queue_config"]["max_backoff"] == "10s"
+    # Every sample sent carries the stack's environment (external label) and so does every scrape job.
+    assert config["global"]["external_labels"]["environment"] == "prod"
+    assert all(j["static_configs"][0]["labels"]["environment"] == "prod" for j in config["scrape_configs"])
+
+
+def test_credentials_are_files_of_their_own_never_inline(rendered: Path) -> None:
+    text = (prometheus_dir(rendered) / "prometheus.yml").read_text()
+    for inline in ("password:", "credentials:", "bearer_token:", "<secret:"):
+        assert inline not in text
+    doc = json.loads((rendered / "services/prometheus.json").read_text())
+    files = {f["path"]: f for f in doc["secret_files"]}
+    assert set(files) == {"/etc/prometheus/remote-write/mimir", "/etc/prometheus/remote-write/vm"}
+    assert files["/etc/prometheus/remote-write/mimir"]["content"] == placeholder(credential_key("mimir"))
+    assert {f["mode"] for f in files.values()} == {"0400"}
+
+
+def test_bare_metal_config_has_the_same_targets_and_passes_promtool(rendered: Path) -> None:
+    host_dir = rendered / "host/prometheus"
+    host = load_yaml(host_dir / "prometheus.yml")
+    docker = load_yaml(prometheus_dir(rendered) / "prometheus.yml")
+    assert host["remote_write"] == docker["remote_write"]
+    result = promtool(host_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_without_targets_there_is_no_remote_write(tmp_path: Path) -> None:
+    out = render_into(settings_of({}), tmp_path / "out")
+    assert "remote_write" not in load_yaml(prometheus_dir(out) / "prometheus.yml")
+    doc = json.loads((out / "services/prometheus.json").read_text())
+    assert doc["secret_files"] == []
+
+
+def test_the_entry_names_its_credential_file_relative_to_the_config() -> None:
+    settings = settings_of({"remoteWrite": TARGETS[:1]})
+    [target] = settings.remote_write
+    assert remote_write.credential_path(target) == "/etc/prometheus/" + remote_write.credential_file(target)
+    assert target.queue == {**QUEUE_DEFAULTS, "maxShards": 20, "maxBackoff": "10s"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("not json", "must be a JSON object"),
+        ('["a"]', "must be a JSON object"),
+        (json.dumps({"mimir": SECRET}), "has no credential for remote-write target 'vm'"),
+        (json.dumps({"mimir": SECRET, "vm": f" {SECRET}"}), "the credential of 'vm' has surrounding spaces"),
+        (json.dumps({"mimir": SECRET, "vm": SECRET, "thanos": SECRET}), "has entries for 'thanos'"),
+        (json.dumps({"mimir": SECRET, "vm": SECRET}), None),
+    ],
+)
+def test_the_credentials_secret_is_judged_and_never_shown(value: str, expected: str | None) -> None:
+    settings = settings_of({"environment": "prod", "remoteWrite": TARGETS}, frozenset({CREDENTIALS_KEY}))
+    problems = secret_value_problems(settings, {CREDENTIALS_KEY: value})
+    if expected is None:
+        assert problems == []
+    else:
+        [problem] = problems
+        assert problem.startswith(f"friday:{CREDENTIALS_KEY}") and expected in problem
+        assert SECRET not in problem
+
+
+def test_targets_with_auth_need_the_credentials_secret() -> None:
+    settings = settings_of({"remoteWrite": TARGETS}, frozenset({"anthropicApiKey"}))
+    [problem] = missing_required_secrets(settings)
+    assert f"friday:{CREDENTIALS_KEY} is required because remoteWrite targets 'mimir', 'vm' have auth" in problem
+    assert missing_required_secrets(settings_of({"remoteWrite": TARGETS[2:]}, frozenset({"anthropicApiKey"}))) == []
