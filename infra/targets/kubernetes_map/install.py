@@ -21,7 +21,7 @@ from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import alloy, loki
 from infra.stack.spec import resources as spec_resources
-from infra.targets.kubernetes_map import pods
+from infra.targets.kubernetes_map import alloy_rbac, pods
 from infra.targets.kubernetes_map.meta import Manifest, labels, name
 from infra.targets.kubernetes_map.monitoring import DASHBOARD_LABEL
 
@@ -249,7 +249,8 @@ def alloy_chart(settings: Settings) -> Chart:
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
         },
-        "rbac": {"create": True},
+        # A Role in the stack's namespace, no ClusterRole (alloy_rbac.py).
+        "rbac": alloy_rbac.values(settings),
         "serviceAccount": {"create": True},
     }
     return Chart(
