@@ -24,6 +24,7 @@ from infra.settings.base import (
     PositiveDuration,
     SettingsGroup,
 )
+from infra.settings.cidrs import CidrList
 from infra.settings.defaults import GATEWAY_DATA_DIR, LOKI_HTTP_PORT
 from infra.settings.system_paths import system_folder
 
@@ -210,6 +211,25 @@ class KubernetesSettings(SettingsGroup):
     )
     kubernetes_loki_storage_gb: Annotated[int, Field(ge=1, le=16384)] = Field(
         50, description="'install' mode: size in GiB of Loki's volume claim."
+    )
+    kubernetes_routing: Literal["ingress", "gateway-api"] = Field(
+        "ingress",
+        description="How the gateway is exposed: 'ingress' (an Ingress of kubernetesIngressClass) or "
+        "'gateway-api' (an HTTPRoute attached to the existing Gateway kubernetesGatewayName, whose listener "
+        "holds the certificate).",
+    )
+    kubernetes_gateway_name: grammar.OptionalDnsSubdomain = Field(
+        "", description="'gateway-api' routing: the existing Gateway the HTTPRoute attaches to."
+    )
+    kubernetes_gateway_namespace: Annotated[str, Field(pattern=r"^$|^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] = Field(
+        "",
+        description="'gateway-api' routing: the Gateway's namespace; empty: the stack's namespace. Its listener "
+        "must allow routes from the stack's namespace.",
+    )
+    kubernetes_ingress_source_cidrs: CidrList = Field(
+        "",
+        description="Networks (CIDR, comma-separated) the gateway also accepts 'http' from: the node addresses "
+        "of an ingress or Gateway controller on the host network, whose traffic no namespace selector matches.",
     )
 
 

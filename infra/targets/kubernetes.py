@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.targets.kubernetes_map import install, install_order, manifests
+from infra.targets.kubernetes_map import gateway_api, install, install_order, manifests
 from infra.targets.kubernetes_map.meta import Manifest
 
 ResourceFactory = Callable[..., pulumi.CustomResource]
@@ -149,7 +149,7 @@ class KubernetesStack(pulumi.ComponentResource):
             retain_on_delete=obj["kind"] in PROTECTED_KINDS,
         )
         resource_name = logical_name(self._base, obj)
-        if manifests.is_custom(obj):
+        if manifests.is_custom(obj) or gateway_api.is_gateway_api(obj):
             resource: pulumi.CustomResource = k8s.apiextensions.CustomResource(
                 resource_name,
                 api_version=obj["apiVersion"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.targets.kubernetes_map import manifests
+from infra.targets.kubernetes_map import acme_solver, manifests
 from tests.support.kubernetes import Manifest, gateway_deployment, pod_templates
 
 
@@ -121,6 +121,8 @@ def test_network_policies_select_existing_pods_and_ports(objects: list[Manifest]
         selector = policy["spec"]["podSelector"].get("matchLabels", {})
         if not selector:
             continue  # the default deny selects every pod
+        if acme_solver.SOLVER_LABEL in selector:
+            continue  # cert-manager's solver pods, not the stack's (tests/kubernetes/test_acme_solver.py)
         [target] = [w for w in workloads if _matches(selector, _pod_labels(w))]
         ports = _container_ports(target["spec"]["template"]["spec"])
         for rule in policy["spec"].get("ingress", []):

@@ -149,6 +149,30 @@ def test_install_mode_orders_each_chart_and_custom_resource_after_what_it_needs_
     deploy(check, plain, secrets)
 
 
+def test_gateway_api_routing_creates_the_rendered_httproute_after_its_namespace_only() -> None:
+    plain = {
+        "kubernetesRouting": "gateway-api",
+        "kubernetesCertIssuer": "",
+        "kubernetesGatewayName": "public",
+        "kubernetesIngressSourceCidrs": "10.20.0.0/24",
+    }
+    secrets = {"anthropicApiKey": FAKE_AI_KEY}
+    objects = expected_objects(plain, secrets)
+    [route] = [o for o in objects if o["kind"] == "HTTPRoute"]
+
+    def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
+        made = k8s_resources(rec)
+        assert set(made) == {logical_name(BASE, o) for o in objects}
+        assert not [r for r in rec.resources if r.typ.endswith(":Ingress")]
+        args = made[logical_name(BASE, route)]
+        assert args.typ == "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+        assert (args.inputs["metadata"], args.inputs["spec"]) == (route["metadata"], route["spec"])
+        namespace = stack.namespaces["friday-test"]
+        assert seen.opts[logical_name(BASE, route)].depends_on == [namespace]
+
+    deploy(check, plain, secrets)
+
+
 def test_claims_are_protected_kept_on_delete_and_everything_is_a_child_of_the_component() -> None:
     def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
         for name in k8s_resources(rec):
