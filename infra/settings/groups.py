@@ -127,6 +127,12 @@ def _label_pairs(value: str) -> str:
     return ",".join(pairs)
 
 
+def _zero_or_256(value: int) -> int:
+    if 0 < value < 256:
+        raise ValueError("give 0 (sized from the expected series) or at least 256 MiB")
+    return value
+
+
 def label_pairs(value: str) -> dict[str, str]:
     """A validated 'k=v,k2=v2' setting as a dict."""
     return dict(p.split("=", 1) for p in value.split(",") if p)
@@ -231,6 +237,16 @@ class KubernetesSettings(SettingsGroup):
         description="Networks (CIDR, comma-separated) the gateway also accepts 'http' from: the node addresses "
         "of an ingress or Gateway controller on the host network, whose traffic no namespace selector matches.",
     )
+    kubernetes_prometheus_cluster_series: Annotated[int, Field(ge=0, le=100_000_000)] = Field(
+        200_000,
+        description="'install' mode: active series Prometheus is expected to scrape from the rest of the "
+        "cluster (kube-state-metrics, kubelets, other apps); sizes its memory limit (docs/performance.md).",
+    )
+    kubernetes_prometheus_memory_mb: Annotated[int, Field(ge=0, le=1_048_576), AfterValidator(_zero_or_256)] = Field(
+        0,
+        description="'install' mode: Prometheus' memory limit in MiB (at least 256); 0: sized from the stack's "
+        "series and kubernetesPrometheusClusterSeries (docs/performance.md, Prometheus memory).",
+    )
 
 
 class MonitoringSettings(SettingsGroup):
@@ -246,7 +262,9 @@ class MonitoringSettings(SettingsGroup):
     prometheus_tag: ImageTag = Field("v3.5.0", description="Prometheus image tag; 'latest' is refused.")
     prometheus_host_port: Port = Field(9090, description="Host port of the Prometheus web UI and API.")
     prometheus_memory_mb: Annotated[int, Field(ge=256, le=65536)] = Field(
-        1024, description="Memory limit of the Prometheus container in MiB."
+        1024,
+        description="Memory limit of the Prometheus container in MiB (Kubernetes install mode sizes its own: "
+        "kubernetesPrometheusMemoryMb).",
     )
     prometheus_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
         1000, description="CPU limit of Prometheus in millicores."

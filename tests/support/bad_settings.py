@@ -284,6 +284,17 @@ def _cases() -> list[Bad]:
             "  friday:kubernetesIngressSourceCidrs: 10.0.0.0/24,192.168.1.4\n",
             ("'192.168.1.4' has no prefix length",),
         ),
+        # Prometheus sizing in install mode (issue 21 item 8).
+        Bad(
+            "prometheus memory tiny",
+            "  friday:kubernetesPrometheusMemoryMb: 100\n",
+            ("friday:kubernetesPrometheusMemoryMb = 100", "at least 256 MiB"),
+        ),
+        Bad(
+            "cluster series negative",
+            "  friday:kubernetesPrometheusClusterSeries: -5\n",
+            ("kubernetesPrometheusClusterSeries",),
+        ),
         Bad(
             "gateway namespace capitals",
             "  friday:kubernetesGatewayNamespace: Gateways\n",

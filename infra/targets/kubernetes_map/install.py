@@ -16,6 +16,7 @@ from typing import Any
 
 from infra.dashboards import datasources
 from infra.logs import pipeline
+from infra.monitoring import cluster_sizing
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
@@ -119,7 +120,8 @@ def kube_prometheus_stack(settings: Settings) -> Chart:
                 "ruleNamespaceSelector": {},
                 "probeSelector": selector,
                 "probeNamespaceSelector": {},
-                "resources": _resources(settings.prometheus_memory_mb, settings.prometheus_cpu_millicores),
+                # Sized for the whole cluster's series (infra/monitoring/cluster_sizing.py).
+                "resources": _resources(cluster_sizing.memory_mib(settings), settings.prometheus_cpu_millicores),
                 "storageSpec": {
                     "volumeClaimTemplate": {"spec": _claim(settings, settings.kubernetes_prometheus_storage_gb)}
                 },
