@@ -18,6 +18,7 @@ from infra.targets import docker_map
 from infra.targets.docker import DockerStack
 from infra.targets.kubernetes import KubernetesStack
 from infra.targets.kubernetes_map import install as kubernetes_install
+from infra.targets.kubernetes_map import install_order as kubernetes_install_order
 from infra.targets.kubernetes_map import manifests as kubernetes_manifests
 from infra.targets.kubernetes_map import workload as kubernetes_workload
 
@@ -89,6 +90,7 @@ def run_kubernetes(settings: Settings, spec: StackSpec) -> KubernetesStack:
         objects=objects,
         charts=charts,
         crds_url=kubernetes_install.crds_url(settings) if charts else None,
+        chart_needs={c.release: kubernetes_install_order.chart_needs(settings, c) for c in charts},
         secrets=secrets,
         provider=provider,
     )

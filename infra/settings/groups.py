@@ -24,6 +24,7 @@ from infra.settings.base import (
     PositiveDuration,
     SettingsGroup,
 )
+from infra.settings.cidrs import CidrList
 from infra.settings.defaults import GATEWAY_DATA_DIR, LOKI_HTTP_PORT
 from infra.settings.system_paths import system_folder
 
@@ -126,6 +127,12 @@ def _label_pairs(value: str) -> str:
     return ",".join(pairs)
 
 
+def _zero_or_256(value: int) -> int:
+    if 0 < value < 256:
+        raise ValueError("give 0 (sized from the expected series) or at least 256 MiB")
+    return value
+
+
 def label_pairs(value: str) -> dict[str, str]:
     """A validated 'k=v,k2=v2' setting as a dict."""
     return dict(p.split("=", 1) for p in value.split(",") if p)
@@ -211,6 +218,35 @@ class KubernetesSettings(SettingsGroup):
     kubernetes_loki_storage_gb: Annotated[int, Field(ge=1, le=16384)] = Field(
         50, description="'install' mode: size in GiB of Loki's volume claim."
     )
+    kubernetes_routing: Literal["ingress", "gateway-api"] = Field(
+        "ingress",
+        description="How the gateway is exposed: 'ingress' (an Ingress of kubernetesIngressClass) or "
+        "'gateway-api' (an HTTPRoute attached to the existing Gateway kubernetesGatewayName, whose listener "
+        "holds the certificate).",
+    )
+    kubernetes_gateway_name: grammar.OptionalDnsSubdomain = Field(
+        "", description="'gateway-api' routing: the existing Gateway the HTTPRoute attaches to."
+    )
+    kubernetes_gateway_namespace: Annotated[str, Field(pattern=r"^$|^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] = Field(
+        "",
+        description="'gateway-api' routing: the Gateway's namespace; empty: the stack's namespace. Its listener "
+        "must allow routes from the stack's namespace.",
+    )
+    kubernetes_ingress_source_cidrs: CidrList = Field(
+        "",
+        description="Networks (CIDR, comma-separated) the gateway also accepts 'http' from: the node addresses "
+        "of an ingress or Gateway controller on the host network, whose traffic no namespace selector matches.",
+    )
+    kubernetes_prometheus_cluster_series: Annotated[int, Field(ge=0, le=100_000_000)] = Field(
+        200_000,
+        description="'install' mode: active series Prometheus is expected to scrape from the rest of the "
+        "cluster (kube-state-metrics, kubelets, other apps); sizes its memory limit (docs/performance.md).",
+    )
+    kubernetes_prometheus_memory_mb: Annotated[int, Field(ge=0, le=1_048_576), AfterValidator(_zero_or_256)] = Field(
+        0,
+        description="'install' mode: Prometheus' memory limit in MiB (at least 256); 0: sized from the stack's "
+        "series and kubernetesPrometheusClusterSeries (docs/performance.md, Prometheus memory).",
+    )
 
 
 class MonitoringSettings(SettingsGroup):
@@ -226,7 +262,9 @@ class MonitoringSettings(SettingsGroup):
     prometheus_tag: ImageTag = Field("v3.5.0", description="Prometheus image tag; 'latest' is refused.")
     prometheus_host_port: Port = Field(9090, description="Host port of the Prometheus web UI and API.")
     prometheus_memory_mb: Annotated[int, Field(ge=256, le=65536)] = Field(
-        1024, description="Memory limit of the Prometheus container in MiB."
+        1024,
+        description="Memory limit of the Prometheus container in MiB (Kubernetes install mode sizes its own: "
+        "kubernetesPrometheusMemoryMb).",
     )
     prometheus_cpu_millicores: Annotated[int, Field(ge=100, le=64000)] = Field(
         1000, description="CPU limit of Prometheus in millicores."

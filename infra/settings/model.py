@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import PrivateAttr, model_validator
 
+from infra.settings import routing
 from infra.settings.base import duration_seconds
 from infra.settings.groups import (
     AlertingSettings,
@@ -159,6 +160,9 @@ def _check_kubernetes(settings: Settings) -> None:
             "proxyEnabled = true is for the docker target: on 'kubernetes' the Ingress is the reverse proxy "
             "(kubernetesIngressHost, kubernetesIngressClass); set proxyEnabled = false"
         )
+    if settings.kubernetes_routing == "gateway-api":
+        routing.check_gateway_api(settings)
+        return
     if bool(settings.kubernetes_tls_secret) == bool(settings.kubernetes_cert_issuer):
         raise ValueError(
             f"target = 'kubernetes' needs exactly one of friday:kubernetesTlsSecret (an existing TLS Secret, now "

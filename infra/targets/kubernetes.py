@@ -3,8 +3,9 @@
 Generic over objects: the manifests (plain dicts, the same `render` writes) are handed to the
 typed pulumi-kubernetes resource of their kind. What this layer adds is only what Pulumi knows
 and the data does not: secret values (Secrets' `<secret:KEY>` placeholders become secret
-Outputs), `protect` on the volume claims, and ordering (namespace first; in install mode the
-operator's CRDs, then the charts, then every custom resource).
+Outputs), `protect` on the volume claims, and ordering: each object after its namespace; in install mode each chart and
+each custom resource after what it really needs (infra.targets.kubernetes_map.install_order), never
+after the stack's workloads or its Ingress.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.targets.kubernetes_map import install, manifests
+from infra.targets.kubernetes_map import gateway_api, install, install_order, manifests
 from infra.targets.kubernetes_map.meta import Manifest
 
 ResourceFactory = Callable[..., pulumi.CustomResource]
@@ -70,6 +71,7 @@ class KubernetesStack(pulumi.ComponentResource):
         objects: Sequence[Manifest],
         charts: Sequence[install.Chart],
         crds_url: str | None,
+        chart_needs: Mapping[str, install_order.Needs],
         secrets: Mapping[str, pulumi.Output[str]],
         provider: k8s.Provider,
         opts: pulumi.ResourceOptions | None = None,
@@ -79,14 +81,14 @@ class KubernetesStack(pulumi.ComponentResource):
         self._provider = provider
         self.resources: dict[str, pulumi.CustomResource] = {}
         self.namespaces: dict[str, pulumi.CustomResource] = {}
+        self._by_key: dict[install_order.ObjectKey, pulumi.CustomResource] = {}
 
         built_in = [o for o in objects if not manifests.is_custom(o)]
         custom = [o for o in objects if manifests.is_custom(o)]
         for obj in built_in:
             self.resources[logical_name(name, obj)] = self._create(obj, secrets, self._namespace_deps(obj))
 
-        # install mode: the operator's CRDs, then the charts (which depend on the CRDs and on
-        # the monitoring namespace and Grafana's Secret created above).
+        # install mode: the operator's CRDs; each chart and custom resource after what it needs.
         self.crds: pulumi.Resource | None = None
         if crds_url is not None:
             self.crds = k8s.yaml.v2.ConfigFile(
@@ -95,7 +97,6 @@ class KubernetesStack(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=provider),
             )
         self.releases: dict[str, k8s.helm.v3.Release] = {}
-        chart_deps = [*([self.crds] if self.crds else []), *self.resources.values()]
         for chart in charts:
             self.releases[chart.release] = k8s.helm.v3.Release(
                 f"{name}-{chart.release}",
@@ -110,14 +111,13 @@ class KubernetesStack(pulumi.ComponentResource):
                 atomic=True,
                 cleanup_on_fail=True,
                 timeout=900,
-                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=chart_deps),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=provider, depends_on=self._needed(chart_needs[chart.release])
+                ),
             )
-        # Custom resources after their CRDs and the chart that runs their operator.
-        custom_deps = [*([self.crds] if self.crds else []), *self.releases.values()]
         for obj in custom:
-            self.resources[logical_name(name, obj)] = self._create(
-                obj, secrets, [*self._namespace_deps(obj), *custom_deps]
-            )
+            needs = install_order.custom_resource_needs(obj["metadata"]["namespace"])
+            self.resources[logical_name(name, obj)] = self._create(obj, secrets, self._needed(needs))
 
         self.register_outputs(
             {
@@ -125,6 +125,13 @@ class KubernetesStack(pulumi.ComponentResource):
                 "charts": {c.release: c.version for c in charts},
             }
         )
+
+    def _needed(self, needs: install_order.Needs) -> list[pulumi.Resource]:
+        """The resources of `needs` this stack made (a namespace it does not create is the cluster's)."""
+        deps: list[pulumi.Resource] = [self._by_key[key] for key in needs.objects if key in self._by_key]
+        if needs.crds and self.crds is not None:
+            deps.append(self.crds)
+        return deps
 
     def _namespace_deps(self, obj: Manifest) -> list[pulumi.Resource]:
         ns = obj["metadata"].get("namespace")
@@ -142,7 +149,7 @@ class KubernetesStack(pulumi.ComponentResource):
             retain_on_delete=obj["kind"] in PROTECTED_KINDS,
         )
         resource_name = logical_name(self._base, obj)
-        if manifests.is_custom(obj):
+        if manifests.is_custom(obj) or gateway_api.is_gateway_api(obj):
             resource: pulumi.CustomResource = k8s.apiextensions.CustomResource(
                 resource_name,
                 api_version=obj["apiVersion"],
@@ -159,4 +166,6 @@ class KubernetesStack(pulumi.ComponentResource):
         resource = factory(resource_name, **args, opts=opts)
         if obj["kind"] == "Namespace":
             self.namespaces[obj["metadata"]["name"]] = resource
+        meta = obj["metadata"]
+        self._by_key[(obj["kind"], meta.get("namespace", ""), meta["name"])] = resource
         return resource

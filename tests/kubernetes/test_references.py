@@ -6,7 +6,7 @@ from typing import Any
 
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.targets.kubernetes_map import manifests, remote_write
+from infra.targets.kubernetes_map import acme_solver, manifests, remote_write
 from tests.support.kubernetes import Manifest, gateway_deployment, pod_templates
 
 
@@ -122,6 +122,8 @@ def test_network_policies_select_existing_pods_and_ports(objects: list[Manifest]
         selector = policy["spec"]["podSelector"].get("matchLabels", {})
         if not selector:
             continue  # the default deny selects every pod
+        if acme_solver.SOLVER_LABEL in selector:
+            continue  # cert-manager's solver pods, not the stack's (tests/kubernetes/test_acme_solver.py)
         [target] = [w for w in workloads if _matches(selector, _pod_labels(w))]
         ports = _container_ports(target["spec"]["template"]["spec"])
         for rule in policy["spec"].get("ingress", []):

@@ -93,7 +93,7 @@ def test_existing_mode_creates_exactly_the_rendered_objects() -> None:
     deploy(check, {}, secrets)
 
 
-def test_install_mode_adds_crds_and_charts_before_the_custom_resources() -> None:
+def test_install_mode_orders_each_chart_and_custom_resource_after_what_it_needs_only() -> None:
     plain = {"kubernetesMonitoringMode": "install"}
     secrets = {"anthropicApiKey": FAKE_AI_KEY}
     objects = expected_objects(plain, secrets)
@@ -111,12 +111,64 @@ def test_install_mode_adds_crds_and_charts_before_the_custom_resources() -> None
             assert r["repositoryOpts"] == {"repo": chart.repository}
             assert r["skipCrds"] is True
             assert r["values"] == json.loads(json.dumps(chart.values))
-            deps = seen.opts[f"{BASE}-{chart.release}"].depends_on
-            assert stack.crds in deps  # type: ignore[operator]
-        kps = stack.releases["kube-prometheus-stack"]
-        for obj in (o for o in objects if manifests.is_custom(o)):
-            deps = seen.opts[logical_name(BASE, obj)].depends_on
-            assert stack.crds in deps and kps in deps, obj["kind"]  # type: ignore[operator]
+        assert stack.crds is not None
+        applied_crds = stack.crds
+        by_name = {logical_name(BASE, o): o for o in objects}
+
+        def deps(name: str) -> set[str]:
+            """What a resource waits on: the program's logical names, and "crds"."""
+            out = set()
+            for dep in seen.opts[name].depends_on or []:  # type: ignore[union-attr]
+                if dep is applied_crds:
+                    out.add("crds")
+                else:
+                    [found] = [n for n, r in stack.resources.items() if r is dep]
+                    out.add(found)
+            return out
+
+        def key(kind: str, name: str, namespace: str | None = None) -> str:
+            meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+            return logical_name(BASE, {"kind": kind, "metadata": meta})
+
+        app_ns, mon_ns = key("Namespace", "friday-test"), key("Namespace", "monitoring")
+        grafana = key("Secret", install.grafana_secret_name(s), "monitoring")
+        # Each chart waits on what it needs, never on the gateway, its Ingress or anything else.
+        assert deps(f"{BASE}-kube-prometheus-stack") == {"crds", mon_ns, grafana}
+        assert deps(f"{BASE}-loki") == {mon_ns}
+        assert deps(f"{BASE}-alloy") == {mon_ns, app_ns}  # its Role is in the stack's namespace
+        # Custom resources wait on their namespace and the CRDs, not on any chart.
+        custom = [n for n, o in by_name.items() if manifests.is_custom(o)]
+        assert {by_name[n]["kind"] for n in custom} >= {"ServiceMonitor", "PrometheusRule", "AlertmanagerConfig"}
+        for n in custom:
+            assert deps(n) == {"crds", key("Namespace", by_name[n]["metadata"]["namespace"])}, n
+        # Built-in objects wait on their namespace only (the Ingress included).
+        for n, o in by_name.items():
+            if not manifests.is_custom(o) and o["kind"] != "Namespace":
+                assert deps(n) == {key("Namespace", o["metadata"]["namespace"])}, n
+
+    deploy(check, plain, secrets)
+
+
+def test_gateway_api_routing_creates_the_rendered_httproute_after_its_namespace_only() -> None:
+    plain = {
+        "kubernetesRouting": "gateway-api",
+        "kubernetesCertIssuer": "",
+        "kubernetesGatewayName": "public",
+        "kubernetesIngressSourceCidrs": "10.20.0.0/24",
+    }
+    secrets = {"anthropicApiKey": FAKE_AI_KEY}
+    objects = expected_objects(plain, secrets)
+    [route] = [o for o in objects if o["kind"] == "HTTPRoute"]
+
+    def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
+        made = k8s_resources(rec)
+        assert set(made) == {logical_name(BASE, o) for o in objects}
+        assert not [r for r in rec.resources if r.typ.endswith(":Ingress")]
+        args = made[logical_name(BASE, route)]
+        assert args.typ == "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+        assert (args.inputs["metadata"], args.inputs["spec"]) == (route["metadata"], route["spec"])
+        namespace = stack.namespaces["friday-test"]
+        assert seen.opts[logical_name(BASE, route)].depends_on == [namespace]
 
     deploy(check, plain, secrets)
 

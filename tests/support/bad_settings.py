@@ -257,6 +257,49 @@ def _cases() -> list[Bad]:
             "  friday:kubernetesMonitoringNamespace: ingress-nginx\n",
             ("friday:kubernetesMonitoringNamespace and friday:kubernetesIngressNamespace are both",),
         ),
+        # Gateway API routing and host-network controllers (issue 21 item 9).
+        Bad(
+            "gateway-api without a Gateway",
+            "  friday:target: kubernetes\n  friday:kubernetesIngressHost: friday.example.org\n"
+            "  friday:kubernetesRouting: gateway-api\n",
+            ("friday:kubernetesRouting = 'gateway-api' needs friday:kubernetesGatewayName",),
+        ),
+        Bad(
+            "gateway-api with a cert issuer",
+            KUBERNETES + "  friday:kubernetesRouting: gateway-api\n  friday:kubernetesGatewayName: public\n",
+            ("friday:kubernetesCertIssuer = 'letsencrypt'", "the Gateway's HTTPS listener does", "leave both empty"),
+        ),
+        Bad(
+            "routing unknown",
+            KUBERNETES + "  friday:kubernetesRouting: httproute\n",
+            ("friday:kubernetesRouting", "'ingress' or 'gateway-api'"),
+        ),
+        Bad(
+            "source network host bits",
+            "  friday:kubernetesIngressSourceCidrs: 10.0.0.1/24\n",
+            ("friday:kubernetesIngressSourceCidrs = '10.0.0.1/24'", "is not a network address"),
+        ),
+        Bad(
+            "source network without prefix",
+            "  friday:kubernetesIngressSourceCidrs: 10.0.0.0/24,192.168.1.4\n",
+            ("'192.168.1.4' has no prefix length",),
+        ),
+        # Prometheus sizing in install mode (issue 21 item 8).
+        Bad(
+            "prometheus memory tiny",
+            "  friday:kubernetesPrometheusMemoryMb: 100\n",
+            ("friday:kubernetesPrometheusMemoryMb = 100", "at least 256 MiB"),
+        ),
+        Bad(
+            "cluster series negative",
+            "  friday:kubernetesPrometheusClusterSeries: -5\n",
+            ("kubernetesPrometheusClusterSeries",),
+        ),
+        Bad(
+            "gateway namespace capitals",
+            "  friday:kubernetesGatewayNamespace: Gateways\n",
+            ("kubernetesGatewayNamespace",),
+        ),
     ]
     # 3c. Unsafe choices refused on every environment (infra/settings/hazards.py, system_paths.py).
     c += [

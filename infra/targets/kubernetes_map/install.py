@@ -16,12 +16,13 @@ from typing import Any
 
 from infra.dashboards import datasources
 from infra.logs import pipeline
+from infra.monitoring import cluster_sizing
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import alloy, loki
 from infra.stack.spec import resources as spec_resources
-from infra.targets.kubernetes_map import pods, remote_write
+from infra.targets.kubernetes_map import alloy_rbac, pods, remote_write
 from infra.targets.kubernetes_map.meta import Manifest, labels, name
 from infra.targets.kubernetes_map.monitoring import DASHBOARD_LABEL
 
@@ -123,7 +124,8 @@ def kube_prometheus_stack(settings: Settings) -> Chart:
                 "ruleNamespaceSelector": {},
                 "probeSelector": selector,
                 "probeNamespaceSelector": {},
-                "resources": _resources(settings.prometheus_memory_mb, settings.prometheus_cpu_millicores),
+                # Sized for the whole cluster's series (infra/monitoring/cluster_sizing.py).
+                "resources": _resources(cluster_sizing.memory_mib(settings), settings.prometheus_cpu_millicores),
                 "storageSpec": {
                     "volumeClaimTemplate": {"spec": _claim(settings, settings.kubernetes_prometheus_storage_gb)}
                 },
@@ -253,7 +255,8 @@ def alloy_chart(settings: Settings) -> Chart:
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
         },
-        "rbac": {"create": True},
+        # A Role in the stack's namespace, no ClusterRole (alloy_rbac.py).
+        "rbac": alloy_rbac.values(settings),
         "serviceAccount": {"create": True},
     }
     return Chart(

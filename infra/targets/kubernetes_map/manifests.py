@@ -9,7 +9,7 @@ import yaml
 
 from infra.settings import Settings
 from infra.stack.spec import StackSpec
-from infra.targets.kubernetes_map import install, monitoring, network, probes, tasks, workload
+from infra.targets.kubernetes_map import gateway_api, install, monitoring, network, probes, tasks, workload
 from infra.targets.kubernetes_map.meta import Manifest
 
 RENDER_DIR = "kubernetes"
@@ -27,6 +27,7 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         *(install.objects(settings) if settings.kubernetes_monitoring_mode == "install" else []),
         *network.objects(settings),
         *workload.objects(settings, spec),
+        *gateway_api.objects(settings),
         *tasks.objects(settings, spec),
         *probes.objects(settings, spec),
         *monitoring.objects(settings),

@@ -12,7 +12,7 @@ Kubelet probes are not pod traffic and pass on the usual CNIs.
 from __future__ import annotations
 
 from infra.settings import Settings
-from infra.targets.kubernetes_map import metrics_auth, probes, workload
+from infra.targets.kubernetes_map import acme_solver, ingress_sources, metrics_auth, probes, workload
 from infra.targets.kubernetes_map.meta import NAMESPACE_NAME_LABEL, Manifest, metadata, name, selector
 
 PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
@@ -44,7 +44,7 @@ def gateway(settings: Settings) -> Manifest:
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {
-                    "from": [_namespace(settings.kubernetes_ingress_namespace)],
+                    "from": ingress_sources.peers(settings),
                     "ports": [{"protocol": "TCP", "port": workload.HTTP_PORT_NAME}],
                 },
                 {
@@ -106,4 +106,4 @@ def blackbox(settings: Settings) -> Manifest:
 
 
 def objects(settings: Settings) -> list[Manifest]:
-    return [default_deny(settings), gateway(settings), blackbox(settings)]
+    return [default_deny(settings), gateway(settings), blackbox(settings), *acme_solver.objects(settings)]

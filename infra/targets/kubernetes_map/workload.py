@@ -324,7 +324,8 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         data_claim(settings),
         deployment(settings, spec),
         service(settings),
-        ingress(settings),
+        # kubernetesRouting = gateway-api: an HTTPRoute instead (gateway_api.py).
+        *([ingress(settings)] if settings.kubernetes_routing == "ingress" else []),
     ]
 
 
