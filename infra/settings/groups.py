@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from infra import crds
 from infra.settings import gateway_cost, grammar
 from infra.settings.base import (
     DockerSize,
@@ -109,6 +110,15 @@ class DockerSettings(SettingsGroup):
 ChartVersion = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
 
 
+def _pinned_operator(value: str) -> str:
+    if value not in crds.CHECKSUMS:
+        raise ValueError(
+            f"the CRDs are applied only with pinned checksums: pinned are {', '.join(sorted(crds.CHECKSUMS))} "
+            "(infra/crds.py)"
+        )
+    return value
+
+
 def _label_pairs(value: str) -> str:
     pairs = [p.strip() for p in value.split(",") if p.strip()]
     if not pairs:
@@ -192,7 +202,7 @@ class KubernetesSettings(SettingsGroup):
         "PrometheusRules and AlertmanagerConfigs by ('release=<its Helm release name>').",
     )
     kube_prometheus_stack_chart_version: ChartVersion = Field(
-        "92.3.0", description="kube-prometheus-stack chart version installed in 'install' mode."
+        "88.0.0", description="kube-prometheus-stack chart version installed in 'install' mode."
     )
     loki_chart_version: ChartVersion = Field(
         "18.13.7", description="Loki chart version (grafana-community) installed in 'install' mode."
@@ -200,10 +210,10 @@ class KubernetesSettings(SettingsGroup):
     alloy_chart_version: ChartVersion = Field(
         "1.12.1", description="Alloy chart version (grafana) installed in 'install' mode."
     )
-    prometheus_operator_version: ChartVersion = Field(
-        "0.94.1",
+    prometheus_operator_version: Annotated[ChartVersion, AfterValidator(_pinned_operator)] = Field(
+        crds.OPERATOR_VERSION,
         description="Prometheus Operator release whose CRDs the program applies in 'install' mode (the one "
-        "kubePrometheusStackChartVersion ships).",
+        "kubePrometheusStackChartVersion ships; its CRD checksums are pinned in infra/crds.py).",
     )
     kubernetes_prometheus_storage_gb: Annotated[int, Field(ge=1, le=16384)] = Field(
         50, description="'install' mode: size in GiB of Prometheus' volume claim."

@@ -69,7 +69,7 @@ class KubernetesStack(pulumi.ComponentResource):
         *,
         objects: Sequence[Manifest],
         charts: Sequence[install.Chart],
-        crds_url: str | None,
+        crds_yaml: str | None,
         secrets: Mapping[str, pulumi.Output[str]],
         provider: k8s.Provider,
         opts: pulumi.ResourceOptions | None = None,
@@ -88,10 +88,12 @@ class KubernetesStack(pulumi.ComponentResource):
         # install mode: the operator's CRDs, then the charts (which depend on the CRDs and on
         # the monitoring namespace and Grafana's Secret created above).
         self.crds: pulumi.Resource | None = None
-        if crds_url is not None:
-            self.crds = k8s.yaml.v2.ConfigFile(
+        if crds_yaml is not None:
+            # The bytes checked against their pinned sha256 (install.crds_yaml), not a URL or file
+            # read again later.
+            self.crds = k8s.yaml.v2.ConfigGroup(
                 f"{name}-prometheus-operator-crds",
-                file=crds_url,
+                yaml=crds_yaml,
                 opts=pulumi.ResourceOptions(parent=self, provider=provider),
             )
         self.releases: dict[str, k8s.helm.v3.Release] = {}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from infra import crds
 from infra.dashboards import datasources
 from infra.dashboards import files as dashboard_files
 from infra.settings.groups import label_pairs
@@ -27,7 +28,11 @@ def test_charts_only_in_install_mode_and_pinned_from_settings() -> None:
     assert all(re.fullmatch(r"\d+\.\d+\.\d+", c.version) for c in charts.values())
     assert all(c.namespace == s.kubernetes_monitoring_namespace for c in charts.values())
     assert all(c.repository.startswith("https://") for c in charts.values())
-    assert f"/v{s.prometheus_operator_version}/" in install.crds_url(s)
+    files = install.crd_files(s)
+    assert set(files) == set(crds.CHECKSUMS[s.prometheus_operator_version]) >= set(crds.STACK_FILES)
+    for file, pin in files.items():
+        assert pin["url"].startswith("https://") and f"/v{s.prometheus_operator_version}/" in pin["url"]
+        assert pin["url"].endswith(f"/{file}") and re.fullmatch(r"[0-9a-f]{64}", pin["sha256"])
 
 
 def test_kube_prometheus_stack_selects_the_stacks_custom_resources() -> None:
