@@ -59,15 +59,16 @@ def _datasource_uids(node: Any) -> set[str]:
     return set()
 
 
-def test_grafana_gets_the_datasource_uids_the_dashboards_use_and_its_admin_secret() -> None:
+def test_grafana_gets_a_datasource_of_each_type_the_dashboards_choose_and_its_admin_secret() -> None:
     s = variant_settings("install")
     grafana = install.kube_prometheus_stack(s).values["grafana"]
     used = {u for text in dashboard_files.provisioned().values() for u in _datasource_uids(json.loads(text))}
     used.discard("-- Grafana --")  # Grafana's built-in annotation source
-    assert used
+    # Only datasource variables, each resolving to the chart's datasource of its type.
+    assert used == {f"${{{d.variable}}}" for d in datasources.QUERIED}
     provided = {grafana["sidecar"]["datasources"]["uid"], grafana["sidecar"]["datasources"]["alertmanager"]["uid"]}
     provided |= {d["uid"] for d in grafana["additionalDataSources"]}
-    assert used <= provided == {d.uid for d in datasources.DATASOURCES}
+    assert provided == {d.uid for d in datasources.DATASOURCES}
     [loki] = grafana["additionalDataSources"]
     assert install.loki_push_url(s).startswith(loki["url"] + "/")
     objects = manifests.objects(s, build_stack(s))
@@ -140,3 +141,14 @@ def test_alloys_config_survives_helms_tpl_unchanged() -> None:
     assert helm_tpl(content) == config
     with pytest.raises(AssertionError, match="tpl would evaluate"):
         helm_tpl(config)  # shipped as is, Helm would run it
+
+
+def test_loki_and_alloy_are_scraped_for_the_stack_dashboard() -> None:
+    """The stack dashboard's Loki and Alloy panels read their own series: their charts' ServiceMonitors
+    are on and carry the labels kube-prometheus-stack selects ServiceMonitors by."""
+    s = variant_settings("install")
+    wanted = label_pairs(s.kubernetes_prometheus_selector)
+    assert install.loki_chart(s).values["monitoring"]["serviceMonitor"] == {"enabled": True, "labels": wanted}
+    assert install.alloy_chart(s).values["serviceMonitor"] == {"enabled": True, "additionalLabels": wanted}
+    prom = install.kube_prometheus_stack(s).values["prometheus"]["prometheusSpec"]
+    assert prom["serviceMonitorSelector"] == {"matchLabels": wanted} and prom["serviceMonitorNamespaceSelector"] == {}

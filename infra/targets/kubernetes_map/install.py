@@ -217,6 +217,10 @@ def loki_chart(settings: Settings) -> Chart:
         "gateway": {"enabled": False},
         "lokiCanary": {"enabled": False},
         "test": {"enabled": False},
+        # Prometheus scrapes Loki (the stack dashboard's Loki panels), selected like the stack's own.
+        "monitoring": {
+            "serviceMonitor": {"enabled": True, "labels": label_pairs(settings.kubernetes_prometheus_selector)}
+        },
     }
     return Chart(
         LOKI,
@@ -261,6 +265,8 @@ def alloy_chart(settings: Settings) -> Chart:
         },
         "rbac": {"create": True},
         "serviceAccount": {"create": True},
+        # Prometheus scrapes Alloy (the stack dashboard's Alloy panels), selected like the stack's own.
+        "serviceMonitor": {"enabled": True, "additionalLabels": label_pairs(settings.kubernetes_prometheus_selector)},
     }
     return Chart(
         ALLOY,
