@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -117,6 +117,20 @@ def _pinned_operator(value: str) -> str:
             "(infra/crds.py)"
         )
     return value
+
+
+def _source_allowlist(value: str) -> str:
+    """Comma-separated IP addresses or networks; empty is allowed (no allowlist)."""
+    for item in (i.strip() for i in value.split(",") if i.strip()):
+        try:
+            ip_network(item, strict=True)
+        except ValueError as err:
+            raise ValueError(f"{item!r} is not an IP address or network ({err})") from None
+    return ",".join(i.strip() for i in value.split(",") if i.strip())
+
+
+def source_networks(value: str) -> list[str]:
+    return [i for i in value.split(",") if i]
 
 
 def _label_pairs(value: str) -> str:
@@ -563,6 +577,24 @@ class ProxySettings(SettingsGroup):
     )
     proxy_rate_limit_burst: Annotated[int, Field(ge=0, le=100000)] = Field(
         20, description="Requests above the rate a client may send at once before getting 429 (nginx burst)."
+    )
+    proxy_login_rate_limit_per_minute: Annotated[int, Field(ge=0, le=60)] = Field(
+        1,
+        description="Login attempts (POST /api/v1/auth/login) per minute per client address that the proxy "
+        "lets through: nginx limit_req on Docker, ingress-nginx limit-rpm on a login-only Ingress on Kubernetes; "
+        "0 turns it off. The gateway counts every login of every client as the proxy's (5 per 15 minutes): "
+        "this keeps one client from using them all at once (docs/deployment.md). Caddy has no rate limit: with "
+        "proxyKind caddy this must be 0.",
+    )
+    proxy_login_rate_limit_burst: Annotated[int, Field(ge=0, le=100)] = Field(
+        2, description="Login attempts above proxyLoginRateLimitPerMinute a client may send at once before 429."
+    )
+    proxy_source_allowlist: Annotated[str, AfterValidator(_source_allowlist)] = Field(
+        "",
+        description="Client addresses or networks (comma-separated, e.g. 203.0.113.0/24,2001:db8::/32) the proxy "
+        "serves (nginx allow/deny, Caddy remote_ip, ingress-nginx whitelist-source-range); others get 403. "
+        "Empty: every client. The gateway cannot tell clients apart behind a proxy: this is its 'private "
+        "clients only' guard.",
     )
     proxy_nginx_image: ImageRepo = Field(
         "nginxinc/nginx-unprivileged", description="nginx image for proxyKind nginx (runs as uid 101 on port 8080)."

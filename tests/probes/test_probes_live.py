@@ -46,7 +46,7 @@ def probe_settings(kind: str, running_proxy: LocalProxy, **extra: Any) -> Settin
         "proxyKind": kind,
         "proxyTlsSource": "self-signed",
         "proxyHttpsHostPort": https_port(running_proxy),
-        **({"proxyRateLimitPerSecond": 0} if kind == "caddy" else {}),
+        **({"proxyRateLimitPerSecond": 0, "proxyLoginRateLimitPerMinute": 0} if kind == "caddy" else {}),
         **extra,
     }
     return settings_of(values, frozenset({"metricsToken"}), stack="dev")

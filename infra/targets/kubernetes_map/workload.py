@@ -17,7 +17,7 @@ from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import backup, gateway
 from infra.stack.spec import ConfigFile, HttpCheck, SecretRef, Service, StackSpec, Workload
-from infra.targets.kubernetes_map import metrics_auth
+from infra.targets.kubernetes_map import edge, metrics_auth
 from infra.targets.kubernetes_map.meta import (
     Manifest,
     content_hash,
@@ -294,6 +294,7 @@ def ingress(settings: Settings) -> Manifest:
                 "nginx.ingress.kubernetes.io/ssl-redirect": "true",
             }
         )
+        annotations.update(edge.source_annotations(settings))
     backend = {"service": {"name": service_name(settings), "port": {"name": HTTP_PORT_NAME}}}
     meta = metadata(settings, name(settings, COMPONENT), COMPONENT)
     if annotations:
@@ -324,7 +325,8 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         data_claim(settings),
         deployment(settings, spec),
         service(settings),
-        ingress(settings),
+        main := ingress(settings),
+        *([login] if (login := edge.login_ingress(settings, main)) else []),
     ]
 
 
