@@ -130,7 +130,7 @@ def test_redirect_probe_fails_on_a_location_for_another_address(proxied: LocalPr
 
 
 def _plain(settings: Settings) -> dict[str, Any]:
-    keys = ("proxyEnabled", "proxyKind", "proxyTlsSource", "proxyRateLimitPerSecond")
+    keys = ("proxyEnabled", "proxyKind", "proxyTlsSource", "proxyRateLimitPerSecond", "proxyLoginRateLimitPerMinute")
     return {k: v for k, v in settings.model_dump(by_alias=True).items() if k in keys}
 
 
