@@ -133,9 +133,10 @@ def _download(url: str) -> bytes:
 def fetch(
     version: str = OPERATOR_VERSION, source: Path | None = None, root: Path | None = None
 ) -> tuple[list[str], list[str]]:
-    """Fill the cache for `version`: (what was done, one line per file; the files a local source
-    lacks). Every file is checked before it is written (to a temporary name, then renamed): a bad
-    file never lands in the cache. A download must bring every file."""
+    """Fill the cache for `version`: (what was done, one line per file; the files neither the cache
+    nor the source gave: not in a local source, or a download that failed). Every file is checked
+    before it is written (to a temporary name, then renamed): a file that does not match its
+    checksum never lands in the cache (CrdError)."""
     folder = (root or cache_root()) / version
     folder.mkdir(parents=True, exist_ok=True)
     done: list[str] = []
@@ -158,7 +159,12 @@ def fetch(
             data = (source / file).read_bytes()
         else:
             origin = URL.format(version=version, file=file)
-            data = _download(origin)
+            try:
+                data = _download(origin)
+            except OSError as err:  # no network: said, and judged by the caller (main)
+                missing.append(file)
+                done.append(f"{file}: download from {origin} failed ({err}), not cached")
+                continue
         _check(version, file, data, origin)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{file}.", delete=False) as tmp:
             tmp.write(data)
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         needed = sorted(set(missing) & set(STACK_FILES))
         print(
-            f"note: the source lacks {len(missing)} file(s); install mode's `pulumi up` applies every file of the "
+            f"note: {len(missing)} file(s) not cached; install mode's `pulumi up` applies every file of the "
             "release: run scripts/crds.sh where it can download them (or with a source holding them)",
             file=sys.stderr,
         )
