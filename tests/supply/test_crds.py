@@ -72,7 +72,7 @@ def test_the_script_caches_a_local_source_checked_and_says_what_it_did(tmp_path:
 
 
 def test_offline_with_the_stacks_files_cached_the_download_failures_are_said_not_fatal(tmp_path: Path) -> None:
-    """A clone without ../shared on a machine without network: the cache (outside the clone) holds the
+    """A clone without the offline CRD source on a machine without network: the cache (outside the clone) holds the
     stack's five files, the other five cannot be downloaded: the tests can run, and the script says so."""
     source = _source_of_stack_files(tmp_path / "source")
     assert _script(tmp_path, source).returncode == 0
