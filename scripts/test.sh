@@ -9,6 +9,9 @@ export PATH="$PATH:/usr/sbin:/sbin"
 . scripts/lib/groups.sh
 
 scripts/bootstrap.sh dev || exit 1
+# The pinned Prometheus Operator CRDs into the cache outside the clone (sha256 checked; the Kubernetes
+# tests read their schemas there). Offline: FRIDAY_CRD_SOURCE or ../shared/crds as the source.
+scripts/crds.sh || exit 1
 py=.venv/bin/python
 
 # The real gateway (scripts/build-gateway.sh; cached outside the clone, warm: no time) builds in the

@@ -15,6 +15,7 @@ import grafanalib.core as gl
 from grafanalib._gen import DashboardEncoder
 
 from infra.dashboards import model
+from infra.dashboards.datasources import QUERIED, Datasource
 from infra.dashboards.links import runbook_link
 
 # The dashboard schema Grafana 11.6 and 12.x write and the pinned grafana-foundation-sdk
@@ -133,6 +134,25 @@ def _variable(variable: model.Variable) -> gl.Template:
     return template
 
 
+def _datasource_variable(source: Datasource) -> dict[str, Any]:
+    """A `datasource` variable: any datasource of the type; left unset, Grafana selects the
+    instance's default of that type (or its first one), so the dashboard works on a Grafana whose
+    datasources have other uids (a stock kube-prometheus-stack) and on the provisioned ones."""
+    return {
+        "type": "datasource",
+        "name": source.variable,
+        "label": f"{source.name} datasource",
+        "query": source.type,
+        "regex": "",
+        "hide": 0,
+        "includeAll": False,
+        "multi": False,
+        "refresh": 1,
+        "current": {},
+        "options": [],
+    }
+
+
 def build(dashboard: model.Dashboard) -> gl.Dashboard:
     """The grafanalib Dashboard of a definition: rows laid out on Grafana's 24-column grid."""
     panels: list[gl.Panel] = []
@@ -166,7 +186,12 @@ def build(dashboard: model.Dashboard) -> gl.Dashboard:
         editable=False,
         graphTooltip=gl.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
         panels=panels,
-        templating=gl.Templating(list=[_variable(v) for v in dashboard.variables]),
+        templating=gl.Templating(
+            list=[
+                *(_datasource_variable(d) for d in QUERIED if any(q.datasource is d for _, q in dashboard.queries())),
+                *(_variable(v) for v in dashboard.variables),
+            ]
+        ),
         annotations=gl.Annotations(list=[_alert_annotation()]),
     )
 
@@ -212,7 +237,8 @@ def document(dashboard: gl.Dashboard) -> dict[str, Any]:
                 # Instant (stat panels) or range, never both: Grafana would run both queries.
                 target["range"] = not target["instant"]
     for variable in doc["templating"]["list"]:
-        _drop_none(variable, LEGACY_VARIABLE_KEYS)
+        if variable["type"] != "datasource":
+            _drop_none(variable, LEGACY_VARIABLE_KEYS)
     return doc
 
 

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime import config as runtime_config
 
+from infra import crds
 from infra.preflight import EngineConfig, Outcome, preflight
 from infra.program import secrets as program_secrets
 from infra.program import tls as program_tls
@@ -89,7 +90,7 @@ def run_kubernetes(settings: Settings, spec: StackSpec) -> KubernetesStack:
         base,
         objects=objects,
         charts=charts,
-        crds_url=kubernetes_install.crds_url(settings) if charts else None,
+        crds_yaml=kubernetes_install.crds_yaml(settings) if charts else None,
         chart_needs={c.release: kubernetes_install_order.chart_needs(settings, c) for c in charts},
         secrets=secrets,
         provider=provider,
@@ -114,5 +115,5 @@ def main() -> None:
     """Entry point used by __main__.py: report bad settings as a short error, not a traceback."""
     try:
         run()
-    except SettingsError as err:
+    except (SettingsError, crds.CrdError) as err:
         raise pulumi.RunError(str(err)) from None

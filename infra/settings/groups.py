@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from infra import crds
 from infra.settings import gateway_cost, grammar
 from infra.settings.base import (
     DockerSize,
@@ -110,6 +111,29 @@ class DockerSettings(SettingsGroup):
 ChartVersion = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
 
 
+def _pinned_operator(value: str) -> str:
+    if value not in crds.CHECKSUMS:
+        raise ValueError(
+            f"the CRDs are applied only with pinned checksums: pinned are {', '.join(sorted(crds.CHECKSUMS))} "
+            "(infra/crds.py)"
+        )
+    return value
+
+
+def _source_allowlist(value: str) -> str:
+    """Comma-separated IP addresses or networks; empty is allowed (no allowlist)."""
+    for item in (i.strip() for i in value.split(",") if i.strip()):
+        try:
+            ip_network(item, strict=True)
+        except ValueError as err:
+            raise ValueError(f"{item!r} is not an IP address or network ({err})") from None
+    return ",".join(i.strip() for i in value.split(",") if i.strip())
+
+
+def source_networks(value: str) -> list[str]:
+    return [i for i in value.split(",") if i]
+
+
 def _label_pairs(value: str) -> str:
     pairs = [p.strip() for p in value.split(",") if p.strip()]
     if not pairs:
@@ -199,7 +223,7 @@ class KubernetesSettings(SettingsGroup):
         "PrometheusRules and AlertmanagerConfigs by ('release=<its Helm release name>').",
     )
     kube_prometheus_stack_chart_version: ChartVersion = Field(
-        "92.3.0", description="kube-prometheus-stack chart version installed in 'install' mode."
+        "88.0.0", description="kube-prometheus-stack chart version installed in 'install' mode."
     )
     loki_chart_version: ChartVersion = Field(
         "18.13.7", description="Loki chart version (grafana-community) installed in 'install' mode."
@@ -207,10 +231,10 @@ class KubernetesSettings(SettingsGroup):
     alloy_chart_version: ChartVersion = Field(
         "1.12.1", description="Alloy chart version (grafana) installed in 'install' mode."
     )
-    prometheus_operator_version: ChartVersion = Field(
-        "0.94.1",
+    prometheus_operator_version: Annotated[ChartVersion, AfterValidator(_pinned_operator)] = Field(
+        crds.OPERATOR_VERSION,
         description="Prometheus Operator release whose CRDs the program applies in 'install' mode (the one "
-        "kubePrometheusStackChartVersion ships).",
+        "kubePrometheusStackChartVersion ships; its CRD checksums are pinned in infra/crds.py).",
     )
     kubernetes_prometheus_storage_gb: Annotated[int, Field(ge=1, le=16384)] = Field(
         50, description="'install' mode: size in GiB of Prometheus' volume claim."
@@ -591,6 +615,24 @@ class ProxySettings(SettingsGroup):
     )
     proxy_rate_limit_burst: Annotated[int, Field(ge=0, le=100000)] = Field(
         20, description="Requests above the rate a client may send at once before getting 429 (nginx burst)."
+    )
+    proxy_login_rate_limit_per_minute: Annotated[int, Field(ge=0, le=60)] = Field(
+        1,
+        description="Login attempts (POST /api/v1/auth/login) per minute per client address that the proxy "
+        "lets through: nginx limit_req on Docker, ingress-nginx limit-rpm on a login-only Ingress on Kubernetes; "
+        "0 turns it off. The gateway counts every login of every client as the proxy's (5 per 15 minutes): "
+        "this keeps one client from using them all at once (docs/deployment.md). Caddy has no rate limit: with "
+        "proxyKind caddy this must be 0.",
+    )
+    proxy_login_rate_limit_burst: Annotated[int, Field(ge=0, le=100)] = Field(
+        2, description="Login attempts above proxyLoginRateLimitPerMinute a client may send at once before 429."
+    )
+    proxy_source_allowlist: Annotated[str, AfterValidator(_source_allowlist)] = Field(
+        "",
+        description="Client addresses or networks (comma-separated, e.g. 203.0.113.0/24,2001:db8::/32) the proxy "
+        "serves (nginx allow/deny, Caddy remote_ip, ingress-nginx whitelist-source-range); others get 403. "
+        "Empty: every client. The gateway cannot tell clients apart behind a proxy: this is its 'private "
+        "clients only' guard.",
     )
     proxy_nginx_image: ImageRepo = Field(
         "nginxinc/nginx-unprivileged", description="nginx image for proxyKind nginx (runs as uid 101 on port 8080)."

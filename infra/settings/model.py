@@ -127,6 +127,13 @@ def _check_proxy(settings: Settings) -> None:
             "Caddy 2 has no built-in rate limiting (it needs a custom build with a plugin); set "
             "proxyRateLimitPerSecond = 0 to accept no proxy rate limit, or use proxyKind = 'nginx'"
         )
+    if settings.proxy_kind == "caddy" and settings.proxy_login_rate_limit_per_minute > 0:
+        raise ValueError(
+            f"proxyKind = 'caddy' with proxyLoginRateLimitPerMinute = {settings.proxy_login_rate_limit_per_minute}: "
+            "Caddy 2 has no built-in rate limiting, so it cannot limit logins per client; set "
+            "proxyLoginRateLimitPerMinute = 0 (and restrict clients with proxySourceAllowlist), or use "
+            "proxyKind = 'nginx'"
+        )
     if settings.proxy_http_host_port == settings.proxy_https_host_port:
         raise ValueError(
             f"proxyHttpHostPort and proxyHttpsHostPort are both {settings.proxy_http_host_port}; "

@@ -8,6 +8,7 @@ read-only root filesystem; the certificate and key arrive as secret files.
 from __future__ import annotations
 
 from infra.settings import Settings
+from infra.settings.groups import source_networks
 from infra.settings.secrets import PROXY_TLS_KEYS
 from infra.stack import gateway
 from infra.stack.parts import Part
@@ -55,6 +56,9 @@ def params(settings: Settings) -> ProxyParams:
         key_path=KEY_PATH,
         rate_per_second=settings.proxy_rate_limit_per_second,
         burst=settings.proxy_rate_limit_burst,
+        login_per_minute=settings.proxy_login_rate_limit_per_minute,
+        login_burst=settings.proxy_login_rate_limit_burst,
+        allowlist=tuple(source_networks(settings.proxy_source_allowlist)),
     )
 
 

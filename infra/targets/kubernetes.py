@@ -70,7 +70,7 @@ class KubernetesStack(pulumi.ComponentResource):
         *,
         objects: Sequence[Manifest],
         charts: Sequence[install.Chart],
-        crds_url: str | None,
+        crds_yaml: str | None,
         chart_needs: Mapping[str, install_order.Needs],
         secrets: Mapping[str, pulumi.Output[str]],
         provider: k8s.Provider,
@@ -90,10 +90,12 @@ class KubernetesStack(pulumi.ComponentResource):
 
         # install mode: the operator's CRDs; each chart and custom resource after what it needs.
         self.crds: pulumi.Resource | None = None
-        if crds_url is not None:
-            self.crds = k8s.yaml.v2.ConfigFile(
+        if crds_yaml is not None:
+            # The bytes checked against their pinned sha256 (install.crds_yaml), not a URL or file
+            # read again later.
+            self.crds = k8s.yaml.v2.ConfigGroup(
                 f"{name}-prometheus-operator-crds",
-                file=crds_url,
+                yaml=crds_yaml,
                 opts=pulumi.ResourceOptions(parent=self, provider=provider),
             )
         self.releases: dict[str, k8s.helm.v3.Release] = {}

@@ -19,7 +19,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard as SdkDashboard
 from grafanalib._gen import loader
 
 from infra.dashboards import files, grafana
-from infra.dashboards.datasources import DATASOURCES
+from infra.dashboards.datasources import DATASOURCES, QUERIED
 from infra.stack import grafana as grafana_service
 from tests.support.paths import REPO_ROOT
 
@@ -101,26 +101,46 @@ def test_panel_ids_unique_and_grid_without_overlap(path: Path) -> None:
         assert apart, f"{ta!r} and {tb!r} overlap"
 
 
-def provisioned_datasources() -> dict[str, str]:
+def provisioned_datasources() -> list[dict[str, Any]]:
     [provisioning] = [f for f in grafana_service.config_files() if f.path == grafana_service.DATASOURCES_PATH]
     doc = yaml.safe_load(provisioning.content)
-    return {d["uid"]: d["type"] for d in doc["datasources"]}
+    sources: list[dict[str, Any]] = doc["datasources"]
+    return sources
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
-def test_every_query_names_a_provisioned_datasource_by_uid(path: Path) -> None:
-    provisioned = provisioned_datasources()
-    assert provisioned == {d.uid: d.type for d in DATASOURCES}
+def test_every_query_names_its_datasource_through_a_datasource_variable(path: Path) -> None:
+    """No hard-coded uid (a stock kube-prometheus-stack Grafana has other uids): every panel,
+    target and query variable points at `${<variable>}`, a `datasource` variable of the same type."""
     doc = load(path)
+    chosen = {v["name"]: v["query"] for v in doc["templating"]["list"] if v["type"] == "datasource"}
+    assert chosen, "no datasource variable"
+    assert set(chosen.values()) <= {d.type for d in QUERIED}
+
+    def by_variable(ref: dict[str, str], where: str) -> None:
+        assert set(ref) == {"type", "uid"}, where
+        match = re.fullmatch(r"\$\{(\w+)\}", ref["uid"])
+        assert match, f"{where}: {ref} names a uid, not a datasource variable"
+        assert chosen.get(match[1]) == ref["type"], f"{where}: {ref} is not a {ref['type']} datasource variable"
+
     for panel in panels(doc):
         assert panel["targets"], f"{panel['title']} has no query"
-        assert provisioned[panel["datasource"]["uid"]] == panel["datasource"]["type"]
+        by_variable(panel["datasource"], panel["title"])
         for target in panel["targets"]:
-            ref = target["datasource"]
-            assert set(ref) == {"type", "uid"}
-            assert provisioned.get(ref["uid"]) == ref["type"], f"{panel['title']}: {ref} is not provisioned"
-    for variable in doc["templating"]["list"]:
-        assert provisioned[variable["datasource"]["uid"]] == variable["datasource"]["type"]
+            by_variable(target["datasource"], panel["title"])
+    for variable in (v for v in doc["templating"]["list"] if v["type"] != "datasource"):
+        by_variable(variable["datasource"], variable["name"])
+    # Left unset, each variable selects the instance's default (or only) datasource of its type.
+    assert all(v["current"] == {} for v in doc["templating"]["list"] if v["type"] == "datasource")
+
+
+def test_where_grafana_is_provisioned_each_variable_defaults_to_the_provisioned_datasource() -> None:
+    provisioned = provisioned_datasources()
+    assert {d["uid"]: d["type"] for d in provisioned} == {d.uid: d.type for d in DATASOURCES}
+    for source in QUERIED:
+        of_type = [d for d in provisioned if d["type"] == source.type]
+        # The only one of its type, or the default: what an unset datasource variable selects.
+        assert len(of_type) == 1 and (source.type != "prometheus" or of_type[0]["isDefault"] is True)
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
@@ -135,7 +155,7 @@ def test_queries_use_only_defined_variables(path: Path) -> None:
 
 def test_template_variables_for_environment_and_instance() -> None:
     gateway = load(REPO_ROOT / "dashboards/gateway.json")
-    variables = {v["name"]: v for v in gateway["templating"]["list"]}
+    variables = {v["name"]: v for v in gateway["templating"]["list"] if v["type"] != "datasource"}
     assert set(variables) == {"environment", "instance"}
     for v in variables.values():
         assert v["type"] == "query" and v["includeAll"] and v["multi"] and v["allValue"] == ".*"
@@ -146,7 +166,7 @@ def test_template_variables_for_environment_and_instance() -> None:
             if target["datasource"]["type"] == "prometheus":
                 assert '$environment"' in target["expr"], panel["title"]
     stack = load(REPO_ROOT / "dashboards/stack.json")
-    assert [v["name"] for v in stack["templating"]["list"]] == ["environment"]
+    assert [v["name"] for v in stack["templating"]["list"]] == ["datasource", "environment"]
 
 
 def _lost(ours: Any, theirs: Any, path: str = "") -> list[str]:

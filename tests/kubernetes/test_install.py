@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from infra import crds
 from infra.dashboards import datasources
 from infra.dashboards import files as dashboard_files
 from infra.settings.groups import label_pairs
@@ -27,7 +28,11 @@ def test_charts_only_in_install_mode_and_pinned_from_settings() -> None:
     assert all(re.fullmatch(r"\d+\.\d+\.\d+", c.version) for c in charts.values())
     assert all(c.namespace == s.kubernetes_monitoring_namespace for c in charts.values())
     assert all(c.repository.startswith("https://") for c in charts.values())
-    assert f"/v{s.prometheus_operator_version}/" in install.crds_url(s)
+    files = install.crd_files(s)
+    assert set(files) == set(crds.CHECKSUMS[s.prometheus_operator_version]) >= set(crds.STACK_FILES)
+    for file, pin in files.items():
+        assert pin["url"].startswith("https://") and f"/v{s.prometheus_operator_version}/" in pin["url"]
+        assert pin["url"].endswith(f"/{file}") and re.fullmatch(r"[0-9a-f]{64}", pin["sha256"])
 
 
 def test_kube_prometheus_stack_selects_the_stacks_custom_resources() -> None:
@@ -54,15 +59,16 @@ def _datasource_uids(node: Any) -> set[str]:
     return set()
 
 
-def test_grafana_gets_the_datasource_uids_the_dashboards_use_and_its_admin_secret() -> None:
+def test_grafana_gets_a_datasource_of_each_type_the_dashboards_choose_and_its_admin_secret() -> None:
     s = variant_settings("install")
     grafana = install.kube_prometheus_stack(s).values["grafana"]
     used = {u for text in dashboard_files.provisioned().values() for u in _datasource_uids(json.loads(text))}
     used.discard("-- Grafana --")  # Grafana's built-in annotation source
-    assert used
+    # Only datasource variables, each resolving to the chart's datasource of its type.
+    assert used == {f"${{{d.variable}}}" for d in datasources.QUERIED}
     provided = {grafana["sidecar"]["datasources"]["uid"], grafana["sidecar"]["datasources"]["alertmanager"]["uid"]}
     provided |= {d["uid"] for d in grafana["additionalDataSources"]}
-    assert used <= provided == {d.uid for d in datasources.DATASOURCES}
+    assert provided == {d.uid for d in datasources.DATASOURCES}
     [loki] = grafana["additionalDataSources"]
     assert install.loki_push_url(s).startswith(loki["url"] + "/")
     objects = manifests.objects(s, build_stack(s))
@@ -135,3 +141,14 @@ def test_alloys_config_survives_helms_tpl_unchanged() -> None:
     assert helm_tpl(content) == config
     with pytest.raises(AssertionError, match="tpl would evaluate"):
         helm_tpl(config)  # shipped as is, Helm would run it
+
+
+def test_loki_and_alloy_are_scraped_for_the_stack_dashboard() -> None:
+    """The stack dashboard's Loki and Alloy panels read their own series: their charts' ServiceMonitors
+    are on and carry the labels kube-prometheus-stack selects ServiceMonitors by."""
+    s = variant_settings("install")
+    wanted = label_pairs(s.kubernetes_prometheus_selector)
+    assert install.loki_chart(s).values["monitoring"]["serviceMonitor"] == {"enabled": True, "labels": wanted}
+    assert install.alloy_chart(s).values["serviceMonitor"] == {"enabled": True, "additionalLabels": wanted}
+    prom = install.kube_prometheus_stack(s).values["prometheus"]["prometheusSpec"]
+    assert prom["serviceMonitorSelector"] == {"matchLabels": wanted} and prom["serviceMonitorNamespaceSelector"] == {}

@@ -59,7 +59,11 @@ def test_gateway_pod_has_probes_limits_and_its_sidecar(objects: list[Manifest], 
 
 
 def test_ingress_serves_tls_and_the_websocket_but_never_metrics(objects: list[Manifest], settings: Settings) -> None:
-    ingress = _one(objects, "Ingress")
+    [ingress] = [
+        o
+        for o in objects
+        if o["kind"] == "Ingress" and o["metadata"]["name"] == workload.ingress(settings)["metadata"]["name"]
+    ]
     paths = [p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]]
     assert "/ws/metrics" in paths and gateway.HEALTH_PATH in paths
     # A Prefix path of / or /m... would route /metrics; only these exact paths and /api/ are routed.
@@ -267,3 +271,41 @@ def test_the_backup_cronjob_is_the_declared_task(objects: list[Manifest], settin
     assert claims[workload.claim_name(settings)]["spec"]["resources"]["requests"]["storage"] == (
         f"{settings.kubernetes_gateway_storage_gb}Gi"
     )
+
+
+def test_ingress_nginx_limits_logins_per_client_on_a_login_only_ingress() -> None:
+    """The gateway sees the controller as every client: ingress-nginx limits the login route per
+    client address (limit-rpm on an Ingress holding that path alone) and keeps the allowlist."""
+    allow = "203.0.113.0/24,2001:db8::/32"
+    s = settings_of(
+        {**KUBE_BASE, "proxyLoginRateLimitPerMinute": 2, "proxyLoginRateLimitBurst": 5, "proxySourceAllowlist": allow},
+        frozenset({"anthropicApiKey"}),
+    )
+    ingresses = {o["metadata"]["name"]: o for o in manifests.objects(s, build_stack(s)) if o["kind"] == "Ingress"}
+    main = workload.ingress(s)
+    login = ingresses[f"{main['metadata']['name']}-login"]
+    assert set(ingresses) == {main["metadata"]["name"], login["metadata"]["name"]}
+    [rule] = login["spec"]["rules"]
+    assert rule["http"]["paths"] == [
+        {
+            "path": "/api/v1/auth/login",
+            "pathType": "Exact",
+            "backend": main["spec"]["rules"][0]["http"]["paths"][0]["backend"],
+        }
+    ]
+    assert login["spec"]["tls"] == main["spec"]["tls"] and rule["host"] == s.kubernetes_ingress_host
+    ann = login["metadata"]["annotations"]
+    assert ann["nginx.ingress.kubernetes.io/limit-rpm"] == "2"
+    assert ann["nginx.ingress.kubernetes.io/limit-burst-multiplier"] == "3"  # burst 5 -> 2 x 3 = 6
+    assert not any(k.startswith("cert-manager.io/") for k in ann), "one Certificate, from the main Ingress"
+    for ingress in ingresses.values():
+        assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/whitelist-source-range"] == allow
+    assert "nginx.ingress.kubernetes.io/limit-rpm" not in main["metadata"]["annotations"]
+    # Off, or another controller: no login Ingress (docs/deployment.md says what to do there).
+    off = settings_of({**KUBE_BASE, "proxyLoginRateLimitPerMinute": 0}, frozenset({"anthropicApiKey"}))
+    traefik = settings_of({**KUBE_BASE, "kubernetesIngressClass": "traefik"}, frozenset({"anthropicApiKey"}))
+    for other in (off, traefik):
+        assert [o for o in manifests.objects(other, build_stack(other)) if o["kind"] == "Ingress"] == [
+            workload.ingress(other)
+        ]
+    assert "whitelist-source-range" not in str(workload.ingress(off)["metadata"])

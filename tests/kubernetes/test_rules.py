@@ -3,6 +3,7 @@ the Kubernetes BackupStale, and namespace scoping."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -12,10 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.settings import Settings
 from infra.targets.kubernetes_map import monitoring
 from infra.targets.kubernetes_map.rules import scope
-from tests.support.kubernetes import variant_settings
+from tests.support.kubernetes import KUBE_BASE, variant_settings
 from tests.support.paths import REPO_ROOT
+from tests.support.settings import settings_of
 
 HERE = Path(__file__).parent / "promtool"
 NS = "friday-test"
@@ -152,14 +155,33 @@ def test_scope(expr: str, scoped: str) -> None:
     assert scope(expr, "ns") == scoped
 
 
-def test_dashboards_are_exactly_the_committed_json_and_small_enough() -> None:
-    maps = monitoring.dashboard_config_maps(variant_settings("minimal"))
-    on_disk = {p.name: p.read_text(encoding="utf-8") for p in (REPO_ROOT / "dashboards").glob("*.json")}
-    shipped = {k: v for cm in maps for k, v in cm["data"].items()}
-    assert shipped == on_disk
+def _shipped(settings: Settings) -> dict[str, dict[str, Any]]:
+    maps = monitoring.dashboard_config_maps(settings)
     for cm in maps:
         assert cm["metadata"]["labels"][monitoring.DASHBOARD_LABEL] == "1"
         assert len(yaml.safe_dump(cm).encode()) < monitoring.MAX_OBJECT_BYTES
+    return {k: json.loads(v) for cm in maps for k, v in cm["data"].items()}
+
+
+def test_dashboards_are_the_committed_json_but_for_the_stacks_uid_and_title() -> None:
+    shipped = _shipped(variant_settings("minimal"))
+    on_disk = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in (REPO_ROOT / "dashboards").glob("*.json")}
+    assert set(shipped) == {f"{NS}-{name}" for name in on_disk}
+    for name, committed in on_disk.items():
+        ours = shipped[f"{NS}-{name}"]
+        assert ours["uid"].startswith(committed["uid"] + "-") and len(ours["uid"]) <= 40
+        assert ours["title"] == f"{committed['title']} ({NS})"
+        assert {**ours, "uid": committed["uid"], "title": committed["title"]} == committed
+
+
+def test_two_stacks_in_one_cluster_do_not_overwrite_each_others_dashboards() -> None:
+    """Grafana's sidecar writes every ConfigMap key of every namespace into one folder, and
+    Grafana keys dashboards by uid and by title within a folder: all three differ per stack."""
+    one = _shipped(variant_settings("minimal"))
+    other = _shipped(settings_of({**KUBE_BASE, "kubernetesNamespace": "friday-other"}, frozenset({"anthropicApiKey"})))
+    assert not set(one) & set(other)
+    assert not {d["uid"] for d in one.values()} & {d["uid"] for d in other.values()}
+    assert not {d["title"] for d in one.values()} & {d["title"] for d in other.values()}
 
 
 def test_the_constants_are_recorded_per_namespace(tmp_path: Path) -> None:
@@ -246,15 +268,28 @@ def test_the_slo_of_this_namespace_ignores_other_stacks(tmp_path: Path) -> None:
 
 def test_the_dashboards_recordings_come_along_scoped_to_the_namespace() -> None:
     """The dashboards read alerts/dashboards.yml's recordings: without them the cluster's Grafana
-    would draw empty graphs. Each reads only this namespace's series."""
+    would draw empty graphs. Each reads the namespace its series come from: the gateway's and the
+    scrape targets' this stack's, the monitoring components' (Prometheus, Alertmanager, Loki, Alloy)
+    the monitoring namespace where they run; each records this stack's namespace."""
     from infra.alerting import recording
 
-    groups = monitoring.prometheus_rule(variant_settings("minimal"))["spec"]["groups"]
+    settings = variant_settings("install")
+    mon = settings.kubernetes_monitoring_namespace
+    assert mon != NS
+    groups = monitoring.prometheus_rule(settings)["spec"]["groups"]
     [group] = [g for g in groups if g["name"] == recording.GROUP]
     assert group["interval"] == recording.INTERVAL
     assert [r["record"] for r in group["rules"]] == [r.record for r in recording.RULES]
+    component = 0
     for rule in group["rules"]:
+        assert rule["labels"] == {"namespace": NS}
         selectors = re.findall(
-            r"\b(?:friday|process|prometheus|alertmanager|loki|alloy|scrape)_\w+(\{[^}]*\})?", rule["expr"]
+            r"\b((?:friday|process|prometheus|alertmanager|loki|alloy|scrape)_\w+)(\{[^}]*\})?", rule["expr"]
         )
-        assert selectors and all(f'namespace="{NS}"' in s for s in selectors), rule["expr"]
+        assert selectors, rule["expr"]
+        reads_components = any(re.match(r"(prometheus|alertmanager|loki|alloy)_", m) for m, _ in selectors)
+        component += reads_components
+        want = mon if reads_components else NS
+        assert all(f'namespace="{want}"' in s for _, s in selectors), rule["expr"]
+    # The stack dashboard's Prometheus, Alertmanager, Loki and Alloy panels read these.
+    assert component >= 15

@@ -13,15 +13,14 @@ import jsonschema
 import pytest
 import yaml
 
-from infra import render
+from infra import crds, render
 from infra.settings import Settings
 from infra.stack import blackbox, build_stack, probe_auth
 from infra.stack.blackbox import probe_targets
 from infra.stack.probe_resource import probe_manifests
-from tests.support.paths import SHARED_DIR
 from tests.support.settings import settings_of as support_settings
 
-CRD = SHARED_DIR / "crds" / "monitoring.coreos.com_probes.yaml"
+PROBE_CRD = "monitoring.coreos.com_probes.yaml"
 
 
 def settings_of(values: dict[str, Any], secrets: frozenset[str] = frozenset({"metricsToken"})) -> Settings:
@@ -201,7 +200,7 @@ def _strict(schema: Any) -> Any:
 
 
 def probe_schema() -> Any:
-    crd = yaml.safe_load(CRD.read_text())
+    crd = yaml.safe_load(crds.verified(files=(PROBE_CRD,))[PROBE_CRD])
     [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     return _strict(version["schema"]["openAPIV3Schema"])
 

@@ -46,7 +46,7 @@ def probe_settings(kind: str, running_proxy: LocalProxy, **extra: Any) -> Settin
         "proxyKind": kind,
         "proxyTlsSource": "self-signed",
         "proxyHttpsHostPort": https_port(running_proxy),
-        **({"proxyRateLimitPerSecond": 0} if kind == "caddy" else {}),
+        **({"proxyRateLimitPerSecond": 0, "proxyLoginRateLimitPerMinute": 0} if kind == "caddy" else {}),
         **extra,
     }
     return settings_of(values, frozenset({"metricsToken"}), stack="dev")
@@ -130,7 +130,7 @@ def test_redirect_probe_fails_on_a_location_for_another_address(proxied: LocalPr
 
 
 def _plain(settings: Settings) -> dict[str, Any]:
-    keys = ("proxyEnabled", "proxyKind", "proxyTlsSource", "proxyRateLimitPerSecond")
+    keys = ("proxyEnabled", "proxyKind", "proxyTlsSource", "proxyRateLimitPerSecond", "proxyLoginRateLimitPerMinute")
     return {k: v for k, v in settings.model_dump(by_alias=True).items() if k in keys}
 
 

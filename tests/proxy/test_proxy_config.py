@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from infra.cli import main
 from infra.settings import SettingsError
 from infra.settings.load import missing_required_secrets
 from infra.stack import build_stack, gateway, proxy
-from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, caddyfile, nginx_conf
+from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, LOGIN_PATH, caddyfile, nginx_conf
 from infra.stack.spec import Reach, Workload
 from tests.support.docker_plan import container_of
 from tests.support.paths import REPO_ROOT
@@ -89,8 +90,42 @@ def test_container_config_listens_where_the_service_publishes() -> None:
 def test_nginx_rate_limit_follows_the_settings() -> None:
     on = proxy.config_text(proxy_settings("nginx", proxyRateLimitPerSecond=7, proxyRateLimitBurst=3))
     assert "rate=7r/s" in on and "burst=3 nodelay" in on and "limit_req_status 429" in on
-    off = proxy.config_text(proxy_settings("nginx", proxyRateLimitPerSecond=0))
+    off = proxy.config_text(proxy_settings("nginx", proxyRateLimitPerSecond=0, proxyLoginRateLimitPerMinute=0))
     assert "limit_req" not in off
+
+
+def test_nginx_limits_logins_per_client_in_the_login_location_only() -> None:
+    text = proxy.config_text(proxy_settings("nginx", proxyLoginRateLimitPerMinute=3, proxyLoginRateLimitBurst=4))
+    assert "limit_req_zone $binary_remote_addr zone=friday_login:10m rate=3r/m;" in text
+    login = text[text.index(f"location = {LOGIN_PATH} {{") :]
+    login = login[: login.index("}")]
+    # Both limits in the login location (a location with limit_req of its own inherits none).
+    assert "limit_req zone=friday_login burst=4 nodelay;" in login and "zone=friday_per_client" in login
+    assert "proxy_pass http://friday_gateway;" in login
+    assert text.count("zone=friday_login burst") == 1
+    only_login = proxy.config_text(proxy_settings("nginx", proxyRateLimitPerSecond=0))
+    assert "limit_req_status 429;" in only_login and "friday_per_client" not in only_login
+
+
+def test_the_allowlist_is_validated_and_rendered_for_both_proxies() -> None:
+    allow = "203.0.113.0/24, 2001:db8::/32,192.0.2.7"
+    nginx = proxy.config_text(proxy_settings("nginx", proxySourceAllowlist=allow))
+    assert "allow 203.0.113.0/24;\n" in nginx and "allow 2001:db8::/32;" in nginx and "allow 192.0.2.7;" in nginx
+    assert nginx.index("allow 192.0.2.7;") < nginx.index("deny all;", nginx.index("listen 8443"))
+    caddy = proxy.config_text(proxy_settings("caddy", proxySourceAllowlist=allow))
+    assert "@outside not remote_ip 203.0.113.0/24 2001:db8::/32 192.0.2.7" in caddy and "respond @outside 403" in caddy
+    open_nginx = proxy.config_text(proxy_settings("nginx"))
+    assert "deny all;" not in open_nginx.split("listen 8443")[1]
+    assert "remote_ip" not in proxy.config_text(proxy_settings("caddy")).split("https://")[1].split("http://")[0]
+    for bad in ("10.0.0.1/8", "example.org", "10.0.0.0/33"):
+        with pytest.raises(SettingsError, match=rf"friday:proxySourceAllowlist = '{re.escape(bad)}'"):
+            proxy_settings("nginx", proxySourceAllowlist=bad)
+
+
+def test_caddy_with_a_login_limit_is_refused_naming_the_keys() -> None:
+    with pytest.raises(SettingsError, match=r"proxyKind = 'caddy' with proxyLoginRateLimitPerMinute = 1") as err:
+        settings_of({"proxyEnabled": True, "proxyKind": "caddy", "proxyRateLimitPerSecond": 0}, stack="dev")
+    assert "proxySourceAllowlist" in str(err.value) and "proxyKind = 'nginx'" in str(err.value)
 
 
 def test_caddy_with_a_rate_limit_is_refused_naming_the_keys() -> None:

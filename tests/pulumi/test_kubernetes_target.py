@@ -3,15 +3,18 @@ secrets only as secret Outputs, protect on the claims, CRDs and charts before cu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
+from infra import crds as crd_pins
 from infra.program.main import run
 from infra.settings import SettingsError
 from infra.stack import build_stack
@@ -32,7 +35,25 @@ RECEIVER_VALUES = {
 METRICS_TOKEN = "sk-metrics-admin-key-secret-0123456789"
 BASE = "friday-prod"
 HELM = "kubernetes:helm.sh/v3:Release"
-CRDS = "kubernetes:yaml/v2:ConfigFile"
+CRDS = "kubernetes:yaml/v2:ConfigGroup"
+# A release of CRD files made by the tests, so the program's verify-then-apply runs against a cache of
+# known content whatever this machine's cache holds (the real release needs a download for all files).
+TEST_OPERATOR = "0.0.1"
+CRD_HEAD = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+TEST_CRDS = {"a.yaml": f"{CRD_HEAD}  name: as.example.org\n", "b.yaml": f"{CRD_HEAD}  name: bs.example.org\n"}
+
+
+@pytest.fixture
+def crd_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A cache holding TEST_CRDS, their checksums pinned for TEST_OPERATOR."""
+    monkeypatch.setitem(
+        crd_pins.CHECKSUMS, TEST_OPERATOR, {f: hashlib.sha256(t.encode()).hexdigest() for f, t in TEST_CRDS.items()}
+    )
+    monkeypatch.setenv("FRIDAY_CRD_CACHE", str(tmp_path))
+    (tmp_path / TEST_OPERATOR).mkdir()
+    for file, text in TEST_CRDS.items():
+        (tmp_path / TEST_OPERATOR / file).write_text(text, encoding="utf-8")
+    return tmp_path / TEST_OPERATOR
 
 
 @dataclass
@@ -93,15 +114,16 @@ def test_existing_mode_creates_exactly_the_rendered_objects() -> None:
     deploy(check, {}, secrets)
 
 
-def test_install_mode_orders_each_chart_and_custom_resource_after_what_it_needs_only() -> None:
-    plain = {"kubernetesMonitoringMode": "install"}
+def test_install_mode_orders_each_chart_and_custom_resource_after_what_it_needs_only(crd_cache: Path) -> None:
+    plain = {"kubernetesMonitoringMode": "install", "prometheusOperatorVersion": TEST_OPERATOR}
     secrets = {"anthropicApiKey": FAKE_AI_KEY}
     objects = expected_objects(plain, secrets)
 
     def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
         assert set(k8s_resources(rec)) == {logical_name(BASE, o) for o in objects}
         [crds] = rec.of_type(CRDS)
-        assert crds.inputs["file"].endswith("/stripped-down-crds.yaml")
+        # Exactly the checked bytes of every file of the release, not a URL read later.
+        assert crds.inputs["yaml"] == "\n---\n".join(t.strip("\n") for t in TEST_CRDS.values()) + "\n"
         releases = {r.inputs["name"]: r.inputs for r in rec.of_type(HELM)}
         assert set(releases) == {"kube-prometheus-stack", "loki", "alloy"}
         s = settings_of({**KUBE_BASE, **plain}, frozenset(secrets), stack="prod")
@@ -173,6 +195,16 @@ def test_gateway_api_routing_creates_the_rendered_httproute_after_its_namespace_
     deploy(check, plain, secrets)
 
 
+def test_install_mode_refuses_a_crd_file_that_does_not_match_its_checksum(crd_cache: Path) -> None:
+    (crd_cache / "b.yaml").write_text(TEST_CRDS["b.yaml"].replace("bs.", "evil."), encoding="utf-8")
+    plain = {"kubernetesMonitoringMode": "install", "prometheusOperatorVersion": TEST_OPERATOR}
+    with pytest.raises(crd_pins.CrdError, match=r"b\.yaml: sha256 [0-9a-f]{64} is not the pinned"):
+        deploy(lambda *_: None, plain, {"anthropicApiKey": FAKE_AI_KEY})
+    (crd_cache / "b.yaml").unlink()
+    with pytest.raises(crd_pins.CrdError, match=r"b\.yaml is missing: run scripts/crds\.sh"):
+        deploy(lambda *_: None, plain, {"anthropicApiKey": FAKE_AI_KEY})
+
+
 def test_claims_are_protected_kept_on_delete_and_everything_is_a_child_of_the_component() -> None:
     def check(rec: Recorder, seen: Seen, stack: KubernetesStack) -> None:
         for name in k8s_resources(rec):
@@ -219,9 +251,12 @@ def test_bad_kubernetes_settings_fail_before_any_resource(plain: dict[str, Any],
     assert recorder.resources == []
 
 
-def test_stack_outputs_say_where_things_are_and_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stack_outputs_say_where_things_are_and_hold_no_secret(
+    monkeypatch: pytest.MonkeyPatch, crd_cache: Path
+) -> None:
     given = {"anthropicApiKey": FAKE_AI_KEY, "metricsToken": METRICS_TOKEN}
-    configure("prod", {**KUBE_BASE, "kubernetesMonitoringMode": "install", "kubernetesContext": "prod-ctx"}, given)
+    plain = {"kubernetesMonitoringMode": "install", "kubernetesContext": "prod-ctx"}
+    configure("prod", {**KUBE_BASE, **plain, "prometheusOperatorVersion": TEST_OPERATOR}, given)
     resolved = resolved_exports(monkeypatch)
     assert resolved["gatewayUrl"] == "https://friday.example.org"
     assert resolved["gatewayHealthUrl"] == "https://friday.example.org/health"

@@ -95,7 +95,11 @@ def test_caddy_proxy_keeps_only_net_bind_service() -> None:
         envs = c["envs"]["value"] if SECRET_SIG in c["envs"] else c["envs"]
         assert {e.split("=")[0] for e in envs} >= {"XDG_DATA_HOME", "XDG_CONFIG_HOME"}
 
-    deploy(check, {"proxyEnabled": True, "proxyKind": "caddy", "proxyRateLimitPerSecond": 0}, secrets=PROXY_SECRETS)
+    deploy(
+        check,
+        {"proxyEnabled": True, "proxyKind": "caddy", "proxyRateLimitPerSecond": 0, "proxyLoginRateLimitPerMinute": 0},
+        secrets=PROXY_SECRETS,
+    )
 
 
 def test_self_signed_certificate_is_generated_and_secret() -> None:

@@ -182,6 +182,16 @@ def _cases() -> list[Bad]:
         ),
         Bad("label value long", f"  friday:kubernetesPrometheusSelector: release={'r' * 64}\n", ("at most 63",)),
         Bad(
+            "allowlist host name",
+            "  friday:proxySourceAllowlist: 10.0.0.0/8,gateway.example.org\n",
+            ("friday:proxySourceAllowlist", "'gateway.example.org' is not an IP address or network"),
+        ),
+        Bad(
+            "operator without pinned checksums",
+            "  friday:prometheusOperatorVersion: 0.94.1\n",
+            ("friday:prometheusOperatorVersion = '0.94.1'", "pinned checksums", "pinned are 0.93.0"),
+        ),
+        Bad(
             "ingress host ip",
             "  friday:target: kubernetes\n  friday:kubernetesIngressHost: 10.0.0.1\n",
             ("friday:kubernetesIngressHost = '10.0.0.1'", "is an IP address"),

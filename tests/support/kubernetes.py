@@ -1,8 +1,9 @@
 """Offline checks of Kubernetes manifests: kubernetes-validate, the Prometheus Operator CRDs, Pod Security.
 
 No cluster here: built-in kinds are checked with kubernetes-validate's bundled OpenAPI schemas
-(`--strict`: unknown fields refused), custom resources against the CRDs' openAPIV3Schema in
-../shared/crds (with unknown fields refused, which the CRDs' structural schemas do not do on
+(`--strict`: unknown fields refused), custom resources against the CRDs' openAPIV3Schema of the
+pinned operator release, read from the cache scripts/crds.sh fills and checked against their sha256
+(infra/crds.py; with unknown fields refused, which the CRDs' structural schemas do not do on
 their own), and every pod template against the Pod Security Standards' `restricted` profile.
 """
 
@@ -20,15 +21,14 @@ from typing import Any
 import jsonschema
 import yaml
 
+from infra import crds
 from infra.settings import Settings
 from infra.stack import build_stack, gateway
 from infra.targets.kubernetes_map import manifests
 from infra.targets.kubernetes_map.meta import NAME_LABEL
-from tests.support.paths import SHARED_DIR
 from tests.support.settings import settings_of
 
 KUBERNETES_VERSIONS = ("1.29", "1.37")
-CRD_DIR = SHARED_DIR / "crds"
 Manifest = dict[str, Any]
 
 
@@ -74,15 +74,11 @@ def _closed(schema: Any) -> Any:
 
 @functools.cache
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
-    """{(apiVersion, kind): closed openAPIV3Schema} of every CRD in ../shared/crds."""
-    if not CRD_DIR.is_dir():
-        raise FileNotFoundError(
-            f"{CRD_DIR} is missing: the tests need the Prometheus Operator CRDs beside the repository "
-            "(see docs/deployment.md, Continuous integration)"
-        )
+    """{(apiVersion, kind): closed openAPIV3Schema} of the CRDs of the kinds the stack uses, from the
+    cache (scripts/crds.sh fills it; each file checked against its pinned sha256 here)."""
     schemas = {}
-    for path in sorted(CRD_DIR.glob("*.yaml")):
-        crd = yaml.load(path.read_text(encoding="utf-8"), Loader=_CrdLoader)
+    for data in crds.verified(files=crds.STACK_FILES).values():
+        crd = yaml.load(data.decode("utf-8"), Loader=_CrdLoader)
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])

@@ -37,6 +37,7 @@ def proxy_settings(kind: str, **plain: Any) -> Settings:
     values: dict[str, Any] = {"proxyEnabled": True, "proxyKind": kind}
     if kind == "caddy":
         values["proxyRateLimitPerSecond"] = 0
+        values["proxyLoginRateLimitPerMinute"] = 0
     values.update(plain)
     return settings_of(values, stack="dev")
 

@@ -133,6 +133,7 @@ def test_the_proxy_config_goes_to_its_server_and_the_certificate_to_openssl(kind
     plain = {"proxyEnabled": True, "proxyKind": kind, "proxyServerName": "localhost"}
     if kind == "caddy":
         plain["proxyRateLimitPerSecond"] = 0
+        plain["proxyLoginRateLimitPerMinute"] = 0
     settings = settings_of(plain, frozenset({"proxyTlsCert", "proxyTlsKey"}), stack="dev")
     cert = self_signed(tmp_path)
     values = {"proxyTlsCert": cert.cert.read_text(), "proxyTlsKey": cert.key.read_text()}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from infra import crds
 from infra.dashboards import datasources
 from infra.logs import pipeline
 from infra.monitoring import cluster_sizing
@@ -30,9 +31,6 @@ KUBE_PROMETHEUS_STACK = "kube-prometheus-stack"
 LOKI = "loki"
 ALLOY = "alloy"
 GRAFANA_ADMIN_SECRET_KEY = "grafanaAdminPassword"
-OPERATOR_CRDS_URL = (
-    "https://github.com/prometheus-operator/prometheus-operator/releases/download/v{version}/stripped-down-crds.yaml"
-)
 
 
 @dataclass(frozen=True)
@@ -45,8 +43,20 @@ class Chart:
     values: dict[str, Any]
 
 
-def crds_url(settings: Settings) -> str:
-    return OPERATOR_CRDS_URL.format(version=settings.prometheus_operator_version)
+def crd_files(settings: Settings) -> dict[str, dict[str, str]]:
+    """{file: {url, sha256}} of the operator CRDs the program applies (infra/crds.py: pinned, checked)."""
+    version = settings.prometheus_operator_version
+    return {
+        file: {"url": crds.URL.format(version=version, file=file), "sha256": digest}
+        for file, digest in sorted(crds.checksums(version).items())
+    }
+
+
+def crds_yaml(settings: Settings) -> str:
+    """Every CRD file of the pinned release from the cache, each checked against its sha256 first
+    (crds.CrdError names the file and says how to fill the cache)."""
+    texts = [data.decode("utf-8") for data in crds.verified(settings.prometheus_operator_version).values()]
+    return "\n---\n".join(t.strip("\n") for t in texts) + "\n"
 
 
 def _resources(memory_mb: int, cpu_millicores: int) -> dict[str, Any]:
@@ -213,6 +223,10 @@ def loki_chart(settings: Settings) -> Chart:
         "gateway": {"enabled": False},
         "lokiCanary": {"enabled": False},
         "test": {"enabled": False},
+        # Prometheus scrapes Loki (the stack dashboard's Loki panels), selected like the stack's own.
+        "monitoring": {
+            "serviceMonitor": {"enabled": True, "labels": label_pairs(settings.kubernetes_prometheus_selector)}
+        },
     }
     return Chart(
         LOKI,
@@ -258,6 +272,8 @@ def alloy_chart(settings: Settings) -> Chart:
         # A Role in the stack's namespace, no ClusterRole (alloy_rbac.py).
         "rbac": alloy_rbac.values(settings),
         "serviceAccount": {"create": True},
+        # Prometheus scrapes Alloy (the stack dashboard's Alloy panels), selected like the stack's own.
+        "serviceMonitor": {"enabled": True, "additionalLabels": label_pairs(settings.kubernetes_prometheus_selector)},
     }
     return Chart(
         ALLOY,

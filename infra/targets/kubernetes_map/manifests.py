@@ -64,7 +64,12 @@ def produce(settings: Settings, spec: StackSpec) -> dict[str, str]:
     }
     charts = install.charts(settings)
     if charts:
-        out[f"{CHARTS_DIR}/crds.yaml"] = yaml.safe_dump({"prometheusOperatorCrds": install.crds_url(settings)})
+        out[f"{CHARTS_DIR}/crds.yaml"] = yaml.safe_dump(
+            {
+                "prometheusOperatorVersion": settings.prometheus_operator_version,
+                "prometheusOperatorCrds": install.crd_files(settings),
+            }
+        )
     for chart in charts:
         out[f"{CHARTS_DIR}/{chart.release}.yaml"] = yaml.safe_dump(
             dataclasses.asdict(chart), sort_keys=False, width=1000

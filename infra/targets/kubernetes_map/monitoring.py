@@ -8,6 +8,8 @@ name, as on Docker, so alerts and dashboards read the same series everywhere.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from infra.alerting import thresholds
@@ -70,13 +72,28 @@ def prometheus_rule(settings: Settings) -> Manifest:
     }
 
 
+def stack_dashboard(settings: Settings, text: str) -> str:
+    """A committed dashboard as this stack's own: one Grafana serves every stack of the cluster, so
+    the uid (at most 40 characters) gets a short hash of the namespace and the title the namespace
+    (Grafana refuses two dashboards of one title in a folder); the rest is the committed JSON."""
+    doc = json.loads(text)
+    ns = settings.kubernetes_namespace
+    doc["uid"] = f"{doc['uid']}-{hashlib.sha256(ns.encode()).hexdigest()[:8]}"
+    doc["title"] = f"{doc['title']} ({ns})"
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
 def dashboard_config_maps(settings: Settings) -> list[Manifest]:
+    """One ConfigMap per dashboard; the key, which Grafana's sidecar uses as the file name in its
+    one folder for every namespace, starts with the namespace, so stacks never overwrite each other."""
     out = []
+    ns = settings.kubernetes_namespace
     for file_name, text in sorted(committed_dashboards.files().items()):
         stem = file_name.removesuffix(".json")
         meta = metadata(settings, name(settings, f"dashboard-{stem}"), "dashboards")
         meta["labels"][DASHBOARD_LABEL] = "1"
-        out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {file_name: text}})
+        data = {f"{ns}-{file_name}": stack_dashboard(settings, text)}
+        out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data})
     return out
 
 

@@ -14,7 +14,10 @@ recorded per namespace too.
 The monitoring group of alerts/ (Prometheus, Alertmanager and scrape health) is left to
 kube-prometheus-stack, which ships its own rules for those; only the Watchdog comes along, so
 the stack's heartbeat receiver gets a heartbeat that carries the stack's namespace. The
-dashboards' recording rules (alerts/dashboards.yml) come along, scoped the same way.
+dashboards' recording rules (alerts/dashboards.yml) come along, scoped the same way, except those
+reading the monitoring components' own series (Prometheus, Alertmanager, Loki, Alloy): those run in
+kubernetesMonitoringNamespace, so their rules read that namespace (scoped to the stack's namespace
+they would always be empty), and record the stack's namespace like the others.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ _KEYWORDS |= {
     "quantile",
     "count_values",
 }
+# Series of the monitoring components themselves (they run in kubernetesMonitoringNamespace).
+MONITORING_SERIES = re.compile(r"\b(?:prometheus|alertmanager|loki|alloy)_\w+")
 LAST_SUCCESS = "kube_cronjob_status_last_successful_time"
 CREATED = "kube_cronjob_created"
 
@@ -93,6 +98,14 @@ def backup_stale_expr(settings: Settings, cronjob: str) -> str:
     )
 
 
+def dashboard_rule_namespace(settings: Settings, expr: str) -> str:
+    """Where the series of a dashboard recording rule are: the monitoring namespace for the
+    monitoring components' own series, else the stack's namespace."""
+    if MONITORING_SERIES.search(expr):
+        return settings.kubernetes_monitoring_namespace
+    return settings.kubernetes_namespace
+
+
 def groups(settings: Settings, backup_cronjob: str) -> list[dict[str, Any]]:
     ns = settings.kubernetes_namespace
     gateway = [_alert(r, scope(r.expr, ns).strip(), ns) for r in rules.GATEWAY_RULES.rules]
@@ -124,7 +137,14 @@ def groups(settings: Settings, backup_cronjob: str) -> list[dict[str, Any]]:
     window = slo.window_group(settings)
     # The recordings the dashboards read, per stack like the constants: this namespace's series
     # only, recorded with its namespace (two stacks of one environment do not add up).
-    dashboards = [{"record": r.record, "expr": scope(r.expr, ns), "labels": {"namespace": ns}} for r in recording.RULES]
+    dashboards = [
+        {
+            "record": r.record,
+            "expr": scope(r.expr, dashboard_rule_namespace(settings, r.expr)),
+            "labels": {"namespace": ns},
+        }
+        for r in recording.RULES
+    ]
     return [
         {"name": rules.GATEWAY_RULES.group, "rules": gateway},
         {"name": recording.GROUP, "interval": recording.INTERVAL, "rules": dashboards},

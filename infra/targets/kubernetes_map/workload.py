@@ -17,7 +17,7 @@ from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import backup, gateway
 from infra.stack.spec import ConfigFile, HttpCheck, SecretRef, Service, StackSpec, Workload
-from infra.targets.kubernetes_map import metrics_auth
+from infra.targets.kubernetes_map import edge, metrics_auth
 from infra.targets.kubernetes_map.meta import (
     Manifest,
     content_hash,
@@ -294,6 +294,7 @@ def ingress(settings: Settings) -> Manifest:
                 "nginx.ingress.kubernetes.io/ssl-redirect": "true",
             }
         )
+        annotations.update(edge.source_annotations(settings))
     backend = {"service": {"name": service_name(settings), "port": {"name": HTTP_PORT_NAME}}}
     meta = metadata(settings, name(settings, COMPONENT), COMPONENT)
     if annotations:
@@ -317,6 +318,13 @@ def ingress(settings: Settings) -> Manifest:
     }
 
 
+def ingresses(settings: Settings) -> list[Manifest]:
+    """The stack's Ingress, and with ingress-nginx and the login limit on, the login route's own (edge.py)."""
+    main = ingress(settings)
+    login = edge.login_ingress(settings, main)
+    return [main, *([login] if login else [])]
+
+
 def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
     return [
         config_map(settings, spec),
@@ -325,7 +333,7 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         deployment(settings, spec),
         service(settings),
         # kubernetesRouting = gateway-api: an HTTPRoute instead (gateway_api.py).
-        *([ingress(settings)] if settings.kubernetes_routing == "ingress" else []),
+        *(ingresses(settings) if settings.kubernetes_routing == "ingress" else []),
     ]
 
 
