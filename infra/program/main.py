@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
@@ -14,7 +15,7 @@ from infra.program import tls as program_tls
 from infra.settings import Settings, SettingsError
 from infra.stack import gateway as gateway_service
 from infra.stack.spec import StackSpec
-from infra.targets import docker_map
+from infra.targets import docker_map, registry
 from infra.targets.docker import DockerStack
 from infra.targets.kubernetes import KubernetesStack
 from infra.targets.kubernetes_map import install as kubernetes_install
@@ -45,13 +46,11 @@ def load_settings(root: Path | None = None) -> Outcome:
     return outcome
 
 
-def run() -> DockerStack | KubernetesStack:
+def run() -> pulumi.ComponentResource:
     """Declare every resource of the current stack. Bad settings fail before the first one."""
     outcome = load_settings()
     settings, spec = outcome.settings, outcome.spec
-    if settings.target == "kubernetes":
-        return run_kubernetes(settings, spec)
-    return run_docker(settings, spec)
+    return DEPLOY[registry.deployed(settings).name](settings, spec)
 
 
 def run_docker(settings: Settings, spec: StackSpec) -> DockerStack:
@@ -106,6 +105,12 @@ def run_kubernetes(settings: Settings, spec: StackSpec) -> KubernetesStack:
     pulumi.export("monitoringNamespace", settings.kubernetes_monitoring_namespace)
     pulumi.export("charts", {c.release: f"{c.chart} {c.version}" for c in charts})
     return stack
+
+
+# The Pulumi half of each target of infra/targets/registry.py that `pulumi up` deploys (bare metal is
+# installed from its rendered files, never by Pulumi); tests/unit/test_target_registry.py keeps them in step.
+Deploy = Callable[[Settings, StackSpec], pulumi.ComponentResource]
+DEPLOY: dict[str, Deploy] = {registry.DOCKER.name: run_docker, registry.KUBERNETES.name: run_kubernetes}
 
 
 def main() -> None:

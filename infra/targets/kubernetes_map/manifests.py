@@ -54,9 +54,7 @@ def file_name(obj: Manifest, index: int) -> str:
 
 def produce(settings: Settings, spec: StackSpec) -> dict[str, str]:
     """render: one YAML file per object, numbered in apply order, and in install mode the charts
-    (kubernetes target only)."""
-    if settings.target != "kubernetes":
-        return {}
+    (the kubernetes target's plan, infra/targets/registry.py)."""
     out = {
         file_name(obj, i): yaml.safe_dump(obj, sort_keys=False, width=1000)
         for i, obj in enumerate(objects(settings, spec), start=1)
