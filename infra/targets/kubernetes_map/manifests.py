@@ -29,7 +29,7 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         *workload.objects(settings, spec),
         *tasks.objects(settings, spec),
         *probes.objects(settings, spec),
-        *monitoring.objects(settings),
+        *monitoring.objects(settings, spec),
     ]
 
 

@@ -23,7 +23,7 @@ from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import METRICS_TOKEN
-from infra.stack import blackbox, gateway, probe_auth, probe_resource
+from infra.stack import blackbox, gateway, key_proxy, probe_auth, probe_resource
 from infra.stack.spec import StackSpec
 from infra.stack.spec import resources as declared_resources
 from infra.targets.kubernetes_map import workload
@@ -79,8 +79,7 @@ def config_text(settings: Settings) -> str:
 
 
 def probe_auth_caddyfile(settings: Settings) -> str:
-    upstream = f"{workload.service_name(settings)}.{settings.kubernetes_namespace}.svc:{settings.gateway_port}"
-    return probe_auth.caddyfile(upstream, bind=PROBE_AUTH_BIND, storage_dir="/tmp/caddy")
+    return probe_auth.caddyfile(workload.in_cluster_address(settings), bind=PROBE_AUTH_BIND, storage_dir="/tmp/caddy")
 
 
 def runs_probe_auth(settings: Settings) -> bool:
@@ -138,15 +137,13 @@ def probe_auth_container(settings: Settings, secret_name: str) -> Manifest:
     check = {"exec": {"command": ["wget", "-q", "-O", "/dev/null", health_url]}, "timeoutSeconds": 2}
     env: list[dict[str, Any]] = [
         {"name": probe_auth.KEY_ENV, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": METRICS_TOKEN}}},
-        {"name": "XDG_DATA_HOME", "value": "/tmp/caddy/data"},
-        {"name": "XDG_CONFIG_HOME", "value": "/tmp/caddy/config"},
-        {"name": "HOME", "value": "/tmp"},
+        *({"name": k, "value": v} for k, v in key_proxy.CADDY_ENV.items()),
     ]
     return {
         "name": probe_auth.NAME,
         "image": f"{settings.proxy_caddy_image}:{settings.proxy_caddy_tag}",
         "imagePullPolicy": "IfNotPresent",
-        "command": ["caddy", "run", "--adapter", "caddyfile", "--config", f"{probe_auth.CONFIG_DIR}/{CADDYFILE_KEY}"],
+        "command": list(key_proxy.command(f"{probe_auth.CONFIG_DIR}/{CADDYFILE_KEY}")),
         "env": env,
         "readinessProbe": {**check, "periodSeconds": 10, "failureThreshold": 3},
         "livenessProbe": {**check, "periodSeconds": 30, "failureThreshold": 3},

@@ -60,9 +60,14 @@ def service_name(settings: Settings) -> str:
     return name(settings, COMPONENT)
 
 
+def in_cluster_address(settings: Settings) -> str:
+    """host:port of the gateway's Service as other pods of the cluster reach it (its one owner)."""
+    return f"{service_name(settings)}.{settings.kubernetes_namespace}.svc:{settings.gateway_port}"
+
+
 def in_cluster_url(settings: Settings) -> str:
     """The gateway's Service as other pods of the cluster reach it."""
-    return f"http://{service_name(settings)}.{settings.kubernetes_namespace}.svc:{settings.gateway_port}"
+    return f"http://{in_cluster_address(settings)}"
 
 
 def tls_secret_name(settings: Settings) -> str:
