@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from infra import host_checks
@@ -25,7 +25,7 @@ from infra.host import metrics_auth as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.settings import Settings
 from infra.stack.spec import StackSpec
-from infra.targets import docker_map
+from infra.targets import docker_map, placement
 from infra.targets.kubernetes_map import manifests as kubernetes_manifests
 
 
@@ -34,6 +34,11 @@ class Target(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def placements(self) -> Mapping[str, placement.Placement]:
+        """How each service and task of the spec runs here (infra/targets/placement.py)."""
+        ...
 
     def deployed(self, settings: Settings) -> bool:
         """Does `pulumi up` of this stack deploy this target?"""
@@ -87,6 +92,7 @@ class DockerTarget(_Selected):
     """One Docker host: infra/targets/docker_map.py (policy) -> docker_plan.py -> docker.py (Pulumi)."""
 
     name: str = "docker"
+    placements: Mapping[str, placement.Placement] = field(default_factory=lambda: placement.DOCKER)
 
     def plan(self, settings: Settings, spec: StackSpec) -> dict[str, str]:
         policy = docker_map.policy(settings)
@@ -111,6 +117,7 @@ class KubernetesTarget(_Selected):
     """A cluster: infra/targets/kubernetes_map/ (every object as a dict) -> kubernetes.py (Pulumi)."""
 
     name: str = "kubernetes"
+    placements: Mapping[str, placement.Placement] = field(default_factory=lambda: placement.KUBERNETES)
 
     def plan(self, settings: Settings, spec: StackSpec) -> dict[str, str]:
         return kubernetes_manifests.produce(settings, spec)
@@ -122,6 +129,7 @@ class BareMetalTarget:
     (or tests/support/local_host.py), never by `pulumi up`."""
 
     name: str = "baremetal"
+    placements: Mapping[str, placement.Placement] = field(default_factory=lambda: placement.BAREMETAL)
 
     def deployed(self, settings: Settings) -> bool:
         return False
