@@ -18,9 +18,9 @@ from infra.stack.spec import StackSpec
 from infra.targets import docker_map, registry
 from infra.targets.docker import DockerStack
 from infra.targets.kubernetes import KubernetesStack
+from infra.targets.kubernetes_map import gateway_objects as kubernetes_gateway
 from infra.targets.kubernetes_map import install as kubernetes_install
 from infra.targets.kubernetes_map import manifests as kubernetes_manifests
-from infra.targets.kubernetes_map import workload as kubernetes_workload
 
 
 def engine_config() -> tuple[dict[str, str], set[str]]:
@@ -98,7 +98,7 @@ def run_kubernetes(settings: Settings, spec: StackSpec) -> KubernetesStack:
     pulumi.export("namespace", settings.kubernetes_namespace)
     pulumi.export("gatewayUrl", gateway)
     pulumi.export("gatewayHealthUrl", f"{gateway}{gateway_service.HEALTH_PATH}")
-    pulumi.export("gatewayService", kubernetes_workload.in_cluster_url(settings))
+    pulumi.export("gatewayService", kubernetes_gateway.in_cluster_url(settings))
     pulumi.export("objects", [f"{o['kind']}/{o['metadata']['name']}" for o in objects])
     pulumi.export("volumeClaims", [o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim"])
     pulumi.export("monitoringMode", settings.kubernetes_monitoring_mode)

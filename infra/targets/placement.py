@@ -71,7 +71,7 @@ DOCKER: dict[str, Placement] = {
 
 _CHART = "kube-prometheus-stack (existing) or the install-mode charts (kubernetes_map/install.py)"
 KUBERNETES: dict[str, Placement] = {
-    gateway.NAME: _own("Deployment, Service, Ingress (kubernetes_map/workload.py)"),
+    gateway.NAME: _own("Deployment, Service, Ingress (kubernetes_map/gateway_objects.py)"),
     metrics_auth.NAME: Placement(Kind.SIDECAR, "beside the gateway (kubernetes_map/metrics_auth.py)", gateway.NAME),
     alertmanager.NAME: Placement(Kind.PLATFORM, f"{_CHART}; the stack's AlertmanagerConfig"),
     grafana.NAME: Placement(Kind.PLATFORM, f"{_CHART}; the dashboards as ConfigMaps"),

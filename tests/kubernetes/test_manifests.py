@@ -19,7 +19,7 @@ from infra.settings import Settings, SettingsError, load_stack
 from infra.stack import backup, build_stack, gateway
 from infra.stack import metrics_auth as stack_metrics_auth
 from infra.stack.spec import Service
-from infra.targets.kubernetes_map import manifests, metrics_auth, tasks, workload
+from infra.targets.kubernetes_map import gateway_objects, manifests, metrics_auth, tasks
 from infra.targets.kubernetes_map.meta import claim_name
 from tests.support.kubernetes import KUBE_BASE, Manifest, gateway_deployment, variant_settings
 from tests.support.paths import REPO_ROOT
@@ -47,7 +47,7 @@ def test_gateway_pod_has_probes_limits_and_its_sidecar(objects: list[Manifest], 
     assert sidecar["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
     assert gw["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert gw[probe]["httpGet"] == {"path": gateway.HEALTH_PATH, "port": workload.HTTP_PORT_NAME}
+        assert gw[probe]["httpGet"] == {"path": gateway.HEALTH_PATH, "port": gateway_objects.HTTP_PORT_NAME}
     assert gw["resources"]["limits"] == {
         "cpu": f"{settings.gateway_cpu_millicores}m",
         "memory": f"{settings.gateway_memory_mb}Mi",
@@ -63,10 +63,10 @@ def test_ingress_serves_tls_and_the_websocket_but_never_metrics(objects: list[Ma
     paths = [p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]]
     assert "/ws/metrics" in paths and gateway.HEALTH_PATH in paths
     # A Prefix path of / or /m... would route /metrics; only these exact paths and /api/ are routed.
-    assert all(p == "/api/" or kind == "Exact" for p, kind in workload.INGRESS_PATHS)
-    assert not any(gateway.METRICS_PATH.startswith(p) for p, kind in workload.INGRESS_PATHS if kind == "Prefix")
+    assert all(p == "/api/" or kind == "Exact" for p, kind in gateway_objects.INGRESS_PATHS)
+    assert not any(gateway.METRICS_PATH.startswith(p) for p, kind in gateway_objects.INGRESS_PATHS if kind == "Prefix")
     assert ingress["spec"]["tls"] == [
-        {"hosts": [settings.kubernetes_ingress_host], "secretName": workload.tls_secret_name(settings)}
+        {"hosts": [settings.kubernetes_ingress_host], "secretName": gateway_objects.tls_secret_name(settings)}
     ]
     assert ingress["spec"]["ingressClassName"] == settings.kubernetes_ingress_class
     annotations = ingress["metadata"].get("annotations", {})
@@ -79,18 +79,18 @@ def test_ingress_serves_tls_and_the_websocket_but_never_metrics(objects: list[Ma
 def test_names_follow_content_not_secret_values() -> None:
     base = variant_settings("minimal")
     spec = build_stack(base)
-    same = workload.secret_name(base, spec), workload.config_map_name(base, spec)
+    same = gateway_objects.secret_name(base, spec), gateway_objects.config_map_name(base, spec)
     again = variant_settings("minimal")
     assert (
-        workload.secret_name(again, build_stack(again)),
-        workload.config_map_name(again, build_stack(again)),
+        gateway_objects.secret_name(again, build_stack(again)),
+        gateway_objects.config_map_name(again, build_stack(again)),
     ) == same
     louder = settings_of({**KUBE_BASE, "gatewayPort": 18800}, frozenset({"anthropicApiKey"}), stack="prod")
-    assert workload.config_map_name(louder, build_stack(louder)) != same[1]
+    assert gateway_objects.config_map_name(louder, build_stack(louder)) != same[1]
     bumped = settings_of({**KUBE_BASE, "kubernetesSecretVersion": 2}, frozenset({"anthropicApiKey"}), stack="prod")
-    assert workload.secret_name(bumped, build_stack(bumped)) != same[0]
+    assert gateway_objects.secret_name(bumped, build_stack(bumped)) != same[0]
     token = settings_of(KUBE_BASE, frozenset({"anthropicApiKey", "metricsToken"}), stack="prod")
-    assert workload.secret_name(token, build_stack(token)) != same[0]
+    assert gateway_objects.secret_name(token, build_stack(token)) != same[0]
 
 
 def _gateway(variant: str) -> Service:
@@ -136,7 +136,7 @@ def test_the_sidecar_is_the_shared_metrics_auth_proxy(variant: str) -> None:
         p for svc in objects if svc["kind"] == "Service" for p in svc["spec"]["ports"] if p["name"] == "metrics"
     ]
     assert svc_port["port"] == 9999
-    assert "http://:9999 {" in workload.config_data(moved, spec)[metrics_auth.CADDYFILE]
+    assert "http://:9999 {" in gateway_objects.config_data(moved, spec)[metrics_auth.CADDYFILE]
 
 
 @pytest.mark.parametrize("variant", ["minimal", "full"])
@@ -264,6 +264,6 @@ def test_the_backup_cronjob_is_the_declared_task(objects: list[Manifest], settin
     claims = {o["metadata"]["name"]: o for o in objects if o["kind"] == "PersistentVolumeClaim"}
     size = claims[claim_name(settings, backup.VOLUME)]["spec"]["resources"]["requests"]["storage"]
     assert size == f"{settings.kubernetes_backup_storage_gb}Gi"
-    assert claims[workload.claim_name(settings)]["spec"]["resources"]["requests"]["storage"] == (
+    assert claims[gateway_objects.claim_name(settings)]["spec"]["resources"]["requests"]["storage"] == (
         f"{settings.kubernetes_gateway_storage_gb}Gi"
     )

@@ -9,7 +9,7 @@ import yaml
 
 from infra.settings import Settings
 from infra.stack.spec import StackSpec
-from infra.targets.kubernetes_map import install, monitoring, network, probes, tasks, workload
+from infra.targets.kubernetes_map import gateway_objects, install, monitoring, network, probes, tasks
 from infra.targets.kubernetes_map.meta import Manifest
 
 RENDER_DIR = "kubernetes"
@@ -23,10 +23,10 @@ CUSTOM_GROUP = "monitoring.coreos.com"
 def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
     """Namespaces first, then the stack's objects, custom resources last."""
     return [
-        workload.namespace(settings),
+        gateway_objects.namespace(settings),
         *(install.objects(settings) if settings.kubernetes_monitoring_mode == "install" else []),
         *network.objects(settings),
-        *workload.objects(settings, spec),
+        *gateway_objects.objects(settings, spec),
         *tasks.objects(settings, spec),
         *probes.objects(settings, spec),
         *monitoring.objects(settings, spec),

@@ -18,7 +18,7 @@ from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import backup, gateway
 from infra.stack.spec import StackSpec
-from infra.targets.kubernetes_map import metrics_auth, probes, rules, tasks, workload
+from infra.targets.kubernetes_map import gateway_objects, metrics_auth, probes, rules, tasks
 from infra.targets.kubernetes_map.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
 
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -42,11 +42,11 @@ def service_monitor(settings: Settings, spec: StackSpec) -> Manifest:
     return {
         "apiVersion": MONITORING_API,
         "kind": "ServiceMonitor",
-        "metadata": _meta(settings, name(settings, gateway.NAME), workload.COMPONENT),
+        "metadata": _meta(settings, name(settings, gateway.NAME), gateway_objects.COMPONENT),
         "spec": {
             # job="gateway", as the alerts and dashboards expect (the Service's name label).
             "jobLabel": NAME_LABEL,
-            "selector": {"matchLabels": selector(settings, workload.COMPONENT)},
+            "selector": {"matchLabels": selector(settings, gateway_objects.COMPONENT)},
             "namespaceSelector": {"matchNames": [settings.kubernetes_namespace]},
             "endpoints": [
                 {

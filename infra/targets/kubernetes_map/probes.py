@@ -26,7 +26,7 @@ from infra.settings.secrets import METRICS_TOKEN
 from infra.stack import blackbox, gateway, key_proxy, probe_auth, probe_resource
 from infra.stack.spec import StackSpec
 from infra.stack.spec import resources as declared_resources
-from infra.targets.kubernetes_map import workload
+from infra.targets.kubernetes_map import gateway_objects
 from infra.targets.kubernetes_map.meta import Manifest, content_hash, labels, metadata, name, selector
 from infra.targets.kubernetes_map.pods import container_security, pod_security, pod_spec_defaults
 from infra.targets.kubernetes_map.pods import resources as pod_resources
@@ -56,7 +56,7 @@ def probes(settings: Settings) -> tuple[blackbox.Probe, ...]:
         blackbox.Probe(
             health.name,
             health.module,
-            f"{workload.in_cluster_url(settings)}{gateway.HEALTH_PATH}",
+            f"{gateway_objects.in_cluster_url(settings)}{gateway.HEALTH_PATH}",
             health.slo,
             health.about,
         )
@@ -79,7 +79,9 @@ def config_text(settings: Settings) -> str:
 
 
 def probe_auth_caddyfile(settings: Settings) -> str:
-    return probe_auth.caddyfile(workload.in_cluster_address(settings), bind=PROBE_AUTH_BIND, storage_dir="/tmp/caddy")
+    return probe_auth.caddyfile(
+        gateway_objects.in_cluster_address(settings), bind=PROBE_AUTH_BIND, storage_dir="/tmp/caddy"
+    )
 
 
 def runs_probe_auth(settings: Settings) -> bool:
@@ -162,7 +164,7 @@ def deployment(settings: Settings, spec: StackSpec) -> Manifest:
     volumes: list[Manifest] = [{"name": "config", "configMap": {"name": config_map_name(settings)}}]
     if runs_probe_auth(settings):
         # The admin key is the gateway Secret's metricsToken (the scrape credential).
-        containers.append(probe_auth_container(settings, workload.secret_name(settings, spec)))
+        containers.append(probe_auth_container(settings, gateway_objects.secret_name(settings, spec)))
         volumes.append({"name": "probe-auth-tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}})
     return {
         "apiVersion": "apps/v1",
