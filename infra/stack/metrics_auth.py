@@ -13,7 +13,7 @@ or delivered, ever holds the key. (The parse-time form `{$VAR}` would put it int
 JSON config Caddy keeps in memory and `caddy adapt` prints.)
 
 Where it runs (docs/monitoring.md): Docker, a container on the stack network, no published port;
-bare metal, a systemd unit on loopback (infra/host/metrics_auth.py); Kubernetes, a sidecar in the
+bare metal, a systemd unit on loopback (infra/host/metrics_auth_unit.py); Kubernetes, a sidecar in the
 gateway pod whose port only Prometheus may reach (NetworkPolicy). The service below is plain data
 like every other; each target maps it.
 

@@ -72,7 +72,9 @@ DOCKER: dict[str, Placement] = {
 _CHART = "kube-prometheus-stack (existing) or the install-mode charts (kubernetes_map/install.py)"
 KUBERNETES: dict[str, Placement] = {
     gateway.NAME: _own("Deployment, Service, Ingress (kubernetes_map/gateway_objects.py)"),
-    metrics_auth.NAME: Placement(Kind.SIDECAR, "beside the gateway (kubernetes_map/metrics_auth.py)", gateway.NAME),
+    metrics_auth.NAME: Placement(
+        Kind.SIDECAR, "beside the gateway (kubernetes_map/metrics_auth_sidecar.py)", gateway.NAME
+    ),
     alertmanager.NAME: Placement(Kind.PLATFORM, f"{_CHART}; the stack's AlertmanagerConfig"),
     grafana.NAME: Placement(Kind.PLATFORM, f"{_CHART}; the dashboards as ConfigMaps"),
     loki.NAME: Placement(Kind.PLATFORM, "the install-mode Loki chart, or the cluster's own log store"),
@@ -90,7 +92,7 @@ KUBERNETES: dict[str, Placement] = {
 _NOT_ON_HOST = "not installed on bare metal: the operator's own, if any"
 BAREMETAL: dict[str, Placement] = {
     gateway.NAME: _own("systemd unit friday-gateway.service (infra/host/systemd.py)"),
-    metrics_auth.NAME: _own("systemd unit friday-metrics-auth.service (infra/host/metrics_auth.py)"),
+    metrics_auth.NAME: _own("systemd unit friday-metrics-auth.service (infra/host/metrics_auth_unit.py)"),
     alertmanager.NAME: Placement(Kind.ABSENT, _NOT_ON_HOST),
     grafana.NAME: Placement(Kind.ABSENT, _NOT_ON_HOST),
     loki.NAME: Placement(Kind.ABSENT, _NOT_ON_HOST),

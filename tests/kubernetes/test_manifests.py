@@ -19,7 +19,7 @@ from infra.settings import Settings, SettingsError, load_stack
 from infra.stack import backup, build_stack, gateway
 from infra.stack import metrics_auth as stack_metrics_auth
 from infra.stack.spec import Service
-from infra.targets.kubernetes_map import gateway_objects, manifests, metrics_auth, tasks
+from infra.targets.kubernetes_map import gateway_objects, manifests, metrics_auth_sidecar, tasks
 from infra.targets.kubernetes_map.meta import claim_name
 from tests.support.kubernetes import KUBE_BASE, Manifest, gateway_deployment, variant_settings
 from tests.support.paths import REPO_ROOT
@@ -42,7 +42,7 @@ def test_the_gateway_never_runs_twice(objects: list[Manifest]) -> None:
 def test_gateway_pod_has_probes_limits_and_its_sidecar(objects: list[Manifest], settings: Settings) -> None:
     pod = gateway_deployment(objects)["spec"]["template"]["spec"]
     gw, sidecar = pod["containers"]
-    assert sidecar["name"] == metrics_auth.NAME
+    assert sidecar["name"] == metrics_auth_sidecar.NAME
     # The caddy binary's file capability must stay in the bounding set; nothing else is kept.
     assert sidecar["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
     assert gw["securityContext"]["capabilities"] == {"drop": ["ALL"]}
@@ -98,14 +98,14 @@ def _gateway(variant: str) -> Service:
 
 
 def _sidecar_caddyfile(variant: str) -> str:
-    return metrics_auth.caddyfile(variant_settings(variant), _gateway(variant))
+    return metrics_auth_sidecar.caddyfile(variant_settings(variant), _gateway(variant))
 
 
 def test_the_sidecar_adds_the_key_only_when_the_stack_has_one() -> None:
     without = _sidecar_caddyfile("minimal")
     with_key = _sidecar_caddyfile("full")
     assert "X-API-Key" not in without
-    assert f"header_up X-API-Key {{env.{metrics_auth.KEY_ENV}}}" in with_key
+    assert f"header_up X-API-Key {{env.{metrics_auth_sidecar.KEY_ENV}}}" in with_key
     assert "path /metrics" in with_key and "respond 404" in with_key
 
 
@@ -119,7 +119,7 @@ def test_the_sidecar_is_the_shared_metrics_auth_proxy(variant: str) -> None:
         stack_metrics_auth.MetricsAuthParams(
             port=settings.metrics_auth_port,
             upstream=f"127.0.0.1:{settings.gateway_port}",
-            key_env=stack_metrics_auth.KEY_ENV if metrics_auth.credential_key(service) else None,
+            key_env=stack_metrics_auth.KEY_ENV if metrics_auth_sidecar.credential_key(service) else None,
         )
     )
     assert _sidecar_caddyfile(variant) == shared
@@ -130,13 +130,13 @@ def test_the_sidecar_is_the_shared_metrics_auth_proxy(variant: str) -> None:
     spec = build_stack(moved)
     objects = manifests.objects(moved, spec)
     pod = gateway_deployment(objects)["spec"]["template"]["spec"]
-    [sidecar] = [c for c in pod["containers"] if c["name"] == metrics_auth.NAME]
-    assert sidecar["ports"] == [{"name": metrics_auth.PORT_NAME, "containerPort": 9999, "protocol": "TCP"}]
+    [sidecar] = [c for c in pod["containers"] if c["name"] == metrics_auth_sidecar.NAME]
+    assert sidecar["ports"] == [{"name": metrics_auth_sidecar.PORT_NAME, "containerPort": 9999, "protocol": "TCP"}]
     [svc_port] = [
         p for svc in objects if svc["kind"] == "Service" for p in svc["spec"]["ports"] if p["name"] == "metrics"
     ]
     assert svc_port["port"] == 9999
-    assert "http://:9999 {" in gateway_objects.config_data(moved, spec)[metrics_auth.CADDYFILE]
+    assert "http://:9999 {" in gateway_objects.config_data(moved, spec)[metrics_auth_sidecar.CADDYFILE]
 
 
 @pytest.mark.parametrize("variant", ["minimal", "full"])
@@ -149,7 +149,7 @@ def test_the_sidecar_config_passes_caddy_validate(variant: str, tmp_path: Path) 
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path),
         "XDG_DATA_HOME": str(tmp_path),
-        metrics_auth.KEY_ENV: "k",
+        metrics_auth_sidecar.KEY_ENV: "k",
     }
     done = subprocess.run(
         [caddy, "validate", "--adapter", "caddyfile", "--config", str(path)],

@@ -18,7 +18,7 @@ from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import backup, gateway
 from infra.stack.spec import StackSpec
-from infra.targets.kubernetes_map import gateway_objects, metrics_auth, probes, rules, tasks
+from infra.targets.kubernetes_map import gateway_objects, metrics_auth_sidecar, probes, rules, tasks
 from infra.targets.kubernetes_map.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
 
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -50,7 +50,7 @@ def service_monitor(settings: Settings, spec: StackSpec) -> Manifest:
             "namespaceSelector": {"matchNames": [settings.kubernetes_namespace]},
             "endpoints": [
                 {
-                    "port": metrics_auth.PORT_NAME,
+                    "port": metrics_auth_sidecar.PORT_NAME,
                     "path": scrape.path,
                     "scheme": "http",
                     # The gateway job's own interval and timeout (docs/monitoring.md).

@@ -12,7 +12,7 @@ Kubelet probes are not pod traffic and pass on the usual CNIs.
 from __future__ import annotations
 
 from infra.settings import Settings
-from infra.targets.kubernetes_map import gateway_objects, metrics_auth, probes
+from infra.targets.kubernetes_map import gateway_objects, metrics_auth_sidecar, probes
 from infra.targets.kubernetes_map.meta import NAMESPACE_NAME_LABEL, Manifest, metadata, name, selector
 
 PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
@@ -54,7 +54,7 @@ def gateway(settings: Settings) -> Manifest:
                             "podSelector": {"matchLabels": PROMETHEUS_POD_LABELS},
                         }
                     ],
-                    "ports": [{"protocol": "TCP", "port": metrics_auth.PORT_NAME}],
+                    "ports": [{"protocol": "TCP", "port": metrics_auth_sidecar.PORT_NAME}],
                 },
                 {
                     "from": [{"podSelector": {"matchLabels": selector(settings, probes.COMPONENT)}}],
