@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from bench import data
-from infra.alerting import recording, rules
+from infra.alerting import committed, recording, rules
 from infra.monitoring import prometheus as prom_config
 from infra.settings import Settings
 from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
@@ -69,7 +69,7 @@ class Server:
 def rules_dir(settings: Settings, dest: Path) -> Path:
     """The rendered rule files of the stack (what its Prometheus loads)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for rel, text in rules.committed_rule_files().items():
+    for rel, text in committed.committed_rule_files().items():
         (dest / rel.rsplit("/", 1)[-1]).write_text(text)
     (dest / prom_config.CONSTANTS_FILE).write_text(rules.stack_constants(settings))
     return dest

@@ -7,11 +7,12 @@ import re
 import sys
 from pathlib import Path
 
-from infra import host_checks, render
+from infra import render
 from infra.monitoring.notes import monitoring_notes
 from infra.preflight import preflight, secrets_from_pulumi_cli
 from infra.settings import SettingsError, missing_required_secrets, validate
 from infra.settings.load import REPO_ROOT, read_stack_file, stack_file
+from infra.targets import registry
 
 # Pulumi's stack names: letters, digits, '-', '_' and '.' (the name is part of a file name here).
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -35,7 +36,9 @@ def _render(args: argparse.Namespace) -> int:
     for path in written:
         print(f"  {path.relative_to(out)}")
     for note in (
-        missing_required_secrets(settings) + host_checks.deploy_time_notes(settings) + monitoring_notes(settings)
+        missing_required_secrets(settings)
+        + registry.deployed(settings).deploy_time_notes(settings)
+        + monitoring_notes(settings)
     ):
         print(f"note: {note}", file=sys.stderr)
     return 0

@@ -246,7 +246,8 @@ def _stand_in_cert(root: Path, name: str, which: Which) -> tuple[Path, Path] | N
 def _proxy(
     settings: Settings, root: Path, files: Mapping[str, str], values: Mapping[str, str], which: Which
 ) -> Iterator[Job]:
-    if not settings.proxy_enabled or settings.target != "docker":
+    # The settings refuse proxyEnabled but on the docker target (the Ingress is Kubernetes' proxy).
+    if not settings.proxy_enabled:
         return
     kind = settings.proxy_kind
     tool = "nginx" if kind == "nginx" else "caddy"

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from infra import PROJECT
-from infra.alerting import rules as alert_rules
+from infra.alerting import committed as committed_rules
 from infra.dashboards import files as dashboard_files
 from infra.monitoring import sizing
 from infra.settings.load import REPO_ROOT
@@ -120,7 +120,7 @@ def readme_with_reference(readme: str) -> str:
 def expected_files(root: Path = REPO_ROOT) -> dict[Path, str]:
     readme = (root / "README.md").read_text(encoding="utf-8")
     files = {root / "Pulumi.yaml": project_file(), root / "README.md": readme_with_reference(readme)}
-    files.update({root / rel: text for rel, text in alert_rules.committed_rule_files().items()})
+    files.update({root / rel: text for rel, text in committed_rules.committed_rule_files().items()})
     files.update(dashboard_files.expected_files(root))
     performance = root / PERFORMANCE_DOC
     files[performance] = sizing.with_retention_table(performance.read_text(encoding="utf-8"))

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra import PROJECT, consumers, host_checks, render
+from infra import PROJECT, consumers, render
 from infra.gateway_config import check as gateway_check
 from infra.gateway_config import handoffs
 from infra.settings import Settings, grammar, missing_required_secrets, remote_write, validate
@@ -34,6 +34,7 @@ from infra.settings.load import check_project_file, from_config_env, read_stack_
 from infra.settings.secrets import PROXY_TLS_KEYS, SECRETS_BY_KEY
 from infra.stack import build_stack
 from infra.stack.spec import StackSpec
+from infra.targets import registry
 
 PULUMI_CLI_TIMEOUT_SECONDS = 60
 
@@ -87,8 +88,9 @@ def preflight(
     if this_machine is None:
         this_machine = engine is not None
     blockers: list[str] = []
+    target = registry.deployed(settings)
     if this_machine:
-        settings, blockers = host_checks.resolve_socket_gid(settings, providers)
+        settings, blockers = target.machine_facts(settings, providers)
     spec = build_stack(settings)
     blockers = missing_required_secrets(settings) + blockers
     if secret_values is None:
@@ -100,8 +102,8 @@ def preflight(
     else:
         blockers += secret_value_problems(settings, secret_values)
     warnings = []
-    if this_machine and settings.target == "docker" and host_checks.docker_is_local(providers):
-        warnings = host_checks.ports_in_use(spec)
+    if this_machine:
+        warnings = target.machine_warnings(spec, providers)
     checked = []
     if gateway_config:
         refused, not_run = gateway_check.problems(handoffs(settings))

@@ -9,34 +9,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from infra.host import artefacts as host_artefacts
-from infra.host import backup as host_backup
-from infra.host import metrics_auth as host_metrics_auth
-from infra.host import prometheus as host_prometheus
 from infra.settings import Settings, bounded
 from infra.settings.secrets import SECRETS, spec_of
 from infra.stack import build_stack
-from infra.stack.spec import ScheduledTask, SecretRef, Service, StackSpec
-from infra.targets import docker_map
-from infra.targets.kubernetes_map import manifests as kubernetes_manifests
+from infra.stack.spec import ScheduledTask, SecretRef, Service
+from infra.targets import registry
 
 MARKER = ".friday-render"
-
-# Extra artefacts that are not files inside a service (rules, dashboards, host units...):
-# each producer returns {relative path: content}. Later parts append to this tuple.
-Producer = Callable[[Settings, StackSpec], dict[str, str]]
-PRODUCERS: tuple[Producer, ...] = (
-    host_backup.produce,
-    kubernetes_manifests.produce,
-    host_artefacts.produce,
-    host_prometheus.produce,
-    host_metrics_auth.produce,
-)
 
 
 def placeholder(ref: SecretRef) -> str:
@@ -100,13 +83,9 @@ def artefacts(settings: Settings) -> dict[str, str]:
             out[f"{kind}/{item.name}.json"] = json.dumps(service_document(item), indent=2, sort_keys=True) + "\n"
             for f in item.files:
                 out[_file_rel(item.name, f.path)] = f.content
-    if settings.target == "docker":
-        policy = docker_map.policy(settings)
-        for service in spec.long_running():
-            plan = dataclasses.asdict(docker_map.container(spec, service, policy))
-            out[f"docker/{service.name}.json"] = json.dumps(plan, indent=2, sort_keys=True) + "\n"
-    for produce in PRODUCERS:
-        for rel, content in produce(settings, spec).items():
+    # Each target's own artefacts: the deployed one's, and bare metal's (rendered for every stack).
+    for target in registry.rendered(settings):
+        for rel, content in target.plan(settings, spec).items():
             if rel in out:
                 raise AssertionError(f"two producers write {rel}")
             out[rel] = content

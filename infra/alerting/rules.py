@@ -13,7 +13,6 @@ Pure data: no I/O, no Pulumi.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -428,27 +427,6 @@ def rule_file_text(rule_file: RuleFile) -> str:
         "# Unit tests: alerts/tests/ (promtool test rules). Runbooks: docs/troubleshooting.md.\n"
     )
     return header + dump({"groups": [{"name": rule_file.group, "rules": rules}]})
-
-
-def committed_rule_paths() -> list[str]:
-    """Paths relative to the repository root of every static rule file: the alerts, then the
-    dashboards' recording rules (infra/alerting/recording.py, which builds on this module)."""
-    from infra.alerting import recording
-
-    return [*(f.path for f in RULE_FILES), recording.PATH]
-
-
-@functools.cache
-def _committed_rule_files() -> tuple[tuple[str, str], ...]:
-    from infra.alerting import recording
-
-    return (*((f.path, rule_file_text(f)) for f in RULE_FILES), (recording.PATH, recording.file_text()))
-
-
-def committed_rule_files() -> dict[str, str]:
-    """{path relative to the repository root: content} of every static rule file, in the order of
-    committed_rule_paths. The same for every stack: generated once per process."""
-    return dict(_committed_rule_files())
 
 
 def stack_constant_exprs(settings: Settings) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from infra.alerting import rules
+from infra.alerting import committed, rules
 from infra.monitoring import endpoints, remote_write
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
@@ -23,7 +23,7 @@ CONSTANTS_FILE = "stack-constants.yml"
 
 def rule_file_names() -> list[str]:
     """Rule files relative to the config folder: the static alerts, then the stack constants."""
-    static = [f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}" for path in rules.committed_rule_paths()]
+    static = [f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}" for path in committed.committed_rule_paths()]
     return [*static, f"{RULES_DIR}/{CONSTANTS_FILE}"]
 
 
@@ -98,7 +98,7 @@ def config_files(settings: Settings, targets: Sequence[ScrapeTarget]) -> dict[st
         "# (infra/monitoring/prometheus.py; scrape targets: the metrics each service declares).\n"
     )
     files = {CONFIG_FILE: header + rules.dump(prometheus_config(settings, targets))}
-    for path, text in rules.committed_rule_files().items():
+    for path, text in committed.committed_rule_files().items():
         files[f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}"] = text
     files[f"{RULES_DIR}/{CONSTANTS_FILE}"] = rules.stack_constants(settings)
     return files

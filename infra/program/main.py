@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
@@ -15,13 +16,13 @@ from infra.program import tls as program_tls
 from infra.settings import Settings, SettingsError
 from infra.stack import gateway as gateway_service
 from infra.stack.spec import StackSpec
-from infra.targets import docker_map
+from infra.targets import docker_map, registry
 from infra.targets.docker import DockerStack
 from infra.targets.kubernetes import KubernetesStack
+from infra.targets.kubernetes_map import gateway_objects as kubernetes_gateway
 from infra.targets.kubernetes_map import install as kubernetes_install
 from infra.targets.kubernetes_map import install_order as kubernetes_install_order
 from infra.targets.kubernetes_map import manifests as kubernetes_manifests
-from infra.targets.kubernetes_map import workload as kubernetes_workload
 
 
 def engine_config() -> tuple[dict[str, str], set[str]]:
@@ -47,13 +48,11 @@ def load_settings(root: Path | None = None) -> Outcome:
     return outcome
 
 
-def run() -> DockerStack | KubernetesStack:
+def run() -> pulumi.ComponentResource:
     """Declare every resource of the current stack. Bad settings fail before the first one."""
     outcome = load_settings()
     settings, spec = outcome.settings, outcome.spec
-    if settings.target == "kubernetes":
-        return run_kubernetes(settings, spec)
-    return run_docker(settings, spec)
+    return DEPLOY[registry.deployed(settings).name](settings, spec)
 
 
 def run_docker(settings: Settings, spec: StackSpec) -> DockerStack:
@@ -102,13 +101,19 @@ def run_kubernetes(settings: Settings, spec: StackSpec) -> KubernetesStack:
     pulumi.export("namespace", settings.kubernetes_namespace)
     pulumi.export("gatewayUrl", gateway)
     pulumi.export("gatewayHealthUrl", f"{gateway}{gateway_service.HEALTH_PATH}")
-    pulumi.export("gatewayService", kubernetes_workload.in_cluster_url(settings))
+    pulumi.export("gatewayService", kubernetes_gateway.in_cluster_url(settings))
     pulumi.export("objects", [f"{o['kind']}/{o['metadata']['name']}" for o in objects])
     pulumi.export("volumeClaims", [o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim"])
     pulumi.export("monitoringMode", settings.kubernetes_monitoring_mode)
     pulumi.export("monitoringNamespace", settings.kubernetes_monitoring_namespace)
     pulumi.export("charts", {c.release: f"{c.chart} {c.version}" for c in charts})
     return stack
+
+
+# The Pulumi half of each target of infra/targets/registry.py that `pulumi up` deploys (bare metal is
+# installed from its rendered files, never by Pulumi); tests/unit/test_target_registry.py keeps them in step.
+Deploy = Callable[[Settings, StackSpec], pulumi.ComponentResource]
+DEPLOY: dict[str, Deploy] = {registry.DOCKER.name: run_docker, registry.KUBERNETES.name: run_kubernetes}
 
 
 def main() -> None:

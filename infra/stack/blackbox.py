@@ -43,7 +43,7 @@ from infra.metrics.probes import (
 from infra.monitoring import endpoints
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
-from infra.settings.secrets import METRICS_TOKEN, PROXY_TLS_KEYS
+from infra.settings.secrets import PROXY_TLS_KEYS
 from infra.stack import gateway, probe_auth, proxy
 from infra.stack.parts import Part
 from infra.stack.proxy_config import WEBSOCKET_PATH
@@ -113,7 +113,7 @@ class Probe:
 
 def runs_websocket_probe(settings: Settings) -> bool:
     """The credentialed WebSocket probe needs the admin API key the stack sets for /metrics."""
-    return METRICS_TOKEN in settings.secrets_set
+    return gateway.has_admin_key(settings)
 
 
 def trusts_own_ca(settings: Settings) -> bool:
@@ -137,7 +137,7 @@ def probes(settings: Settings) -> tuple[Probe, ...]:
         Probe(
             PROBE_HEALTH,
             MODULE_HEALTH,
-            f"http://{gateway.NAME}:{settings.gateway_port}{gateway.HEALTH_PATH}",
+            f"http://{gateway.address(settings)}{gateway.HEALTH_PATH}",
             True,
             "the gateway's /health from inside the stack, body included",
         )
@@ -279,7 +279,7 @@ def modules(settings: Settings) -> dict[str, Any]:
                 "preferred_ip_protocol": "ip4",
                 "ip_protocol_fallback": False,
                 "query_response": [
-                    {"send": websocket_request(f"{gateway.NAME}:{settings.gateway_port}")},
+                    {"send": websocket_request(gateway.address(settings))},
                     {"expect": r"^HTTP/1\.1 101 "},
                 ],
             },

@@ -31,6 +31,7 @@ from infra.stack.spec import (
     SecretRef,
     Service,
     Shutdown,
+    StackSpec,
     Volume,
     Workload,
     resources,
@@ -120,11 +121,33 @@ def port(settings: Settings) -> Port:
     return Port(HTTP, settings.gateway_port, Reach.OPERATOR, binding)
 
 
+def address(settings: Settings) -> str:
+    """host:port of the gateway for the stack's other services (Docker's network, by its service name)."""
+    return f"{NAME}:{settings.gateway_port}"
+
+
+def scrape(spec: StackSpec) -> Metrics:
+    """The gateway's scrape job as the spec declares it: the Metrics Prometheus scrapes for job
+    `gateway` (the metrics-auth proxy's when the gateway wants a key, else the gateway's own)."""
+    [metrics] = [
+        s.metrics
+        for s in spec.services
+        if s.metrics is not None and s.metrics.credential is None and (s.metrics.job or s.name) == NAME
+    ]
+    return metrics
+
+
+def has_admin_key(settings: Settings) -> bool:
+    """Is the gateway's admin API key (the metricsToken secret) set? Its one owner: the scrape
+    through metrics-auth and the credentialed WebSocket probe both ask here."""
+    return METRICS_TOKEN in settings.secrets_set
+
+
 def scraped_through_metrics_auth(settings: Settings) -> bool:
     """Gateway 0.1.0 answers /metrics only to an admin API key in X-API-Key: with the metricsToken
     secret set, the metrics-auth proxy (infra/stack/metrics_auth.py) adds it and Prometheus scrapes
     that proxy; without it (a later gateway whose /metrics is public) the gateway directly."""
-    return METRICS_TOKEN in settings.secrets_set
+    return has_admin_key(settings)
 
 
 def metrics(settings: Settings) -> Metrics:

@@ -6,7 +6,7 @@ would fail to start, or worse, a client would reach the wrong program. The place
 
 - the Docker host (docker target): the published host ports of every service;
 - the gateway's pod (kubernetes target): the gateway and its metrics-auth sidecar share one network
-  namespace (infra/targets/kubernetes_map/workload.py, metrics_auth.py);
+  namespace (infra/targets/kubernetes_map/gateway_objects.py, metrics_auth_sidecar.py);
 - the blackbox exporter's pod (kubernetes target): the exporter and its probe-auth sidecar
   (infra/targets/kubernetes_map/probes.py);
 - a bare-metal host (the `host/` files every render writes): the gateway, the metrics-auth unit,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import recording, rules, slo, thresholds
+from infra.alerting import committed, recording, rules, slo, thresholds
 from infra.alerting.runbooks import RUNBOOK_BASE_URL, github_anchor
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.dashboards.files import DASHBOARDS
@@ -33,8 +33,8 @@ def promtool(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[s
 
 def test_rule_files_are_the_generated_ones() -> None:
     on_disk = {p.relative_to(REPO_ROOT).as_posix() for p in ALERTS_DIR.glob("*.yml")}
-    assert on_disk == set(rules.committed_rule_files())
-    for rel, text in rules.committed_rule_files().items():
+    assert on_disk == set(committed.committed_rule_files())
+    for rel, text in committed.committed_rule_files().items():
         assert (REPO_ROOT / rel).read_text() == text, f"{rel} is stale: run `make generate`"
 
 

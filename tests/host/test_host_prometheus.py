@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.host import metrics_auth as host_metrics_auth
+from infra.host import metrics_auth_unit as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.monitoring import prometheus
 from infra.render import artefacts

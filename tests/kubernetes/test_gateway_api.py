@@ -15,7 +15,7 @@ import pytest
 
 from infra.settings import Settings
 from infra.stack import build_stack
-from infra.targets.kubernetes_map import edge, gateway_api, manifests, workload
+from infra.targets.kubernetes_map import edge, gateway_api, gateway_objects, manifests
 from tests.support.kubernetes import (
     KUBE_BASE,
     Manifest,
@@ -65,9 +65,9 @@ def test_gateway_api_routes_the_ingress_paths_to_the_service_and_adds_no_ingress
     assert not [p for p, _ in route_paths if "metrics" in p and not p.startswith("/ws/")]
     # Every rule goes to the gateway's Service on the port number of its `http` port.
     [service] = [
-        o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == workload.service_name(settings)
+        o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == gateway_objects.service_name(settings)
     ]
-    http_port = {p["name"]: p["port"] for p in service["spec"]["ports"]}[workload.HTTP_PORT_NAME]
+    http_port = {p["name"]: p["port"] for p in service["spec"]["ports"]}[gateway_objects.HTTP_PORT_NAME]
     for rule in route["spec"]["rules"]:
         assert rule["backendRefs"] == [
             {"group": "", "kind": "Service", "name": service["metadata"]["name"], "port": http_port}
@@ -107,7 +107,7 @@ def test_a_controller_on_the_host_network_is_admitted_by_its_node_networks_only(
     pod = gateway_deployment(objects)["spec"]["template"]
     ports = {p["name"]: p["containerPort"] for c in pod["spec"]["containers"] for p in c.get("ports", [])}
     gateway = Destination(settings.kubernetes_namespace, pod["metadata"]["labels"], ports)
-    http, metrics = ports[workload.HTTP_PORT_NAME], ports["metrics"]
+    http, metrics = ports[gateway_objects.HTTP_PORT_NAME], ports["metrics"]
     for node in ("10.20.0.7", "fd00:20::7"):
         on_host = Source(ip=node, in_cluster_pod=False)
         assert admitted(policies, gateway, http, on_host), node

@@ -19,7 +19,7 @@ from infra.settings import Settings, SettingsError, load_stack
 from infra.stack import backup, build_stack, gateway
 from infra.stack import metrics_auth as stack_metrics_auth
 from infra.stack.spec import Service
-from infra.targets.kubernetes_map import manifests, metrics_auth, tasks, workload
+from infra.targets.kubernetes_map import gateway_objects, manifests, metrics_auth_sidecar, tasks
 from infra.targets.kubernetes_map.meta import claim_name
 from tests.support.kubernetes import KUBE_BASE, Manifest, gateway_deployment, variant_settings
 from tests.support.paths import REPO_ROOT
@@ -42,12 +42,12 @@ def test_the_gateway_never_runs_twice(objects: list[Manifest]) -> None:
 def test_gateway_pod_has_probes_limits_and_its_sidecar(objects: list[Manifest], settings: Settings) -> None:
     pod = gateway_deployment(objects)["spec"]["template"]["spec"]
     gw, sidecar = pod["containers"]
-    assert sidecar["name"] == metrics_auth.NAME
+    assert sidecar["name"] == metrics_auth_sidecar.NAME
     # The caddy binary's file capability must stay in the bounding set; nothing else is kept.
     assert sidecar["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
     assert gw["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert gw[probe]["httpGet"] == {"path": gateway.HEALTH_PATH, "port": workload.HTTP_PORT_NAME}
+        assert gw[probe]["httpGet"] == {"path": gateway.HEALTH_PATH, "port": gateway_objects.HTTP_PORT_NAME}
     assert gw["resources"]["limits"] == {
         "cpu": f"{settings.gateway_cpu_millicores}m",
         "memory": f"{settings.gateway_memory_mb}Mi",
@@ -62,15 +62,15 @@ def test_ingress_serves_tls_and_the_websocket_but_never_metrics(objects: list[Ma
     [ingress] = [
         o
         for o in objects
-        if o["kind"] == "Ingress" and o["metadata"]["name"] == workload.ingress(settings)["metadata"]["name"]
+        if o["kind"] == "Ingress" and o["metadata"]["name"] == gateway_objects.ingress(settings)["metadata"]["name"]
     ]
     paths = [p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]]
     assert "/ws/metrics" in paths and gateway.HEALTH_PATH in paths
     # A Prefix path of / or /m... would route /metrics; only these exact paths and /api/ are routed.
-    assert all(p == "/api/" or kind == "Exact" for p, kind in workload.INGRESS_PATHS)
-    assert not any(gateway.METRICS_PATH.startswith(p) for p, kind in workload.INGRESS_PATHS if kind == "Prefix")
+    assert all(p == "/api/" or kind == "Exact" for p, kind in gateway_objects.INGRESS_PATHS)
+    assert not any(gateway.METRICS_PATH.startswith(p) for p, kind in gateway_objects.INGRESS_PATHS if kind == "Prefix")
     assert ingress["spec"]["tls"] == [
-        {"hosts": [settings.kubernetes_ingress_host], "secretName": workload.tls_secret_name(settings)}
+        {"hosts": [settings.kubernetes_ingress_host], "secretName": gateway_objects.tls_secret_name(settings)}
     ]
     assert ingress["spec"]["ingressClassName"] == settings.kubernetes_ingress_class
     annotations = ingress["metadata"].get("annotations", {})
@@ -83,18 +83,18 @@ def test_ingress_serves_tls_and_the_websocket_but_never_metrics(objects: list[Ma
 def test_names_follow_content_not_secret_values() -> None:
     base = variant_settings("minimal")
     spec = build_stack(base)
-    same = workload.secret_name(base, spec), workload.config_map_name(base, spec)
+    same = gateway_objects.secret_name(base, spec), gateway_objects.config_map_name(base, spec)
     again = variant_settings("minimal")
     assert (
-        workload.secret_name(again, build_stack(again)),
-        workload.config_map_name(again, build_stack(again)),
+        gateway_objects.secret_name(again, build_stack(again)),
+        gateway_objects.config_map_name(again, build_stack(again)),
     ) == same
     louder = settings_of({**KUBE_BASE, "gatewayPort": 18800}, frozenset({"anthropicApiKey"}), stack="prod")
-    assert workload.config_map_name(louder, build_stack(louder)) != same[1]
+    assert gateway_objects.config_map_name(louder, build_stack(louder)) != same[1]
     bumped = settings_of({**KUBE_BASE, "kubernetesSecretVersion": 2}, frozenset({"anthropicApiKey"}), stack="prod")
-    assert workload.secret_name(bumped, build_stack(bumped)) != same[0]
+    assert gateway_objects.secret_name(bumped, build_stack(bumped)) != same[0]
     token = settings_of(KUBE_BASE, frozenset({"anthropicApiKey", "metricsToken"}), stack="prod")
-    assert workload.secret_name(token, build_stack(token)) != same[0]
+    assert gateway_objects.secret_name(token, build_stack(token)) != same[0]
 
 
 def _gateway(variant: str) -> Service:
@@ -102,14 +102,14 @@ def _gateway(variant: str) -> Service:
 
 
 def _sidecar_caddyfile(variant: str) -> str:
-    return metrics_auth.caddyfile(variant_settings(variant), _gateway(variant))
+    return metrics_auth_sidecar.caddyfile(variant_settings(variant), _gateway(variant))
 
 
 def test_the_sidecar_adds_the_key_only_when_the_stack_has_one() -> None:
     without = _sidecar_caddyfile("minimal")
     with_key = _sidecar_caddyfile("full")
     assert "X-API-Key" not in without
-    assert f"header_up X-API-Key {{env.{metrics_auth.KEY_ENV}}}" in with_key
+    assert f"header_up X-API-Key {{env.{metrics_auth_sidecar.KEY_ENV}}}" in with_key
     assert "path /metrics" in with_key and "respond 404" in with_key
 
 
@@ -123,7 +123,7 @@ def test_the_sidecar_is_the_shared_metrics_auth_proxy(variant: str) -> None:
         stack_metrics_auth.MetricsAuthParams(
             port=settings.metrics_auth_port,
             upstream=f"127.0.0.1:{settings.gateway_port}",
-            key_env=stack_metrics_auth.KEY_ENV if metrics_auth.credential_key(service) else None,
+            key_env=stack_metrics_auth.KEY_ENV if metrics_auth_sidecar.credential_key(service) else None,
         )
     )
     assert _sidecar_caddyfile(variant) == shared
@@ -134,13 +134,13 @@ def test_the_sidecar_is_the_shared_metrics_auth_proxy(variant: str) -> None:
     spec = build_stack(moved)
     objects = manifests.objects(moved, spec)
     pod = gateway_deployment(objects)["spec"]["template"]["spec"]
-    [sidecar] = [c for c in pod["containers"] if c["name"] == metrics_auth.NAME]
-    assert sidecar["ports"] == [{"name": metrics_auth.PORT_NAME, "containerPort": 9999, "protocol": "TCP"}]
+    [sidecar] = [c for c in pod["containers"] if c["name"] == metrics_auth_sidecar.NAME]
+    assert sidecar["ports"] == [{"name": metrics_auth_sidecar.PORT_NAME, "containerPort": 9999, "protocol": "TCP"}]
     [svc_port] = [
         p for svc in objects if svc["kind"] == "Service" for p in svc["spec"]["ports"] if p["name"] == "metrics"
     ]
     assert svc_port["port"] == 9999
-    assert "http://:9999 {" in workload.config_data(moved, spec)[metrics_auth.CADDYFILE]
+    assert "http://:9999 {" in gateway_objects.config_data(moved, spec)[metrics_auth_sidecar.CADDYFILE]
 
 
 @pytest.mark.parametrize("variant", ["minimal", "full"])
@@ -153,7 +153,7 @@ def test_the_sidecar_config_passes_caddy_validate(variant: str, tmp_path: Path) 
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path),
         "XDG_DATA_HOME": str(tmp_path),
-        metrics_auth.KEY_ENV: "k",
+        metrics_auth_sidecar.KEY_ENV: "k",
     }
     done = subprocess.run(
         [caddy, "validate", "--adapter", "caddyfile", "--config", str(path)],
@@ -268,7 +268,7 @@ def test_the_backup_cronjob_is_the_declared_task(objects: list[Manifest], settin
     claims = {o["metadata"]["name"]: o for o in objects if o["kind"] == "PersistentVolumeClaim"}
     size = claims[claim_name(settings, backup.VOLUME)]["spec"]["resources"]["requests"]["storage"]
     assert size == f"{settings.kubernetes_backup_storage_gb}Gi"
-    assert claims[workload.claim_name(settings)]["spec"]["resources"]["requests"]["storage"] == (
+    assert claims[gateway_objects.claim_name(settings)]["spec"]["resources"]["requests"]["storage"] == (
         f"{settings.kubernetes_gateway_storage_gb}Gi"
     )
 
@@ -282,7 +282,7 @@ def test_ingress_nginx_limits_logins_per_client_on_a_login_only_ingress() -> Non
         frozenset({"anthropicApiKey"}),
     )
     ingresses = {o["metadata"]["name"]: o for o in manifests.objects(s, build_stack(s)) if o["kind"] == "Ingress"}
-    main = workload.ingress(s)
+    main = gateway_objects.ingress(s)
     login = ingresses[f"{main['metadata']['name']}-login"]
     assert set(ingresses) == {main["metadata"]["name"], login["metadata"]["name"]}
     [rule] = login["spec"]["rules"]
@@ -306,6 +306,6 @@ def test_ingress_nginx_limits_logins_per_client_on_a_login_only_ingress() -> Non
     traefik = settings_of({**KUBE_BASE, "kubernetesIngressClass": "traefik"}, frozenset({"anthropicApiKey"}))
     for other in (off, traefik):
         assert [o for o in manifests.objects(other, build_stack(other)) if o["kind"] == "Ingress"] == [
-            workload.ingress(other)
+            gateway_objects.ingress(other)
         ]
-    assert "whitelist-source-range" not in str(workload.ingress(off)["metadata"])
+    assert "whitelist-source-range" not in str(gateway_objects.ingress(off)["metadata"])

@@ -14,7 +14,7 @@ from infra.metrics.probes import PROBE_HEALTH, PROBE_WS_UPGRADE, SLO_AVAILABILIT
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.stack import blackbox, probe_auth
-from infra.targets.kubernetes_map import network, probes, workload
+from infra.targets.kubernetes_map import gateway_objects, network, probes
 from infra.targets.kubernetes_map.meta import selector
 from tests.support.kubernetes import Manifest, crd_problems, variant_settings
 
@@ -60,7 +60,7 @@ def test_the_probes_are_probe_resources_prometheus_selects(objects: list[Manifes
         assert target_labels["environment"] == settings.environment
     health = found[f"probe-{PROBE_HEALTH}"]
     assert health["spec"]["targets"]["staticConfig"]["labels"][SLO_LABEL] == SLO_AVAILABILITY
-    assert health["spec"]["targets"]["staticConfig"]["static"] == [f"{workload.in_cluster_url(settings)}/health"]
+    assert health["spec"]["targets"]["staticConfig"]["static"] == [f"{gateway_objects.in_cluster_url(settings)}/health"]
 
 
 def test_a_probe_with_an_unknown_field_is_refused(objects: list[Manifest]) -> None:
@@ -80,14 +80,14 @@ def test_network_policies_admit_prometheus_to_the_exporter_and_the_exporter_to_t
     to_gateway = [r for r in policy["spec"]["egress"] if "to" in r]
     assert to_gateway == [
         {
-            "to": [{"podSelector": {"matchLabels": selector(settings, workload.COMPONENT)}}],
-            "ports": [{"protocol": "TCP", "port": workload.HTTP_PORT_NAME}],
+            "to": [{"podSelector": {"matchLabels": selector(settings, gateway_objects.COMPONENT)}}],
+            "ports": [{"protocol": "TCP", "port": gateway_objects.HTTP_PORT_NAME}],
         }
     ]
     gateway_in = network.gateway(settings)["spec"]["ingress"]
     assert {
         "from": [{"podSelector": {"matchLabels": selector(settings, probes.COMPONENT)}}],
-        "ports": [{"protocol": "TCP", "port": workload.HTTP_PORT_NAME}],
+        "ports": [{"protocol": "TCP", "port": gateway_objects.HTTP_PORT_NAME}],
     } in gateway_in
 
 
@@ -96,7 +96,10 @@ def test_the_websocket_probe_goes_through_probe_auth_on_the_pod_loopback() -> No
     caddyfile = probes.probe_auth_caddyfile(settings)
     assert f"\tbind {probes.PROBE_AUTH_BIND}\n" in caddyfile
     assert f"header_up X-API-Key {{env.{probe_auth.KEY_ENV}}}" in caddyfile
-    assert f"{workload.service_name(settings)}.{settings.kubernetes_namespace}.svc:{settings.gateway_port}" in caddyfile
+    assert (
+        f"{gateway_objects.service_name(settings)}.{settings.kubernetes_namespace}.svc:{settings.gateway_port}"
+        in caddyfile
+    )
     [ws] = [p for p in probes.probes(settings) if p.name == PROBE_WS_UPGRADE]
     assert ws.target == f"127.0.0.1:{probe_auth.PORT}"
     # No key in blackbox.yml; without metricsToken, neither the sidecar nor the probe.

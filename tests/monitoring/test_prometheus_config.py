@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import rules
+from infra.alerting import committed, rules
 from infra.cli import main
 from infra.monitoring import prometheus
 from infra.settings import Settings, load_stack
@@ -49,7 +49,7 @@ def test_rendered_config_passes_promtool(stack: str, tmp_path: Path) -> None:
     out = render_into(load_stack(stack), tmp_path / "out")
     result = check_config(prometheus_dir(out))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: {len(rules.committed_rule_files()) + 1} rule files found" in result.stdout
+    assert f"SUCCESS: {len(committed.committed_rule_files()) + 1} rule files found" in result.stdout
     config = load_yaml(prometheus_dir(out) / "prometheus.yml")
     assert {j["job_name"] for j in config["scrape_configs"]} >= {"gateway", "backup"}
 
@@ -148,7 +148,7 @@ def test_retention_is_passed_as_flags() -> None:
 def test_rule_files_in_the_service_are_the_committed_ones() -> None:
     s = load_stack("dev")
     files = {f.path: f.content for f in build_stack(s).service("prometheus").files}
-    for rel in rules.committed_rule_files():
+    for rel in committed.committed_rule_files():
         name = rel.rsplit("/", 1)[-1]
         assert files[f"/etc/prometheus/rules/{name}"] == (REPO_ROOT / rel).read_text()
     assert files["/etc/prometheus/rules/stack-constants.yml"] == rules.stack_constants(s)

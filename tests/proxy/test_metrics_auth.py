@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from infra.host import metrics_auth as host_metrics_auth
+from infra.host import metrics_auth_unit as host_metrics_auth
 from infra.monitoring import prometheus
 from infra.render import artefacts
 from infra.stack import build_stack, metrics_auth

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.alerting import rules
+from infra.alerting import committed
 from tests.support.paths import REPO_ROOT
 from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
 
@@ -64,7 +64,7 @@ def test_prometheus_gets_config_and_rules_and_the_metrics_auth_proxy_gets_the_to
         c = inputs(rec, "prometheus")
         assert "--storage.tsdb.retention.time=30d" in c["command"]
         files = uploads(rec, "prometheus")
-        for rel in rules.committed_rule_files():
+        for rel in committed.committed_rule_files():
             name = rel.rsplit("/", 1)[-1]
             assert files[f"/etc/prometheus/rules/{name}"]["content"] == (REPO_ROOT / rel).read_text()
         assert "vector(1536)" in files["/etc/prometheus/rules/stack-constants.yml"]["content"]

@@ -47,7 +47,7 @@ from infra import render
 from infra.host import artefacts as host_files
 from infra.host import backup as host_backup
 from infra.host import layout
-from infra.host import metrics_auth as host_metrics_auth
+from infra.host import metrics_auth_unit as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.monitoring import endpoints
 from infra.render import artefacts

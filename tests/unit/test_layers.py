@@ -83,3 +83,27 @@ def test_readme_lists_the_layers_of_the_contract() -> None:
     sentence = text[start : text.index(". ", start)]
     layers = [{f"infra.{name}" for name in re.findall(r"`(\w+)`", part)} for part in sentence.split(";")]
     assert layers == contract_layers()
+
+
+def module_cycles() -> dict[str, list[list[str]]]:
+    """Import cycles between the modules (and subpackages) of each package of infra, imports inside
+    functions included: {package: its cycles}."""
+    graph = grimp.build_graph("infra")
+    found = {}
+    for package in sorted(m for m in graph.modules if graph.find_children(m)):
+        children = set(graph.find_children(package))
+        edges = {
+            child: {
+                other
+                for other in children
+                if other != child and graph.direct_import_exists(importer=child, imported=other, as_packages=True)
+            }
+            for child in children
+        }
+        if groups := cycles(edges):
+            found[package] = groups
+    return found
+
+
+def test_no_import_cycle_between_the_modules_of_a_package() -> None:
+    assert module_cycles() == {}

@@ -16,7 +16,7 @@ is set here.
 from __future__ import annotations
 
 from infra.settings import Settings
-from infra.targets.kubernetes_map import workload
+from infra.targets.kubernetes_map import gateway_objects
 from infra.targets.kubernetes_map.meta import Manifest, metadata, name
 
 GROUP = "gateway.networking.k8s.io"
@@ -37,11 +37,16 @@ def parent_ref(settings: Settings) -> dict[str, str]:
 
 
 def http_route(settings: Settings) -> Manifest:
-    backend = {"group": "", "kind": "Service", "name": workload.service_name(settings), "port": settings.gateway_port}
+    backend = {
+        "group": "",
+        "kind": "Service",
+        "name": gateway_objects.service_name(settings),
+        "port": settings.gateway_port,
+    }
     return {
         "apiVersion": API_VERSION,
         "kind": "HTTPRoute",
-        "metadata": metadata(settings, name(settings, workload.COMPONENT), workload.COMPONENT),
+        "metadata": metadata(settings, name(settings, gateway_objects.COMPONENT), gateway_objects.COMPONENT),
         "spec": {
             "parentRefs": [parent_ref(settings)],
             "hostnames": [settings.kubernetes_ingress_host],
@@ -50,7 +55,7 @@ def http_route(settings: Settings) -> Manifest:
                     "matches": [{"path": {"type": PATH_TYPES[kind], "value": path}}],
                     "backendRefs": [backend],
                 }
-                for path, kind in workload.INGRESS_PATHS
+                for path, kind in gateway_objects.INGRESS_PATHS
             ],
         },
     }

@@ -9,7 +9,7 @@ import yaml
 
 from infra.settings import Settings
 from infra.stack.spec import StackSpec
-from infra.targets.kubernetes_map import gateway_api, install, monitoring, network, probes, tasks, workload
+from infra.targets.kubernetes_map import gateway_api, gateway_objects, install, monitoring, network, probes, tasks
 from infra.targets.kubernetes_map.meta import Manifest
 
 RENDER_DIR = "kubernetes"
@@ -23,14 +23,14 @@ CUSTOM_GROUP = "monitoring.coreos.com"
 def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
     """Namespaces first, then the stack's objects, custom resources last."""
     return [
-        workload.namespace(settings),
+        gateway_objects.namespace(settings),
         *(install.objects(settings) if settings.kubernetes_monitoring_mode == "install" else []),
         *network.objects(settings),
-        *workload.objects(settings, spec),
+        *gateway_objects.objects(settings, spec),
         *gateway_api.objects(settings),
         *tasks.objects(settings, spec),
         *probes.objects(settings, spec),
-        *monitoring.objects(settings),
+        *monitoring.objects(settings, spec),
     ]
 
 
@@ -55,9 +55,7 @@ def file_name(obj: Manifest, index: int) -> str:
 
 def produce(settings: Settings, spec: StackSpec) -> dict[str, str]:
     """render: one YAML file per object, numbered in apply order, and in install mode the charts
-    (kubernetes target only)."""
-    if settings.target != "kubernetes":
-        return {}
+    (the kubernetes target's plan, infra/targets/registry.py)."""
     out = {
         file_name(obj, i): yaml.safe_dump(obj, sort_keys=False, width=1000)
         for i, obj in enumerate(objects(settings, spec), start=1)

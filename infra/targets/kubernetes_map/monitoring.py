@@ -19,7 +19,8 @@ from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import backup, gateway
-from infra.targets.kubernetes_map import metrics_auth, probes, rules, tasks, workload
+from infra.stack.spec import StackSpec
+from infra.targets.kubernetes_map import gateway_objects, metrics_auth_sidecar, probes, rules, tasks
 from infra.targets.kubernetes_map.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
 
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -35,24 +36,27 @@ def _meta(settings: Settings, object_name: str, component: str) -> dict[str, Any
     return meta
 
 
-def service_monitor(settings: Settings) -> Manifest:
+def service_monitor(settings: Settings, spec: StackSpec) -> Manifest:
+    """The gateway job from the spec (`gateway.scrape`: path, interval, timeout), scraped on the
+    metrics-auth sidecar's port, which is where the Kubernetes target places the proxy."""
+    scrape = gateway.scrape(spec)
+    timing = {"interval": scrape.interval, "scrapeTimeout": scrape.timeout}
     return {
         "apiVersion": MONITORING_API,
         "kind": "ServiceMonitor",
-        "metadata": _meta(settings, name(settings, gateway.NAME), workload.COMPONENT),
+        "metadata": _meta(settings, name(settings, gateway.NAME), gateway_objects.COMPONENT),
         "spec": {
             # job="gateway", as the alerts and dashboards expect (the Service's name label).
             "jobLabel": NAME_LABEL,
-            "selector": {"matchLabels": selector(settings, workload.COMPONENT)},
+            "selector": {"matchLabels": selector(settings, gateway_objects.COMPONENT)},
             "namespaceSelector": {"matchNames": [settings.kubernetes_namespace]},
             "endpoints": [
                 {
-                    "port": metrics_auth.PORT_NAME,
-                    "path": gateway.METRICS_PATH,
+                    "port": metrics_auth_sidecar.PORT_NAME,
+                    "path": scrape.path,
                     "scheme": "http",
                     # The gateway job's own interval and timeout (docs/monitoring.md).
-                    "interval": settings.gateway_scrape_interval,
-                    "scrapeTimeout": settings.gateway_scrape_timeout,
+                    **{key: value for key, value in timing.items() if value is not None},
                     "relabelings": [
                         {"action": "replace", "targetLabel": "stack", "replacement": settings.stack},
                         {"action": "replace", "targetLabel": "environment", "replacement": settings.environment},
@@ -212,8 +216,8 @@ def alertmanager_config(settings: Settings) -> Manifest:
     }
 
 
-def objects(settings: Settings) -> list[Manifest]:
-    out: list[Manifest] = [service_monitor(settings), *probes.probe_objects(settings), prometheus_rule(settings)]
+def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
+    out: list[Manifest] = [service_monitor(settings, spec), *probes.probe_objects(settings), prometheus_rule(settings)]
     out += dashboard_config_maps(settings)
     secret = receiver_secret(settings)
     if secret is not None:

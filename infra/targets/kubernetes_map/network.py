@@ -12,7 +12,7 @@ Kubelet probes are not pod traffic and pass on the usual CNIs.
 from __future__ import annotations
 
 from infra.settings import Settings
-from infra.targets.kubernetes_map import acme_solver, ingress_sources, metrics_auth, probes, workload
+from infra.targets.kubernetes_map import acme_solver, gateway_objects, ingress_sources, metrics_auth_sidecar, probes
 from infra.targets.kubernetes_map.meta import NAMESPACE_NAME_LABEL, Manifest, metadata, name, selector
 
 PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
@@ -38,14 +38,14 @@ def gateway(settings: Settings) -> Manifest:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": metadata(settings, name(settings, "gateway"), workload.COMPONENT),
+        "metadata": metadata(settings, name(settings, "gateway"), gateway_objects.COMPONENT),
         "spec": {
-            "podSelector": {"matchLabels": selector(settings, workload.COMPONENT)},
+            "podSelector": {"matchLabels": selector(settings, gateway_objects.COMPONENT)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
                 {
                     "from": ingress_sources.peers(settings),
-                    "ports": [{"protocol": "TCP", "port": workload.HTTP_PORT_NAME}],
+                    "ports": [{"protocol": "TCP", "port": gateway_objects.HTTP_PORT_NAME}],
                 },
                 {
                     "from": [
@@ -54,11 +54,11 @@ def gateway(settings: Settings) -> Manifest:
                             "podSelector": {"matchLabels": PROMETHEUS_POD_LABELS},
                         }
                     ],
-                    "ports": [{"protocol": "TCP", "port": metrics_auth.PORT_NAME}],
+                    "ports": [{"protocol": "TCP", "port": metrics_auth_sidecar.PORT_NAME}],
                 },
                 {
                     "from": [{"podSelector": {"matchLabels": selector(settings, probes.COMPONENT)}}],
-                    "ports": [{"protocol": "TCP", "port": workload.HTTP_PORT_NAME}],
+                    "ports": [{"protocol": "TCP", "port": gateway_objects.HTTP_PORT_NAME}],
                 },
             ],
             "egress": [
@@ -97,8 +97,8 @@ def blackbox(settings: Settings) -> Manifest:
             "egress": [
                 {"ports": dns},
                 {
-                    "to": [{"podSelector": {"matchLabels": selector(settings, workload.COMPONENT)}}],
-                    "ports": [{"protocol": "TCP", "port": workload.HTTP_PORT_NAME}],
+                    "to": [{"podSelector": {"matchLabels": selector(settings, gateway_objects.COMPONENT)}}],
+                    "ports": [{"protocol": "TCP", "port": gateway_objects.HTTP_PORT_NAME}],
                 },
             ],
         },

@@ -23,10 +23,10 @@ from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import METRICS_TOKEN
-from infra.stack import blackbox, gateway, probe_auth, probe_resource
+from infra.stack import blackbox, gateway, key_proxy, probe_auth, probe_resource
 from infra.stack.spec import StackSpec
 from infra.stack.spec import resources as declared_resources
-from infra.targets.kubernetes_map import workload
+from infra.targets.kubernetes_map import gateway_objects
 from infra.targets.kubernetes_map.meta import Manifest, content_hash, labels, metadata, name, selector
 from infra.targets.kubernetes_map.pods import container_security, pod_security, pod_spec_defaults
 from infra.targets.kubernetes_map.pods import resources as pod_resources
@@ -56,7 +56,7 @@ def probes(settings: Settings) -> tuple[blackbox.Probe, ...]:
         blackbox.Probe(
             health.name,
             health.module,
-            f"{workload.in_cluster_url(settings)}{gateway.HEALTH_PATH}",
+            f"{gateway_objects.in_cluster_url(settings)}{gateway.HEALTH_PATH}",
             health.slo,
             health.about,
         )
@@ -79,8 +79,9 @@ def config_text(settings: Settings) -> str:
 
 
 def probe_auth_caddyfile(settings: Settings) -> str:
-    upstream = f"{workload.service_name(settings)}.{settings.kubernetes_namespace}.svc:{settings.gateway_port}"
-    return probe_auth.caddyfile(upstream, bind=PROBE_AUTH_BIND, storage_dir="/tmp/caddy")
+    return probe_auth.caddyfile(
+        gateway_objects.in_cluster_address(settings), bind=PROBE_AUTH_BIND, storage_dir="/tmp/caddy"
+    )
 
 
 def runs_probe_auth(settings: Settings) -> bool:
@@ -138,15 +139,13 @@ def probe_auth_container(settings: Settings, secret_name: str) -> Manifest:
     check = {"exec": {"command": ["wget", "-q", "-O", "/dev/null", health_url]}, "timeoutSeconds": 2}
     env: list[dict[str, Any]] = [
         {"name": probe_auth.KEY_ENV, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": METRICS_TOKEN}}},
-        {"name": "XDG_DATA_HOME", "value": "/tmp/caddy/data"},
-        {"name": "XDG_CONFIG_HOME", "value": "/tmp/caddy/config"},
-        {"name": "HOME", "value": "/tmp"},
+        *({"name": k, "value": v} for k, v in key_proxy.CADDY_ENV.items()),
     ]
     return {
         "name": probe_auth.NAME,
         "image": f"{settings.proxy_caddy_image}:{settings.proxy_caddy_tag}",
         "imagePullPolicy": "IfNotPresent",
-        "command": ["caddy", "run", "--adapter", "caddyfile", "--config", f"{probe_auth.CONFIG_DIR}/{CADDYFILE_KEY}"],
+        "command": list(key_proxy.command(f"{probe_auth.CONFIG_DIR}/{CADDYFILE_KEY}")),
         "env": env,
         "readinessProbe": {**check, "periodSeconds": 10, "failureThreshold": 3},
         "livenessProbe": {**check, "periodSeconds": 30, "failureThreshold": 3},
@@ -165,7 +164,7 @@ def deployment(settings: Settings, spec: StackSpec) -> Manifest:
     volumes: list[Manifest] = [{"name": "config", "configMap": {"name": config_map_name(settings)}}]
     if runs_probe_auth(settings):
         # The admin key is the gateway Secret's metricsToken (the scrape credential).
-        containers.append(probe_auth_container(settings, workload.secret_name(settings, spec)))
+        containers.append(probe_auth_container(settings, gateway_objects.secret_name(settings, spec)))
         volumes.append({"name": "probe-auth-tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}})
     return {
         "apiVersion": "apps/v1",

@@ -15,6 +15,7 @@ from typing import Any
 
 from infra.settings import Settings
 from infra.stack.spec import ScheduledTask, SecretRef, StackSpec
+from infra.targets.kubernetes_map.gateway_objects import claim_spec
 from infra.targets.kubernetes_map.meta import Manifest, claim_name, content_hash, labels, metadata, name, selector
 from infra.targets.kubernetes_map.pods import (
     container_security,
@@ -24,7 +25,6 @@ from infra.targets.kubernetes_map.pods import (
     scratch_mounts,
     scratch_volumes,
 )
-from infra.targets.kubernetes_map.workload import claim_spec
 
 # Runs of a task kept for inspection, and retries of a failed run before the Job counts as failed.
 HISTORY = 3

@@ -17,7 +17,7 @@ from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import backup, gateway
 from infra.stack.spec import ConfigFile, HttpCheck, SecretRef, Service, StackSpec, Workload
-from infra.targets.kubernetes_map import edge, metrics_auth
+from infra.targets.kubernetes_map import edge, metrics_auth_sidecar
 from infra.targets.kubernetes_map.meta import (
     Manifest,
     content_hash,
@@ -60,9 +60,14 @@ def service_name(settings: Settings) -> str:
     return name(settings, COMPONENT)
 
 
+def in_cluster_address(settings: Settings) -> str:
+    """host:port of the gateway's Service as other pods of the cluster reach it (its one owner)."""
+    return f"{service_name(settings)}.{settings.kubernetes_namespace}.svc:{settings.gateway_port}"
+
+
 def in_cluster_url(settings: Settings) -> str:
     """The gateway's Service as other pods of the cluster reach it."""
-    return f"http://{service_name(settings)}.{settings.kubernetes_namespace}.svc:{settings.gateway_port}"
+    return f"http://{in_cluster_address(settings)}"
 
 
 def tls_secret_name(settings: Settings) -> str:
@@ -76,14 +81,17 @@ def _service(spec: StackSpec) -> Service:
 def config_data(settings: Settings, spec: StackSpec) -> dict[str, str]:
     """What the gateway ConfigMap holds: the gateway's config file and the sidecar's Caddyfile."""
     [config] = [f for f in _service(spec).files if f.path == gateway.CONFIG_PATH]
-    return {CONFIG_KEY: config.content, metrics_auth.CADDYFILE: metrics_auth.caddyfile(settings, _service(spec))}
+    return {
+        CONFIG_KEY: config.content,
+        metrics_auth_sidecar.CADDYFILE: metrics_auth_sidecar.caddyfile(settings, _service(spec)),
+    }
 
 
 def secret_keys(settings: Settings, spec: StackSpec) -> list[str]:
     """Secret keys the gateway pod reads: its own, and the scrape credential the sidecar sends."""
     service = _service(spec)
     keys = set(service.secret_refs())
-    credential = metrics_auth.credential_key(service)
+    credential = metrics_auth_sidecar.credential_key(service)
     if credential:
         keys.add(credential)
     return sorted(keys)
@@ -230,14 +238,14 @@ def deployment(settings: Settings, spec: StackSpec) -> Manifest:
                     **pod_spec_defaults(),
                     "securityContext": pod_security(service.uid, service.gid),
                     "terminationGracePeriodSeconds": service.stop_grace_s,
-                    "containers": [gateway_container, metrics_auth.container(settings, service, secret)],
+                    "containers": [gateway_container, metrics_auth_sidecar.container(settings, service, secret)],
                     "volumes": [
                         {"name": "data", "persistentVolumeClaim": {"claimName": claim_name(settings)}},
                         {
                             "name": "config",
                             "configMap": {"name": cm, "items": [{"key": CONFIG_KEY, "path": _config_file(service)}]},
                         },
-                        metrics_auth.config_volume(cm),
+                        metrics_auth_sidecar.config_volume(cm),
                         *scratch_volumes(service),
                     ],
                 },
@@ -272,9 +280,9 @@ def service(settings: Settings) -> Manifest:
                     "protocol": "TCP",
                 },
                 {
-                    "name": metrics_auth.PORT_NAME,
-                    "port": metrics_auth.port(settings),
-                    "targetPort": metrics_auth.PORT_NAME,
+                    "name": metrics_auth_sidecar.PORT_NAME,
+                    "port": metrics_auth_sidecar.port(settings),
+                    "targetPort": metrics_auth_sidecar.PORT_NAME,
                     "protocol": "TCP",
                 },
             ],

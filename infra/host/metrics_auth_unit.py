@@ -13,7 +13,7 @@ from infra.host.prometheus import LOOPBACK, gateway_address
 from infra.host.systemd import render_unit
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY
-from infra.stack import metrics_auth
+from infra.stack import key_proxy, metrics_auth
 from infra.stack.spec import StackSpec
 
 PREFIX = "host/"
@@ -27,6 +27,11 @@ INSTALL = {
     "metrics-auth/Caddyfile": CONFIG_PATH,
     "env/metrics-auth.env.example": ENV_PATH,
 }
+
+
+def _caddy_env() -> list[tuple[str, str]]:
+    """Caddy's environment (infra/stack/key_proxy.py), HOME first as the unit has always listed it."""
+    return sorted(key_proxy.CADDY_ENV.items(), key=lambda item: item[0] != "HOME")
 
 
 def params(settings: Settings) -> metrics_auth.MetricsAuthParams:
@@ -61,7 +66,7 @@ def unit(settings: Settings) -> str:
                 # No files of its own to keep: a dynamic user, a private /tmp for Caddy's scratch data.
                 ("DynamicUser", "yes"),
                 ("ExecStart", f"{CADDY} run --adapter caddyfile --config {CONFIG_PATH}"),
-                ("Environment", "HOME=/tmp XDG_DATA_HOME=/tmp/caddy/data XDG_CONFIG_HOME=/tmp/caddy/config"),
+                ("Environment", " ".join(f"{k}={v}" for k, v in _caddy_env())),
                 # The key: root-owned, mode 0600, read by systemd before Caddy starts.
                 ("EnvironmentFile", ENV_PATH),
                 ("Restart", "on-failure"),

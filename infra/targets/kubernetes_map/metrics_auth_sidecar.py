@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from infra.settings import Settings
+from infra.stack import key_proxy
 from infra.stack import metrics_auth as proxy
 from infra.stack.spec import Service
 from infra.targets.kubernetes_map.meta import Manifest
-from infra.targets.kubernetes_map.pods import container_security, scratch_mounts
+from infra.targets.kubernetes_map.pods import container_security, resources, scratch_mounts
 
 NAME = proxy.NAME
 PORT_NAME = proxy.PORT_NAME
@@ -54,7 +55,7 @@ def caddyfile(settings: Settings, service: Service) -> str:
 def container(settings: Settings, service: Service, secret_name: str) -> dict[str, Any]:
     """The sidecar beside `service` in its pod (it shares the pod's scratch folders)."""
     # Caddy wants writable config and data folders even with admin and TLS off (under /tmp).
-    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in proxy.XDG_ENV.items()]
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in key_proxy.CADDY_ENV.items()]
     key = credential_key(service)
     if key:
         env.append({"name": KEY_ENV, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}})
@@ -63,15 +64,13 @@ def container(settings: Settings, service: Service, secret_name: str) -> dict[st
         "name": NAME,
         "image": f"{settings.metrics_auth_image}:{settings.metrics_auth_tag}",
         "imagePullPolicy": "IfNotPresent",
-        "command": ["caddy", "run", "--adapter", "caddyfile", "--config", f"{CONFIG_DIR}/{CADDYFILE}"],
+        "command": list(key_proxy.command(f"{CONFIG_DIR}/{CADDYFILE}")),
         "env": env,
         "ports": [{"name": PORT_NAME, "containerPort": port(settings), "protocol": "TCP"}],
         "readinessProbe": probe,
         "livenessProbe": {**probe, "failureThreshold": 3},
-        "resources": {
-            "requests": {"cpu": "10m", "memory": "32Mi"},
-            "limits": {"cpu": "200m", "memory": "64Mi"},
-        },
+        # The metrics-auth service's own requests and limits (infra/stack/metrics_auth.py).
+        "resources": resources(proxy.RESOURCES),
         # The image's caddy binary carries the file capability cap_net_bind_service=+ep: exec fails
         # when that capability is not in the bounding set, even on an unprivileged port
         # (caddyserver/caddy-docker#396). `restricted` allows exactly this one back.
