@@ -39,6 +39,7 @@ def _render(args: argparse.Namespace) -> int:
         missing_required_secrets(settings)
         + registry.deployed(settings).deploy_time_notes(settings)
         + monitoring_notes(settings)
+        + registry.deployed(settings).notes(settings)
     ):
         print(f"note: {note}", file=sys.stderr)
     return 0
@@ -65,7 +66,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"not run: {not_run}", file=sys.stderr)
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    for note in monitoring_notes(outcome.settings):
+    for note in monitoring_notes(outcome.settings) + registry.deployed(outcome.settings).notes(outcome.settings):
         print(f"note: {note}", file=sys.stderr)
     for blocker in outcome.blockers:
         print(f"not deployable yet: {blocker}", file=sys.stderr)

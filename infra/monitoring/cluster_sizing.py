@@ -70,7 +70,8 @@ def needed_disk_bytes(settings: Settings) -> float:
 
 
 def notes(settings: Settings) -> list[str]:
-    if settings.target != "kubernetes" or settings.kubernetes_monitoring_mode != "install":
+    """For the Kubernetes target (infra/targets/registry.py asks): Prometheus' sizing in install mode."""
+    if settings.kubernetes_monitoring_mode != "install":
         return []
     out = []
     estimate = estimated_memory_mib(settings.kubernetes_prometheus_cluster_series)

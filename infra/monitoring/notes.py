@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra import PROJECT
-from infra.monitoring import cluster_sizing, sizing
+from infra.monitoring import sizing
 from infra.settings import Settings
 from infra.settings.secrets import METRICS_TOKEN
 
@@ -22,5 +22,4 @@ def monitoring_notes(settings: Settings) -> list[str]:
             f"{PROJECT}:alertReceivers is empty: alerts are only visible in Alertmanager's UI, nobody is notified"
         )
     notes += sizing.retention_notes(settings)
-    notes += cluster_sizing.notes(settings)
     return notes

@@ -168,7 +168,9 @@ def _check_kubernetes(settings: Settings) -> None:
             "(kubernetesIngressHost, kubernetesIngressClass); set proxyEnabled = false"
         )
     if settings.kubernetes_routing == "gateway-api":
-        routing.check_gateway_api(settings)
+        routing.check_gateway_api(
+            settings.kubernetes_gateway_name, settings.kubernetes_tls_secret, settings.kubernetes_cert_issuer
+        )
         return
     if bool(settings.kubernetes_tls_secret) == bool(settings.kubernetes_cert_issuer):
         raise ValueError(

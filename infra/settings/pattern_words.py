@@ -20,6 +20,7 @@ WORDS: dict[str, str] = {
     r"^$|^[A-Za-z0-9@:._/-]{1,253}$": _EMPTY + "a kubeconfig context name: letters, digits and @ : . _ / -",
     r"^$|^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$": _EMPTY + _SUBDOMAIN,
     r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$": _LABEL,
+    r"^$|^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$": _EMPTY + _LABEL,
     r"^[1-9][0-9]*(B|KB|MB|GB|TB)$": "a whole number and a unit B, KB, MB, GB or TB, such as 20GB",
     r"^$|^[#@][A-Za-z0-9._-]{1,80}$": _EMPTY + "a Slack channel '#name' or user '@name'",
     r"^$|^[^@\s,]+@[^@\s,]+$": _EMPTY + _EMAIL,

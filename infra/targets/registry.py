@@ -23,6 +23,7 @@ from infra.host import artefacts as host_artefacts
 from infra.host import backup as host_backup
 from infra.host import metrics_auth_unit as host_metrics_auth
 from infra.host import prometheus as host_prometheus
+from infra.monitoring import cluster_sizing
 from infra.settings import Settings
 from infra.stack.spec import StackSpec
 from infra.targets import docker_map, placement
@@ -64,6 +65,10 @@ class Target(Protocol):
         """What `render` and plain `check` leave to deploy time, so their output is the same anywhere."""
         ...
 
+    def notes(self, settings: Settings) -> list[str]:
+        """Warnings about this target's settings that are not errors (printed by `render` and `check`)."""
+        ...
+
 
 @dataclass(frozen=True)
 class _Selected:
@@ -84,6 +89,9 @@ class _Selected:
         return []
 
     def deploy_time_notes(self, settings: Settings) -> list[str]:
+        return []
+
+    def notes(self, settings: Settings) -> list[str]:
         return []
 
 
@@ -122,6 +130,9 @@ class KubernetesTarget(_Selected):
     def plan(self, settings: Settings, spec: StackSpec) -> dict[str, str]:
         return kubernetes_manifests.produce(settings, spec)
 
+    def notes(self, settings: Settings) -> list[str]:
+        return cluster_sizing.notes(settings)
+
 
 @dataclass(frozen=True)
 class BareMetalTarget:
@@ -158,6 +169,9 @@ class BareMetalTarget:
         return []
 
     def deploy_time_notes(self, settings: Settings) -> list[str]:
+        return []
+
+    def notes(self, settings: Settings) -> list[str]:
         return []
 
 

@@ -6,12 +6,17 @@ import re
 from typing import Any
 
 from infra.monitoring import cluster_sizing
-from infra.monitoring.notes import monitoring_notes
 from infra.settings import Settings
+from infra.targets import registry
 from infra.targets.kubernetes_map import install
 from tests.support.kubernetes import KUBE_BASE
 from tests.support.paths import REPO_ROOT
 from tests.support.settings import settings_of
+
+
+def _notes(settings: Settings) -> list[str]:
+    """The notes `render` and `check` print for the stack's target (registry: Kubernetes asks cluster_sizing)."""
+    return registry.deployed(settings).notes(settings)
 
 
 def _install(**plain: Any) -> Settings:
@@ -43,7 +48,7 @@ def test_the_limit_follows_the_expected_cluster_series_and_the_override() -> Non
     assert _prometheus_resources(large)["limits"]["memory"] == "15936Mi"
     fixed = _install(kubernetesPrometheusMemoryMb=4096)
     assert _prometheus_resources(fixed)["limits"]["memory"] == "4096Mi"
-    assert not [n for n in monitoring_notes(fixed) if "kubernetesPrometheusMemoryMb" in n]
+    assert not [n for n in _notes(fixed) if "kubernetesPrometheusMemoryMb" in n]
 
 
 def test_the_stack_series_agree_with_the_bench() -> None:
@@ -53,14 +58,14 @@ def test_the_stack_series_agree_with_the_bench() -> None:
 
 def test_check_notes_an_override_below_the_estimate_and_a_claim_too_small() -> None:
     low = _install(kubernetesPrometheusMemoryMb=1024)
-    [memory_note] = [n for n in monitoring_notes(low) if "kubernetesPrometheusMemoryMb" in n]
+    [memory_note] = [n for n in _notes(low) if "kubernetesPrometheusMemoryMb" in n]
     assert "friday:kubernetesPrometheusMemoryMb = 1024 is below the 1856 MiB" in memory_note
     big = _install(
         kubernetesPrometheusClusterSeries=5_000_000, prometheusRetentionSize="500GB", kubernetesPrometheusStorageGb=50
     )
-    [disk_note] = [n for n in monitoring_notes(big) if "kubernetesPrometheusStorageGb" in n]
+    [disk_note] = [n for n in _notes(big) if "kubernetesPrometheusStorageGb" in n]
     assert "friday:kubernetesPrometheusStorageGb = 50 holds less than" in disk_note
-    assert not [n for n in monitoring_notes(_install()) if "kubernetesPrometheus" in n]
+    assert not [n for n in _notes(_install()) if "kubernetesPrometheus" in n]
     # Not in existing mode: the cluster's own Prometheus is sized by its operator.
     existing = settings_of(
         {**KUBE_BASE, "kubernetesPrometheusMemoryMb": 300}, frozenset({"anthropicApiKey"}), stack="prod"
