@@ -20,7 +20,7 @@ from infra.host import metrics_auth as host_metrics_auth
 from infra.host import prometheus as host_prometheus
 from infra.settings import Settings, bounded
 from infra.settings.secrets import SECRETS, SECRETS_BY_KEY
-from infra.stack import build_stack
+from infra.stack import backup_offsite, build_stack
 from infra.stack.spec import ScheduledTask, SecretRef, Service, StackSpec
 from infra.targets import docker_map
 from infra.targets.kubernetes_map import manifests as kubernetes_manifests
@@ -36,6 +36,7 @@ PRODUCERS: tuple[Producer, ...] = (
     host_artefacts.produce,
     host_prometheus.produce,
     host_metrics_auth.produce,
+    backup_offsite.produce,
 )
 
 

@@ -19,6 +19,7 @@ from infra import PROJECT
 from infra.settings import bounded, hazards, pattern_words, safeguards
 from infra.settings.errors import SettingsError
 from infra.settings.model import Settings
+from infra.settings.offsite import missing_offsite_secrets
 from infra.settings.secrets import AI_PROVIDER_KEYS, PROXY_TLS_KEYS, SECRETS_BY_KEY
 from infra.settings.values import YAML_KINDS, Entry, coerce
 
@@ -330,6 +331,7 @@ def missing_required_secrets(settings: Settings) -> list[str]:
     needed = {AI_PROVIDER_KEYS[settings.ai_provider]: f"aiProvider = {settings.ai_provider!r}"}
     if settings.proxy_enabled and settings.proxy_tls_source == "secrets":
         needed.update(dict.fromkeys(PROXY_TLS_KEYS, "proxyEnabled = true and proxyTlsSource = 'secrets'"))
+    needed.update(dict.fromkeys(missing_offsite_secrets(settings), "backupOffsiteEnabled = true"))
     return [
         f"{PROJECT}:{key} is required because {why}; set it with "
         f"`pulumi config set --secret {PROJECT}:{key} --stack {settings.stack}`"

@@ -16,12 +16,14 @@ from infra.settings.groups import (
     KubernetesSettings,
     LoggingSettings,
     MonitoringSettings,
+    OffsiteBackupSettings,
     OptionalPartsSettings,
     ProbeSettings,
     ProxySettings,
     SloSettings,
     SwaggerUiSettings,
 )
+from infra.settings.offsite import offsite_problem
 
 # Environment names that declare a development stack. Every other name, known or not, gets every
 # production safeguard (see infra/settings/safeguards.py and docs/deployment.md#safeguards).
@@ -39,6 +41,7 @@ class Settings(
     SwaggerUiSettings,
     HostSettings,
     LoggingSettings,
+    OffsiteBackupSettings,
     BackupSettings,
     OptionalPartsSettings,
     GrafanaSettings,
@@ -99,6 +102,7 @@ class Settings(
                 "timeout above the interval: lengthen the interval or shorten the timeout"
             )
         _check_probes_and_slo(self)
+        offsite_problem(self)
         if self.target == "kubernetes":
             _check_kubernetes(self)
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"
