@@ -11,8 +11,10 @@ leave the local backup complete.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,9 +26,13 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.backup import core, metrics
+from infra.settings.load import from_config_env, validate
+from infra.settings.offsite import OFFSITE_SECRETS
+from infra.stack import backup as backup_task
+from infra.stack.spec import SecretRef
 from tests.support.databases import make_db
 from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port
+from tests.support.processes import free_port, read_line, wait_for
 from tests.support.real_gateway import RealGateway, secret_env
 from tests.support.s3_store import BUCKET, S3Store, s3_store
 
@@ -215,3 +221,67 @@ def test_damaged_snapshot_fails_the_restore_and_keeps_the_local_backup(
     assert offsite_failures(backups) == 1
     assert_local_backup_intact(backups, 1)
     assert not list(backups.glob(".offsite-restore-*"))
+
+
+def test_the_docker_service_sends_off_host_and_serves_the_metrics(store: S3Store, data: Path, tmp_path: Path) -> None:
+    """The resident service exactly as the Docker target runs it with off-host copies on (its files, its
+    command, restic's secrets in its environment), on Debian's python3 -S and restic: /metrics shows the
+    off-host copy's time and a failure count of 0."""
+    values = {
+        "friday:backupOffsiteEnabled": "true",
+        "friday:backupOffsiteEndpoint": "https://s3.example.org",
+        "friday:backupOffsiteBucket": BUCKET,
+        "friday:backupImage": "registry.example.org/friday-backup",
+        "friday:backupTag": "0.14.0-1",
+    }
+    keys = {f"friday:{k}" for k in OFFSITE_SECRETS}
+    settings = validate(from_config_env("dev", {**values, **dict.fromkeys(keys, "set")}, keys))
+    service = backup_task.build(settings).tasks[0].resident_service()
+    tool_dir, backups = tmp_path / "etc", tmp_path / "backups"
+    for f in service.files:
+        path = tool_dir / Path(f.path).relative_to(backup_task.CONFIG_DIR)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f.content)
+    command = list(service.command)
+    swap = {
+        "--data-dir": str(data),
+        "--backup-dir": str(backups),
+        "--interval-seconds": "3600",
+        "--listen": "127.0.0.1:0",
+        "--offsite-repository": store.repository("serve"),
+    }
+    for i, arg in enumerate(command):
+        if arg in swap:
+            command[i + 1] = swap[arg]
+    secret_values = store.env(secrets.token_urlsafe(24))
+    env = {k: (secret_values[k] if isinstance(v, SecretRef) else v) for k, v in service.env.items()}
+    assert set(secret_values) <= set(env)
+    proc = subprocess.Popen(
+        ["/usr/bin/python3", "-S", *command[1:]],
+        env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(tool_dir), "TMPDIR": str(tmp_path)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = 0
+        for _ in range(20):
+            if m := re.search(r"serving metrics on http://127\.0\.0\.1:(\d+)/metrics", read_line(proc.stderr, 20)):
+                port = int(m.group(1))
+                break
+        assert port
+
+        def sent() -> dict[str, float] | None:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            got = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+            return got if got.get(metrics.OFFSITE_LAST_SUCCESS, 0) > 0 else None
+
+        scraped = wait_for("the off-host copy in /metrics", sent, 60)
+        assert scraped[metrics.OFFSITE_FAILURES] == 0
+        assert scraped[metrics.OFFSITE_LAST_SUCCESS] >= scraped[metrics.LAST_SUCCESS]
+        assert store.keys("serve/snapshots/")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

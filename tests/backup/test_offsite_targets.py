@@ -18,6 +18,7 @@ from infra.stack import backup, backup_offsite
 from infra.stack.build import build_stack
 from infra.stack.spec import SecretRef
 from infra.targets.kubernetes_map import tasks
+from tests.support.kubernetes import KUBERNETES_VERSIONS, kubernetes_validate, write_manifests
 
 ON = {
     "friday:backupOffsiteEnabled": "true",
@@ -109,3 +110,16 @@ def test_each_secret_is_required_when_on(missing: str) -> None:
     on = validate(from_config_env("prod", {**ON, **dict.fromkeys(keys, "set")}, keys))
     [problem] = [p for p in missing_required_secrets(on) if "backupOffsite" in p]
     assert f"friday:{missing} is required because backupOffsiteEnabled = true" in problem
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_the_offsite_task_objects_pass_kubernetes_validate_strict(version: str, tmp_path: Path) -> None:
+    on = settings(ON)
+    spec = build_stack(on)
+    objects = tasks.task_objects(on, spec, spec.task(backup.NAME))
+    assert {o["kind"] for o in objects} == {"Secret", "NetworkPolicy", "ConfigMap", "PersistentVolumeClaim", "CronJob"}
+    assert kubernetes_validate(write_manifests(objects, tmp_path), version) == []
+    # A broken copy must be refused (the check is real).
+    broken = [dict(o, spec={**o["spec"], "egres": []}) if o["kind"] == "NetworkPolicy" else o for o in objects]
+    (tmp_path / "broken").mkdir()
+    assert kubernetes_validate(write_manifests(broken, tmp_path / "broken"), version) != []
