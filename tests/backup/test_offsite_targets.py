@@ -4,6 +4,7 @@ EnvironmentFile, the image's Dockerfile, and nothing of it when the setting is o
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,26 @@ def test_the_offsite_task_objects_pass_kubernetes_validate_strict(version: str, 
     broken = [dict(o, spec={**o["spec"], "egres": []}) if o["kind"] == "NetworkPolicy" else o for o in objects]
     (tmp_path / "broken").mkdir()
     assert kubernetes_validate(write_manifests(broken, tmp_path / "broken"), version) != []
+
+
+def test_the_offsite_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    on = settings(ON)
+    out = host_backup.produce(on, build_stack(on))
+    service = tmp_path / f"{host_backup.UNIT}.service"
+    service.write_text(out[f"{host_backup.SYSTEMD_DIR}/{host_backup.UNIT}.service"])
+    (tmp_path / f"{host_backup.UNIT}.timer").write_text(out[f"{host_backup.SYSTEMD_DIR}/{host_backup.UNIT}.timer"])
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(service), str(tmp_path / f"{host_backup.UNIT}.timer")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
+    # Negative control: a misspelt key is reported.
+    broken = tmp_path / "broken.service"
+    broken.write_text(service.read_text().replace("EnvironmentFile=", "EnvironmentFiles="))
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(broken)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "EnvironmentFiles" in done.stderr
