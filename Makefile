@@ -27,7 +27,8 @@ test:
 	scripts/test.sh
 
 ## bench: generate 30 days of metrics for 1 and 10 gateways, time every dashboard refresh, the CLI,
-## the Pulumi program and the alert path; prints one table (docs/performance.md). `make bench QUICK=1`: small data, one run
+## the Pulumi program, the alert path, and backup/restore of 100 MB and 1 GB of gateway data (local and
+## restic to S3, docs/backups.md); prints one table (docs/performance.md). `make bench QUICK=1`: small data, one run
 bench:
 	scripts/bootstrap.sh dev
 	$(PY) -m bench $(if $(QUICK),--quick)

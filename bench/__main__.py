@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import dashboards, data, grafana, latency, report, tools, tsdb
+from bench import backups, dashboards, data, grafana, latency, report, tools, tsdb
 from infra.settings import load_stack
 from tests.support.paths import REPO_ROOT
 
@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gateways", help="gateway counts, comma separated (default 1,10; quick: 1,2)")
     parser.add_argument("--repeats", type=int, help="timed runs per figure, median taken (default 5; quick: 1)")
     parser.add_argument("--out", type=Path, default=OUT, help="where results.json and table.md go")
+    parser.add_argument(
+        "--backup-sizes", help="gateway data sizes in MB for the backup figures, comma separated (default 100,1024)"
+    )
     args = parser.parse_args(argv)
     days = args.days or (1.0 if args.quick else 30.0)
     counts = [int(n) for n in (args.gateways or ("1,2" if args.quick else "1,10")).split(",")]
@@ -85,13 +88,24 @@ def main(argv: list[str] | None = None) -> int:
     latencies = [latency.measure(test_intervals=True, runs=repeats)]
     if not args.quick:
         latencies.append(latency.measure(test_intervals=False, runs=max(1, min(repeats, 3))))
+    sizes = tuple(int(n) for n in args.backup_sizes.split(",")) if args.backup_sizes else None
+    sizes = sizes or (backups.QUICK_SIZES_MB if args.quick else backups.SIZES_MB)
+    print(f"bench: backup and restore of {', '.join(f'{n} MB' for n in sizes)} of gateway data...", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="friday-bench-backup-") as backup_tmp:
+        backup_timings = backups.measure(Path(backup_tmp), sizes)
     results["elapsed_s"] = round(time.monotonic() - started)
     table = report.table(results, per_count, commands, latencies, days=days, quick=args.quick)
+    table += "\n## Backups (RPO and RTO, docs/backups.md)\n\n" + backups.table(backup_timings)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text(table, encoding="utf-8")
     (args.out / "results.json").write_text(
-        json.dumps(report.as_json(results, per_count, commands, latencies), indent=2) + "\n", encoding="utf-8"
+        json.dumps(
+            {**report.as_json(results, per_count, commands, latencies), "backups": backups.as_json(backup_timings)},
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
     )
     return 0
 

@@ -258,6 +258,10 @@ def _stack_series(shapes: Shapes, stack: dict[str, Instance]) -> list[Series]:
         ("friday_backup_last_size_bytes", backup.labels(), g(1e6, 5e7, 0, 0.001)),
         ("friday_backup_last_attempt_timestamp_seconds", backup.labels(), _hourly_timestamp(shapes)),
         ("friday_backup_failures_total", backup.labels(), k("0")),
+        # A stack with off-host copies on (docs/backups.md#off-host-copies).
+        (backup_metrics.OFFSITE_LAST_SUCCESS, backup.labels(), _hourly_timestamp(shapes)),
+        ("friday_backup_offsite_last_duration_seconds", backup.labels(), g(1, 30, 3)),
+        (backup_metrics.OFFSITE_FAILURES, backup.labels(), k("0")),
         *[
             (
                 "loki_request_duration_seconds_count",

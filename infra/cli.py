@@ -12,6 +12,7 @@ from infra.monitoring.notes import monitoring_notes
 from infra.preflight import preflight, secrets_from_pulumi_cli
 from infra.settings import SettingsError, missing_required_secrets, validate
 from infra.settings.load import REPO_ROOT, read_stack_file, stack_file
+from infra.settings.offsite import offsite_notes
 from infra.targets import registry
 
 # Pulumi's stack names: letters, digits, '-', '_' and '.' (the name is part of a file name here).
@@ -40,6 +41,7 @@ def _render(args: argparse.Namespace) -> int:
         + registry.deployed(settings).deploy_time_notes(settings)
         + monitoring_notes(settings)
         + registry.deployed(settings).notes(settings)
+        + offsite_notes(settings)
     ):
         print(f"note: {note}", file=sys.stderr)
     return 0
@@ -66,7 +68,11 @@ def _check(args: argparse.Namespace) -> int:
         print(f"not run: {not_run}", file=sys.stderr)
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    for note in monitoring_notes(outcome.settings) + registry.deployed(outcome.settings).notes(outcome.settings):
+    for note in (
+        monitoring_notes(outcome.settings)
+        + registry.deployed(outcome.settings).notes(outcome.settings)
+        + offsite_notes(outcome.settings)
+    ):
         print(f"note: {note}", file=sys.stderr)
     for blocker in outcome.blockers:
         print(f"not deployable yet: {blocker}", file=sys.stderr)

@@ -15,7 +15,7 @@ from typing import Any
 
 from infra.settings import Settings, bounded
 from infra.settings.secrets import SECRETS, spec_of
-from infra.stack import build_stack
+from infra.stack import backup_offsite, build_stack
 from infra.stack.spec import ScheduledTask, SecretRef, Service
 from infra.targets import registry
 
@@ -83,6 +83,8 @@ def artefacts(settings: Settings) -> dict[str, str]:
             out[f"{kind}/{item.name}.json"] = json.dumps(service_document(item), indent=2, sort_keys=True) + "\n"
             for f in item.files:
                 out[_file_rel(item.name, f.path)] = f.content
+    # The off-host backup image's Dockerfile (any target's task runs it), when off-host copies are on.
+    out.update(backup_offsite.produce(settings, spec))
     # Each target's own artefacts: the deployed one's, and bare metal's (rendered for every stack).
     for target in registry.rendered(settings):
         for rel, content in target.plan(settings, spec).items():

@@ -49,6 +49,7 @@ declare -A APT=(
   [sqlite3]=sqlite3
   [systemd-analyze]=systemd
   [openssl]=openssl
+  [restic]=restic
 )
 
 install_debian_tools() {

@@ -22,10 +22,12 @@ from infra.alerting import slo
 from infra.alerting import thresholds as t
 from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
+from infra.backup.metrics import OFFSITE_LAST_SUCCESS as BACKUP_OFFSITE_LAST_SUCCESS
 from infra.metrics import jobs
 from infra.metrics.probes import PROBE_HTTPS, PROBE_LABEL, WEBSOCKET_PROBES
 from infra.settings import Settings, gateway_cost
 from infra.settings.base import duration_seconds
+from infra.settings.offsite import stale_after_hours as offsite_stale_after_hours
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
 # same address as the dashboards' panel links (infra/alerting/runbooks.py, one place to change).
@@ -36,6 +38,7 @@ RUNBOOK_HEADING = "## Alert runbooks"
 MEMORY_LIMIT_MB = "friday:memory_limit_mb"
 COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
 BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
+BACKUP_OFFSITE_STALE_AFTER_SECONDS = "friday:backup_offsite_stale_after_seconds"
 GATEWAY_SCRAPE_TIMEOUT_SECONDS = "friday:gateway_scrape_timeout_seconds"
 GATEWAY_AUDIT_CAPACITY = "friday:gateway_audit_capacity_entries"
 CERT_EXPIRY_WARNING_SECONDS = "friday:cert_expiry_warning_seconds"
@@ -299,6 +302,16 @@ BACKUP_RULES = RuleFile(
             f"(backupStaleAfterHours), or Prometheus scrapes no backup metrics at all, for {t.BACKUP_STALE.for_}. "
             "A restore now would lose everything written since the newest backup.",
         ),
+        AlertRule(
+            t.BACKUP_OFFSITE_STALE,
+            # Exposed only where off-host copies are on; 0 (none yet) is stale.
+            f"(time() - max({BACKUP_OFFSITE_LAST_SUCCESS}))\n"
+            f"/ on() group_left() {BACKUP_OFFSITE_STALE_AFTER_SECONDS} > {_n(t.BACKUP_OFFSITE_STALE.value)}\n",
+            "The gateway databases have no recent off-host copy",
+            "The newest off-host copy (restic snapshot in the object store) of the gateway databases is older "
+            f"than the stack allows (backupOffsiteStaleAfterHours) for {t.BACKUP_OFFSITE_STALE.for_}. "
+            "Losing this host now would lose everything written since that copy.",
+        ),
     ),
 )
 
@@ -435,6 +448,7 @@ def stack_constant_exprs(settings: Settings) -> dict[str, str]:
         MEMORY_LIMIT_MB: f"vector({settings.gateway_memory_mb})",
         COST_BUDGET_USD_DAILY: f"vector({_n(settings.cost_budget_usd_daily)})",
         BACKUP_STALE_AFTER_SECONDS: f"vector({settings.backup_stale_after_hours * 3600})",
+        BACKUP_OFFSITE_STALE_AFTER_SECONDS: f"vector({offsite_stale_after_hours(settings) * 3600})",
         GATEWAY_SCRAPE_TIMEOUT_SECONDS: f"vector({_n(duration_seconds(settings.gateway_scrape_timeout))})",
         GATEWAY_AUDIT_CAPACITY: f"vector({audit_capacity(settings)})",
     }

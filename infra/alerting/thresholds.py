@@ -105,6 +105,10 @@ TARGET_DOWN = Threshold("TargetDown", 0.0, "5m", "warning")
 # (now - the newest complete backup) / the stack's backupStaleAfterHours above this; or no
 # backup metrics at all.
 BACKUP_STALE = Threshold("BackupStale", 1.0, "10m", "warning")
+# (now - the newest off-host copy) / the stack's off-host limit (backupOffsiteStaleAfterHours, default
+# twice the interval plus one) above this. Only where off-host copies are on: the tool exposes the
+# metric only then, so there is no absent() clause.
+BACKUP_OFFSITE_STALE = Threshold("BackupOffsiteStale", 1.0, "10m", "warning")
 # Always firing: proves the whole path Prometheus -> Alertmanager -> heartbeat receiver works.
 WATCHDOG = Threshold("Watchdog", 1.0, "0m", "none")
 

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 from .core import BackupError, latest_complete, list_backups, restore, verify
+from .metrics import record_offsite
+from .offsite import Keep, Offsite, restore_from_offsite
 from .service import ServeOptions, log, run_once, serve
 
 PROG = "python -m infra.backup"
@@ -28,6 +30,36 @@ def _interval(value: str) -> float:
     return n
 
 
+def _nonnegative(value: str) -> int:
+    n = int(value)
+    if not 0 <= n <= 10000:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 10000, got {n}")
+    return n
+
+
+def _offsite(args: argparse.Namespace) -> Offsite | None:
+    repo: str | None = args.offsite_repository
+    if not repo:
+        return None
+    keep = Keep(args.offsite_keep_last, args.offsite_keep_daily, args.offsite_keep_weekly, args.offsite_keep_monthly)
+    return Offsite(repo, keep, restic=args.restic)
+
+
+def _offsite_args(s: argparse.ArgumentParser, *, keep: bool) -> None:
+    s.add_argument(
+        "--offsite-repository",
+        help="restic repository for off-host copies (s3:https://HOST/BUCKET/PATH); its password comes from "
+        "RESTIC_PASSWORD(_FILE), the store's keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    )
+    s.add_argument("--restic", default="restic", help=argparse.SUPPRESS)
+    for rule in ("last", "daily", "weekly", "monthly"):
+        default = 0
+        if keep:
+            s.add_argument(f"--offsite-keep-{rule}", type=_nonnegative, default=default, help=f"restic --keep-{rule}")
+        else:
+            s.set_defaults(**{f"offsite_keep_{rule}": default})
+
+
 def _pick(backup_dir: Path, name: str | None) -> Path:
     if name:
         folder = backup_dir / name
@@ -42,7 +74,14 @@ def _pick(backup_dir: Path, name: str | None) -> Path:
 
 def _backup(args: argparse.Namespace) -> int:
     opts = ServeOptions(
-        args.data_dir, args.backup_dir, args.retention, interval_s=0, host="", port=0, textfile=args.textfile
+        args.data_dir,
+        args.backup_dir,
+        args.retention,
+        interval_s=0,
+        host="",
+        port=0,
+        textfile=args.textfile,
+        offsite=_offsite(args),
     )
     ok, _ = run_once(opts)
     return 0 if ok else 1
@@ -59,9 +98,33 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
+    if args.from_offsite:
+        return _restore_offsite(args)
     folder = _pick(args.backup_dir, args.name)
     restored = restore(folder, args.data_dir, gateway_stopped=args.gateway_stopped, log=log)
     print(f"restored {len(restored)} databases from {folder.name} into {args.data_dir}")
+    return 0
+
+
+def _restore_offsite(args: argparse.Namespace) -> int:
+    offsite = _offsite(args)
+    if offsite is None:
+        raise BackupError("--from-offsite needs --offsite-repository")
+    try:
+        restored = restore_from_offsite(
+            offsite,
+            args.backup_dir,
+            args.data_dir,
+            snapshot=args.name or "latest",
+            gateway_stopped=args.gateway_stopped,
+            log=log,
+        )
+    except BackupError as err:
+        if args.gateway_stopped:
+            # A failed restore from off-host counts like a failed off-host copy (the metric).
+            record_offsite(args.backup_dir, finished=None)
+        raise BackupError(f"{err} (local backups in {args.backup_dir} untouched)") from err
+    print(f"restored {len(restored)} databases from {offsite.repository} into {args.data_dir}")
     return 0
 
 
@@ -96,6 +159,7 @@ def _serve(args: argparse.Namespace) -> int:
             port=int(port),
             textfile=args.textfile,
             max_runs=args.max_runs,
+            offsite=_offsite(args),
         )
     )
 
@@ -114,6 +178,7 @@ def parser(prog: str = PROG) -> argparse.ArgumentParser:
     s = cmd("backup", "take one backup now, then apply retention", data=True)
     s.add_argument("--retention", type=_positive, required=True, help="complete backups to keep")
     s.add_argument("--textfile", type=Path, help="also write the metrics to this .prom file")
+    _offsite_args(s, keep=True)
     s.set_defaults(func=_backup)
 
     s = cmd("verify", "check a backup: manifest, sizes, sha256, integrity_check")
@@ -121,7 +186,13 @@ def parser(prog: str = PROG) -> argparse.ArgumentParser:
     s.set_defaults(func=_verify)
 
     s = cmd("restore", "put a verified backup's databases into the data folder", data=True)
-    s.add_argument("name", nargs="?", help="backup name (default: newest complete)")
+    s.add_argument("name", nargs="?", help="backup name, or snapshot id with --from-offsite (default: newest)")
+    s.add_argument(
+        "--from-offsite",
+        action="store_true",
+        help="fetch the backup from the off-host restic repository (into a staging folder) and restore that",
+    )
+    _offsite_args(s, keep=False)
     s.add_argument(
         "--gateway-stopped",
         action="store_true",
@@ -140,6 +211,7 @@ def parser(prog: str = PROG) -> argparse.ArgumentParser:
     s.add_argument("--listen", required=True, help="HOST:PORT of the metrics endpoint")
     s.add_argument("--textfile", type=Path)
     s.add_argument("--max-runs", type=_positive, help=argparse.SUPPRESS)
+    _offsite_args(s, keep=True)
     s.set_defaults(func=_serve)
     return p
 

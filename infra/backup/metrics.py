@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
 
@@ -29,10 +29,14 @@ class BackupMetric:
     type: Literal["gauge", "counter"]
     help: str
     state_field: str
+    # Only exposed when off-host copies are configured (so their alert cannot fire without them).
+    offsite: bool = False
 
 
 LAST_SUCCESS = "friday_backup_last_success_timestamp_seconds"
 KEPT = "friday_backup_kept"
+OFFSITE_LAST_SUCCESS = "friday_backup_offsite_last_success_timestamp_seconds"
+OFFSITE_FAILURES = "friday_backup_offsite_failures_total"
 
 METRICS: tuple[BackupMetric, ...] = (
     BackupMetric(
@@ -55,6 +59,27 @@ METRICS: tuple[BackupMetric, ...] = (
     ),
     BackupMetric("friday_backup_failures_total", "counter", "Backup attempts that failed", "failures"),
     BackupMetric(KEPT, "gauge", "Complete backups in the backup folder", "kept"),
+    BackupMetric(
+        OFFSITE_LAST_SUCCESS,
+        "gauge",
+        "Unix time the last off-host copy (restic snapshot) of a backup finished (0 when there is none)",
+        "offsite_last_success",
+        offsite=True,
+    ),
+    BackupMetric(
+        "friday_backup_offsite_last_duration_seconds",
+        "gauge",
+        "Duration of the last successful off-host copy, retention included",
+        "offsite_last_duration",
+        offsite=True,
+    ),
+    BackupMetric(
+        OFFSITE_FAILURES,
+        "counter",
+        "Off-host copies and restores from off-host that failed",
+        "offsite_failures",
+        offsite=True,
+    ),
 )
 NAMES: frozenset[str] = frozenset(m.name for m in METRICS)
 
@@ -67,6 +92,9 @@ class BackupState:
     last_attempt: float = 0.0
     failures: float = 0.0
     kept: float = 0.0
+    offsite_last_success: float = 0.0
+    offsite_last_duration: float = 0.0
+    offsite_failures: float = 0.0
 
 
 def load_state(backup_dir: Path) -> BackupState:
@@ -86,6 +114,9 @@ def load_state(backup_dir: Path) -> BackupState:
             last_attempt=max(state.last_attempt, latest.finished),
             failures=state.failures,
             kept=state.kept,
+            offsite_last_success=state.offsite_last_success,
+            offsite_last_duration=state.offsite_last_duration,
+            offsite_failures=state.offsite_failures,
         )
     return state
 
@@ -99,6 +130,9 @@ def record_success(backup_dir: Path, result: BackupResult) -> BackupState:
         last_attempt=result.info.finished,
         failures=old.failures,
         kept=float(sum(1 for b in list_backups(backup_dir) if b.complete)),
+        offsite_last_success=old.offsite_last_success,
+        offsite_last_duration=old.offsite_last_duration,
+        offsite_failures=old.offsite_failures,
     )
     _save(backup_dir, state)
     return state
@@ -114,7 +148,23 @@ def record_failure(backup_dir: Path, when: float) -> BackupState:
         last_attempt=when,
         failures=old.failures + 1,
         kept=float(sum(1 for b in list_backups(backup_dir) if b.complete)),
+        offsite_last_success=old.offsite_last_success,
+        offsite_last_duration=old.offsite_last_duration,
+        offsite_failures=old.offsite_failures,
     )
+    with contextlib.suppress(OSError):
+        _save(backup_dir, state)
+    return state
+
+
+def record_offsite(backup_dir: Path, *, finished: float | None, duration: float = 0.0) -> BackupState:
+    """An off-host copy (or a restore from off-host) ended: at `finished` when it succeeded, failed
+    when None. Like record_failure, kept in memory only when the state file cannot be written."""
+    old = load_state(backup_dir)
+    if finished is None:
+        state = replace(old, offsite_failures=old.offsite_failures + 1)
+    else:
+        state = replace(old, offsite_last_success=finished, offsite_last_duration=duration)
     with contextlib.suppress(OSError):
         _save(backup_dir, state)
     return state
@@ -130,16 +180,18 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def exposition(state: BackupState) -> str:
-    """The metrics in Prometheus text format 0.0.4."""
+def exposition(state: BackupState, *, offsite: bool = False) -> str:
+    """The metrics in Prometheus text format 0.0.4 (the off-host ones when `offsite`)."""
     lines = []
     for m in METRICS:
+        if m.offsite and not offsite:
+            continue
         lines.append(f"# HELP {m.name} {m.help}")
         lines.append(f"# TYPE {m.name} {m.type}")
         lines.append(f"{m.name} {_number(float(getattr(state, m.state_field)))}")
     return "\n".join(lines) + "\n"
 
 
-def write_textfile(path: Path, state: BackupState) -> None:
+def write_textfile(path: Path, state: BackupState, *, offsite: bool = False) -> None:
     """For node-exporter's textfile collector: written atomically, as it requires."""
-    write_atomic(path, exposition(state))
+    write_atomic(path, exposition(state, offsite=offsite))

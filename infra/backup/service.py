@@ -16,16 +16,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 
-from .core import BackupError, backup
+from .core import BackupError, BackupInfo, backup
 from .metrics import (
     CONTENT_TYPE,
     BackupState,
     exposition,
     load_state,
     record_failure,
+    record_offsite,
     record_success,
     write_textfile,
 )
+from .offsite import Offsite, send
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class ServeOptions:
     textfile: Path | None = None
     # Stop after this many backup attempts (tests); None: until a signal.
     max_runs: int | None = None
+    # Off-host copies: after each complete local backup, restic sends it there.
+    offsite: Offsite | None = None
 
 
 def log(message: str) -> None:
@@ -57,12 +61,12 @@ class _Status:
         return time.monotonic() - self.beat < self.interval_s + 3600
 
 
-def _handler(status: _Status) -> type[BaseHTTPRequestHandler]:
+def _handler(status: _Status, offsite: bool) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path == "/metrics":
                 with status.lock:
-                    body = exposition(status.state).encode()
+                    body = exposition(status.state, offsite=offsite).encode()
                 self._send(200, CONTENT_TYPE, body)
             elif self.path == "/health":
                 ok = status.alive()
@@ -97,17 +101,30 @@ def run_once(opts: ServeOptions) -> tuple[bool, BackupState]:
             log(f"note: {name} is not in the data folder (the gateway may not have created it yet)")
         state = record_success(opts.backup_dir, result)
         ok = True
+        if opts.offsite is not None:
+            ok, state = _send(opts, opts.offsite, result.info)
     if opts.textfile is not None:
         try:
-            write_textfile(opts.textfile, state)
+            write_textfile(opts.textfile, state, offsite=opts.offsite is not None)
         except OSError as err:
             log(f"cannot write metrics textfile {opts.textfile}: {err.strerror}")
     return ok, state
 
 
+def _send(opts: ServeOptions, offsite: Offsite, info: BackupInfo) -> tuple[bool, BackupState]:
+    """The off-host copy of a complete local backup; its failure leaves the local backup as it is."""
+    try:
+        sent = send(info, offsite, log=log)
+    except BackupError as err:
+        log(f"off-host copy failed (the local backup {info.name} is complete and kept): {err}")
+        return False, record_offsite(opts.backup_dir, finished=None)
+    log(f"off-host copy of {info.name}: snapshot {sent.snapshot} in {sent.duration:.2f}s, {sent.removed} old removed")
+    return True, record_offsite(opts.backup_dir, finished=time.time(), duration=sent.duration)
+
+
 def serve(opts: ServeOptions) -> int:
     status = _Status(load_state(opts.backup_dir), opts.interval_s)
-    server = ThreadingHTTPServer((opts.host, opts.port), _handler(status))
+    server = ThreadingHTTPServer((opts.host, opts.port), _handler(status, opts.offsite is not None))
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from infra.alerting import recording as rec
-from infra.alerting.rules import BACKUP_STALE_AFTER_SECONDS
+from infra.alerting.rules import BACKUP_OFFSITE_STALE_AFTER_SECONDS, BACKUP_STALE_AFTER_SECONDS
 from infra.alerting.thresholds import (
     ALERTMANAGER_CONFIG_RELOAD_FAILED,
     ALERTMANAGER_NOTIFICATIONS_FAILING,
+    BACKUP_OFFSITE_STALE,
     BACKUP_STALE,
     GATEWAY_DOWN,
     PROMETHEUS_CONFIG_RELOAD_FAILED,
@@ -14,8 +15,8 @@ from infra.alerting.thresholds import (
     TARGET_DOWN,
     Threshold,
 )
-from infra.backup.metrics import KEPT, LAST_SUCCESS
-from infra.dashboards.model import Dashboard, Panel, Query, Row, Step, Variable, needs_service
+from infra.backup.metrics import KEPT, LAST_SUCCESS, OFFSITE_FAILURES, OFFSITE_LAST_SUCCESS
+from infra.dashboards.model import Dashboard, NoData, Panel, Query, Row, Step, Variable, needs_service
 
 # Alertmanager's notification counters are recorded only for integrations in use (recording rules).
 AM_NOTIFICATIONS_DATA_ONCE = "a receiver is configured (friday:alertReceivers) and has been notified"
@@ -27,6 +28,14 @@ _UP_TEXT = {1: ("up", "green"), 0: ("DOWN", "red")}
 # Age of the newest complete backup (the BackupStale expression's numerator) and its limit.
 BACKUP_AGE = f"time() - max({LAST_SUCCESS}{{{ENV}}})"
 BACKUP_LIMIT = f"max({BACKUP_STALE_AFTER_SECONDS}{{{ENV}}})"
+# The same for the off-host copies (BackupOffsiteStale); no data where they are off.
+OFFSITE_AGE = f"time() - max({OFFSITE_LAST_SUCCESS}{{{ENV}}})"
+OFFSITE_LIMIT = f"max({BACKUP_OFFSITE_STALE_AFTER_SECONDS}{{{ENV}}})"
+OFFSITE_OFF = NoData(
+    "service",
+    "Needs off-host copies (friday:backupOffsiteEnabled, docs/backups.md#off-host-copies): empty where they are "
+    "off, as in this repository's live dashboard test.",
+)
 # Panels reading recording rules (infra/alerting/recording.py) step no finer than their interval.
 MIN_INTERVAL = rec.INTERVAL
 
@@ -217,6 +226,34 @@ BACKUPS = Row(
             "Complete backups in the backup folder (retention keeps backupRetentionCount of them).",
             width=6,
             steps=(Step(None, "red"), Step(1, "green")),
+        ),
+        Panel(
+            "Off-host copy age and BackupOffsiteStale limit",
+            "timeseries",
+            (
+                Query(OFFSITE_AGE, "newest off-host copy age"),
+                Query(
+                    f"{OFFSITE_LIMIT} * {BACKUP_OFFSITE_STALE.value:g}",
+                    "BackupOffsiteStale limit (backupOffsiteStaleAfterHours)",
+                ),
+            ),
+            "Age of the newest off-host copy (restic snapshot in the object store) against the stack's limit "
+            f"(recording rule {BACKUP_OFFSITE_STALE_AFTER_SECONDS}); BackupOffsiteStale fires once the age stays "
+            f"above it for {BACKUP_OFFSITE_STALE.for_}.",
+            unit="s",
+            width=18,
+            alerts=(BACKUP_OFFSITE_STALE,),
+            min=0,
+            no_data=OFFSITE_OFF,
+        ),
+        Panel(
+            "Off-host copy failures (1 d)",
+            "stat",
+            (Query(f"sum(increase({OFFSITE_FAILURES}{{{ENV}}}[1d]))", "failures"),),
+            "Off-host copies and restores from off-host that failed in the last day (the tool logs why).",
+            width=6,
+            steps=(Step(None, "green"), Step(1, "red")),
+            no_data=OFFSITE_OFF,
         ),
     ),
 )

@@ -584,6 +584,65 @@ class BackupSettings(SettingsGroup):
         return self
 
 
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_OBJECT_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+def _bucket(value: str) -> str:
+    if value and (not _BUCKET.match(value) or ".." in value):
+        raise ValueError(
+            "must be an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-', starting and ending "
+            "with a letter or digit (such as 'friday-backups')"
+        )
+    return value
+
+
+def _object_path(value: str) -> str:
+    if value and (not _OBJECT_PATH.match(value) or any(part in (".", "..") for part in value.split("/"))):
+        raise ValueError(
+            "must be a folder in the bucket: parts of letters, digits, '.', '_' and '-' joined by '/', no leading "
+            "or trailing '/' (such as 'friday/prod')"
+        )
+    return value
+
+
+class OffsiteBackupSettings(SettingsGroup):
+    """Off-host copies of every backup with restic to an S3-compatible object store (docs/backups.md)."""
+
+    backup_offsite_enabled: bool = Field(
+        False,
+        description="Send every verified backup to an S3-compatible object store with restic (encrypted, "
+        "deduplicated). Needs backupOffsiteEndpoint, backupOffsiteBucket, the secrets backupOffsiteAccessKeyId, "
+        "backupOffsiteSecretAccessKey, backupOffsiteResticPassword, and a backup image with restic.",
+    )
+    backup_offsite_endpoint: grammar.OptionalHttpsBaseUrl = Field(
+        "", description="HTTPS base URL of the S3 API (scheme, host, port; no path), such as 'https://s3.example.org'."
+    )
+    backup_offsite_bucket: Annotated[str, AfterValidator(_bucket)] = Field(
+        "", description="Bucket of the restic repository (created by the first run when missing)."
+    )
+    backup_offsite_path: Annotated[str, AfterValidator(_object_path)] = Field(
+        "", description="Folder of the restic repository in the bucket; empty: 'friday/<stack>'."
+    )
+    backup_offsite_keep_last: Annotated[int, Field(ge=0, le=10000)] = Field(
+        4, description="Remote retention (restic forget --keep-last): the newest snapshots kept whatever their age."
+    )
+    backup_offsite_keep_daily: Annotated[int, Field(ge=0, le=10000)] = Field(
+        7, description="Remote retention (restic --keep-daily): one snapshot per day for this many days."
+    )
+    backup_offsite_keep_weekly: Annotated[int, Field(ge=0, le=10000)] = Field(
+        4, description="Remote retention (restic --keep-weekly): one snapshot per week for this many weeks."
+    )
+    backup_offsite_keep_monthly: Annotated[int, Field(ge=0, le=10000)] = Field(
+        6, description="Remote retention (restic --keep-monthly): one snapshot per month for this many months."
+    )
+    backup_offsite_stale_after_hours: Annotated[int, Field(ge=0, le=720)] = Field(
+        0,
+        description="BackupOffsiteStale fires when the newest off-host copy is older than this many hours; "
+        "0: twice backupIntervalHours plus one (13 at the default 6). Must exceed backupIntervalHours.",
+    )
+
+
 class SwaggerUiSettings(SettingsGroup):
     swagger_ui_image: ImageRepo = Field("swaggerapi/swagger-ui", description="Swagger UI image repository.")
     swagger_ui_tag: ImageTag = Field("v5.20.7", description="Swagger UI image tag (a release tag such as 'v5.20.7').")

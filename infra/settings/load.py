@@ -19,6 +19,7 @@ from infra import PROJECT
 from infra.settings import bounded, hazards, pattern_words, remote_write, safeguards
 from infra.settings.errors import SettingsError
 from infra.settings.model import Settings
+from infra.settings.offsite import missing_offsite_secrets
 from infra.settings.secrets import AI_PROVIDER_KEYS, PROXY_TLS_KEYS, SECRETS_BY_KEY
 from infra.settings.values import YAML_KINDS, Entry, coerce
 
@@ -333,6 +334,7 @@ def missing_required_secrets(settings: Settings) -> list[str]:
     with_auth = [t.name for t in settings.remote_write if t.auth != "none"]
     if with_auth:
         needed[remote_write.CREDENTIALS_KEY] = f"remoteWrite targets {', '.join(map(repr, with_auth))} have auth"
+    needed.update(dict.fromkeys(missing_offsite_secrets(settings), "backupOffsiteEnabled = true"))
     return [
         f"{PROJECT}:{key} is required because {why}; set it with "
         f"`pulumi config set --secret {PROJECT}:{key} --stack {settings.stack}`"

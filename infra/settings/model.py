@@ -17,12 +17,14 @@ from infra.settings.groups import (
     KubernetesSettings,
     LoggingSettings,
     MonitoringSettings,
+    OffsiteBackupSettings,
     OptionalPartsSettings,
     ProbeSettings,
     ProxySettings,
     SloSettings,
     SwaggerUiSettings,
 )
+from infra.settings.offsite import offsite_problem
 from infra.settings.remote_write import RemoteWriteSettings
 from infra.settings.remote_write import check as remote_write_check
 
@@ -42,6 +44,7 @@ class Settings(
     SwaggerUiSettings,
     HostSettings,
     LoggingSettings,
+    OffsiteBackupSettings,
     BackupSettings,
     OptionalPartsSettings,
     GrafanaSettings,
@@ -108,6 +111,7 @@ class Settings(
         )
         if problems:
             raise ValueError("; ".join(problems))
+        offsite_problem(self)
         if self.target == "kubernetes":
             _check_kubernetes(self)
         data, logs = self.host_data_dir + "/", self.host_log_dir + "/"

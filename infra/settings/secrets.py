@@ -71,6 +71,16 @@ SECRETS: tuple[SecretSpec, ...] = (
         "(the basic-auth password, or what the store expects after Bearer); each reaches Prometheus as a file.",
     ),
     SecretSpec(
+        "backupOffsiteAccessKeyId", "Access key id of the object store off-host backups go to (backupOffsiteEnabled)."
+    ),
+    SecretSpec("backupOffsiteSecretAccessKey", "Secret access key of the object store off-host backups go to."),
+    SecretSpec(
+        "backupOffsiteResticPassword",
+        "Password of the off-host restic repository (encrypts it; keep a copy outside Pulumi: without it the "
+        "off-host backups cannot be read).",
+        min_length=16,
+    ),
+    SecretSpec(
         "proxyTlsCert",
         "Reverse proxy certificate chain (PEM); required when proxyEnabled and proxyTlsSource is 'secrets'.",
     ),

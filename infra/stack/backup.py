@@ -16,7 +16,7 @@ from pathlib import Path
 
 from infra.metrics import jobs
 from infra.settings import Settings
-from infra.stack import gateway
+from infra.stack import backup_offsite, gateway
 from infra.stack.parts import Part
 from infra.stack.spec import (
     Amount,
@@ -73,6 +73,8 @@ def tool_command(settings: Settings, verb: str, *, data_dir: str, backup_dir: st
         backup_dir,
         "--retention",
         str(settings.backup_retention_count),
+        # Off-host copies after each verified backup, when enabled (infra/stack/backup_offsite.py).
+        *backup_offsite.arguments(settings),
     )
 
 
@@ -113,8 +115,14 @@ def build(settings: Settings) -> Part:
             # every new Docker stack BackupStale fired 10 minutes in (the engine suite saw it pending).
             depends_on=(gateway.NAME,),
         ),
-        env={"PYTHONPATH": CONFIG_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"},
+        env={
+            "PYTHONPATH": CONFIG_DIR,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            **backup_offsite.env(settings),
+        },
         mounts=(Mount(gateway.DATA_VOLUME, gateway.DATA_DIR), Mount(VOLUME, BACKUP_DIR)),
+        egress_ports=(backup_offsite.endpoint_port(settings),) if settings.backup_offsite_enabled else (),
         config_dir=CONFIG_DIR,
         files=tuple(
             ConfigFile(f"{CONFIG_DIR}/{PACKAGE}/{name}", text) for name, text in sorted(tool_sources().items())

@@ -357,6 +357,8 @@ class ScheduledTask:
     read_only_root: bool = True
     scratch: tuple[Scratch, ...] = (TMP,)
     workload: Workload = Workload.SCHEDULED
+    # TCP ports it connects to outside the stack (and DNS); none: it needs no network at all.
+    egress_ports: tuple[int, ...] = ()
 
     def resident_service(self) -> Service:
         """The task as the long-running service a target without a scheduler runs."""

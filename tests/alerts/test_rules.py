@@ -56,6 +56,8 @@ def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
         rules.MEMORY_LIMIT_MB: "vector(2048)",
         rules.COST_BUDGET_USD_DAILY: "vector(25)",
         rules.BACKUP_STALE_AFTER_SECONDS: "vector(46800)",
+        # backupOffsiteStaleAfterHours 0: twice the 6 h interval plus one.
+        rules.BACKUP_OFFSITE_STALE_AFTER_SECONDS: "vector(46800)",
         rules.GATEWAY_SCRAPE_TIMEOUT_SECONDS: "vector(10)",
         # 2048 MiB run out (modelled) at 537,500 audit entries, before a scrape takes 10 s (666,666).
         rules.GATEWAY_AUDIT_CAPACITY: "vector(537500)",

@@ -56,6 +56,8 @@ EXPECTED_WITHOUT_DATA = {
     (stack.UID, "Loki requests by status"): "Loki does not run here",
     (stack.UID, "Alloy components"): "Alloy does not run here",
     (stack.UID, "Alloy log entries to Loki"): "Alloy does not run here",
+    (stack.UID, "Off-host copy age and BackupOffsiteStale limit"): "off-host copies are off here",
+    (stack.UID, "Off-host copy failures (1 d)"): "off-host copies are off here",
     (slo.UID, "Probe results"): "no blackbox exporter here (tests/probes/ runs it)",
     (slo.UID, "Probe duration"): "no blackbox exporter here",
     (slo.UID, "Certificate days left"): "no blackbox exporter here",

@@ -499,6 +499,56 @@ def _cases() -> list[Bad]:
             ("friday:remoteWrite is set, but kubernetesMonitoringMode = 'existing'",),
         ),
     ]
+    # Off-host backups (docs/backups.md#off-host-copies).
+    on = (
+        "  friday:backupOffsiteEnabled: true\n  friday:backupOffsiteEndpoint: https://s3.example.org\n"
+        "  friday:backupOffsiteBucket: friday-backups\n  friday:backupImage: registry.example.org/friday-backup\n"
+        '  friday:backupTag: "0.14.0-1"\n'
+    )
+    c += [
+        Bad(
+            "offsite endpoint over http",
+            "  friday:backupOffsiteEndpoint: http://s3.example.org\n",
+            ("friday:backupOffsiteEndpoint", "'http://s3.example.org'", "https://"),
+        ),
+        Bad(
+            "offsite endpoint with a password",
+            "  friday:backupOffsiteEndpoint: https://key:secret@s3.example.org\n",
+            ("friday:backupOffsiteEndpoint", "must not carry a user or password"),
+        ),
+        Bad(
+            "offsite bucket in capitals",
+            "  friday:backupOffsiteBucket: Friday_Backups\n",
+            ("friday:backupOffsiteBucket", "'Friday_Backups'", "3 to 63 lower-case letters"),
+        ),
+        Bad(
+            "offsite path climbing out",
+            "  friday:backupOffsitePath: friday/../other\n",
+            ("friday:backupOffsitePath", "'friday/../other'", "no leading or trailing '/'"),
+        ),
+        Bad(
+            "offsite on without an endpoint",
+            "  friday:backupOffsiteEnabled: true\n  friday:backupOffsiteBucket: friday-backups\n",
+            ("backupOffsiteEnabled = true needs friday:backupOffsiteEndpoint",),
+        ),
+        Bad(
+            "offsite on with the stock python image",
+            "  friday:backupOffsiteEnabled: true\n  friday:backupOffsiteEndpoint: https://s3.example.org\n"
+            "  friday:backupOffsiteBucket: friday-backups\n",
+            ("friday:backupImage = 'python'", "has no restic", "backup-image/Dockerfile"),
+        ),
+        Bad(
+            "offsite retention keeps nothing",
+            on + "  friday:backupOffsiteKeepLast: 0\n  friday:backupOffsiteKeepDaily: 0\n"
+            "  friday:backupOffsiteKeepWeekly: 0\n  friday:backupOffsiteKeepMonthly: 0\n",
+            ("are all 0", "at least one above 0"),
+        ),
+        Bad(
+            "offsite stale limit within the interval",
+            "  friday:backupOffsiteStaleAfterHours: 6\n",
+            ("friday:backupOffsiteStaleAfterHours = 6 must exceed backupIntervalHours = 6",),
+        ),
+    ]
     return c
 
 

@@ -25,6 +25,7 @@ def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
         rules.MEMORY_LIMIT_MB,
         rules.COST_BUDGET_USD_DAILY,
         rules.BACKUP_STALE_AFTER_SECONDS,
+        rules.BACKUP_OFFSITE_STALE_AFTER_SECONDS,
         rules.GATEWAY_SCRAPE_TIMEOUT_SECONDS,
         rules.GATEWAY_AUDIT_CAPACITY,
         rules.CERT_EXPIRY_WARNING_SECONDS,

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from infra.settings import Settings
+from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack.spec import ScheduledTask, SecretRef, StackSpec
 from infra.targets.kubernetes_map.gateway_objects import claim_spec
 from infra.targets.kubernetes_map.meta import Manifest, claim_name, content_hash, labels, metadata, name, selector
@@ -63,8 +64,10 @@ def _cronjob(settings: Settings, spec: StackSpec, task: ScheduledTask) -> Manife
     env: list[dict[str, Any]] = []
     for key, value in sorted(task.env.items()):
         if isinstance(value, SecretRef):
-            raise AssertionError(f"task {task.name}: secret env {key} would need a Secret of its own")
-        env.append({"name": key, "value": value})
+            ref = {"name": secret_name(settings, task), "key": value.key}
+            env.append({"name": key, "valueFrom": {"secretKeyRef": ref}})
+        else:
+            env.append({"name": key, "value": value})
     mounts: list[dict[str, Any]] = [
         {"name": m.volume, "mountPath": m.path, **({"readOnly": True} if m.read_only else {})} for m in task.mounts
     ]
@@ -137,9 +140,51 @@ def _cronjob(settings: Settings, spec: StackSpec, task: ScheduledTask) -> Manife
     }
 
 
+def secret_keys(task: ScheduledTask) -> list[str]:
+    return sorted({v.key for v in task.env.values() if isinstance(v, SecretRef)})
+
+
+def secret_name(settings: Settings, task: ScheduledTask) -> str:
+    # The keys and the operator's secret version, never the values (render does not know them).
+    return name(settings, f"{task.name}-secrets-{content_hash(secret_keys(task), settings.kubernetes_secret_version)}")
+
+
+def secret(settings: Settings, task: ScheduledTask) -> Manifest:
+    """The task's secrets; values are `<secret:KEY>` placeholders the Pulumi target fills."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata(settings, secret_name(settings, task), task.name),
+        "type": "Opaque",
+        "immutable": True,
+        "stringData": {key: SECRETS_BY_KEY[key].placeholder() for key in secret_keys(task)},
+    }
+
+
+def egress_policy(settings: Settings, task: ScheduledTask) -> Manifest:
+    """What the default-deny policy keeps from a task that must reach a store outside the stack: DNS and
+    its ports (anywhere: an object store is often on a private network)."""
+    dns = [{"protocol": proto, "port": 53} for proto in ("UDP", "TCP")]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(settings, name(settings, f"{task.name}-egress"), task.name),
+        "spec": {
+            "podSelector": {"matchLabels": selector(settings, task.name)},
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": dns}, {"ports": [{"protocol": "TCP", "port": p} for p in task.egress_ports]}],
+        },
+    }
+
+
 def task_objects(settings: Settings, spec: StackSpec, task: ScheduledTask) -> list[Manifest]:
-    """ConfigMap (the task's files), claims of the volumes only tasks use, and the CronJob."""
+    """ConfigMap (the task's files), its Secret and egress policy when it has them, claims of the volumes
+    only tasks use, and the CronJob."""
     objects: list[Manifest] = []
+    if secret_keys(task):
+        objects.append(secret(settings, task))
+    if task.egress_ports:
+        objects.append(egress_policy(settings, task))
     if task.files:
         objects.append(
             {
