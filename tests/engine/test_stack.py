@@ -285,9 +285,23 @@ def test_gateway_data_survives_recreating_the_container(client: docker.DockerCli
     key = dev_stack.secrets["metricsToken"]
     before = audit_verify(url, key)
     old_id = dev_stack.containers[gateway.NAME]
-    # What `pulumi up` does when the container must be replaced: delete it, then create it anew.
-    client.containers.get(old_id).remove(force=True)
-    new_id = runner(client, dev_stack).run_service(dev_stack.step(gateway.NAME))
+    step = dev_stack.step(gateway.NAME)
+    provider = runner(client, dev_stack).provider
+    # What `pulumi up` does when the container must be replaced: the provider's delete (stop with
+    # destroy_grace_seconds, remove), then create it anew. The gateway gets SIGTERM and its grace:
+    # it shuts down cleanly (exit 0, its own shutdown lines) well within the grace, not killed.
+    assert step.settings.stop_signal == "SIGTERM"
+    assert step.settings.stop_timeout_s == dev_stack.service(gateway.NAME).stop_grace_s > 0
+    started = time.monotonic()
+    provider.stop_service(step, old_id)
+    took = time.monotonic() - started
+    state = client.api.inspect_container(old_id)["State"]
+    logs = client.containers.get(old_id).logs().decode(errors="replace")
+    assert state["ExitCode"] == 0 and not state["OOMKilled"], (state, logs[-2000:])
+    assert "Received SIGTERM, shutting down..." in logs and "Shutdown complete." in logs, logs[-2000:]
+    assert took < step.settings.stop_timeout_s, took
+    provider.remove_service(old_id)
+    new_id = runner(client, dev_stack).run_service(step)
     dev_stack.containers[gateway.NAME] = new_id
     assert new_id != old_id
     # The key lives in auth.db on the data volume; the new container's start extends the same chain.
