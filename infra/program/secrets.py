@@ -8,8 +8,12 @@ import pulumi
 import pulumi_random as random
 
 from infra import PROJECT
+from infra.monitoring import web_auth
 from infra.settings import Settings, SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
+
+# Secrets that are only ever generated: the program derives another value from them at deploy.
+GENERATED_ONLY = (web_auth.PASSWORD_KEY, web_auth.HASH_KEY)
 
 
 def resolve(
@@ -18,7 +22,10 @@ def resolve(
     """One secret Output per key: the operator's value, or a RandomPassword's result."""
     config = pulumi.Config(PROJECT)
     out: dict[str, pulumi.Output[str]] = {}
-    for key in sorted(keys):
+    keys = set(keys)
+    if keys & set(GENERATED_ONLY):
+        out.update(_alertmanager_credential(settings, parent))
+    for key in sorted(keys - set(GENERATED_ONLY)):
         spec = SECRETS_BY_KEY[key]
         if key in settings.secrets_set:
             out[key] = config.require_secret(key)
@@ -37,3 +44,31 @@ def resolve(
                 [f"{PROJECT}:{key} is needed by the stack but not set: `pulumi config set --secret {PROJECT}:{key}`"],
             )
     return out
+
+
+def _alertmanager_credential(settings: Settings, parent: pulumi.Resource | None) -> dict[str, pulumi.Output[str]]:
+    """Alertmanager's password and its bcrypt hash, both from one RandomPassword (its `bcryptHash`
+    output): the hash is made at deploy and the web config holds only it (infra/monitoring/web_auth.py)."""
+    given = sorted(set(GENERATED_ONLY) & settings.secrets_set)
+    if given:
+        raise SettingsError(
+            settings.stack,
+            [
+                f"{PROJECT}:{key} is set, but it is generated at deploy (its bcrypt hash is made from it): "
+                f"`pulumi config rm {PROJECT}:{key} --stack {settings.stack}`"
+                for key in given
+            ],
+        )
+    spec = SECRETS_BY_KEY[web_auth.PASSWORD_KEY]
+    assert spec.generate_length is not None
+    password = random.RandomPassword(
+        f"{settings.name_prefix}-{web_auth.PASSWORD_KEY}",
+        length=spec.generate_length,
+        # Letters and digits only: it goes into a URL (the healthcheck) and YAML unquoted.
+        special=False,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return {
+        web_auth.PASSWORD_KEY: pulumi.Output.secret(password.result),
+        web_auth.HASH_KEY: pulumi.Output.secret(password.bcrypt_hash),
+    }

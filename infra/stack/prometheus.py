@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from infra.monitoring import endpoints
+from infra.monitoring import endpoints, web_auth
 from infra.monitoring import prometheus as config
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
@@ -27,6 +27,8 @@ from infra.stack.spec import (
     Mount,
     Port,
     Reach,
+    SecretFile,
+    SecretRef,
     Service,
     Volume,
     Workload,
@@ -54,6 +56,7 @@ def scrape_target(service: Service) -> ScrapeTarget | None:
         labels={"instance": metrics.instance} if metrics.instance else {},
         interval=metrics.interval,
         timeout=metrics.timeout,
+        basic_auth=web_auth.basic_auth(config.ALERTMANAGER_PASSWORD_FILE) if metrics.web_auth else None,
     )
 
 
@@ -89,9 +92,11 @@ def build(settings: Settings, others: Sequence[Service]) -> Part:
     )
     # Every service's own metrics, then the blackbox exporter's probes (one job each).
     targets = (*scrape_targets((*others, service)), *blackbox.probe_targets(settings))
-    # Prometheus holds no credential: the gateway's key lives in the metrics-auth proxy.
+    # The gateway's key lives in the metrics-auth proxy; Prometheus holds only Alertmanager's web
+    # password (posting alerts, scraping Alertmanager), in a file of its own.
     service = dataclasses.replace(
         service,
         files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config.config_files(settings, targets).items()),
+        secret_files=(SecretFile(config.ALERTMANAGER_PASSWORD_FILE, SecretRef(web_auth.PASSWORD_KEY)),),
     )
     return Part(services=(service,), volumes=(volume,))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import docker
 import pytest
 
+from infra.monitoring.prometheus import ALERTMANAGER_PASSWORD_FILE
 from infra.stack import gateway, prometheus
 from infra.targets.docker_plan import OneShot, ServiceContainer, config_digest
 from tests.support.engine.checks import run_in
@@ -56,11 +57,12 @@ def test_uploads_into_the_service_container_are_refused(client: docker.DockerCli
 def test_delivered_files_have_the_planned_content_modes_and_owners(
     client: docker.DockerClient, dev_stack: RunningStack
 ) -> None:
-    # Prometheus gets plain files only: the gateway's scrape credential is the metrics-auth
-    # container's (an environment variable), not a file of Prometheus.
+    # Prometheus gets plain files but one: the gateway's scrape credential is the metrics-auth
+    # container's (an environment variable), not a file of Prometheus; its one secret file is
+    # Alertmanager's web password (0400, its own user's).
     init = config_init(dev_stack, prometheus.NAME)
     container_id = dev_stack.containers[prometheus.NAME]
-    assert init.uploads and not any(u.secret for u in init.uploads)
+    assert [u.file for u in init.uploads if u.secret] == [ALERTMANAGER_PASSWORD_FILE]
     for upload in init.uploads:
         code, out = run_in(client, container_id, "stat", "-c", "%a %u %g", upload.file)
         assert code == 0, out

@@ -165,6 +165,7 @@ def test_missing_secrets_are_generated_and_stay_secret() -> None:
             "friday-adminPassword",
             "friday-grafanaAdminPassword",
             "friday-grafanaSecretKey",
+            "friday-alertmanagerPassword",
         }
         for r in rec.of_type(PASSWORD):
             assert r.inputs["special"] is False and r.inputs["length"] >= 32
@@ -187,6 +188,8 @@ def test_given_secrets_are_used_not_generated() -> None:
             "friday-encryptionKey",
             "friday-grafanaAdminPassword",
             "friday-grafanaSecretKey",
+            # Always generated: its bcrypt hash is made from it at deploy.
+            "friday-alertmanagerPassword",
         }
         envs = gateway_inputs(rec)["envs"]
         values = dict(e.split("=", 1) for e in envs["value"])
