@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from infra.alerting import committed, rules
-from infra.monitoring import endpoints, remote_write
+from infra.monitoring import endpoints, remote_write, web_auth
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
 
 CONFIG_FILE = "prometheus.yml"
 RULES_DIR = "rules"
 CONSTANTS_FILE = "stack-constants.yml"
+# Alertmanager's password, a secret file of Prometheus (posting alerts, scraping Alertmanager).
+ALERTMANAGER_PASSWORD_FILE = f"{endpoints.PROMETHEUS_CONFIG_DIR}/{web_auth.PASSWORD_FILE_NAME}"
 
 
 def rule_file_names() -> list[str]:
@@ -39,6 +41,8 @@ def scrape_config(target: ScrapeTarget, environment: str) -> dict[str, Any]:
         config["scrape_timeout"] = target.timeout
     if target.params:
         config["params"] = target.params
+    if target.basic_auth is not None:
+        config["basic_auth"] = dict(target.basic_auth)
     static = target.address if target.probe_target is None else target.probe_target
     # `environment` as a target label is stored with every series (an external label is not), so
     # the dashboards' environment variable finds data when a concrete environment is selected.
@@ -68,6 +72,8 @@ def prometheus_config(settings: Settings, targets: Sequence[ScrapeTarget]) -> di
             "alertmanagers": [
                 {
                     "api_version": "v2",
+                    # Alertmanager wants its web credential (infra/monitoring/web_auth.py).
+                    "basic_auth": web_auth.basic_auth(ALERTMANAGER_PASSWORD_FILE),
                     "static_configs": [{"targets": [f"{endpoints.ALERTMANAGER}:{endpoints.ALERTMANAGER_PORT}"]}],
                 }
             ]

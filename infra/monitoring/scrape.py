@@ -28,3 +28,5 @@ class ScrapeTarget:
     # Per-job interval and timeout where they differ from the global scrape settings.
     interval: str | None = None
     timeout: str | None = None
+    # HTTP basic auth Prometheus sends (`username`, `password_file`), when the target wants it.
+    basic_auth: dict[str, str] | None = None

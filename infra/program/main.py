@@ -66,6 +66,7 @@ def run_docker(settings: Settings, spec: StackSpec) -> DockerStack:
     pulumi.export("urls", stack.urls)
     pulumi.export("containers", {n: c.name for n, c in stack.containers.items()})
     pulumi.export("volumes", {n: v.name for n, v in stack.volumes.items()})
+    pulumi.export("volumePurposes", stack.volume_purposes)
     gateway = stack.urls.get("gateway/http")
     if gateway:
         pulumi.export("gatewayUrl", gateway)

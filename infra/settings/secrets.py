@@ -81,6 +81,17 @@ SECRETS: tuple[SecretSpec, ...] = (
         min_length=16,
     ),
     SecretSpec(
+        "alertmanagerPassword",
+        "Password of the user `friday` of Alertmanager's API and UI (basic auth; Prometheus and Grafana hold it). "
+        "Always generated (pulumi-random makes its bcrypt hash); read it from the state, never set it.",
+        32,
+        32,
+    ),
+    SecretSpec(
+        "alertmanagerPasswordHash",
+        "bcrypt hash of alertmanagerPassword in Alertmanager's web config, derived at deploy; never set it.",
+    ),
+    SecretSpec(
         "proxyTlsCert",
         "Reverse proxy certificate chain (PEM); required when proxyEnabled and proxyTlsSource is 'secrets'.",
     ),

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from infra.monitoring import alertmanager as config
-from infra.monitoring import endpoints
+from infra.monitoring import endpoints, web_auth
 from infra.settings import Settings, SettingsError
 from infra.stack.parts import Part
 from infra.stack.spec import (
-    WGET,
+    CommandCheck,
     ConfigFile,
     Health,
     HostBinding,
-    HttpCheck,
     Image,
     Metrics,
     Mount,
@@ -28,6 +27,18 @@ from infra.stack.spec import (
 NAME = endpoints.ALERTMANAGER
 DATA_VOLUME = "alertmanager-data"
 HTTP = "http"  # the name of its port (API, UI, /metrics)
+WEB_CONFIG_PATH = f"{endpoints.ALERTMANAGER_CONFIG_DIR}/{web_auth.WEB_CONFIG_NAME}"
+# Its own password, for its healthcheck only (every path wants the credential).
+PASSWORD_PATH = f"{endpoints.ALERTMANAGER_CONFIG_DIR}/{web_auth.PASSWORD_FILE_NAME}"
+
+
+def health_command() -> tuple[str, ...]:
+    """wget (busybox and GNU) with the credential in the URL, read from the password file at each
+    check, so it is never in the container's settings (letters and digits only: URL-safe)."""
+    url = (
+        f"http://{web_auth.USER}:$(cat {PASSWORD_PATH})@127.0.0.1:{endpoints.ALERTMANAGER_PORT}{endpoints.HEALTH_PATH}"
+    )
+    return ("sh", "-c", f'exec wget -q -O /dev/null "{url}"')
 
 
 def build(settings: Settings) -> Part:
@@ -50,13 +61,17 @@ def build(settings: Settings) -> Part:
         # Silences and the notification log on its volume; one instance (no gossip cluster).
         workload=Workload.SINGLE_WRITER,
         resources=resources(settings.alertmanager_memory_mb, settings.alertmanager_cpu_millicores),
-        health=Health(HttpCheck(HTTP, endpoints.HEALTH_PATH, WGET), interval_s=15, start_period_s=20),
-        command=config.command(),
+        health=Health(CommandCheck(health_command()), interval_s=15, start_period_s=20),
+        # Basic auth on every path, the web config holding only the password's bcrypt hash.
+        command=(*config.command(), f"--web.config.file={WEB_CONFIG_PATH}"),
         ports=(Port(HTTP, endpoints.ALERTMANAGER_PORT, Reach.OPERATOR, binding),),
-        metrics=Metrics(HTTP),
+        metrics=Metrics(HTTP, web_auth=True),
         mounts=(Mount(DATA_VOLUME, endpoints.ALERTMANAGER_DATA_DIR),),
         config_dir=endpoints.ALERTMANAGER_CONFIG_DIR,
-        files=(ConfigFile(config.CONFIG_PATH, config.config_text(settings), secrets=templated),),
-        secret_files=secret_files,
+        files=(
+            ConfigFile(config.CONFIG_PATH, config.config_text(settings), secrets=templated),
+            ConfigFile(WEB_CONFIG_PATH, web_auth.web_config_text(), secrets=(SecretRef(web_auth.HASH_KEY),)),
+        ),
+        secret_files=(*secret_files, SecretFile(PASSWORD_PATH, SecretRef(web_auth.PASSWORD_KEY))),
     )
     return Part(services=(service,), volumes=(volume,))

@@ -12,6 +12,7 @@ from typing import Any
 from infra import yamlio
 from infra.dashboards import committed
 from infra.dashboards import datasources as ds
+from infra.monitoring import web_auth
 from infra.settings import Settings
 from infra.stack import upstreams
 from infra.stack.parts import Part
@@ -55,6 +56,7 @@ ADMIN_PASSWORD_SECRET = "grafanaAdminPassword"
 # the default key published in its source.
 SECRET_KEY_PATH = f"{CONFIG_DIR}/secrets/secret-key"
 SECRET_KEY_SECRET = "grafanaSecretKey"
+ALERTMANAGER_PASSWORD_PATH = f"{CONFIG_DIR}/{web_auth.PASSWORD_FILE_NAME}"
 ADMIN_USER = "admin"
 HOME_DASHBOARD = "gateway.json"
 DASHBOARD_FOLDER = "F.R.I.D.A.Y."
@@ -75,6 +77,15 @@ def datasources_config() -> dict[str, Any]:
         # Grafana reads alerts from the stack's Prometheus Alertmanager; Grafana-managed alerts stay off.
         ds.ALERTMANAGER.uid: {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
     }
+    # Alertmanager wants its web credential (infra/monitoring/web_auth.py); Grafana reads the
+    # password from its own secret file when it provisions the datasource.
+    auth: dict[str, dict[str, Any]] = {
+        ds.ALERTMANAGER.uid: {
+            "basicAuth": True,
+            "basicAuthUser": web_auth.USER,
+            "secureJsonData": {"basicAuthPassword": f"$__file{{{ALERTMANAGER_PASSWORD_PATH}}}"},
+        }
+    }
     return {
         "apiVersion": 1,
         "datasources": [
@@ -87,6 +98,7 @@ def datasources_config() -> dict[str, Any]:
                 "isDefault": source is ds.PROMETHEUS,
                 "editable": False,
                 "jsonData": json_data[source.uid],
+                **auth.get(source.uid, {}),
             }
             for source in ds.DATASOURCES
         ],
@@ -181,6 +193,7 @@ def build(settings: Settings) -> Part:
         secret_files=(
             SecretFile(ADMIN_PASSWORD_PATH, SecretRef(ADMIN_PASSWORD_SECRET)),
             SecretFile(SECRET_KEY_PATH, SecretRef(SECRET_KEY_SECRET)),
+            SecretFile(ALERTMANAGER_PASSWORD_PATH, SecretRef(web_auth.PASSWORD_KEY)),
         ),
     )
     return Part(services=(service,), volumes=(volume,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from infra.monitoring import endpoints, remote_write
+from infra.monitoring import endpoints, remote_write, web_auth
 from infra.monitoring import prometheus as config
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
@@ -56,6 +56,7 @@ def scrape_target(service: Service) -> ScrapeTarget | None:
         labels={"instance": metrics.instance} if metrics.instance else {},
         interval=metrics.interval,
         timeout=metrics.timeout,
+        basic_auth=web_auth.basic_auth(config.ALERTMANAGER_PASSWORD_FILE) if metrics.web_auth else None,
     )
 
 
@@ -91,15 +92,18 @@ def build(settings: Settings, others: Sequence[Service]) -> Part:
     )
     # Every service's own metrics, then the blackbox exporter's probes (one job each).
     targets = (*scrape_targets((*others, service)), *blackbox.probe_targets(settings))
-    # Prometheus holds no scrape credential (the gateway's key lives in the metrics-auth proxy); only
-    # remote-write credentials, when targets with auth are set.
+    # Prometheus holds no scrape credential (the gateway's key lives in the metrics-auth proxy): only
+    # Alertmanager's web password (posting alerts, scraping Alertmanager) and the remote-write
+    # credentials of targets with auth, one file each, readable by Prometheus' user only.
     service = dataclasses.replace(
         service,
         files=tuple(ConfigFile(f"{base}/{rel}", text) for rel, text in config.config_files(settings, targets).items()),
-        # Remote-write credentials, one file each, readable by Prometheus' user only.
-        secret_files=tuple(
-            SecretFile(remote_write.credential_path(t), SecretRef(str(t.credential_key)))
-            for t in remote_write.with_credentials(settings)
+        secret_files=(
+            SecretFile(config.ALERTMANAGER_PASSWORD_FILE, SecretRef(web_auth.PASSWORD_KEY)),
+            *(
+                SecretFile(remote_write.credential_path(t), SecretRef(str(t.credential_key)))
+                for t in remote_write.with_credentials(settings)
+            ),
         ),
     )
     return Part(services=(service,), volumes=(volume,))

@@ -267,6 +267,9 @@ class Metrics:
     # The job's own scrape interval and timeout (Prometheus durations); None: the global ones.
     interval: str | None = None
     timeout: str | None = None
+    # The endpoint wants Alertmanager's web credential (infra/monitoring/web_auth.py); Prometheus
+    # sends it from its own password file.
+    web_auth: bool = False
 
 
 @dataclass(frozen=True)

@@ -78,12 +78,17 @@ class DockerStack(pulumi.ComponentResource):
                 volume.name,
                 name=volume.name,
                 labels=[docker.VolumeLabelArgs(label=k, value=v) for k, v in volume.labels.items()],
-                opts=child,
+                # Data survives `pulumi destroy` and a replacement: destroy stops on a protected
+                # volume, and once unprotected Pulumi only forgets it (docs/deployment.md says how
+                # to really delete one). Config volumes are written again on every `up`.
+                opts=pulumi.ResourceOptions(parent=self, protect=volume.data, retain_on_delete=volume.data),
             )
             for volume in self.plan.volumes
         }
         # Keyed as the stack output shows them: the volume name without the stack's prefix.
         self.volumes = {name.removeprefix(f"{base}-"): v for name, v in self._by_volume_name.items()}
+        # What each volume holds: an output, not a label (labels of a volume force its replacement).
+        self.volume_purposes = {v.name.removeprefix(f"{base}-"): v.purpose for v in self.plan.volumes}
         self._done: dict[str, docker.Container] = {}
         self._delivered: dict[str, pulumi.Output[str]] = {}
         self.containers: dict[str, docker.Container] = {}
@@ -99,6 +104,7 @@ class DockerStack(pulumi.ComponentResource):
                 "network": self.network.name,
                 "containers": {n: c.name for n, c in self.containers.items()},
                 "volumes": {n: v.name for n, v in self.volumes.items()},
+                "volumePurposes": self.volume_purposes,
                 "urls": self.urls,
             }
         )
@@ -126,9 +132,9 @@ class DockerStack(pulumi.ComponentResource):
             command=list(step.command),
             volumes=self._mounts(step.mounts),
             uploads=[
-                docker.ContainerUploadArgs(
-                    file=u.file, content=c, permissions=u.permissions, owner=str(u.owner), group=str(u.group)
-                )
+                # No owner: the provider's tar sets none (docs/engine-test.md); the step's command
+                # gives files their owner.
+                docker.ContainerUploadArgs(file=u.file, content=c, permissions=u.permissions)
                 for u, c in contents
             ]
             or None,
@@ -199,6 +205,8 @@ class DockerStack(pulumi.ComponentResource):
             restart=c.restart,
             stop_signal=c.stop_signal,
             stop_timeout=c.stop_timeout_s,
+            # The provider's stop before it removes a container it replaces or destroys (0 s unset).
+            destroy_grace_seconds=c.stop_timeout_s,
             log_driver=c.log_driver,
             log_opts=c.log_opts,
             labels=labels,

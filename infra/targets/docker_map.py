@@ -18,7 +18,9 @@ from infra.stack.spec import CommandCheck, Image, Reach, Scratch, Service, Shutd
 # The bare form: `no-new-privileges:true` is deprecated by the engine (a warning on every container).
 SECURITY_OPTS = ("no-new-privileges",)
 LOG_DRIVER = "json-file"
-PURPOSE_LABEL = "friday.purpose"
+# Volume labels: stable values only (a changed label makes the provider replace the volume).
+VOLUME_LABEL = "friday.volume"
+VOLUME_KIND_LABEL = "friday.volume-kind"
 # Healthchecks run inside the container, where the service listens on all addresses.
 CHECK_HOST = "127.0.0.1"
 # How long `pulumi up` waits for a container to report healthy.
@@ -82,6 +84,9 @@ class Container:
     capability_adds: tuple[str, ...]
     restart: str
     stop_signal: str
+    # The service's stop grace: the engine's stop timeout (`docker stop`, a restart) and the
+    # provider's `destroy_grace_seconds` (without it the provider stops a container it replaces or
+    # destroys with a 0 s timeout: SIGKILL at once).
     stop_timeout_s: int
     log_driver: str
     log_opts: dict[str, str]
@@ -99,6 +104,12 @@ def user(service: Service) -> str:
 def labels(spec: StackSpec, service: str) -> dict[str, str]:
     # Alloy (infra/logs/pipeline.py) and operators select containers by these labels.
     return {STACK_LABEL: spec.stack, ENVIRONMENT_LABEL: spec.environment, SERVICE_LABEL: service}
+
+
+def volume_labels(spec: StackSpec, volume: str, *, data: bool) -> dict[str, str]:
+    """Only what never changes for a volume of that name: the stack's name, the volume's name
+    without the prefix, its kind. No setting (`environment` can change) and no free text."""
+    return {STACK_LABEL: spec.stack, VOLUME_LABEL: volume, VOLUME_KIND_LABEL: "data" if data else "config"}
 
 
 def tmpfs_options(scratch: Scratch) -> str:

@@ -19,11 +19,18 @@ on a volume. Every service runs with a read-only root, so services get no upload
   and it exits; the service starts after it;
 - the service container carries a label with a digest of the delivered files, so a changed
   file replaces (restarts) the service, not just the init container.
+
+File owners. The provider's tar header carries the mode from `permissions` and no owner (the
+Terraform provider's container code, 4.x, sets none: the engine writes the file as root), so
+nothing here relies on the provider for an owner: plain files are root's and world-readable, and
+the config-init command itself (root with CAP_CHOWN only) hands each file that holds a secret to
+the service's user with mode 0400, after the uploads and before the service starts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shlex
 from dataclasses import dataclass, field
 
 from infra.stack.spec import EnvValue, SecretRef, Service, StackSpec, Volume, fill_secrets
@@ -49,6 +56,7 @@ class Upload:
     file: str
     content: str | SecretRef
     permissions: str
+    # The owner the config-init command gives the file (root: left as the engine wrote it).
     owner: int = 0
     group: int = 0
     fills: tuple[SecretRef, ...] = ()
@@ -80,8 +88,17 @@ class BindMount:
 
 @dataclass(frozen=True)
 class VolumeRequest:
+    """A Docker volume. Its labels are stable (the provider replaces a volume whose labels change,
+    and the engine refuses to remove a volume in use): free text such as `purpose` is no label.
+
+    `data`: it holds a service's data (not files the stack delivers again on every `up`); such a
+    volume is protected and kept when Pulumi deletes it (docs/deployment.md).
+    """
+
     name: str
     labels: dict[str, str]
+    purpose: str
+    data: bool
 
 
 @dataclass(frozen=True)
@@ -188,6 +205,21 @@ def prune_command(config_dir: str, keep: tuple[str, ...]) -> tuple[str, ...]:
     return ("find", config_dir, "-mindepth", "1", "-type", "f", *excluded, "-delete")
 
 
+def deliver_command(config_dir: str, files: tuple[Upload, ...]) -> tuple[str, ...]:
+    """The config-init command: prune, then give each file with an owner to that owner (chmod and
+    chown, in `sh` as in busybox and Debian). Only prune when every file stays root's."""
+    prune = prune_command(config_dir, tuple(u.file for u in files))
+    owned = sorted((u for u in files if (u.owner, u.group) != (0, 0)), key=lambda u: u.file)
+    if not owned:
+        return prune
+    steps = [shlex.join(prune)]
+    for u in owned:
+        # chmod while root owns it (no CAP_FOWNER), then chown (CAP_CHOWN).
+        steps.append(shlex.join(("chmod", u.permissions, u.file)))
+        steps.append(shlex.join(("chown", f"{u.owner}:{u.group}", u.file)))
+    return ("sh", "-c", " && ".join(steps))
+
+
 def _volume_name(base: str, volume: str) -> str:
     return f"{base}-{volume}"
 
@@ -205,21 +237,27 @@ def volume_init(base: str, volume: Volume, image: str) -> OneShot:
     )
 
 
-def config_init(base: str, service: Service, image: str) -> tuple[VolumeRequest, OneShot]:
+def config_init(spec: StackSpec, service: Service, image: str) -> tuple[VolumeRequest, OneShot]:
     assert service.config_dir is not None
+    base = docker_map.base_name(spec)
     volume = VolumeRequest(
         f"{base}-{service.name}-config",
-        {docker_map.PURPOSE_LABEL: f"config files of {service.name} (written by its config-init container)"},
+        docker_map.volume_labels(spec, f"{service.name}-config", data=False),
+        f"config files of {service.name} (written by its config-init container)",
+        data=False,
     )
     files = uploads(service)
+    owned = any((u.owner, u.group) != (0, 0) for u in files)
     step = OneShot(
         name=f"{base}-{service.name}-config-init",
         image=image,
         user="0:0",
-        command=prune_command(service.config_dir, tuple(u.file for u in files)),
+        command=deliver_command(service.config_dir, files),
         mounts=(VolumeMount(volume.name, service.config_dir),),
         # Writable on purpose: the engine extracts the uploads at `/` of this container.
         read_only=False,
+        # Root without capabilities, but CAP_CHOWN where files change owner.
+        capability_adds=("CHOWN",) if owned else (),
         uploads=files,
     )
     return volume, step
@@ -228,7 +266,12 @@ def config_init(base: str, service: Service, image: str) -> tuple[VolumeRequest,
 def plan(spec: StackSpec, policy: DockerPolicy) -> DockerPlan:
     base = docker_map.base_name(spec)
     init_image = policy.volume_init_image.ref
-    volumes = [VolumeRequest(_volume_name(base, v.name), {docker_map.PURPOSE_LABEL: v.purpose}) for v in spec.volumes]
+    volumes = [
+        VolumeRequest(
+            _volume_name(base, v.name), docker_map.volume_labels(spec, v.name, data=True), v.purpose, data=True
+        )
+        for v in spec.volumes
+    ]
     steps: list[Step] = [volume_init(base, v, init_image) for v in spec.volumes]
     inits = {v.name: f"{base}-{v.name}-init" for v in spec.volumes}
     containers: dict[str, str] = {}
@@ -239,7 +282,7 @@ def plan(spec: StackSpec, policy: DockerPolicy) -> DockerPlan:
         after = [inits[m.volume] for m in service.mounts]
         delivered: str | None = None
         if service.files or service.secret_files:
-            volume, step = config_init(base, service, init_image)
+            volume, step = config_init(spec, service, init_image)
             volumes.append(volume)
             steps.append(step)
             mounts.append(VolumeMount(volume.name, step.mounts[0].path, read_only=True))

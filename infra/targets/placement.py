@@ -93,7 +93,9 @@ _NOT_ON_HOST = "not installed on bare metal: the operator's own, if any"
 BAREMETAL: dict[str, Placement] = {
     gateway.NAME: _own("systemd unit friday-gateway.service (infra/host/systemd.py)"),
     metrics_auth.NAME: _own("systemd unit friday-metrics-auth.service (infra/host/metrics_auth_unit.py)"),
-    alertmanager.NAME: Placement(Kind.ABSENT, _NOT_ON_HOST),
+    alertmanager.NAME: Placement(
+        Kind.PLATFORM, "Debian's prometheus-alertmanager package; its web config (basic auth) from host/alertmanager/"
+    ),
     grafana.NAME: Placement(Kind.ABSENT, _NOT_ON_HOST),
     loki.NAME: Placement(Kind.ABSENT, _NOT_ON_HOST),
     alloy.NAME: Placement(Kind.PLATFORM, "Grafana's alloy package, configured by host/alloy/"),

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+from collections.abc import Callable
 
 import docker
 import pytest
 
+from infra.monitoring.prometheus import ALERTMANAGER_PASSWORD_FILE
 from infra.stack import gateway, prometheus
-from infra.targets.docker_plan import OneShot, config_digest
+from infra.targets.docker_plan import OneShot, ServiceContainer, config_digest
 from tests.support.engine.checks import run_in
 from tests.support.engine.provider import Provider
 from tests.support.engine.stack import RunningStack, runner
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def config_init(stack: RunningStack, service: str) -> OneShot:
@@ -49,17 +57,19 @@ def test_uploads_into_the_service_container_are_refused(client: docker.DockerCli
 def test_delivered_files_have_the_planned_content_modes_and_owners(
     client: docker.DockerClient, dev_stack: RunningStack
 ) -> None:
-    # Prometheus gets plain files only: the gateway's scrape credential is the metrics-auth
-    # container's (an environment variable), not a file of Prometheus.
+    # Prometheus gets plain files but one: the gateway's scrape credential is the metrics-auth
+    # container's (an environment variable), not a file of Prometheus; its one secret file is
+    # Alertmanager's web password (0400, its own user's).
     init = config_init(dev_stack, prometheus.NAME)
     container_id = dev_stack.containers[prometheus.NAME]
-    assert init.uploads and not any(u.secret for u in init.uploads)
+    assert [u.file for u in init.uploads if u.secret] == [ALERTMANAGER_PASSWORD_FILE]
     for upload in init.uploads:
         code, out = run_in(client, container_id, "stat", "-c", "%a %u %g", upload.file)
         assert code == 0, out
         assert out.split() == [upload.permissions.lstrip("0"), str(upload.owner), str(upload.group)], upload.file
-        code, content = run_in(client, container_id, "cat", upload.file)
-        assert code == 0 and content == upload.resolve(dev_stack.secrets), upload.file
+        # A digest, not the content: a long exec output can come back cut short (Docker 20.10).
+        code, out = run_in(client, container_id, "sha256sum", upload.file)
+        assert code == 0 and out.split()[:1] == [sha256(upload.resolve(dev_stack.secrets))], upload.file
     # The service is labelled with the digest of what was delivered (a change replaces it).
     labels = client.api.inspect_container(container_id)["Config"]["Labels"]
     delivered = [(u, u.resolve(dev_stack.secrets)) for u in init.uploads]
@@ -86,3 +96,88 @@ def test_config_init_removes_files_no_longer_delivered(client: docker.DockerClie
     assert provider.run_one_shot(gone, dev_stack.secrets) == 0, "the stale file was removed"
     kept = dataclasses.replace(checker, name=f"{init.name}-checker-kept", command=("test", "-s", gateway.CONFIG_PATH))
     assert provider.run_one_shot(kept, dev_stack.secrets) == 0, "the delivered file is still there"
+
+
+def _readable_as_the_service(
+    client: docker.DockerClient, stack: RunningStack, step: ServiceContainer, init: OneShot
+) -> list[str]:
+    """Each delivered file, read as the service's user (uid, gid and added groups) with the
+    service's read-only config mount: in the running service itself, or, for a service left out
+    here (no Debian binary: Grafana, Loki, Alloy), in a container of the init image with exactly
+    that user and mount, after the plan's config-init step delivered the files the provider's way.
+    Returns the problems found."""
+    problems: list[str] = []
+    secrets = stack.secrets
+    [mount] = init.mounts
+    if step.service in stack.containers:
+        container_id = stack.containers[step.service]
+        read = functools.partial(run_in, client, container_id)
+    else:
+        provider = runner(client, stack).provider
+        [volume] = [v for v in stack.plan.volumes if v.name == mount.volume]
+        provider.volume(volume.name, volume.labels)
+        assert provider.run_one_shot(init, secrets) == 0, init.name
+        reader = client.containers.create(
+            provider.dev.image(init.image),
+            command=["sleep", "60"],
+            user=step.settings.user,
+            group_add=list(step.settings.group_adds) or None,
+            volumes={mount.volume: {"bind": mount.path, "mode": "ro"}},
+            network_mode="none",
+            cap_drop=["ALL"],
+            security_opt=list(step.security_opts),
+            labels=provider.labels({}),
+            name=f"{init.name}-reader",
+        )
+        reader.start()
+        read = functools.partial(run_in, client, str(reader.id))
+    try:
+        problems += _read_each(read, init, secrets, step)
+    finally:
+        if step.service not in stack.containers:
+            reader.remove(force=True)
+    return problems
+
+
+def _read_each(
+    read: Callable[..., tuple[int, str]], init: OneShot, secrets: dict[str, str], step: ServiceContainer
+) -> list[str]:
+    problems: list[str] = []
+    for upload in init.uploads:
+        # A digest, not the content: a long exec output can come back cut short (Docker 20.10).
+        code, out = read("sha256sum", upload.file)
+        if code != 0 or out.split()[:1] != [sha256(upload.resolve(secrets))]:
+            problems.append(f"{step.service}: {upload.file} not readable as {step.settings.user} ({code}: {out[:80]})")
+        code, out = read("stat", "-c", "%a %u %g", upload.file)
+        if out.split() != [upload.permissions.lstrip("0"), str(upload.owner), str(upload.group)]:
+            problems.append(
+                f"{step.service}: {upload.file} is {out.strip()}, "
+                f"planned {upload.permissions} {upload.owner} {upload.group}"
+            )
+        if upload.secret and upload.permissions == "0400":
+            # Honest about 0400: another user of the same container cannot read it.
+            code, _ = read("cat", upload.file, user="12345:12345")
+            if code == 0:
+                problems.append(f"{step.service}: {upload.file} readable by another user")
+    return problems
+
+
+@pytest.mark.parametrize("variant", ["dev", "proxy"])
+def test_every_service_reads_its_delivered_files(
+    client: docker.DockerClient, stacks: dict[str, RunningStack], variant: str
+) -> None:
+    """Uploads carry no owner (the provider's tar sets none, tests/support/engine/provider.py); the
+    config-init step gives the files holding secrets to their service. Every service of the plan,
+    those that run here and those left out, reads each of its files as its own user."""
+    stack = stacks[variant]
+    problems: list[str] = []
+    owned = 0
+    for step in stack.plan.steps:
+        if isinstance(step, ServiceContainer) and step.config_init is not None:
+            init = stack.plan.step(step.config_init)
+            assert isinstance(init, OneShot)
+            owned += sum(1 for u in init.uploads if u.owner != 0)
+            problems += _readable_as_the_service(client, stack, step, init)
+    assert not problems, "\n".join(problems)
+    # The check covers files that change owner (Grafana's secrets; the proxy's TLS key).
+    assert owned >= 2, owned

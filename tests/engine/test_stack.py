@@ -16,6 +16,7 @@ from typing import Any
 import docker
 
 from infra.backup.core import KNOWN_DATABASES
+from infra.monitoring import web_auth
 from infra.settings.base import duration_seconds
 from infra.stack import backup, blackbox, gateway, metrics_auth
 from infra.stack.prometheus import scrape_targets
@@ -119,7 +120,8 @@ def test_only_watchdog_fires_on_an_idle_gateway(dev_stack: RunningStack) -> None
     alertmanager_url = f"http://127.0.0.1:{dev_stack.port('alertmanager')}/api/v2/alerts"
 
     def watchdog() -> dict[str, Any] | None:
-        alerts: list[dict[str, Any]] = get(alertmanager_url).json()
+        credential = (web_auth.USER, dev_stack.secrets[web_auth.PASSWORD_KEY])
+        alerts: list[dict[str, Any]] = get(alertmanager_url, auth=credential).json()
         return next((a for a in alerts if a["labels"].get("alertname") == "Watchdog"), None)
 
     alert = poll("Watchdog in Alertmanager", watchdog, timeout_s=90, every_s=2)
@@ -285,9 +287,23 @@ def test_gateway_data_survives_recreating_the_container(client: docker.DockerCli
     key = dev_stack.secrets["metricsToken"]
     before = audit_verify(url, key)
     old_id = dev_stack.containers[gateway.NAME]
-    # What `pulumi up` does when the container must be replaced: delete it, then create it anew.
-    client.containers.get(old_id).remove(force=True)
-    new_id = runner(client, dev_stack).run_service(dev_stack.step(gateway.NAME))
+    step = dev_stack.step(gateway.NAME)
+    provider = runner(client, dev_stack).provider
+    # What `pulumi up` does when the container must be replaced: the provider's delete (stop with
+    # destroy_grace_seconds, remove), then create it anew. The gateway gets SIGTERM and its grace:
+    # it shuts down cleanly (exit 0, its own shutdown lines) well within the grace, not killed.
+    assert step.settings.stop_signal == "SIGTERM"
+    assert step.settings.stop_timeout_s == dev_stack.service(gateway.NAME).stop_grace_s > 0
+    started = time.monotonic()
+    provider.stop_service(step, old_id)
+    took = time.monotonic() - started
+    state = client.api.inspect_container(old_id)["State"]
+    logs = client.containers.get(old_id).logs().decode(errors="replace")
+    assert state["ExitCode"] == 0 and not state["OOMKilled"], (state, logs[-2000:])
+    assert "Received SIGTERM, shutting down..." in logs and "Shutdown complete." in logs, logs[-2000:]
+    assert took < step.settings.stop_timeout_s, took
+    provider.remove_service(old_id)
+    new_id = runner(client, dev_stack).run_service(step)
     dev_stack.containers[gateway.NAME] = new_id
     assert new_id != old_id
     # The key lives in auth.db on the data volume; the new container's start extends the same chain.
@@ -335,3 +351,53 @@ def test_scrape_credential_goes_through_the_metrics_auth_container(
     )
     reached = [line for line in gateway_log.logs().splitlines() if b"engine-refused" in line]
     assert reached == [], f"metrics-auth forwarded: {reached}"
+
+
+def test_nobody_silences_alerts_without_the_credential(client: docker.DockerClient, dev_stack: RunningStack) -> None:
+    """Alertmanager's API wants its web credential from the host (its published port) and from the
+    stack network (any container: here the gateway's); with it a silence is accepted. Prometheus'
+    admin API is off from both."""
+    am = f"http://127.0.0.1:{dev_stack.port('alertmanager')}"
+    now = time.time()
+    silence = {
+        "matchers": [{"name": "alertname", "value": "Watchdog", "isRegex": False}],
+        "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 300)),
+        "createdBy": "engine-test",
+        "comment": "must be refused without the credential",
+    }
+    password = dev_stack.secrets[web_auth.PASSWORD_KEY]
+    assert session().post(f"{am}/api/v2/silences", json=silence, timeout=10).status_code == 401
+    assert get(f"{am}/api/v2/silences").status_code == 401
+    # From the stack network, by the service name, as any container of the stack would.
+    gateway_id = dev_stack.containers[gateway.NAME]
+    post = (
+        "wget",
+        "-q",
+        "-S",
+        "-O",
+        "-",
+        "--header",
+        "Content-Type: application/json",
+        "--post-data",
+        json.dumps(silence),
+    )
+    code, out = run_in(client, gateway_id, *post, "http://alertmanager:9093/api/v2/silences")
+    assert code != 0 and "401 Unauthorized" in out, out
+    code, out = run_in(client, gateway_id, "wget", "-q", "-S", "-O", "-", "http://alertmanager:9093/api/v2/silences")
+    assert code != 0 and "401" in out, out
+    listed = get(f"{am}/api/v2/silences", auth=(web_auth.USER, password))
+    assert listed.status_code == 200 and listed.json() == [], listed.text
+    # With the credential: accepted.
+    made = session().post(f"{am}/api/v2/silences", json=silence, auth=(web_auth.USER, password), timeout=10)
+    assert made.status_code == 200, made.text
+    session().delete(f"{am}/api/v2/silence/{made.json()['silenceID']}", auth=(web_auth.USER, password), timeout=10)
+    # Prometheus: admin API off, from the host and from the stack network.
+    prom = f"http://127.0.0.1:{dev_stack.port('prometheus')}"
+    snapshot = session().post(f"{prom}/api/v1/admin/tsdb/snapshot", timeout=10)
+    assert snapshot.status_code == 500 and "admin APIs disabled" in snapshot.text, snapshot.text
+    assert session().post(f"{prom}/-/quit", timeout=10).status_code == 403
+    code, out = run_in(
+        client, gateway_id, "wget", "-q", "-S", "-O", "-", "--post-data", "", "http://prometheus:9090/-/quit"
+    )
+    assert code != 0 and "403" in out, out

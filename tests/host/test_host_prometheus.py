@@ -18,6 +18,8 @@ from infra.settings import Settings
 from infra.settings.secrets import METRICS_TOKEN
 from infra.stack import build_stack
 from infra.stack.prometheus import scrape_targets
+from infra.stack.spec import fill_secrets
+from tests.support import localize
 from tests.support.settings import settings_of
 
 PROM_DIR = host_prometheus.PREFIX + host_prometheus.DIR
@@ -58,7 +60,12 @@ def test_host_config_passes_promtool(token: bool, tmp_path: Path) -> None:
     assert set(jobs) == {"gateway", "prometheus", "alertmanager", host_prometheus.NODE_EXPORTER_JOB}
     # No credential in Prometheus at all: with a token it scrapes the metrics-auth unit on loopback.
     assert "authorization" not in jobs["gateway"]
-    assert not (tmp_path / "secrets").exists()
+    # Its one secret file: Alertmanager's web password, a placeholder until the operator fills it.
+    assert [p.name for p in (tmp_path / "secrets").iterdir()] == ["alertmanager-password"]
+    assert (tmp_path / "secrets/alertmanager-password").read_text() == "<secret:alertmanagerPassword>\n"
+    assert doc["alerting"]["alertmanagers"][0]["basic_auth"]["password_file"] == (
+        "/etc/prometheus/secrets/alertmanager-password"
+    )
     [gateway_target] = jobs["gateway"]["static_configs"][0]["targets"]
     s = settings({}, token)
     assert gateway_target == (f"127.0.0.1:{s.metrics_auth_port}" if token else f"127.0.0.1:{s.gateway_port}")
@@ -100,3 +107,19 @@ def test_same_globals_and_rules_as_the_container_config() -> None:
     host = host_prometheus.prometheus_config(s, spec)
     container = prometheus.prometheus_config(s, scrape_targets(spec.long_running()))
     assert host["global"] == container["global"] and host["rule_files"] == container["rule_files"]
+
+
+def test_debian_alertmanager_gets_the_web_config_promtool_accepts_once_filled(tmp_path: Path) -> None:
+    files = artefacts(settings({}, True))
+    defaults = files[f"host/{host_prometheus.ALERTMANAGER_DEFAULTS}"]
+    assert f"--web.config.file={host_prometheus.ALERTMANAGER_WEB_CONFIG_INSTALLED}" in defaults
+    rendered = files[f"host/{host_prometheus.ALERTMANAGER_WEB_CONFIG}"]
+    assert "<secret:alertmanagerPasswordHash>" in rendered and "$2" not in rendered
+    web = tmp_path / "web.yml"
+    web.write_text(rendered)
+    check = ["promtool", "check", "web-config", str(web)]
+    # As rendered (a placeholder) promtool refuses it; with a bcrypt hash filled in it passes.
+    assert subprocess.run(check, capture_output=True, text=True, timeout=30, check=False).returncode != 0
+    web.write_text(fill_secrets(rendered, {"alertmanagerPasswordHash": localize.bcrypt_hash("a-password")}))
+    done = subprocess.run(check, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0 and "SUCCESS" in done.stderr, done.stdout + done.stderr

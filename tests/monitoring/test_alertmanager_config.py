@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.monitoring import alertmanager
+from infra.monitoring import alertmanager, web_auth
 from infra.settings import SettingsError, load_stack
+from infra.stack import alertmanager as alertmanager_service
 from infra.stack import build_stack
 from infra.stack.spec import SecretRef, fill_secrets
+from tests.support import localize
 from tests.support.render import alertmanager_file, render_into
 from tests.support.settings import settings_of
 
@@ -163,10 +165,13 @@ def test_secrets_reach_alertmanager_as_files_or_a_secret_config() -> None:
         "/etc/alertmanager/secrets/slack-url": "alertSlackUrl",
         "/etc/alertmanager/secrets/email-password": "alertEmailPassword",
         "/etc/alertmanager/secrets/pagerduty-key": "alertPagerdutyKey",
+        # Its own web password, for its healthcheck (infra/monitoring/web_auth.py).
+        "/etc/alertmanager/secrets/alertmanager-password": "alertmanagerPassword",
     }
-    [config] = service.files
+    config, web = service.files
     assert set(config.secrets) == {SecretRef("alertWebhookUrl"), SecretRef("alertHeartbeatUrl")}
-    assert service.secret_refs() == set(ALL_RECEIVER_SECRETS)
+    assert web.secrets == (SecretRef("alertmanagerPasswordHash"),)
+    assert service.secret_refs() == set(ALL_RECEIVER_SECRETS) | {"alertmanagerPassword", "alertmanagerPasswordHash"}
     assert "--cluster.listen-address=" in service.command
 
 
@@ -181,4 +186,27 @@ def test_render_with_every_receiver_shows_placeholders_only(tmp_path: Path) -> N
         "<secret:alertSlackUrl>",
         "<secret:alertEmailPassword>",
         "<secret:alertPagerdutyKey>",
+        "<secret:alertmanagerPassword>",
     }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_rendered_web_config_passes_promtool_once_the_hash_is_filled(stack: str, tmp_path: Path) -> None:
+    """Alertmanager's --web.config.file as rendered: basic auth for one user whose hash is a
+    placeholder (promtool refuses it), filled at deploy with a bcrypt hash (promtool accepts it)."""
+    out = render_into(load_stack(stack), tmp_path / "out")
+    web = alertmanager_file(out).parent / web_auth.WEB_CONFIG_NAME
+    rendered = web.read_text()
+    assert yaml.safe_load(rendered) == {"basic_auth_users": {"friday": "<secret:alertmanagerPasswordHash>"}}
+    check = ["promtool", "check", "web-config", str(web)]
+    assert subprocess.run(check, capture_output=True, text=True, timeout=30, check=False).returncode != 0
+    web.write_text(fill_secrets(rendered, {web_auth.HASH_KEY: localize.bcrypt_hash("a-password")}))
+    done = subprocess.run(check, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0 and "SUCCESS" in done.stderr, done.stdout + done.stderr
+    service = json.loads((out / "services/alertmanager.json").read_text())
+    assert f"--web.config.file={web_auth_path()}" in service["command"]
+    assert amtool("check-config", str(alertmanager_file(out))).returncode == 0
+
+
+def web_auth_path() -> str:
+    return alertmanager_service.WEB_CONFIG_PATH

@@ -82,8 +82,13 @@ def test_with_a_token_the_gateway_job_scrapes_the_metrics_auth_proxy_and_holds_n
     # Prometheus holds no key at all: the proxy adds X-API-Key (never Bearer, which the gateway
     # checks as a JWT only), so nothing in any Prometheus version's config is needed for it.
     assert all("authorization" not in job for job in jobs.values())
-    assert build_stack(settings).service("prometheus").secret_files == ()
-    assert not (prometheus_dir(out) / "secrets").exists()
+    # Its one secret is Alertmanager's web password (posting alerts, scraping Alertmanager).
+    [secret] = build_stack(settings).service("prometheus").secret_files
+    assert secret.secret.key == "alertmanagerPassword"
+    assert [j for j, job in jobs.items() if "basic_auth" in job] == ["alertmanager"]
+    assert jobs["alertmanager"]["basic_auth"] == {"username": "friday", "password_file": secret.path}
+    # render_into puts a placeholder where each secret file goes (promtool wants the file to exist).
+    assert sorted(p.name for p in (prometheus_dir(out) / "secrets").iterdir()) == ["alertmanager-password"]
     assert check_config(prometheus_dir(out)).returncode == 0
 
 
@@ -133,7 +138,11 @@ def test_external_labels_intervals_and_alerting() -> None:
         "external_labels": {"stack": "eu1", "environment": "staging"},
     }
     assert config["alerting"]["alertmanagers"] == [
-        {"api_version": "v2", "static_configs": [{"targets": ["alertmanager:9093"]}]}
+        {
+            "api_version": "v2",
+            "basic_auth": {"username": "friday", "password_file": "/etc/prometheus/secrets/alertmanager-password"},
+            "static_configs": [{"targets": ["alertmanager:9093"]}],
+        }
     ]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from infra.monitoring import remote_write
+from infra.monitoring.prometheus import ALERTMANAGER_PASSWORD_FILE
 from infra.preflight import secret_value_problems
 from infra.settings import missing_required_secrets
 from infra.settings.remote_write import CREDENTIALS_KEY, QUEUE_DEFAULTS, credential_key
@@ -82,7 +83,8 @@ def test_credentials_are_files_of_their_own_never_inline(rendered: Path) -> None
     for inline in ("password:", "credentials:", "bearer_token:", "<secret:"):
         assert inline not in text
     doc = json.loads((rendered / "services/prometheus.json").read_text())
-    files = {f["path"]: f for f in doc["secret_files"]}
+    # Besides Alertmanager's web password (infra/monitoring/web_auth.py), one file per target with auth.
+    files = {f["path"]: f for f in doc["secret_files"] if f["path"] != ALERTMANAGER_PASSWORD_FILE}
     assert set(files) == {"/etc/prometheus/remote-write/mimir", "/etc/prometheus/remote-write/vm"}
     assert files["/etc/prometheus/remote-write/mimir"]["content"] == placeholder(credential_key("mimir"))
     assert {f["mode"] for f in files.values()} == {"0400"}
@@ -101,7 +103,7 @@ def test_without_targets_there_is_no_remote_write(tmp_path: Path) -> None:
     out = render_into(settings_of({}), tmp_path / "out")
     assert "remote_write" not in load_yaml(prometheus_dir(out) / "prometheus.yml")
     doc = json.loads((out / "services/prometheus.json").read_text())
-    assert doc["secret_files"] == []
+    assert [f["path"] for f in doc["secret_files"]] == [ALERTMANAGER_PASSWORD_FILE]
 
 
 def test_the_entry_names_its_credential_file_relative_to_the_config() -> None:

@@ -77,7 +77,14 @@ def test_provisioning_and_dashboards_are_uploaded_into_the_config_volume() -> No
 def test_admin_password_is_generated_and_uploaded_as_a_secret_file() -> None:
     def check(rec: Recorder, _: Any) -> None:
         upload = uploads_by_path(rec)[grafana.ADMIN_PASSWORD_PATH]
-        assert upload["permissions"] == "0400" and upload["owner"] == "472" and upload["group"] == "0"
+        # No owner in the upload (the provider's tar sets none): config-init gives the file to Grafana.
+        assert upload["permissions"] == "0400" and "owner" not in upload and "group" not in upload
+        init = rec.named("friday-dev-grafana-config-init").inputs
+        assert init["capabilities"] == {"drops": ["ALL"], "adds": ["CHOWN"]}
+        script = init["command"][2]
+        assert init["command"][:2] == ["sh", "-c"]
+        assert f"chmod 0400 {grafana.ADMIN_PASSWORD_PATH} && chown 472:0 {grafana.ADMIN_PASSWORD_PATH}" in script
+        assert f"chmod 0400 {grafana.SECRET_KEY_PATH} && chown 472:0 {grafana.SECRET_KEY_PATH}" in script
         # The engine marks the whole uploads input secret because one upload is.
         assert delivered(rec, "grafana")[SECRET_SIG] == SECRET_MARK, "the password upload must be a secret"
         assert upload["content"].startswith("generated-friday-grafanaAdminPassword")

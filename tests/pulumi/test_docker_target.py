@@ -79,7 +79,9 @@ def test_config_file_is_delivered_through_a_config_volume() -> None:
         init = rec.named("friday-dev-gateway-config-init").inputs
         [upload] = init["uploads"]
         assert upload["file"] == gateway.CONFIG_PATH
-        assert (upload["owner"], upload["group"], upload["permissions"]) == ("0", "0", "0444")
+        assert upload["permissions"] == "0444" and "owner" not in upload and "group" not in upload
+        # Nothing changes owner: the init step only prunes, with no capability at all.
+        assert init["command"][0] == "find" and init["capabilities"] == {"drops": ["ALL"]}
         config = yaml.safe_load(upload["content"])
         assert config["core"]["dataDir"] == gateway.DATA_DIR
         assert config["gateway"]["host"] == "0.0.0.0"
@@ -163,6 +165,7 @@ def test_missing_secrets_are_generated_and_stay_secret() -> None:
             "friday-adminPassword",
             "friday-grafanaAdminPassword",
             "friday-grafanaSecretKey",
+            "friday-alertmanagerPassword",
         }
         for r in rec.of_type(PASSWORD):
             assert r.inputs["special"] is False and r.inputs["length"] >= 32
@@ -185,6 +188,8 @@ def test_given_secrets_are_used_not_generated() -> None:
             "friday-encryptionKey",
             "friday-grafanaAdminPassword",
             "friday-grafanaSecretKey",
+            # Always generated: its bcrypt hash is made from it at deploy.
+            "friday-alertmanagerPassword",
         }
         envs = gateway_inputs(rec)["envs"]
         values = dict(e.split("=", 1) for e in envs["value"])

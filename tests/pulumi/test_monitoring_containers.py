@@ -39,14 +39,20 @@ def test_monitoring_containers_are_hardened_pinned_and_on_loopback() -> None:
             assert c["capabilities"] == {"drops": ["ALL"]}
             assert c["securityOpts"] == ["no-new-privileges"]
             assert c["ports"] == [{"internal": port, "external": port, "ip": "127.0.0.1", "protocol": "tcp"}]
-            assert c["healthcheck"]["tests"] == [
-                "CMD",
-                "wget",
-                "-q",
-                "-O",
-                "/dev/null",
-                f"http://127.0.0.1:{port}/-/healthy",
-            ]
+            if name == "prometheus":
+                assert c["healthcheck"]["tests"] == [
+                    "CMD",
+                    "wget",
+                    "-q",
+                    "-O",
+                    "/dev/null",
+                    f"http://127.0.0.1:{port}/-/healthy",
+                ]
+            else:
+                # Every Alertmanager path wants the credential: read from its file at each check.
+                password = "/etc/alertmanager/secrets/alertmanager-password"
+                url = f"http://friday:$(cat {password})@127.0.0.1:{port}/-/healthy"
+                assert c["healthcheck"]["tests"] == ["CMD", "sh", "-c", f'exec wget -q -O /dev/null "{url}"']
             assert c["logOpts"] == {"max-size": "10m", "max-file": "5"}
             assert c["memory"] == c["memorySwap"] and c["memory"] > 0
             init = rec.named(f"friday-dev-{name}-data-init").inputs
@@ -68,9 +74,12 @@ def test_prometheus_gets_config_and_rules_and_the_metrics_auth_proxy_gets_the_to
             name = rel.rsplit("/", 1)[-1]
             assert files[f"/etc/prometheus/rules/{name}"]["content"] == (REPO_ROOT / rel).read_text()
         assert "vector(1536)" in files["/etc/prometheus/rules/stack-constants.yml"]["content"]
-        # Prometheus holds no credential: it scrapes the metrics-auth proxy.
+        # Prometheus holds no gateway credential: it scrapes the metrics-auth proxy. Its one
+        # secret file is Alertmanager's web password.
         assert "- metrics-auth:9480" in files["/etc/prometheus/prometheus.yml"]["content"]
-        assert not any(path.startswith("/etc/prometheus/secrets/") for path in files)
+        assert [p for p in files if p.startswith("/etc/prometheus/secrets/")] == [
+            "/etc/prometheus/secrets/alertmanager-password"
+        ]
         assert all(TOKEN not in str(upload["content"]) for upload in files.values())
         mounts = {v["containerPath"]: v["volumeName"] for v in c["volumes"]}
         assert mounts == {
@@ -103,7 +112,9 @@ def test_alertmanager_config_is_filled_with_the_webhook_url_as_a_secret() -> Non
         text = config["content"]
         assert f'url: "{WEBHOOK}"' in text
         assert "<secret:alert" not in text
-        assert (config["permissions"], config["owner"]) == ("0400", "65534")
+        assert config["permissions"] == "0400" and "owner" not in config
+        init = inputs(rec, "alertmanager-config-init")["command"]
+        assert "chown 65534:65534 /etc/alertmanager/alertmanager.yml" in init[2]
         slack = files["/etc/alertmanager/secrets/slack-url"]
         assert slack["content"] == SLACK
         assert "--cluster.listen-address=" in inputs(rec, "alertmanager")["command"]
@@ -118,7 +129,8 @@ def test_alertmanager_config_is_filled_with_the_webhook_url_as_a_secret() -> Non
 def test_alertmanager_config_without_secrets_is_a_plain_upload() -> None:
     def check(rec: Recorder, _: Any) -> None:
         config = uploads(rec, "alertmanager")["/etc/alertmanager/alertmanager.yml"]
-        assert not uploads_are_secret(rec, "alertmanager")
+        # Secret uploads anyway: the web config (the hash) and the password file are among them.
+        assert uploads_are_secret(rec, "alertmanager")
         assert "receiver: heartbeat" in config["content"]
         assert config["permissions"] == "0444"
 

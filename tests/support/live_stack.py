@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ import requests
 import yaml
 
 from infra import render
-from infra.monitoring import endpoints
+from infra.monitoring import endpoints, web_auth
 from infra.settings import Settings
 from infra.settings.base import duration_seconds
 from infra.stack import backup, metrics_auth
@@ -131,6 +132,10 @@ class LiveStack:
     logs_of: tuple[Path, ...]
     # The `for` the rendered rule had, where a test asked for a shorter one.
     original_for: str | None = None
+    # Alertmanager wants its web credential on every path (infra/monitoring/web_auth.py):
+    # `alertmanager` above carries it in the URL; this is the same address without it.
+    alertmanager_bare: str = ""
+    alertmanager_password: str = ""
 
     def logs(self) -> str:
         return "\n".join([*(log_tail(p) for p in self.logs_of), self.receiver.summary()])
@@ -202,6 +207,10 @@ def live_stack(
     jobs = frozenset(j["job_name"] for j in yaml.safe_load(prom_config.read_text())["scrape_configs"])
     original_for = _shorten(prom_config.parent / "rules", shorten) if shorten else None
     prom_cmd = localize.prometheus_command(out, prom_config, tmp / "prometheus-data", prom_port, test_intervals)
+    # Alertmanager's web password (generated at deploy); Prometheus reads it from its own file.
+    am_password = secrets.token_hex(16)
+    localize.prometheus_password_files(prom_config, am_password)
+    am_web = localize.alertmanager_web_config(out, tmp / "alertmanager-web.yml", am_password)
 
     if data_dir is None:
         # The double keeps no databases: the seven of the gateway (WAL mode, empty tables) to copy.
@@ -222,7 +231,7 @@ def live_stack(
                 test_intervals,
             )
         )
-        am_cmd = localize.alertmanager_command(out, am_file, tmp / "alertmanager-data", am_port)
+        am_cmd = localize.alertmanager_command(out, am_file, tmp / "alertmanager-data", am_port, am_web)
         with (
             process(auth_cmd, auth_log, env=auth_env),
             process([binary("prometheus-alertmanager", "alertmanager"), *am_cmd], am_log),
@@ -233,12 +242,14 @@ def live_stack(
                 settings,
                 out,
                 f"http://127.0.0.1:{prom_port}",
-                f"http://127.0.0.1:{am_port}",
+                f"http://{web_auth.USER}:{am_password}@127.0.0.1:{am_port}",
                 f"http://127.0.0.1:{backup_port}",
                 jobs,
                 receiver,
                 (prom_log, am_log, backup_log, auth_log),
                 original_for,
+                alertmanager_bare=f"http://127.0.0.1:{am_port}",
+                alertmanager_password=am_password,
             )
             for what, url in (
                 ("Alertmanager ready", f"{stack.alertmanager}{endpoints.READY_PATH}"),

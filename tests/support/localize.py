@@ -53,6 +53,7 @@ import os
 import pwd
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,11 @@ import yaml
 
 from infra.alerting.rules import dump
 from infra.host import layout
-from infra.monitoring import endpoints
+from infra.monitoring import endpoints, web_auth
 from infra.settings import Settings
 from infra.stack import backup, metrics_auth
 from infra.stack.spec import fill_secrets
+from tests.support.processes import binary
 
 INTERVAL = "1s"
 FOR_OVERRIDE = "5s"
@@ -232,10 +234,14 @@ def alertmanager_config(text: str, secret_values: dict[str, str], shorten: bool 
     return dump(doc)
 
 
-def alertmanager_command(out: Path, config_file: Path, data_dir: Path, port: int) -> list[str]:
+def alertmanager_command(
+    out: Path, config_file: Path, data_dir: Path, port: int, web_config: Path | None = None
+) -> list[str]:
     cmd = rendered_command(out, endpoints.ALERTMANAGER)
     assert "--cluster.listen-address=" in cmd
     cmd = replace_flag(cmd, "--config.file", str(config_file))
+    if web_config is not None:
+        cmd = replace_flag(cmd, "--web.config.file", str(web_config))
     cmd = replace_flag(cmd, "--storage.path", str(data_dir))
     return replace_flag(cmd, "--web.listen-address", f"127.0.0.1:{port}")
 
@@ -307,3 +313,45 @@ def host_gateway_config(text: str, root: Path, port: int) -> str:
     assert "port" in config["gateway"], "the rendered gateway.yaml names no gateway.port"
     config["gateway"]["port"] = port
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def bcrypt_hash(password: str) -> str:
+    """A bcrypt hash of password, made by Caddy's `hash-password` (Debian's caddy, which the live
+    tests run anyway); at deploy pulumi-random's RandomPassword makes it (`bcryptHash`)."""
+    done = subprocess.run(
+        [binary("caddy"), "hash-password", "--algorithm", "bcrypt", "--plaintext", password],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    hashed = done.stdout.strip().splitlines()[-1]
+    assert hashed.startswith("$2"), done.stdout
+    return hashed
+
+
+def alertmanager_web_config(out: Path, dest: Path, password: str) -> Path:
+    """The rendered web config with the password's bcrypt hash filled in (0400, as delivered)."""
+    rendered = rendered_files(out, endpoints.ALERTMANAGER, endpoints.ALERTMANAGER_CONFIG_DIR) / web_auth.WEB_CONFIG_NAME
+    dest.write_text(fill_secrets(rendered.read_text(), {web_auth.HASH_KEY: bcrypt_hash(password)}))
+    dest.chmod(0o400)
+    return dest
+
+
+def prometheus_password_files(config_file: Path, password: str) -> None:
+    """Write Alertmanager's password beside the localized prometheus.yml and point every
+    `password_file` of the rendered config (alerting, scrapes) at it."""
+    folder = config_file.parent
+    config = yaml.safe_load(config_file.read_text())
+    rendered_prefix = f"{endpoints.PROMETHEUS_CONFIG_DIR}/"
+    blocks = [am.get("basic_auth") for am in config["alerting"]["alertmanagers"]]
+    blocks += [job.get("basic_auth") for job in config["scrape_configs"]]
+    for block in blocks:
+        if block is None:
+            continue
+        path = folder / block["password_file"].removeprefix(rendered_prefix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(password)
+        path.chmod(0o400)
+        block["password_file"] = str(path)
+    config_file.write_text(yaml.safe_dump(config))

@@ -37,6 +37,8 @@ class Recorder(pulumi.runtime.Mocks):
             outputs["imageId"] = f"sha256:{args.name}"
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = f"generated-{args.name}-" + "x" * 40
+            # The provider's bcrypt of result (a stand-in marked as derived from it).
+            outputs["bcryptHash"] = f"$2a$10$bcrypt-of-generated-{args.name}"
         if args.typ == "tls:index/privateKey:PrivateKey":
             outputs["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----generated-{args.name}"
         if args.typ == "tls:index/selfSignedCert:SelfSignedCert":

@@ -30,7 +30,12 @@ def test_render_writes_grafana_provisioning_and_dashboards(stack: str, anonymous
     assert service["secret_files"] == [
         {"path": grafana.ADMIN_PASSWORD_PATH, "mode": "0400", "content": "<secret:grafanaAdminPassword>"},
         {"path": grafana.SECRET_KEY_PATH, "mode": "0400", "content": "<secret:grafanaSecretKey>"},
+        {"path": grafana.ALERTMANAGER_PASSWORD_PATH, "mode": "0400", "content": "<secret:alertmanagerPassword>"},
     ]
+    # The Alertmanager datasource reads that password from its file; the provisioning holds no secret.
+    [am] = [d for d in sources["datasources"] if d["uid"] == "friday-alertmanager"]
+    assert (am["basicAuth"], am["basicAuthUser"]) == (True, "friday")
+    assert am["secureJsonData"] == {"basicAuthPassword": f"$__file{{{grafana.ALERTMANAGER_PASSWORD_PATH}}}"}
     assert service["env"]["GF_AUTH_ANONYMOUS_ENABLED"] == anonymous
     assert (service["uid"], service["gid"]) == (472, 0)
     assert not (rendered / "secrets").exists(), "the password file is never rendered"

@@ -114,6 +114,7 @@ def test_admin_password_comes_from_a_secret_file() -> None:
     assert svc.secret_files == (
         SecretFile(grafana.ADMIN_PASSWORD_PATH, SecretRef("grafanaAdminPassword")),
         SecretFile(grafana.SECRET_KEY_PATH, SecretRef("grafanaSecretKey")),
+        SecretFile(grafana.ALERTMANAGER_PASSWORD_PATH, SecretRef("alertmanagerPassword")),
     )
     assert svc.env["GF_SECURITY_ADMIN_PASSWORD__FILE"] == grafana.ADMIN_PASSWORD_PATH
     # Grafana's own secret_key, not the default published in its source.

@@ -10,10 +10,15 @@ the plan works:
 2. with `networks_advanced`: disconnect from the default `bridge` network, then connect to
    each listed network with its aliases;
 3. for each `uploads` entry: a tar archive holding one file, named by its full path, with the
-   entry's mode (and owner/group as numeric ids), extracted by
+   entry's mode and no owner (uid/gid 0: the 4.x provider's tar header sets none), extracted by
    `PUT /containers/{id}/archive?path=/` (CopyToContainer to "/"): always at `/`;
 4. ContainerStart; then with `attach` wait for the container to exit, with `wait` poll until
    its health is `healthy`, bounded by `wait_timeout`.
+
+Its delete function (resourceDockerContainerDelete), what a replacement (delete-before-replace,
+fixed names) and `pulumi destroy` run, is mirrored by `Provider.delete_service`: unless `attach`,
+ContainerStop with `destroy_grace_seconds` as the timeout (0 when unset: the engine sends the stop
+signal and kills at once), then ContainerRemove with force, then wait until it is gone.
 
 The suite sends exactly the plan's values; what it changes is listed in `Deviations`.
 """
@@ -71,12 +76,14 @@ def _seconds(text: str) -> int:
 
 
 def archive(upload: Upload, content: str) -> bytes:
-    """The provider's one-file tar: the member is named by the file's full path."""
+    """The provider's one-file tar: the member is named by the file's full path, and its header
+    holds what the provider's sets (name, mode, size, mtime) and nothing else: uid and gid 0 and
+    no user or group name, as Go's tar.Header leaves them unset (`upload.owner` is not sent)."""
     data = content.encode()
     info = tarfile.TarInfo(upload.file)
     info.size = len(data)
     info.mode = int(upload.permissions, 8)
-    info.uid, info.gid = upload.owner, upload.group
+    info.uid, info.gid, info.uname, info.gname = 0, 0, "", ""
     info.mtime = int(time.time())
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
@@ -195,6 +202,25 @@ class Provider:
 
     def start_service(self, container_id: str) -> None:
         self.api.start(container_id)
+
+    def stop_service(self, step: ServiceContainer, container_id: str) -> None:
+        """The delete function's first half: ContainerStop with `destroy_grace_seconds`, the
+        value infra/targets/docker.py gives it (the service's stop grace)."""
+        self.api.stop(container_id, timeout=step.settings.stop_timeout_s)
+
+    def remove_service(self, container_id: str) -> None:
+        """The second half: ContainerRemove with force (volumes kept), then wait until it is gone."""
+        self.api.remove_container(container_id, force=True, v=False)
+        deadline = time.monotonic() + ONE_SHOT_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if not self.client.containers.list(all=True, filters={"id": container_id}):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"container {container_id} still there after removal")
+
+    def delete_service(self, step: ServiceContainer, container_id: str) -> None:
+        self.stop_service(step, container_id)
+        self.remove_service(container_id)
 
     def wait_healthy(self, container_id: str, timeout_s: float = docker_map.WAIT_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout_s

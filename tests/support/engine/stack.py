@@ -24,6 +24,7 @@ from typing import Any
 
 import docker
 
+from infra.monitoring import web_auth
 from infra.settings import Settings
 from infra.settings.load import RawConfig, read_stack_file, stack_file, validate
 from infra.settings.secrets import PROXY_TLS_KEYS
@@ -31,7 +32,7 @@ from infra.stack import build_stack, gateway
 from infra.stack.spec import SecretRef, Service, StackSpec
 from infra.targets import docker_map, docker_plan
 from infra.targets.docker_plan import DockerPlan, OneShot, ServiceContainer, Upload
-from tests.support import real_gateway
+from tests.support import localize, real_gateway
 from tests.support.engine.images import LEFT_OUT
 from tests.support.engine.provider import Deviations, Provider, run_prefix
 from tests.support.processes import free_port
@@ -67,6 +68,10 @@ def engine_settings(run_id: str, variant: str, plain: Mapping[str, Any]) -> Sett
 def secret_values(spec: StackSpec, tls_dir: Path, server_name: str) -> dict[str, str]:
     """Random values for the stack's secrets, but metricsToken: the gateway makes that one (ADMIN_KEY_STEP)."""
     values = {key: random_secrets.token_urlsafe(32) for key in spec.secret_keys() if key != METRICS_KEY}
+    if web_auth.PASSWORD_KEY in values:
+        # As pulumi-random makes them: letters and digits, and the bcrypt hash of that password.
+        values[web_auth.PASSWORD_KEY] = random_secrets.token_hex(16)
+        values[web_auth.HASH_KEY] = localize.bcrypt_hash(values[web_auth.PASSWORD_KEY])
     if set(PROXY_TLS_KEYS) & set(values):
         cert = self_signed(tls_dir, server_name)
         values[PROXY_TLS_KEYS[0]] = cert.cert.read_text()
