@@ -16,19 +16,12 @@ from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.dashboards.files import DASHBOARDS
 from infra.metrics import exporters
 from infra.settings import load_stack
-from tests.support.alerts import ALERTS_DIR, alert_rules, committed_rules
+from tests.support.alerts import ALERTS_DIR, alert_rules, committed_rules, promtool
 from tests.support.paths import REPO_ROOT
 from tests.support.settings import settings_of
 
 TESTS_DIR = ALERTS_DIR / "tests"
 TROUBLESHOOTING = REPO_ROOT / rules.RUNBOOK_DOC
-PROMTOOL_TIMEOUT = 60
-
-
-def promtool(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["promtool", *args], cwd=cwd, capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT, check=False
-    )
 
 
 def test_rule_files_are_the_generated_ones() -> None:

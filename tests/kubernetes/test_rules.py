@@ -16,6 +16,7 @@ import yaml
 from infra.settings import Settings
 from infra.targets.kubernetes_map import monitoring
 from infra.targets.kubernetes_map.rules import scope
+from tests.support import alerts as alerts_support
 from tests.support.kubernetes import KUBE_BASE, variant_settings
 from tests.support.paths import REPO_ROOT
 from tests.support.settings import settings_of
@@ -26,7 +27,7 @@ CONSTANTS_GROUP = "friday-stack-constants"
 
 
 def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["promtool", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    return alerts_support.promtool(*args, cwd=cwd)
 
 
 def write_rules(root: Path, *, constants: bool = False) -> Path:

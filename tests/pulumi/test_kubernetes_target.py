@@ -3,7 +3,6 @@ secrets only as secret Outputs, protect on the claims, CRDs and charts before cu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from infra.settings import SettingsError
 from infra.stack import build_stack
 from infra.targets.kubernetes import KubernetesStack, logical_name
 from infra.targets.kubernetes_map import install, manifests
+from tests.support.crd_cache import TEST_CRDS, TEST_OPERATOR
 from tests.support.kubernetes import ALL_RECEIVERS, KUBE_BASE
 from tests.support.paths import REPO_ROOT
 from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, resolved_exports
@@ -36,24 +36,6 @@ METRICS_TOKEN = "sk-metrics-admin-key-secret-0123456789"
 BASE = "friday-prod"
 HELM = "kubernetes:helm.sh/v3:Release"
 CRDS = "kubernetes:yaml/v2:ConfigGroup"
-# A release of CRD files made by the tests, so the program's verify-then-apply runs against a cache of
-# known content whatever this machine's cache holds (the real release needs a download for all files).
-TEST_OPERATOR = "0.0.1"
-CRD_HEAD = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
-TEST_CRDS = {"a.yaml": f"{CRD_HEAD}  name: as.example.org\n", "b.yaml": f"{CRD_HEAD}  name: bs.example.org\n"}
-
-
-@pytest.fixture
-def crd_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A cache holding TEST_CRDS, their checksums pinned for TEST_OPERATOR."""
-    monkeypatch.setitem(
-        crd_pins.CHECKSUMS, TEST_OPERATOR, {f: hashlib.sha256(t.encode()).hexdigest() for f, t in TEST_CRDS.items()}
-    )
-    monkeypatch.setenv("FRIDAY_CRD_CACHE", str(tmp_path))
-    (tmp_path / TEST_OPERATOR).mkdir()
-    for file, text in TEST_CRDS.items():
-        (tmp_path / TEST_OPERATOR / file).write_text(text, encoding="utf-8")
-    return tmp_path / TEST_OPERATOR
 
 
 @dataclass

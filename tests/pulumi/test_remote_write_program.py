@@ -5,12 +5,14 @@ secret, and nowhere in prometheus.yml."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from infra.program.main import run
 from infra.targets.kubernetes import KubernetesStack
+from tests.support.crd_cache import TEST_OPERATOR
 from tests.support.kubernetes import KUBE_BASE
 from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, delivered, deploy
 
@@ -36,7 +38,11 @@ def test_each_credential_is_a_secret_file_of_its_own() -> None:
         vm = by_path["/etc/prometheus/remote-write/vm"]
         assert mimir["content"] == PASSWORD and vm["content"] == TOKEN
         assert {mimir["permissions"], vm["permissions"]} == {"0400"}
-        assert mimir["owner"] == "65534"
+        # No owner in the upload (the provider's tar sets none): config-init gives each file to Prometheus.
+        assert "owner" not in mimir and "owner" not in vm
+        script = rec.named("friday-dev-prometheus-config-init").inputs["command"][2]
+        for path in ("/etc/prometheus/remote-write/mimir", "/etc/prometheus/remote-write/vm"):
+            assert f"chmod 0400 {path} && chown 65534:65534 {path}" in script
         config = by_path["/etc/prometheus/prometheus.yml"]["content"]
         assert "password_file: remote-write/mimir" in config
         assert "credentials_file: remote-write/vm" in config
@@ -51,10 +57,16 @@ def test_each_credential_is_a_secret_file_of_its_own() -> None:
     )
 
 
-def test_kubernetes_install_mode_fills_the_remote_write_secret_with_each_targets_entry() -> None:
+def test_kubernetes_install_mode_fills_the_remote_write_secret_with_each_targets_entry(crd_cache: Path) -> None:
     credentials = json.dumps({"mimir": PASSWORD, "vm": TOKEN})
     secrets = {"anthropicApiKey": FAKE_AI_KEY, "remoteWriteCredentials": credentials}
-    recorder = configure("prod", {**KUBE_BASE, "kubernetesMonitoringMode": "install", "remoteWrite": TARGETS}, secrets)
+    plain = {
+        **KUBE_BASE,
+        "kubernetesMonitoringMode": "install",
+        "prometheusOperatorVersion": TEST_OPERATOR,
+        "remoteWrite": TARGETS,
+    }
+    recorder = configure("prod", plain, secrets)
 
     def check(rec: Recorder) -> None:
         [secret] = [
