@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.dashboards import scope
 from infra.dashboards.datasources import PROMETHEUS
 from infra.dashboards.model import substitute
 
@@ -154,6 +155,7 @@ def request(target: Target, end_s: int, range_s: int) -> Request:
         "__interval": prom_duration(interval_ms),
         "__rate_interval": prom_duration(rate_ms),
         "__range": f"{range_s}s",
+        **scope.EVERY_STACK,
     }
     expr = substitute(target.expr, values)
     if target.instant:

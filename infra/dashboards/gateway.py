@@ -32,6 +32,7 @@ from infra.alerting.thresholds import (
     RATE_LIMIT_SPIKE,
     Threshold,
 )
+from infra.dashboards import scope
 from infra.dashboards.datasources import LOKI
 from infra.dashboards.model import (
     Dashboard,
@@ -57,8 +58,8 @@ TASKS_BY_STATUS_NO_DATA = idle_gateway(
 # as instant queries (one value each, cheap whatever the time range). The time series panels read
 # the per-environment aggregates of infra/alerting/recording.py: one line for the environment
 # whatever the number of gateway instances, so a refresh costs the same at 1 or 10 gateways.
-SEL = 'environment=~"$environment", instance=~"$instance"'
-ENV = 'environment=~"$environment"'
+ENV = f'environment=~"$environment", {scope.STACK_MATCHER}'
+SEL = f'{ENV}, instance=~"$instance"'
 
 
 def fleet(rule: rec.RecordingRule) -> str:
@@ -68,10 +69,10 @@ def fleet(rule: rec.RecordingRule) -> str:
 
 # The per-stack recording rule (the memory limit the infrastructure set) wins; the seed's
 # friday_memory_limit_mb is used should a gateway ever expose it and no rule exists.
-LIMIT_MB = f'(max({MEMORY_LIMIT_MB}{{environment=~"$environment"}}) or max(friday_memory_limit_mb{{{SEL}}}))'
+LIMIT_MB = f"(max({MEMORY_LIMIT_MB}{{{ENV}}}) or max(friday_memory_limit_mb{{{SEL}}}))"
 # The stack's daily cost budget (costBudgetUsdDaily), the per-stack constant DailyCostOverBudget uses.
-BUDGET_USD = f'max({COST_BUDGET_USD_DAILY}{{environment=~"$environment"}})'
-SCRAPE_TIMEOUT_S = f'max({GATEWAY_SCRAPE_TIMEOUT_SECONDS}{{environment=~"$environment"}})'
+BUDGET_USD = f"max({COST_BUDGET_USD_DAILY}{{{ENV}}})"
+SCRAPE_TIMEOUT_S = f"max({GATEWAY_SCRAPE_TIMEOUT_SECONDS}{{{ENV}}})"
 # The windows of the alerts' own expressions (panels that draw what an alert judges).
 AUTH_WINDOW = AUTH_BRUTE_FORCE.window
 API_WINDOW = API_ERROR_RATIO.window
@@ -493,7 +494,9 @@ DASHBOARD = Dashboard(
     tags=("friday", "gateway"),
     rows=(OVERVIEW, RESOURCES, TASKS, TOKENS, SECURITY, API, LOGS),
     variables=(
-        Variable("environment", "Environment", "label_values(friday_uptime_seconds, environment)"),
-        Variable("instance", "Instance", 'label_values(friday_uptime_seconds{environment=~"$environment"}, instance)'),
+        Variable(
+            "environment", "Environment", f"label_values(friday_uptime_seconds{{{scope.STACK_MATCHER}}}, environment)"
+        ),
+        Variable("instance", "Instance", f"label_values(friday_uptime_seconds{{{ENV}}}, instance)"),
     ),
 )

@@ -14,7 +14,7 @@ from typing import Any
 import grafanalib.core as gl
 from grafanalib._gen import DashboardEncoder
 
-from infra.dashboards import model
+from infra.dashboards import model, scope
 from infra.dashboards.datasources import QUERIED, Datasource
 from infra.dashboards.links import runbook_link
 
@@ -189,6 +189,8 @@ def build(dashboard: model.Dashboard) -> gl.Dashboard:
         templating=gl.Templating(
             list=[
                 *(_datasource_variable(d) for d in QUERIED if any(q.datasource is d for _, q in dashboard.queries())),
+                # Before the query variables, whose queries use them (infra/dashboards/scope.py).
+                *scope.variables(),
                 *(_variable(v) for v in dashboard.variables),
             ]
         ),
@@ -237,7 +239,7 @@ def document(dashboard: gl.Dashboard) -> dict[str, Any]:
                 # Instant (stat panels) or range, never both: Grafana would run both queries.
                 target["range"] = not target["instant"]
     for variable in doc["templating"]["list"]:
-        if variable["type"] != "datasource":
+        if variable["type"] not in ("datasource", "constant"):
             _drop_none(variable, LEGACY_VARIABLE_KEYS)
     return doc
 

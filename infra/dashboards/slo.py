@@ -17,11 +17,12 @@ from infra.alerting.thresholds import (
     PROBE_FAILING,
     WEBSOCKET_NOT_UPGRADING,
 )
+from infra.dashboards import scope
 from infra.dashboards.model import Dashboard, Panel, Query, Row, Step, Variable, needs_probes
 from infra.metrics.probes import PROBE_HTTPS, PROBE_LABEL
 
 UID = "friday-slo"
-ENV = 'environment=~"$environment"'
+ENV = f'environment=~"$environment", {scope.STACK_MATCHER}'
 DAY = 86400
 
 
@@ -140,5 +141,5 @@ DASHBOARD = Dashboard(
     "and the blackbox probes behind them.",
     tags=("friday", "slo"),
     rows=(SLO_ROW, PROBES),
-    variables=(Variable("environment", "Environment", "label_values(up, environment)"),),
+    variables=(Variable("environment", "Environment", f"label_values(up{{{scope.STACK_MATCHER}}}, environment)"),),
 )

@@ -16,6 +16,7 @@ from infra.alerting.thresholds import (
     Threshold,
 )
 from infra.backup.metrics import KEPT, LAST_SUCCESS, OFFSITE_FAILURES, OFFSITE_LAST_SUCCESS
+from infra.dashboards import scope
 from infra.dashboards.model import Dashboard, NoData, Panel, Query, Row, Step, Variable, needs_service
 
 # Alertmanager's notification counters are recorded only for integrations in use (recording rules).
@@ -23,7 +24,9 @@ AM_NOTIFICATIONS_DATA_ONCE = "a receiver is configured (friday:alertReceivers) a
 
 UID = "friday-stack"
 
-ENV = 'environment=~"$environment"'
+ENV = f'environment=~"$environment", {scope.STACK_MATCHER}'
+# The monitoring components' own series (shared by every stack of a cluster; infra/dashboards/scope.py).
+MONITORING_ENV = f'environment=~"$environment", {scope.MONITORING_MATCHER}'
 _UP_TEXT = {1: ("up", "green"), 0: ("DOWN", "red")}
 # Age of the newest complete backup (the BackupStale expression's numerator) and its limit.
 BACKUP_AGE = f"time() - max({LAST_SUCCESS}{{{ENV}}})"
@@ -50,7 +53,7 @@ def _reload_panel(title: str, metric: str, description: str, alert: Threshold) -
     return Panel(
         title,
         "stat",
-        (Query(f"{metric}{{{ENV}}}", "{{instance}}"),),
+        (Query(f"{metric}{{{MONITORING_ENV}}}", "{{instance}}"),),
         description,
         steps=(Step(None, "red"), Step(1, "green")),
         value_text={1: ("ok", "green"), 0: ("FAILED", "red")},
@@ -155,7 +158,7 @@ ALERTING = Row(
         Panel(
             "Alertmanagers discovered",
             "stat",
-            (Query(f"prometheus_notifications_alertmanagers_discovered{{{ENV}}}", "{{instance}}"),),
+            (Query(f"prometheus_notifications_alertmanagers_discovered{{{MONITORING_ENV}}}", "{{instance}}"),),
             "Alertmanagers Prometheus sends alerts to; 0 means alerts go nowhere.",
             steps=(Step(None, "red"), Step(1, "green")),
         ),
@@ -315,5 +318,5 @@ DASHBOARD = Dashboard(
     "Loki and Alloy.",
     tags=("friday", "monitoring"),
     rows=(TARGETS, PROMETHEUS, ALERTING, BACKUPS, LOGS_PIPELINE),
-    variables=(Variable("environment", "Environment", "label_values(up, environment)"),),
+    variables=(Variable("environment", "Environment", f"label_values(up{{{scope.STACK_MATCHER}}}, environment)"),),
 )

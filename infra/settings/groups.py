@@ -681,7 +681,8 @@ class ProxySettings(SettingsGroup):
         "lets through: nginx limit_req on Docker, ingress-nginx limit-rpm on a login-only Ingress on Kubernetes; "
         "0 turns it off. The gateway counts every login of every client as the proxy's (5 per 15 minutes): "
         "this keeps one client from using them all at once (docs/deployment.md). Caddy has no rate limit: with "
-        "proxyKind caddy this must be 0.",
+        "proxyKind caddy this must be 0; so must it on Kubernetes with another Ingress class than nginx or with "
+        "kubernetesRouting gateway-api (configure it on that controller).",
     )
     proxy_login_rate_limit_burst: Annotated[int, Field(ge=0, le=100)] = Field(
         2, description="Login attempts above proxyLoginRateLimitPerMinute a client may send at once before 429."
@@ -691,7 +692,8 @@ class ProxySettings(SettingsGroup):
         description="Client addresses or networks (comma-separated, e.g. 203.0.113.0/24,2001:db8::/32) the proxy "
         "serves (nginx allow/deny, Caddy remote_ip, ingress-nginx whitelist-source-range); others get 403. "
         "Empty: every client. The gateway cannot tell clients apart behind a proxy: this is its 'private "
-        "clients only' guard.",
+        "clients only' guard. On Kubernetes only with kubernetesIngressClass nginx (refused otherwise: configure it on "
+        "the controller).",
     )
     proxy_nginx_image: ImageRepo = Field(
         "nginxinc/nginx-unprivileged", description="nginx image for proxyKind nginx (runs as uid 101 on port 8080)."

@@ -175,10 +175,15 @@ def _check_kubernetes(settings: Settings) -> None:
         routing.check_gateway_api(
             settings.kubernetes_gateway_name, settings.kubernetes_tls_secret, settings.kubernetes_cert_issuer
         )
-        return
-    if bool(settings.kubernetes_tls_secret) == bool(settings.kubernetes_cert_issuer):
+    elif bool(settings.kubernetes_tls_secret) == bool(settings.kubernetes_cert_issuer):
         raise ValueError(
             f"target = 'kubernetes' needs exactly one of friday:kubernetesTlsSecret (an existing TLS Secret, now "
             f"{settings.kubernetes_tls_secret!r}) and friday:kubernetesCertIssuer (a cert-manager ClusterIssuer, "
             f"now {settings.kubernetes_cert_issuer!r}) for the Ingress certificate"
         )
+    routing.check_proxy_layer(
+        settings.kubernetes_routing,
+        settings.kubernetes_ingress_class,
+        settings.proxy_login_rate_limit_per_minute,
+        settings.proxy_source_allowlist,
+    )

@@ -14,7 +14,7 @@ import yaml
 
 from infra.alerting import recording, rules, thresholds
 from infra.backup import metrics as backup_metrics
-from infra.dashboards import gateway, links, stack
+from infra.dashboards import gateway, links, scope, stack
 from infra.dashboards.datasources import LOKI, PROMETHEUS
 from infra.dashboards.files import DASHBOARDS
 from infra.dashboards.model import Dashboard, not_exposed, substitute
@@ -28,6 +28,7 @@ SAMPLE_VARIABLES = {
     "environment": "test",
     "instance": "127.0.0.1:9",
     "__rate_interval": "1m",
+    **scope.EVERY_STACK,
 }
 
 

@@ -18,7 +18,7 @@ from grafana_foundation_sdk.models import dashboard as sdk_dashboard
 from grafana_foundation_sdk.models.dashboard import Dashboard as SdkDashboard
 from grafanalib._gen import loader
 
-from infra.dashboards import files, grafana
+from infra.dashboards import files, grafana, scope
 from infra.dashboards.datasources import DATASOURCES, QUERIED
 from infra.stack import grafana as grafana_service
 from tests.support.paths import REPO_ROOT
@@ -128,7 +128,8 @@ def test_every_query_names_its_datasource_through_a_datasource_variable(path: Pa
         by_variable(panel["datasource"], panel["title"])
         for target in panel["targets"]:
             by_variable(target["datasource"], panel["title"])
-    for variable in (v for v in doc["templating"]["list"] if v["type"] != "datasource"):
+    # Constants (infra/dashboards/scope.py) query nothing.
+    for variable in (v for v in doc["templating"]["list"] if v["type"] not in ("datasource", "constant")):
         by_variable(variable["datasource"], variable["name"])
     # Left unset, each variable selects the instance's default (or only) datasource of its type.
     assert all(v["current"] == {} for v in doc["templating"]["list"] if v["type"] == "datasource")
@@ -155,8 +156,11 @@ def test_queries_use_only_defined_variables(path: Path) -> None:
 
 def test_template_variables_for_environment_and_instance() -> None:
     gateway = load(REPO_ROOT / "dashboards/gateway.json")
-    variables = {v["name"]: v for v in gateway["templating"]["list"] if v["type"] != "datasource"}
+    variables = {v["name"]: v for v in gateway["templating"]["list"] if v["type"] not in ("datasource", "constant")}
     assert set(variables) == {"environment", "instance"}
+    # The scope constants: hidden, every series in the committed files (infra/dashboards/scope.py).
+    constants = {v["name"]: (v["hide"], v["query"]) for v in gateway["templating"]["list"] if v["type"] == "constant"}
+    assert constants == {name: (2, value) for name, value in scope.EVERY_STACK.items()}
     for v in variables.values():
         assert v["type"] == "query" and v["includeAll"] and v["multi"] and v["allValue"] == ".*"
         assert v["current"]["value"] == ["$__all"]
@@ -166,7 +170,12 @@ def test_template_variables_for_environment_and_instance() -> None:
             if target["datasource"]["type"] == "prometheus":
                 assert '$environment"' in target["expr"], panel["title"]
     stack = load(REPO_ROOT / "dashboards/stack.json")
-    assert [v["name"] for v in stack["templating"]["list"]] == ["datasource", "environment"]
+    assert [v["name"] for v in stack["templating"]["list"]] == [
+        "datasource",
+        scope.STACK,
+        scope.MONITORING,
+        "environment",
+    ]
 
 
 def _lost(ours: Any, theirs: Any, path: str = "") -> list[str]:

@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from infra.alerting import recording
-from infra.dashboards import gateway, slo, stack
+from infra.dashboards import gateway, scope, slo, stack
 from infra.dashboards.datasources import PROMETHEUS
 from infra.dashboards.files import DASHBOARDS
 from infra.dashboards.model import Panel, Query, substitute
@@ -79,7 +79,12 @@ class Live:
 
     def variables(self, environment: str = ALL) -> dict[str, str]:
         # environment: the "All" value (allValue), or a concrete environment.
-        return {"environment": environment, "instance": self.gateway_instance, "__rate_interval": "1m"}
+        return {
+            "environment": environment,
+            "instance": self.gateway_instance,
+            "__rate_interval": "1m",
+            **scope.EVERY_STACK,  # the committed dashboards' values: one stack per Prometheus
+        }
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,8 @@ GATEWAY_API = {
     "kubernetesGatewayName": "public",
     "kubernetesGatewayNamespace": "gateways",
     "kubernetesIngressNamespace": "envoy-gateway-system",
+    # The login limit is the Gateway controller's to configure (settings/routing.py refuses it here).
+    "proxyLoginRateLimitPerMinute": 0,
 }
 
 

@@ -303,7 +303,10 @@ def test_ingress_nginx_limits_logins_per_client_on_a_login_only_ingress() -> Non
     assert "nginx.ingress.kubernetes.io/limit-rpm" not in main["metadata"]["annotations"]
     # Off, or another controller: no login Ingress (docs/deployment.md says what to do there).
     off = settings_of({**KUBE_BASE, "proxyLoginRateLimitPerMinute": 0}, frozenset({"anthropicApiKey"}))
-    traefik = settings_of({**KUBE_BASE, "kubernetesIngressClass": "traefik"}, frozenset({"anthropicApiKey"}))
+    traefik = settings_of(
+        {**KUBE_BASE, "kubernetesIngressClass": "traefik", "proxyLoginRateLimitPerMinute": 0},
+        frozenset({"anthropicApiKey"}),
+    )
     for other in (off, traefik):
         assert [o for o in manifests.objects(other, build_stack(other)) if o["kind"] == "Ingress"] == [
             gateway_objects.ingress(other)

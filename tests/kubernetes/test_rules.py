@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.dashboards import scope as dashboard_scope
 from infra.settings import Settings
 from infra.targets.kubernetes_map import monitoring
 from infra.targets.kubernetes_map.rules import scope
@@ -164,15 +165,22 @@ def _shipped(settings: Settings) -> dict[str, dict[str, Any]]:
     return {k: json.loads(v) for cm in maps for k, v in cm["data"].items()}
 
 
-def test_dashboards_are_the_committed_json_but_for_the_stacks_uid_and_title() -> None:
-    shipped = _shipped(variant_settings("minimal"))
+def test_dashboards_are_the_committed_json_but_for_the_stacks_uid_title_and_namespaces() -> None:
+    settings = variant_settings("minimal")
+    shipped = _shipped(settings)
     on_disk = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in (REPO_ROOT / "dashboards").glob("*.json")}
     assert set(shipped) == {f"{NS}-{name}" for name in on_disk}
     for name, committed in on_disk.items():
         ours = shipped[f"{NS}-{name}"]
         assert ours["uid"].startswith(committed["uid"] + "-") and len(ours["uid"]) <= 40
         assert ours["title"] == f"{committed['title']} ({NS})"
-        assert {**ours, "uid": committed["uid"], "title": committed["title"]} == committed
+        # Its panels select the stack's series (infra/dashboards/scope.py; test_dashboards_per_stack.py).
+        namespaces = {dashboard_scope.STACK: NS, dashboard_scope.MONITORING: settings.kubernetes_monitoring_namespace}
+        assert dashboard_scope.values(ours) == namespaces
+        narrowed = dashboard_scope.narrowed(
+            json.loads(json.dumps(committed)), NS, settings.kubernetes_monitoring_namespace
+        )
+        assert {**ours, "uid": committed["uid"], "title": committed["title"]} == narrowed
 
 
 def test_two_stacks_in_one_cluster_do_not_overwrite_each_others_dashboards() -> None:

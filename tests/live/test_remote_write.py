@@ -30,6 +30,7 @@ import requests
 import yaml
 
 from infra import render
+from infra.dashboards import scope
 from infra.dashboards.datasources import PROMETHEUS
 from infra.dashboards.files import DASHBOARDS
 from infra.dashboards.model import substitute
@@ -220,7 +221,12 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 
 
 def variables(environment: str) -> dict[str, str]:
-    return {"environment": environment, "instance": f"gateway:{GATEWAY_INSTANCE_PORT}", "__rate_interval": "1m"}
+    return {
+        "environment": environment,
+        "instance": f"gateway:{GATEWAY_INSTANCE_PORT}",
+        "__rate_interval": "1m",
+        **scope.EVERY_STACK,
+    }
 
 
 def prometheus_queries() -> list[tuple[str, str, str]]:

@@ -159,6 +159,7 @@ def test_gateway_api_routing_creates_the_rendered_httproute_after_its_namespace_
         "kubernetesCertIssuer": "",
         "kubernetesGatewayName": "public",
         "kubernetesIngressSourceCidrs": "10.20.0.0/24",
+        "proxyLoginRateLimitPerMinute": 0,
     }
     secrets = {"anthropicApiKey": FAKE_AI_KEY}
     objects = expected_objects(plain, secrets)

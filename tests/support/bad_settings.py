@@ -279,6 +279,28 @@ def _cases() -> list[Bad]:
             KUBERNETES + "  friday:kubernetesRouting: gateway-api\n  friday:kubernetesGatewayName: public\n",
             ("friday:kubernetesCertIssuer = 'letsencrypt'", "the Gateway's HTTPS listener does", "leave both empty"),
         ),
+        # The login limit and allowlist exist on Kubernetes only as ingress-nginx annotations (issue 21 item 6).
+        Bad(
+            "login limit with a traefik Ingress",
+            KUBERNETES + "  friday:kubernetesIngressClass: traefik\n",
+            (
+                "friday:proxyLoginRateLimitPerMinute = 1 refused with friday:kubernetesIngressClass = 'traefik'",
+                "silently ignored",
+                "ipAllowList and rateLimit middlewares",
+                "set friday:proxyLoginRateLimitPerMinute = 0",
+            ),
+        ),
+        Bad(
+            "allowlist with gateway-api",
+            "  friday:target: kubernetes\n  friday:kubernetesIngressHost: friday.example.org\n"
+            "  friday:kubernetesRouting: gateway-api\n  friday:kubernetesGatewayName: public\n"
+            "  friday:proxyLoginRateLimitPerMinute: 0\n  friday:proxySourceAllowlist: 203.0.113.0/24\n",
+            (
+                "friday:proxySourceAllowlist = '203.0.113.0/24' refused with friday:kubernetesRouting = 'gateway-api'",
+                "on the Gateway's controller",
+                "friday:proxySourceAllowlist = ''",
+            ),
+        ),
         Bad(
             "routing unknown",
             KUBERNETES + "  friday:kubernetesRouting: httproute\n",

@@ -255,6 +255,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
             "kubernetesTlsSecret": "friday-tls",
             "kubernetesStorageClass": "fast-ssd",
             "kubernetesIngressClass": "traefik",
+            "proxyLoginRateLimitPerMinute": 0,  # Traefik's own middleware (refused here otherwise)
             "kubernetesPrometheusSelector": "release=kps,team=ops",
         },
         RECEIVER_SECRETS | {"anthropicApiKey", "metricsToken"},

@@ -9,7 +9,8 @@ ingress-nginx (kubernetesIngressClass nginx) the stack adds:
   the paths of the Ingress that carries it, so the rest of the API is not limited by it) and
   `limit-burst-multiplier` (ingress-nginx's burst is limit-rpm times it, rounded up here).
 Both are plain annotations, not snippets (ingress-nginx refuses configuration snippets by default).
-Other controllers get neither: docs/deployment.md says what to configure there.
+Other controllers get neither, so settings/routing.py refuses the two settings with them (a silent
+drop would leave the gateway unguarded); docs/deployment.md says what to configure there.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import math
 
 from infra.settings import Settings
 from infra.settings.groups import source_networks
+from infra.settings.routing import NGINX_INGRESS_CLASS
 from infra.stack.proxy_config import LOGIN_PATH
 from infra.targets.kubernetes_map.meta import Manifest
 
@@ -26,7 +28,7 @@ LOGIN_SUFFIX = "login"
 
 
 def applies(settings: Settings) -> bool:
-    return settings.kubernetes_ingress_class == "nginx"
+    return settings.kubernetes_ingress_class == NGINX_INGRESS_CLASS
 
 
 def source_annotations(settings: Settings) -> dict[str, str]:

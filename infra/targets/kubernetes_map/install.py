@@ -31,6 +31,15 @@ KUBE_PROMETHEUS_STACK = "kube-prometheus-stack"
 LOKI = "loki"
 ALLOY = "alloy"
 GRAFANA_ADMIN_SECRET_KEY = "grafanaAdminPassword"
+# The operator's admission webhooks (validate and mutate PrometheusRules, validate AlertmanagerConfigs) are
+# served by the operator pod itself. The stack's custom resources do not wait for the chart (install_order.py),
+# so on the first `pulumi up` they may be created while the operator is still starting, or before the chart's
+# post-install job has put the CA into the webhook configurations: a webhook that fails closed would refuse
+# them. 'Ignore' lets the API server admit them unreviewed then; the rules are checked by promtool and the
+# operator CRDs in the tests instead. Set explicitly: the chart's default ('', Ignore only while its
+# certificate patch job is on) and 'IgnoreOnInstallOnly' (Fail on every upgrade) both can fail closed.
+# Read in kube-prometheus-stack 88.0.0's values and webhook templates (docs/deployment.md).
+WEBHOOK_FAILURE_POLICY = "Ignore"
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,8 @@ def kube_prometheus_stack(settings: Settings) -> Chart:
         "crds": {"enabled": False},
         # node-exporter needs the host's network, PID namespace and paths; clusters usually run one.
         "nodeExporter": {"enabled": False},
+        # Never fail closed while the operator starts (WEBHOOK_FAILURE_POLICY above).
+        "prometheusOperator": {"admissionWebhooks": {"failurePolicy": WEBHOOK_FAILURE_POLICY}},
         "prometheus": {
             "prometheusSpec": {
                 "retention": settings.prometheus_retention_time,

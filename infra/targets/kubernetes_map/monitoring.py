@@ -14,6 +14,7 @@ from typing import Any
 
 from infra.alerting import thresholds
 from infra.dashboards import committed as committed_dashboards
+from infra.dashboards import scope as dashboard_scope
 from infra.monitoring import alertmanager
 from infra.settings import Settings
 from infra.settings.groups import label_pairs
@@ -79,9 +80,10 @@ def prometheus_rule(settings: Settings) -> Manifest:
 def stack_dashboard(settings: Settings, text: str) -> str:
     """A committed dashboard as this stack's own: one Grafana serves every stack of the cluster, so
     the uid (at most 40 characters) gets a short hash of the namespace and the title the namespace
-    (Grafana refuses two dashboards of one title in a folder); the rest is the committed JSON."""
-    doc = json.loads(text)
+    (Grafana refuses two dashboards of one title in a folder), and its panels select the namespace's
+    series only (infra/dashboards/scope.py); the rest is the committed JSON."""
     ns = settings.kubernetes_namespace
+    doc = dashboard_scope.narrowed(json.loads(text), ns, settings.kubernetes_monitoring_namespace)
     doc["uid"] = f"{doc['uid']}-{hashlib.sha256(ns.encode()).hexdigest()[:8]}"
     doc["title"] = f"{doc['title']} ({ns})"
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
