@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 from infra.alerting import recording, rules
+from infra.settings import Settings
 
 
 def committed_rule_paths() -> list[str]:
@@ -26,3 +27,14 @@ def committed_rule_files() -> dict[str, str]:
     """{path relative to the repository root: content} of every static rule file, in the order of
     committed_rule_paths. The same for every stack: generated once per process."""
     return dict(_committed_rule_files())
+
+
+def loads(settings: Settings, path: str) -> bool:
+    """Whether this stack's Prometheus loads a committed rule file: the remote-write rules only where
+    remoteWrite has targets (without them there is no queue and no series to judge)."""
+    return path != rules.REMOTE_WRITE_RULES.path or bool(settings.remote_write)
+
+
+def stack_rule_files(settings: Settings) -> dict[str, str]:
+    """The committed rule files this stack's Prometheus loads, in the order of committed_rule_paths."""
+    return {path: text for path, text in _committed_rule_files() if loads(settings, path)}

@@ -315,6 +315,36 @@ BACKUP_RULES = RuleFile(
     ),
 )
 
+_RW = "remote_name, url"
+_RW_WINDOW = t.REMOTE_WRITE_FAILING.window
+
+# Loaded only by a stack with remote-write targets (committed.stack_rule_files): without them
+# Prometheus has no queue and no series to judge.
+REMOTE_WRITE_RULES = RuleFile(
+    "alerts/remote-write.yml",
+    "friday-remote-write",
+    "Remote write (remoteWrite): every configured target receives the samples, without failures or lag.",
+    (
+        AlertRule(
+            t.REMOTE_WRITE_FAILING,
+            # Failed: refused for good (HTTP 4xx such as a wrong credential; dropped). Retried: a
+            # recoverable error (5xx, 429, connection refused; kept and resent). Behind: the newest
+            # sample sent is older than the newest appended (only once a send ever succeeded).
+            f"sum by ({_RW}) (rate(prometheus_remote_storage_samples_failed_total[{_RW_WINDOW}])) > 0\n"
+            f"or sum by ({_RW}) (rate(prometheus_remote_storage_samples_retried_total[{_RW_WINDOW}])) > 0\n"
+            f"or max by ({_RW}) (\n"
+            "  prometheus_remote_storage_highest_timestamp_in_seconds\n"
+            f"  - ignoring({_RW}) group_right prometheus_remote_storage_queue_highest_sent_timestamp_seconds\n"
+            f") > {_n(t.REMOTE_WRITE_FAILING.value)}\n",
+            "A remote-write target does not get the samples",
+            "Remote write to {{ $labels.remote_name }} ({{ $labels.url }}) has been failing or retrying samples "
+            f"(their rate over {t.in_words(_RW_WINDOW)} above zero), or lagging more than "
+            f"{_n(t.REMOTE_WRITE_FAILING.value)} seconds behind, for {t.REMOTE_WRITE_FAILING.for_}: "
+            "the central store misses this stack's newest series.",
+        ),
+    ),
+)
+
 _WS = "|".join(WEBSOCKET_PROBES)
 
 PROBE_RULES = RuleFile(
@@ -391,7 +421,14 @@ SLO_RULES = RuleFile(
     records=tuple(slo.recording_rules()),
 )
 
-RULE_FILES: tuple[RuleFile, ...] = (GATEWAY_RULES, MONITORING_RULES, BACKUP_RULES, PROBE_RULES, SLO_RULES)
+RULE_FILES: tuple[RuleFile, ...] = (
+    GATEWAY_RULES,
+    MONITORING_RULES,
+    BACKUP_RULES,
+    PROBE_RULES,
+    SLO_RULES,
+    REMOTE_WRITE_RULES,
+)
 ALERTS: tuple[AlertRule, ...] = tuple(r for f in RULE_FILES for r in f.rules)
 
 

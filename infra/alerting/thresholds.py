@@ -109,6 +109,10 @@ BACKUP_STALE = Threshold("BackupStale", 1.0, "10m", "warning")
 # twice the interval plus one) above this. Only where off-host copies are on: the tool exposes the
 # metric only then, so there is no absent() clause.
 BACKUP_OFFSITE_STALE = Threshold("BackupOffsiteStale", 1.0, "10m", "warning")
+# A remote-write target (remoteWrite) failing or falling behind: samples failed or retried (any, for
+# 15 minutes), or the newest sample sent older than the newest sample appended by more than this many
+# seconds. Only stacks with remote-write targets load the rule (Prometheus exposes the series only then).
+REMOTE_WRITE_FAILING = Threshold("RemoteWriteFailing", 120.0, "15m", "warning", window="5m")
 # Always firing: proves the whole path Prometheus -> Alertmanager -> heartbeat receiver works.
 WATCHDOG = Threshold("Watchdog", 1.0, "0m", "none")
 

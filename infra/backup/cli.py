@@ -1,4 +1,4 @@
-"""Command line: backup | verify | restore | list | serve. Exit 0 ok, 1 failed, 2 bad usage."""
+"""Command line: backup | offsite | verify | restore | list | serve. Exit 0 ok, 1 failed, 2 bad usage."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from .core import BackupError, latest_complete, list_backups, restore, verify
+from .core import BackupError, backup_lock, latest_complete, list_backups, restore, verify
 from .metrics import record_offsite
-from .offsite import Keep, Offsite, restore_from_offsite
+from .offsite import Keep, Offsite, restore_from_offsite, send
 from .service import ServeOptions, log, run_once, serve
 
 PROG = "python -m infra.backup"
@@ -85,6 +85,28 @@ def _backup(args: argparse.Namespace) -> int:
     )
     ok, _ = run_once(opts)
     return 0 if ok else 1
+
+
+def _offsite_copy(args: argparse.Namespace) -> int:
+    """The newest complete local backup to the object store, alone (where the copy is a job of its own:
+    Kubernetes), counted in the off-host metrics like the copy after a backup. Holds the backup lock, so
+    no backup prunes the folder being sent."""
+    offsite = _offsite(args)
+    if offsite is None:
+        raise BackupError("offsite needs --offsite-repository")
+    with backup_lock(args.backup_dir):
+        latest = latest_complete(args.backup_dir)
+        if latest is None:
+            record_offsite(args.backup_dir, finished=None)
+            raise BackupError(f"no complete backup in {args.backup_dir} to copy off-host")
+        try:
+            sent = send(latest, offsite, log=log)
+        except BackupError as err:
+            record_offsite(args.backup_dir, finished=None)
+            raise BackupError(f"off-host copy of {latest.name} failed (local backups untouched): {err}") from err
+        record_offsite(args.backup_dir, finished=time.time(), duration=sent.duration)
+    log(f"off-host copy of {latest.name}: snapshot {sent.snapshot} in {sent.duration:.2f}s, {sent.removed} old removed")
+    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -180,6 +202,10 @@ def parser(prog: str = PROG) -> argparse.ArgumentParser:
     s.add_argument("--textfile", type=Path, help="also write the metrics to this .prom file")
     _offsite_args(s, keep=True)
     s.set_defaults(func=_backup)
+
+    s = cmd("offsite", "send the newest complete backup to the off-host repository now")
+    _offsite_args(s, keep=True)
+    s.set_defaults(func=_offsite_copy)
 
     s = cmd("verify", "check a backup: manifest, sizes, sha256, integrity_check")
     s.add_argument("name", nargs="?", help="backup name (default: newest complete)")

@@ -12,6 +12,7 @@ from infra.alerting.thresholds import (
     GATEWAY_DOWN,
     PROMETHEUS_CONFIG_RELOAD_FAILED,
     PROMETHEUS_RULE_FAILURES,
+    REMOTE_WRITE_FAILING,
     TARGET_DOWN,
     Threshold,
 )
@@ -38,6 +39,15 @@ OFFSITE_OFF = NoData(
     "service",
     "Needs off-host copies (friday:backupOffsiteEnabled, docs/backups.md#off-host-copies): empty where they are "
     "off, as in this repository's live dashboard test.",
+)
+# Remote write (RemoteWriteFailing): per target, the samples failed and retried and how far sending lags.
+_RW_WINDOW = REMOTE_WRITE_FAILING.window
+_RW_FAILED = f"rate(prometheus_remote_storage_samples_failed_total{{{MONITORING_ENV}}}[{_RW_WINDOW}])"
+_RW_RETRIED = f"rate(prometheus_remote_storage_samples_retried_total{{{MONITORING_ENV}}}[{_RW_WINDOW}])"
+REMOTE_WRITE_OFF = NoData(
+    "service",
+    "Needs remote-write targets (friday:remoteWrite, docs/monitoring.md#remote-write): empty without them, "
+    "as in this repository's live dashboard test.",
 )
 # Panels reading recording rules (infra/alerting/recording.py) step no finer than their interval.
 MIN_INTERVAL = rec.INTERVAL
@@ -126,6 +136,34 @@ PROMETHEUS = Row(
             alerts=(PROMETHEUS_RULE_FAILURES,),
             min=0,
             min_interval=MIN_INTERVAL,
+        ),
+        Panel(
+            "Remote write failures and lag",
+            "timeseries",
+            (
+                Query(
+                    f"sum by (remote_name) ({_RW_FAILED})",
+                    "failed/s {{remote_name}}",
+                ),
+                Query(
+                    f"sum by (remote_name) ({_RW_RETRIED})",
+                    "retried/s {{remote_name}}",
+                ),
+                Query(
+                    f"max by (remote_name) (prometheus_remote_storage_highest_timestamp_in_seconds{{{MONITORING_ENV}}}"
+                    " - ignoring(remote_name, url) group_right "
+                    f"prometheus_remote_storage_queue_highest_sent_timestamp_seconds{{{MONITORING_ENV}}})",
+                    "seconds behind {{remote_name}}",
+                ),
+            ),
+            "Per remote-write target: samples refused for good (failed) and resent (retried) per second "
+            f"({_RW_WINDOW} rate), and how many seconds the newest sample sent lags the newest appended. "
+            f"RemoteWriteFailing fires after {REMOTE_WRITE_FAILING.for_} of any failed or retried samples or a lag "
+            f"above {REMOTE_WRITE_FAILING.value:g} seconds.",
+            width=12,
+            alerts=(REMOTE_WRITE_FAILING,),
+            min=0,
+            no_data=REMOTE_WRITE_OFF,
         ),
         Panel(
             "Rule group duration",

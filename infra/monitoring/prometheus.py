@@ -23,9 +23,13 @@ CONSTANTS_FILE = "stack-constants.yml"
 ALERTMANAGER_PASSWORD_FILE = f"{endpoints.PROMETHEUS_CONFIG_DIR}/{web_auth.PASSWORD_FILE_NAME}"
 
 
-def rule_file_names() -> list[str]:
-    """Rule files relative to the config folder: the static alerts, then the stack constants."""
-    static = [f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}" for path in committed.committed_rule_paths()]
+def rule_file_names(settings: Settings) -> list[str]:
+    """Rule files relative to the config folder: the static alerts this stack loads, then the stack constants."""
+    static = [
+        f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}"
+        for path in committed.committed_rule_paths()
+        if committed.loads(settings, path)
+    ]
     return [*static, f"{RULES_DIR}/{CONSTANTS_FILE}"]
 
 
@@ -78,7 +82,7 @@ def prometheus_config(settings: Settings, targets: Sequence[ScrapeTarget]) -> di
                 }
             ]
         },
-        "rule_files": rule_file_names(),
+        "rule_files": rule_file_names(settings),
         "scrape_configs": [scrape_config(t, settings.environment) for t in targets],
     }
     if settings.remote_write:
@@ -104,7 +108,7 @@ def config_files(settings: Settings, targets: Sequence[ScrapeTarget]) -> dict[st
         "# (infra/monitoring/prometheus.py; scrape targets: the metrics each service declares).\n"
     )
     files = {CONFIG_FILE: header + rules.dump(prometheus_config(settings, targets))}
-    for path, text in committed.committed_rule_files().items():
+    for path, text in committed.stack_rule_files(settings).items():
         files[f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}"] = text
     files[f"{RULES_DIR}/{CONSTANTS_FILE}"] = rules.stack_constants(settings)
     return files

@@ -12,6 +12,7 @@ create -wal/-shm when the gateway is stopped); the tool never writes the databas
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from infra.metrics import jobs
@@ -48,6 +49,11 @@ RESOURCES = Resources(
 )
 # A run still going after an hour is stopped (a backup of a few databases takes seconds).
 DEADLINE_S = 3600
+# Where the off-host copy is a step of its own (ScheduledTask.steps: Kubernetes), its name and when it
+# starts: this many minutes after the backup (a backup of a few databases takes seconds; a copy that
+# finds the backup still running fails and is retried by its Job).
+OFFSITE_STEP = f"{NAME}-offsite"
+OFFSITE_START_MINUTE = 15
 # The image has python3 and nothing else to fetch a URL with.
 PYTHON_FETCH = ("python3", "-c", "import urllib.request; urllib.request.urlopen('{url}', timeout=4)")
 
@@ -62,6 +68,10 @@ def interval_seconds(settings: Settings) -> int:
 
 
 def tool_command(settings: Settings, verb: str, *, data_dir: str, backup_dir: str) -> tuple[str, ...]:
+    return _command(settings, verb, data_dir=data_dir, backup_dir=backup_dir, offsite=True)
+
+
+def _command(settings: Settings, verb: str, *, data_dir: str, backup_dir: str, offsite: bool) -> tuple[str, ...]:
     return (
         "python3",
         "-m",
@@ -74,8 +84,32 @@ def tool_command(settings: Settings, verb: str, *, data_dir: str, backup_dir: st
         "--retention",
         str(settings.backup_retention_count),
         # Off-host copies after each verified backup, when enabled (infra/stack/backup_offsite.py).
-        *backup_offsite.arguments(settings),
+        *(backup_offsite.arguments(settings) if offsite else ()),
     )
+
+
+def steps(settings: Settings, task: ScheduledTask) -> tuple[ScheduledTask, ...]:
+    """With off-host copies on, where only a run's success is seen (Kubernetes), two tasks: the local
+    backup, and OFFSITE_STEP (the newest complete backup to the object store, OFFSITE_START_MINUTE
+    later), so BackupStale and BackupOffsiteStale each judge their own step. Off: none (the task)."""
+    if not settings.backup_offsite_enabled:
+        return ()
+    secrets = backup_offsite.env(settings)
+    local = replace(
+        task,
+        command=_command(settings, "backup", data_dir=gateway.DATA_DIR, backup_dir=BACKUP_DIR, offsite=False),
+        env={k: v for k, v in task.env.items() if k not in secrets},
+        egress_ports=(),
+    )
+    offsite = replace(
+        task,
+        name=OFFSITE_STEP,
+        command=("python3", "-m", PACKAGE, "offsite", "--backup-dir", BACKUP_DIR, *backup_offsite.arguments(settings)),
+        # The backups only: the copy never reads the gateway's databases.
+        mounts=(Mount(VOLUME, BACKUP_DIR),),
+        start_minute=OFFSITE_START_MINUTE,
+    )
+    return (local, offsite)
 
 
 def build(settings: Settings) -> Part:
@@ -128,4 +162,4 @@ def build(settings: Settings) -> Part:
             ConfigFile(f"{CONFIG_DIR}/{PACKAGE}/{name}", text) for name, text in sorted(tool_sources().items())
         ),
     )
-    return Part(tasks=(task,), volumes=(volume,))
+    return Part(tasks=(replace(task, steps=steps(settings, task)),), volumes=(volume,))

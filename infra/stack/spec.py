@@ -362,6 +362,18 @@ class ScheduledTask:
     workload: Workload = Workload.SCHEDULED
     # TCP ports it connects to outside the stack (and DNS); none: it needs no network at all.
     egress_ports: tuple[int, ...] = ()
+    # Minutes past the hour a run starts (a step that follows another starts after it).
+    start_minute: int = 0
+    # Where a target sees only whether a run succeeded, not the metrics it writes (Kubernetes: a
+    # CronJob's jobs are not scraped, kube-state-metrics reports their success), it runs these steps
+    # instead of this task, each a task of its own, so each step's success is seen and alerted on by
+    # itself. Targets that scrape the run's metrics (Docker's resident form, bare metal's textfile) run
+    # the task itself. A step's `resident` form is never used.
+    steps: tuple[ScheduledTask, ...] = ()
+
+    def scheduled(self) -> tuple[ScheduledTask, ...]:
+        """What a target that sees only each run's success schedules: the steps, else the task."""
+        return self.steps or (self,)
 
     def resident_service(self) -> Service:
         """The task as the long-running service a target without a scheduler runs."""

@@ -10,6 +10,7 @@ leave the local backup complete.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -285,3 +286,65 @@ def test_the_docker_service_sends_off_host_and_serves_the_metrics(store: S3Store
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_the_kubernetes_steps_back_up_then_copy_the_newest_backup_off_host(
+    store: S3Store, data: Path, tmp_path: Path
+) -> None:
+    """Where the copy is a job of its own (Kubernetes: ScheduledTask.steps), the two steps' commands as the
+    CronJobs run them: the backup step has no off-host argument or secret; the off-host step sends the
+    newest complete backup (its name tagged on the snapshot), fails clearly with no backup or a refused
+    key, counts each failure and leaves the local backups as they are."""
+    values = {
+        "friday:backupOffsiteEnabled": "true",
+        "friday:backupOffsiteEndpoint": "https://s3.example.org",
+        "friday:backupOffsiteBucket": BUCKET,
+        "friday:backupImage": "registry.example.org/friday-backup",
+        "friday:backupTag": "0.14.0-1",
+    }
+    keys = {f"friday:{k}" for k in OFFSITE_SECRETS}
+    settings = validate(from_config_env("prod", {**values, **dict.fromkeys(keys, "set")}, keys))
+    [task] = backup_task.build(settings).tasks
+    local, offsite = task.steps
+    assert offsite.name == backup_task.OFFSITE_STEP
+    assert not any("offsite" in a for a in local.command) and local.egress_ports == ()
+    assert not any(isinstance(v, SecretRef) for v in local.env.values())
+    backups, repo = tmp_path / "backups", store.repository("steps")
+    swap = {"--data-dir": str(data), "--backup-dir": str(backups), "--offsite-repository": repo}
+
+    def run(step_command: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        args = list(step_command[3:])
+        for i, arg in enumerate(args[:-1]):
+            if arg in swap:
+                args[i + 1] = swap[arg]
+        return tool(*args, env=env)
+
+    password = secrets.token_urlsafe(24)
+    backups.mkdir()
+    done = run(offsite.command, store.env(password))
+    assert done.returncode == 1 and "no complete backup in" in done.stderr, done.stderr
+    assert offsite_failures(backups) == 1
+    assert run(local.command, {}).returncode == 0
+    assert_local_backup_intact(backups, 1)
+    bad = store.env(password, secret="not-" + store.secret_access_key)
+    done = run(offsite.command, bad)
+    assert done.returncode == 1 and "the object store refused the credentials" in done.stderr, done.stderr
+    assert "local backups untouched" in done.stderr
+    assert offsite_failures(backups) == 2 and metrics.load_state(backups).offsite_last_success == 0
+    assert run(local.command, {}).returncode == 0
+    done = run(offsite.command, store.env(password))
+    assert done.returncode == 0, done.stderr
+    state = metrics.load_state(backups)
+    assert state.offsite_last_success > 0 and state.offsite_failures == 2
+    newest = core.latest_complete(backups)
+    assert newest is not None
+    listed = subprocess.run(
+        ["restic", "-r", repo, "snapshots", "--json"],
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **store.env(password)},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=True,
+    )
+    assert [s["tags"] for s in json.loads(listed.stdout)] == [["friday-backup", f"name={newest.name}"]]
+    assert_local_backup_intact(backups, 2)

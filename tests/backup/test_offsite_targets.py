@@ -19,6 +19,7 @@ from infra.stack import backup, backup_offsite
 from infra.stack.build import build_stack
 from infra.stack.spec import SecretRef
 from infra.targets.kubernetes_map import tasks
+from infra.targets.kubernetes_map.meta import claim_name, selector
 from tests.support.kubernetes import KUBERNETES_VERSIONS, kubernetes_validate, write_manifests
 
 ON = {
@@ -65,10 +66,42 @@ def test_the_task_sends_to_the_repository_with_its_secrets_as_references() -> No
     assert parsed.offsite_repository == command[i + 1] and parsed.offsite_keep_monthly == 6
 
 
+def test_kubernetes_runs_the_copy_as_a_cronjob_of_its_own() -> None:
+    """Its success is what BackupOffsiteStale reads there (kube-state-metrics): the backup CronJob has no
+    off-host argument, secret or egress; the off-host one copies the backups a quarter hour later on the
+    gateway's node (the backups claim is ReadWriteOnce) and mounts no gateway data. One backups claim."""
+    on = settings(ON)
+    spec = build_stack(on)
+    objects = tasks.objects(on, spec)
+    crons = {o["metadata"]["name"]: o for o in objects if o["kind"] == "CronJob"}
+    local, offsite = tasks.cronjob_name(on, backup.NAME), tasks.cronjob_name(on, backup.OFFSITE_STEP)
+    assert set(crons) == {local, offsite}
+    assert crons[local]["spec"]["schedule"] == "0 */6 * * *"
+    assert crons[offsite]["spec"]["schedule"] == f"{backup.OFFSITE_START_MINUTE} */6 * * *"
+    pods = {n: c["spec"]["jobTemplate"]["spec"]["template"]["spec"] for n, c in crons.items()}
+    [local_container], [offsite_container] = pods[local]["containers"], pods[offsite]["containers"]
+    assert not any("offsite" in a for a in local_container["command"])
+    assert not any("valueFrom" in e for e in local_container["env"])
+    assert offsite_container["command"][3] == "offsite"
+    assert pods[local]["affinity"] == pods[offsite]["affinity"]
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in pods[offsite]["volumes"] if "persistentVolumeClaim" in v}
+    assert claims == {claim_name(on, backup.VOLUME)}
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim"] == [
+        claim_name(on, backup.VOLUME)
+    ]
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    assert [p["spec"]["podSelector"]["matchLabels"] for p in policies] == [selector(on, backup.OFFSITE_STEP)]
+    # Off: one CronJob, the task itself.
+    off = settings({})
+    assert [o["metadata"]["name"] for o in tasks.objects(off, build_stack(off)) if o["kind"] == "CronJob"] == [
+        tasks.cronjob_name(off, backup.NAME)
+    ]
+
+
 def test_kubernetes_reads_the_secrets_from_a_secret_and_may_reach_the_store() -> None:
     on = settings(ON)
     spec = build_stack(on)
-    task = spec.task(backup.NAME)
+    [task] = [t for t in spec.task(backup.NAME).steps if t.name == backup.OFFSITE_STEP]
     objects = {o["kind"]: o for o in tasks.task_objects(on, spec, task)}
     secret = objects["Secret"]
     assert secret["stringData"] == {k: f"<secret:{k}>" for k in sorted(OFFSITE_SECRETS)}
@@ -117,7 +150,7 @@ def test_each_secret_is_required_when_on(missing: str) -> None:
 def test_the_offsite_task_objects_pass_kubernetes_validate_strict(version: str, tmp_path: Path) -> None:
     on = settings(ON)
     spec = build_stack(on)
-    objects = tasks.task_objects(on, spec, spec.task(backup.NAME))
+    objects = tasks.objects(on, spec)
     assert {o["kind"] for o in objects} == {"Secret", "NetworkPolicy", "ConfigMap", "PersistentVolumeClaim", "CronJob"}
     assert kubernetes_validate(write_manifests(objects, tmp_path), version) == []
     # A broken copy must be refused (the check is real).

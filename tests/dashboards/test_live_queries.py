@@ -58,6 +58,10 @@ EXPECTED_WITHOUT_DATA = {
     (stack.UID, "Alloy log entries to Loki"): "Alloy does not run here",
     (stack.UID, "Off-host copy age and BackupOffsiteStale limit"): "off-host copies are off here",
     (stack.UID, "Off-host copy failures (1 d)"): "off-host copies are off here",
+    (
+        stack.UID,
+        "Remote write failures and lag",
+    ): "no remote-write targets here (tests/live/test_remote_write.py has them)",
     (slo.UID, "Probe results"): "no blackbox exporter here (tests/probes/ runs it)",
     (slo.UID, "Probe duration"): "no blackbox exporter here",
     (slo.UID, "Certificate days left"): "no blackbox exporter here",

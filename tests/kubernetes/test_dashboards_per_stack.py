@@ -96,7 +96,8 @@ def test_two_stacks_in_one_cluster_select_disjoint_series() -> None:
             for variable in doc["templating"]["list"]:
                 if variable["type"] == "query":
                     assert scope.STACK_MATCHER in variable["query"], (file_name, variable["name"])
-        assert shared == 3  # two config reloads and the Alertmanagers Prometheus found
+        # Two config reloads, the Alertmanagers Prometheus found, and the remote-write panel's four selectors.
+        assert shared == 7
 
 
 def test_committed_dashboards_select_every_series_with_or_without_a_namespace() -> None:

@@ -107,13 +107,19 @@ def test_alertmanager_config_secret_references_resolve(objects: list[Manifest]) 
 
 
 def test_backup_runs_beside_the_gateway_on_its_claim(objects: list[Manifest]) -> None:
+    """The backup CronJob mounts the gateway's claim on its node; the off-host one (full variant), which
+    shares the backups claim with it, runs on that node too."""
     deployment = gateway_deployment(objects)
-    [cronjob] = _by(objects, "CronJob").values()
-    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-    assert _matches(term["labelSelector"]["matchLabels"], _pod_labels(deployment))
+    cronjobs = _by(objects, "CronJob")
+    assert len(cronjobs) in (1, 2)
     claim = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}["data"]["persistentVolumeClaim"]
-    assert claim in [v["persistentVolumeClaim"] for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    mounting_data = 0
+    for cronjob in cronjobs.values():
+        pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert _matches(term["labelSelector"]["matchLabels"], _pod_labels(deployment))
+        mounting_data += claim in [v["persistentVolumeClaim"] for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    assert mounting_data == 1
 
 
 def test_network_policies_select_existing_pods_and_ports(objects: list[Manifest]) -> None:
@@ -125,7 +131,8 @@ def test_network_policies_select_existing_pods_and_ports(objects: list[Manifest]
         if acme_solver.SOLVER_LABEL in selector:
             continue  # cert-manager's solver pods, not the stack's (tests/kubernetes/test_acme_solver.py)
         [target] = [w for w in workloads if _matches(selector, _pod_labels(w))]
-        ports = _container_ports(target["spec"]["template"]["spec"])
+        spec = target["spec"]["jobTemplate"]["spec"] if target["kind"] == "CronJob" else target["spec"]
+        ports = _container_ports(spec["template"]["spec"])
         for rule in policy["spec"].get("ingress", []):
             assert {p["port"] for p in rule["ports"]} <= set(ports)
 

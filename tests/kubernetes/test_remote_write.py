@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.alerting import rules
 from infra.settings.remote_write import QUEUE_DEFAULTS, credential_key
 from infra.settings.secrets import placeholder
-from infra.targets.kubernetes_map import install, manifests
+from infra.targets.kubernetes_map import install, manifests, monitoring
 from infra.targets.kubernetes_map import remote_write as k8s_remote_write
 from tests.support.kubernetes import variant_objects, variant_settings
 
@@ -67,3 +68,18 @@ def test_without_targets_there_is_no_remote_write_and_no_secret() -> None:
     settings = variant_settings("minimal")
     assert k8s_remote_write.secret(settings) is None
     assert k8s_remote_write.remote_write(settings) == []
+
+
+def test_the_remote_write_alert_is_left_to_kube_prometheus_stack_like_the_other_prometheus_rules() -> None:
+    """The stack's PrometheusRule carries no Prometheus-self rules (alerts/monitoring.yml's are left to
+    kube-prometheus-stack's default rules, which watch remote write too: PrometheusRemoteStorageFailures,
+    PrometheusRemoteWriteBehind); so no RemoteWriteFailing, even with targets. The chart's default
+    rules stay on (the values do not touch defaultRules)."""
+    settings = variant_settings("install")
+    assert settings.remote_write
+    groups = monitoring.prometheus_rule(settings)["spec"]["groups"]
+    names = {g["name"] for g in groups}
+    assert rules.REMOTE_WRITE_RULES.group not in names and rules.MONITORING_RULES.group not in names
+    alerts = {r.get("alert") for g in groups for r in g["rules"]}
+    assert not alerts & {r.name for r in rules.REMOTE_WRITE_RULES.rules}
+    assert "defaultRules" not in install.kube_prometheus_stack(settings).values

@@ -31,10 +31,10 @@ def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return alerts_support.promtool(*args, cwd=cwd)
 
 
-def write_rules(root: Path, *, constants: bool = False) -> Path:
+def write_rules(root: Path, *, constants: bool = False, variant: str = "minimal") -> Path:
     """The PrometheusRule's groups as a rule file. Unit tests give the stack constants as input
     series (as alerts/tests does), so they leave the constants group out."""
-    rule = monitoring.prometheus_rule(variant_settings("minimal"))
+    rule = monitoring.prometheus_rule(variant_settings(variant))
     assert rule["metadata"]["namespace"] == NS
     groups = [g for g in rule["spec"]["groups"] if constants or g["name"] != CONSTANTS_GROUP]
     path = root / "rules.yml"
@@ -129,6 +129,17 @@ def test_backup_stale_on_kubernetes(tmp_path: Path) -> None:
     shutil.copy(HERE / "backups_kubernetes_test.yml", tmp_path)
     done = promtool("test", "rules", "backups_kubernetes_test.yml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_backup_offsite_stale_on_kubernetes(tmp_path: Path) -> None:
+    """With off-host copies on (the full variant) the copy is a CronJob of its own; BackupOffsiteStale reads
+    its kube-state-metrics series. Without them (minimal) there is no such rule."""
+    write_rules(tmp_path, variant="full")
+    shutil.copy(HERE / "backups_offsite_kubernetes_test.yml", tmp_path)
+    done = promtool("test", "rules", "backups_offsite_kubernetes_test.yml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    off = monitoring.prometheus_rule(variant_settings("minimal"))["spec"]["groups"]
+    assert "BackupOffsiteStale" not in {r.get("alert") for g in off for r in g["rules"]}
 
 
 def test_every_alert_carries_the_namespace_and_the_constants_too() -> None:

@@ -12,7 +12,8 @@ Prometheus as the file the rendered `password_file` names, as a target delivers 
   returns data exactly where the same query does on that stack's own Prometheus, only that
   environment's series, and nothing for an environment that does not exist;
 - a third stack (`south`) whose credential file holds a wrong password gets nothing in, and its
-  Prometheus counts the samples as failed (what an operator would alert on).
+  Prometheus counts the samples as failed, and the expression of RemoteWriteFailing (loaded by every
+  stack with a target) is true there for that target.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import requests
 import yaml
 
 from infra import render
+from infra.alerting import rules
 from infra.dashboards import scope
 from infra.dashboards.datasources import PROMETHEUS
 from infra.dashboards.files import DASHBOARDS
@@ -296,3 +298,24 @@ def test_a_wrong_credential_is_refused_and_counted_as_failed(fleet: Fleet) -> No
 
     wait_for(f"{WRONG}'s samples to fail at the receiver", lambda: failed() > 0, ARRIVAL_TIMEOUT_S, fleet.logs)
     assert not fleet.receiver.query(f'{{__name__=~".+", environment="{WRONG}"}}')
+
+
+def test_the_remote_write_alert_is_loaded_and_its_expression_true_for_the_wrong_credential(fleet: Fleet) -> None:
+    """RemoteWriteFailing (alerts/remote-write.yml) is among each stack's rules (they have a target), and
+    its expression, evaluated by the third stack's own Prometheus, is true for its refused target."""
+    [rule] = rules.REMOTE_WRITE_RULES.rules
+    for env, prom in fleet.stacks.items():
+        r = requests.get(f"{prom.url}/api/v1/rules", params={"type": "alert"}, timeout=10)
+        names = {x["name"] for g in r.json()["data"]["groups"] for x in g["rules"]}
+        assert rule.name in names, env
+    wrong = fleet.stacks[WRONG]
+
+    def firing_targets() -> set[str]:
+        return {r["metric"]["remote_name"] for r in wrong.query(rule.expr)}
+
+    wait_for(
+        f"{rule.name}'s expression true for {WRONG}",
+        lambda: firing_targets() == {"fleet"},
+        ARRIVAL_TIMEOUT_S,
+        fleet.logs,
+    )

@@ -49,7 +49,7 @@ def test_rendered_config_passes_promtool(stack: str, tmp_path: Path) -> None:
     out = render_into(load_stack(stack), tmp_path / "out")
     result = check_config(prometheus_dir(out))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: {len(committed.committed_rule_files()) + 1} rule files found" in result.stdout
+    assert f"SUCCESS: {len(committed.stack_rule_files(load_stack(stack))) + 1} rule files found" in result.stdout
     config = load_yaml(prometheus_dir(out) / "prometheus.yml")
     assert {j["job_name"] for j in config["scrape_configs"]} >= {"gateway", "backup"}
 
@@ -157,9 +157,11 @@ def test_retention_is_passed_as_flags() -> None:
 def test_rule_files_in_the_service_are_the_committed_ones() -> None:
     s = load_stack("dev")
     files = {f.path: f.content for f in build_stack(s).service("prometheus").files}
-    for rel in committed.committed_rule_files():
+    for rel in committed.stack_rule_files(s):
         name = rel.rsplit("/", 1)[-1]
         assert files[f"/etc/prometheus/rules/{name}"] == (REPO_ROOT / rel).read_text()
+    # No remote-write targets in dev: their alert is not loaded (tests/monitoring/test_remote_write.py).
+    assert "/etc/prometheus/rules/remote-write.yml" not in files
     assert files["/etc/prometheus/rules/stack-constants.yml"] == rules.stack_constants(s)
     config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
     assert config["rule_files"] == [

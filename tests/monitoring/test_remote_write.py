@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
+from infra.alerting import rules
 from infra.monitoring import remote_write
 from infra.monitoring.prometheus import ALERTMANAGER_PASSWORD_FILE
 from infra.preflight import secret_value_problems
 from infra.settings import missing_required_secrets
 from infra.settings.remote_write import CREDENTIALS_KEY, QUEUE_DEFAULTS, credential_key
 from infra.settings.secrets import placeholder
+from tests.support.paths import REPO_ROOT
 from tests.support.render import load_yaml, prometheus_dir, render_into
 from tests.support.settings import settings_of
 
@@ -104,6 +106,20 @@ def test_without_targets_there_is_no_remote_write(tmp_path: Path) -> None:
     assert "remote_write" not in load_yaml(prometheus_dir(out) / "prometheus.yml")
     doc = json.loads((out / "services/prometheus.json").read_text())
     assert [f["path"] for f in doc["secret_files"]] == [ALERTMANAGER_PASSWORD_FILE]
+
+
+def test_the_remote_write_alert_is_loaded_only_with_targets(rendered: Path, tmp_path: Path) -> None:
+    """RemoteWriteFailing (alerts/remote-write.yml) on Docker and bare metal: listed and shipped where
+    remoteWrite has targets, neither where it has none."""
+    rule_file = f"rules/{rules.REMOTE_WRITE_RULES.path.rsplit('/', 1)[-1]}"
+    committed_text = (REPO_ROOT / rules.REMOTE_WRITE_RULES.path).read_text()
+    for config_dir in (prometheus_dir(rendered), rendered / "host/prometheus"):
+        assert rule_file in load_yaml(config_dir / "prometheus.yml")["rule_files"], config_dir
+    assert (prometheus_dir(rendered) / rule_file).read_text() == committed_text
+    out = render_into(settings_of({}), tmp_path / "out")
+    for config_dir in (prometheus_dir(out), out / "host/prometheus"):
+        assert rule_file not in load_yaml(config_dir / "prometheus.yml")["rule_files"], config_dir
+        assert not (config_dir / rule_file).exists()
 
 
 def test_the_entry_names_its_credential_file_relative_to_the_config() -> None:

@@ -246,6 +246,16 @@ REMOTE_WRITE = [
     {"name": "agent", "url": "http://127.0.0.1:9999/api/v1/write"},
 ]
 
+# Off-host copies on (the full variant).
+OFFSITE: dict[str, Any] = {
+    "backupOffsiteEnabled": True,
+    "backupOffsiteEndpoint": "https://s3.example.org:9000",
+    "backupOffsiteBucket": "friday-backups",
+    "backupImage": "registry.example.org/friday-backup",
+    "backupTag": "0.14.0-1",
+}
+OFFSITE_SECRETS = frozenset({"backupOffsiteAccessKeyId", "backupOffsiteSecretAccessKey", "backupOffsiteResticPassword"})
+
 VARIANTS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
     "minimal": ({}, frozenset({"anthropicApiKey"})),
     "full": (
@@ -257,8 +267,10 @@ VARIANTS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
             "kubernetesIngressClass": "traefik",
             "proxyLoginRateLimitPerMinute": 0,  # Traefik's own middleware (refused here otherwise)
             "kubernetesPrometheusSelector": "release=kps,team=ops",
+            # Off-host copies: the backup runs as two CronJobs (infra/stack/backup.py `steps`).
+            **OFFSITE,
         },
-        RECEIVER_SECRETS | {"anthropicApiKey", "metricsToken"},
+        RECEIVER_SECRETS | OFFSITE_SECRETS | {"anthropicApiKey", "metricsToken"},
     ),
     "install": (
         {"kubernetesMonitoringMode": "install", "alertReceivers": "webhook", "remoteWrite": REMOTE_WRITE},

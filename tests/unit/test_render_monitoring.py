@@ -17,7 +17,7 @@ def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["render", "--stack", "dev", "--out", str(out)]) == 0
     prom = out / "files/prometheus/etc/prometheus"
-    for rel in committed.committed_rule_files():
+    for rel in committed.stack_rule_files(load_stack("dev")):
         name = rel.rsplit("/", 1)[-1]
         assert (prom / "rules" / name).read_text() == (REPO_ROOT / rel).read_text()
     constants = yaml.safe_load((prom / "rules/stack-constants.yml").read_text())

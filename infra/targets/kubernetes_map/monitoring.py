@@ -68,12 +68,19 @@ def service_monitor(settings: Settings, spec: StackSpec) -> Manifest:
     }
 
 
+def _offsite_cronjob(settings: Settings) -> str | None:
+    """The off-host step's CronJob (BackupOffsiteStale reads it), when off-host copies are on."""
+    return tasks.cronjob_name(settings, backup.OFFSITE_STEP) if settings.backup_offsite_enabled else None
+
+
 def prometheus_rule(settings: Settings) -> Manifest:
     return {
         "apiVersion": MONITORING_API,
         "kind": "PrometheusRule",
         "metadata": _meta(settings, name(settings, "alerts"), "alerts"),
-        "spec": {"groups": rules.groups(settings, tasks.cronjob_name(settings, backup.NAME))},
+        "spec": {
+            "groups": rules.groups(settings, tasks.cronjob_name(settings, backup.NAME), _offsite_cronjob(settings))
+        },
     }
 
 

@@ -6,7 +6,8 @@ as a label (Alertmanager routes an AlertmanagerConfig's alerts by it):
 - every vector selector gets `namespace="<ns>"`; the constants' joins match `on(namespace)`;
 - the stack constants are recorded with the namespace label (two stacks never clash);
 - BackupStale reads kube-state-metrics' CronJob series instead of the backup service's
-  `/metrics` (there is no backup service on Kubernetes, only a CronJob).
+  `/metrics` (there is no backup service on Kubernetes, only a CronJob); with off-host copies on,
+  BackupOffsiteStale reads the off-host step's CronJob the same way (infra/stack/backup.py `steps`).
 The probe and SLO rules come along (the blackbox exporter and its Probes run in the namespace,
 infra/targets/kubernetes_map/probes.py): their recording rules read the namespace's series and
 record the namespace label, so each stack's SLO and burn rates are its own; their constants are
@@ -98,6 +99,19 @@ def backup_stale_expr(settings: Settings, cronjob: str) -> str:
     )
 
 
+def backup_offsite_stale_expr(settings: Settings, cronjob: str) -> str:
+    """BackupOffsiteStale from kube-state-metrics: the age of the off-host step's newest successful job
+    (its CronJob exists only with off-host copies on), the same form as backup_stale_expr."""
+    ns = settings.kubernetes_namespace
+    sel = f'{{namespace="{ns}",cronjob="{cronjob}"}}'
+    return (
+        f"(time() - max by (namespace) ({LAST_SUCCESS}{sel} or {CREATED}{sel}))\n"
+        f'/ on(namespace) group_left() {rules.BACKUP_OFFSITE_STALE_AFTER_SECONDS}{{namespace="{ns}"}}'
+        f" > {thresholds.BACKUP_OFFSITE_STALE.value:g}\n"
+        f"or absent({CREATED}{sel})\n"
+    )
+
+
 def dashboard_rule_namespace(settings: Settings, expr: str) -> str:
     """Where the series of a dashboard recording rule are: the monitoring namespace for the
     monitoring components' own series, else the stack's namespace."""
@@ -106,7 +120,22 @@ def dashboard_rule_namespace(settings: Settings, expr: str) -> str:
     return settings.kubernetes_namespace
 
 
-def groups(settings: Settings, backup_cronjob: str) -> list[dict[str, Any]]:
+def _offsite_alert(settings: Settings, cronjob: str) -> dict[str, Any]:
+    [rule] = [r for r in rules.BACKUP_RULES.rules if r.threshold is thresholds.BACKUP_OFFSITE_STALE]
+    ns = settings.kubernetes_namespace
+    alert = _alert(rule, backup_offsite_stale_expr(settings, cronjob).strip(), ns)
+    alert["annotations"] = {
+        **alert["annotations"],
+        "description": "The newest successful off-host copy job (restic snapshot in the object store) of the "
+        "gateway databases is older than the stack allows (backupOffsiteStaleAfterHours), or kube-state-metrics "
+        f"reports no off-host copy CronJob, for {thresholds.BACKUP_OFFSITE_STALE.for_}. "
+        "Losing this node or its disk now would lose everything written since that copy.",
+    }
+    return alert
+
+
+def groups(settings: Settings, backup_cronjob: str, offsite_cronjob: str | None = None) -> list[dict[str, Any]]:
+    """The rule groups; BackupOffsiteStale only with `offsite_cronjob` (off-host copies on)."""
     ns = settings.kubernetes_namespace
     gateway = [_alert(r, scope(r.expr, ns).strip(), ns) for r in rules.GATEWAY_RULES.rules]
     [stale] = [r for r in rules.BACKUP_RULES.rules if r.threshold is thresholds.BACKUP_STALE]
@@ -148,7 +177,10 @@ def groups(settings: Settings, backup_cronjob: str) -> list[dict[str, Any]]:
     return [
         {"name": rules.GATEWAY_RULES.group, "rules": gateway},
         {"name": recording.GROUP, "interval": recording.INTERVAL, "rules": dashboards},
-        {"name": rules.BACKUP_RULES.group, "rules": [backup]},
+        {
+            "name": rules.BACKUP_RULES.group,
+            "rules": [backup, *([_offsite_alert(settings, offsite_cronjob)] if offsite_cronjob else [])],
+        },
         {"name": rules.PROBE_RULES.group, "rules": probes},
         {"name": rules.SLO_RULES.group, "rules": slo_rules},
         {"name": window["name"], "rules": [_record(r, ns) for r in window["rules"]]},

@@ -32,9 +32,15 @@ HISTORY = 3
 BACKOFF_LIMIT = 2
 
 
-def cron_schedule(hours: int) -> str:
-    """Every `hours` hours on the hour (UTC), as a cron expression."""
-    return "0 0 * * *" if hours == 24 else f"0 */{hours} * * *"
+def cron_schedule(hours: int, minute: int = 0) -> str:
+    """Every `hours` hours, `minute` past the hour (UTC), as a cron expression."""
+    return f"{minute} 0 * * *" if hours == 24 else f"{minute} */{hours} * * *"
+
+
+def scheduled(spec: StackSpec) -> list[ScheduledTask]:
+    """What runs as CronJobs: each task's steps, else the task (ScheduledTask.steps: a CronJob's own
+    metrics are not scraped, so a task whose parts are alerted on separately runs them separately)."""
+    return [step for task in spec.tasks for step in task.scheduled()]
 
 
 def cronjob_name(settings: Settings, task: str) -> str:
@@ -55,9 +61,15 @@ def files_config_map_name(settings: Settings, task: ScheduledTask) -> str:
 
 
 def _writers(spec: StackSpec, task: ScheduledTask) -> list[str]:
-    """Services whose volumes the task mounts (the claims they own)."""
+    """Services whose volumes the task mounts (the claims they own), and those of the tasks it shares a
+    claim with (a ReadWriteOnce claim is used on one node: the off-host step beside the backup's)."""
     owner = {m.volume: s.name for s in spec.services for m in s.mounts}
-    return sorted({owner[m.volume] for m in task.mounts if m.volume in owner})
+    writers = {owner[m.volume] for m in task.mounts if m.volume in owner}
+    own = {m.volume for m in task.mounts if m.volume not in owner}
+    for other in scheduled(spec):
+        if other is not task and own & {m.volume for m in other.mounts}:
+            writers |= {owner[m.volume] for m in other.mounts if m.volume in owner}
+    return sorted(writers)
 
 
 def _cronjob(settings: Settings, spec: StackSpec, task: ScheduledTask) -> Manifest:
@@ -122,7 +134,7 @@ def _cronjob(settings: Settings, spec: StackSpec, task: ScheduledTask) -> Manife
         "kind": "CronJob",
         "metadata": metadata(settings, cronjob_name(settings, task.name), task.name),
         "spec": {
-            "schedule": cron_schedule(task.every_hours),
+            "schedule": cron_schedule(task.every_hours, task.start_minute),
             "timeZone": "Etc/UTC",
             "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": task.deadline_s,
@@ -211,4 +223,14 @@ def task_objects(settings: Settings, spec: StackSpec, task: ScheduledTask) -> li
 
 
 def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
-    return [obj for task in spec.tasks for obj in task_objects(settings, spec, task)]
+    """Every scheduled task's objects; a claim two steps share is written once."""
+    out: list[Manifest] = []
+    seen: set[tuple[str, str]] = set()
+    for task in scheduled(spec):
+        for obj in task_objects(settings, spec, task):
+            key = (obj["kind"], obj["metadata"]["name"])
+            if obj["kind"] == "PersistentVolumeClaim" and key in seen:
+                continue
+            seen.add(key)
+            out.append(obj)
+    return out
