@@ -23,10 +23,10 @@ from typing import Any
 
 from infra import PROJECT
 from infra.alerting import thresholds
-from infra.alerting.rules import dump
 from infra.monitoring import endpoints
 from infra.settings import Settings
 from infra.settings.secrets import placeholder
+from infra.yamlio import dump_readable
 
 CONFIG_PATH = f"{endpoints.ALERTMANAGER_CONFIG_DIR}/alertmanager.yml"
 SECRETS_DIR = f"{endpoints.ALERTMANAGER_CONFIG_DIR}/secrets"
@@ -161,7 +161,7 @@ def config_text(settings: Settings) -> str:
         f"# Alertmanager configuration of stack {settings.stack!r}, generated from its settings\n"
         "# (infra/monitoring/alertmanager.py). <secret:KEY> placeholders are filled at deploy time.\n"
     )
-    return header + dump(alertmanager_config(settings))
+    return header + dump_readable(alertmanager_config(settings))
 
 
 def command() -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import recording, rules, thresholds
+from infra.alerting import recording, rules, stack_constants, thresholds
 from infra.backup import metrics as backup_metrics
 from infra.dashboards import gateway, links, stack
 from infra.dashboards.datasources import LOKI, PROMETHEUS
@@ -184,7 +184,7 @@ def test_cost_panel_draws_the_daily_budget() -> None:
     [panel] = [p for p in gateway.DASHBOARD.panels() if p.title == "Cost today"]
     exprs = [q.expr for q in panel.queries]
     assert f"{gateway.BUDGET_USD} * {thresholds.DAILY_COST_OVER_BUDGET.value:g}" in exprs
-    assert rules.COST_BUDGET_USD_DAILY in gateway.BUDGET_USD
+    assert stack_constants.COST_BUDGET_USD_DAILY in gateway.BUDGET_USD
     assert thresholds.DAILY_COST_OVER_BUDGET in panel.alerts
 
 
@@ -193,7 +193,7 @@ def test_backup_panels_show_age_limit_and_count() -> None:
     age = panels["Backup age and BackupStale limit"]
     exprs = [q.expr for q in age.queries]
     assert exprs == [stack.BACKUP_AGE, f"{stack.BACKUP_LIMIT} * {thresholds.BACKUP_STALE.value:g}"]
-    assert rules.BACKUP_STALE_AFTER_SECONDS in stack.BACKUP_LIMIT
+    assert stack_constants.BACKUP_STALE_AFTER_SECONDS in stack.BACKUP_LIMIT
     assert backup_metrics.LAST_SUCCESS in stack.BACKUP_AGE
     assert age.alerts == panels["Newest backup age"].alerts == (thresholds.BACKUP_STALE,)
     assert backup_metrics.KEPT in panels["Backups kept"].queries[0].expr

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from infra.monitoring.prometheus import ALERTMANAGER_PASSWORD_FILE
+from infra.monitoring.prometheus_config import ALERTMANAGER_PASSWORD_FILE
 from infra.stack import gateway, prometheus
 from infra.targets.docker_plan import OneShot, ServiceContainer, config_digest
 from tests.support.engine.checks import run_in

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from infra.host import metrics_auth_unit as host_metrics_auth
-from infra.host import prometheus as host_prometheus
-from infra.monitoring import prometheus
+from infra.host import prometheus_files as host_prometheus
+from infra.monitoring import prometheus_config
 from infra.render import artefacts
 from infra.settings import Settings
 from infra.settings.secrets import METRICS_TOKEN
@@ -105,7 +105,7 @@ def test_same_globals_and_rules_as_the_container_config() -> None:
     s = settings({}, token=True)
     spec = build_stack(s)
     host = host_prometheus.prometheus_config(s, spec)
-    container = prometheus.prometheus_config(s, scrape_targets(spec.long_running()))
+    container = prometheus_config.prometheus_config(s, scrape_targets(spec.long_running()))
     assert host["global"] == container["global"] and host["rule_files"] == container["rule_files"]
 
 

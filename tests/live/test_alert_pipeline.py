@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import requests
 
-from infra.alerting import rules, thresholds
+from infra.alerting import rules, stack_constants, thresholds
 from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS
 from infra.stack import gateway
@@ -69,10 +69,10 @@ def check_metric_names_and_constants(stack: LiveStack, gw: GatewayDouble) -> Non
         assert stack.query(metric), f"{metric} has no series"
     # The per-stack constants are loaded and join with the gateway's real series.
     memory_limit_mb = stack.settings.gateway_memory_mb
-    [limit] = stack.query(rules.MEMORY_LIMIT_MB)
+    [limit] = stack.query(stack_constants.MEMORY_LIMIT_MB)
     assert limit["value"][1] == str(memory_limit_mb)
     # HighMemoryUsage's own left-hand side: the RSS of the gateway, in MiB, over the stack's limit.
-    [share] = stack.query(f"{rules.gateway_memory_mb()} / on() group_left() {rules.MEMORY_LIMIT_MB}")
+    [share] = stack.query(f"{rules.gateway_memory_mb()} / on() group_left() {stack_constants.MEMORY_LIMIT_MB}")
     assert share["metric"]["job"] == "gateway"
     rss_mb = gw.values.value("process_rss_bytes") / 1048576
     assert float(share["value"][1]) == pytest.approx(rss_mb / memory_limit_mb)
@@ -88,7 +88,7 @@ def check_backup_stale_is_silent(stack: LiveStack) -> None:
     )
     finished = float(backup_up[0]["value"][1])
     assert time.time() - 3600 < finished <= time.time()
-    [limit] = stack.query(rules.BACKUP_STALE_AFTER_SECONDS)
+    [limit] = stack.query(stack_constants.BACKUP_STALE_AFTER_SECONDS)
     assert float(limit["value"][1]) == stack.settings.backup_stale_after_hours * 3600
     seen_at = time.time()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra.monitoring import remote_write
-from infra.monitoring.prometheus import ALERTMANAGER_PASSWORD_FILE
+from infra.monitoring.prometheus_config import ALERTMANAGER_PASSWORD_FILE
 from infra.preflight import secret_value_problems
 from infra.settings import missing_required_secrets
 from infra.settings.remote_write import CREDENTIALS_KEY, QUEUE_DEFAULTS, credential_key

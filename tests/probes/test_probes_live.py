@@ -21,7 +21,7 @@ import requests
 import yaml
 
 from infra import render
-from infra.alerting import rules, thresholds
+from infra.alerting import stack_constants, thresholds
 from infra.logs.lines import records
 from infra.monitoring import endpoints
 from infra.settings import Settings
@@ -286,7 +286,7 @@ def test_prometheus_fires_certificate_expiring_for_the_short_lived_certificate_o
             original = localize.shorten_for(config.parent / "rules" / "probes.yml", thresholds.CERT_EXPIRING.alert)
             assert original == thresholds.CERT_EXPIRING.for_  # the last tier of the file: the warning
             constants = (config.parent / "rules" / "stack-constants.yml").read_text()
-            assert rules.CERT_EXPIRY_CRITICAL_SECONDS in constants
+            assert stack_constants.CERT_EXPIRY_CRITICAL_SECONDS in constants
             port = free_port()
             cmd = localize.prometheus_command(out, config, tmp_path / "data", port)
             log = tmp_path / "prometheus.log"

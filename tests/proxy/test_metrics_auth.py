@@ -14,7 +14,7 @@ import requests
 import yaml
 
 from infra.host import metrics_auth_unit as host_metrics_auth
-from infra.monitoring import prometheus
+from infra.monitoring import prometheus_config
 from infra.render import artefacts
 from infra.stack import build_stack, metrics_auth
 from infra.stack.prometheus import scrape_targets
@@ -32,7 +32,7 @@ WITH_TOKEN = frozenset({metrics_auth.METRICS_SECRET})
 def test_debian_prometheus_cannot_send_a_header_itself(tmp_path: Path) -> None:
     """Why the proxy: Prometheus 2.42 refuses `http_headers` (documented from 2.55 on)."""
     settings = settings_of({}, WITH_TOKEN)
-    config = prometheus.prometheus_config(settings, scrape_targets(build_stack(settings).long_running()))
+    config = prometheus_config.prometheus_config(settings, scrape_targets(build_stack(settings).long_running()))
     [job] = [j for j in config["scrape_configs"] if j["job_name"] == "gateway"]
     job["http_headers"] = {"X-API-Key": {"files": ["key"]}}
     config.pop("rule_files")

@@ -48,7 +48,7 @@ from infra.host import artefacts as host_files
 from infra.host import backup as host_backup
 from infra.host import layout
 from infra.host import metrics_auth_unit as host_metrics_auth
-from infra.host import prometheus as host_prometheus
+from infra.host import prometheus_files as host_prometheus
 from infra.monitoring import endpoints
 from infra.render import artefacts
 from infra.settings import Settings, load_stack, validate

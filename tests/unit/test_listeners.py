@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from infra.host import prometheus as host_prometheus
+from infra.host import prometheus_files as host_prometheus
 from infra.monitoring import endpoints
 from infra.render import artefacts
 from infra.settings.hazards import BACKUP_MIN_PYTHON
