@@ -186,26 +186,16 @@ def kube_prometheus_stack(settings: Settings) -> Chart:
 
 
 def loki_chart(settings: Settings) -> Chart:
-    retention = f"{loki.retention_hours(settings.loki_retention_period)}h"
+    st = loki.store(settings)
     values = {
         "deploymentMode": "Monolithic",
         "loki": {
-            "auth_enabled": False,
-            "commonConfig": {"replication_factor": 1},
-            "storage": {"type": "filesystem"},
-            "schemaConfig": {
-                "configs": [
-                    {
-                        "from": loki.SCHEMA_FROM,
-                        "store": "tsdb",
-                        "object_store": "filesystem",
-                        "schema": "v13",
-                        "index": {"prefix": "index_", "period": "24h"},
-                    }
-                ]
-            },
-            "limits_config": {"retention_period": retention},
-            "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
+            "auth_enabled": st.auth_enabled,
+            "commonConfig": {"replication_factor": st.replication_factor},
+            "storage": {"type": st.object_store},
+            "schemaConfig": st.schema_config(),
+            "limits_config": {"retention_period": st.retention_period},
+            "compactor": {"retention_enabled": st.retention_enabled, "delete_request_store": st.object_store},
         },
         "singleBinary": {
             "replicas": 1,
