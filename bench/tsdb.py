@@ -24,7 +24,7 @@ from bench import data
 from infra.alerting import committed, recording, stack_constants
 from infra.monitoring import prometheus_config as prom_config
 from infra.settings import Settings
-from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from testbed.processes import binary, free_port, http_ok, log_tail, process, wait_for
 
 PROMTOOL_TIMEOUT_S = 1800
 START_TIMEOUT_S = 120

@@ -16,9 +16,9 @@ from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.dashboards.files import DASHBOARDS
 from infra.metrics import exporters
 from infra.settings import load_stack
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.alerts import ALERTS_DIR, alert_rules, committed_rules
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
 
 TESTS_DIR = ALERTS_DIR / "tests"
 TROUBLESHOOTING = REPO_ROOT / rules.RUNBOOK_DOC

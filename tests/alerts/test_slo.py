@@ -12,8 +12,8 @@ import yaml
 
 from infra.alerting import committed, rules, slo, stack_constants
 from infra.settings import Settings
+from testbed.settings import settings_of
 from tests.support.alerts import promtool
-from tests.support.settings import settings_of
 
 
 def stack(**values: Any) -> Settings:

@@ -20,7 +20,7 @@ from infra.dashboards.files import DASHBOARDS
 from infra.dashboards.model import Dashboard, not_exposed, substitute
 from infra.metrics import exporters
 from infra.metrics.catalog import METRICS, NAMES, by_name, metric_names_in_promql
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 ALL_PANELS = [(d, p) for d in DASHBOARDS.values() for p in d.panels()]
 # Values the live test also uses for the template variables.
@@ -275,7 +275,7 @@ def test_tasks_by_status_is_documented_as_empty_until_the_first_task() -> None:
     friday_tasks_by_status, so the reference must not promise data there."""
     from infra.dashboards import gateway as gateway_dashboard
     from infra.dashboards.reference import table
-    from tests.support.exposition import MetricValues
+    from testbed.exposition import MetricValues
 
     idle = MetricValues().render()
     assert "\nfriday_tasks_by_status{" not in idle and "# TYPE friday_tasks_by_status" in idle

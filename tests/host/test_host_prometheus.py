@@ -19,8 +19,8 @@ from infra.settings.secrets import METRICS_TOKEN
 from infra.stack import build_stack
 from infra.stack.prometheus import scrape_targets
 from infra.stack.spec import fill_secrets
-from tests.support import localize
-from tests.support.settings import settings_of
+from testbed import localize
+from testbed.settings import settings_of
 
 PROM_DIR = host_prometheus.PREFIX + host_prometheus.DIR
 

@@ -9,8 +9,8 @@ queue depth over a threshold, then back under it, then past the critical tier):
 Debian's prometheus (2.42), prometheus-alertmanager (0.25) and caddy (2.6, the metrics-auth
 proxy) run with the RENDERED configs of a stack that enables the webhook and heartbeat receivers
 and sets metricsToken, changed only by
-tests/support/localize.py (addresses, intervals, the driven alert's `for`, secrets filled in);
-the backup service runs its rendered `serve` command (tests/support/live_stack.py). The test
+testbed/localize.py (addresses, intervals, the driven alert's `for`, secrets filled in);
+the backup service runs its rendered `serve` command (testbed/live_stack.py). The test
 drives friday_tasks_queue_depth over the HighQueueDepth threshold on the double, waits for the
 alert at the webhook, then for its resolution, then past the critical tier's threshold (both
 tiers fire; the webhook gets the critical, Alertmanager's inhibit rule holds back the warning),
@@ -36,11 +36,11 @@ from infra.alerting import rules, stack_constants, thresholds
 from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS
 from infra.stack import gateway
-from tests.support import localize
-from tests.support.gateway_double import GatewayDouble
-from tests.support.live_stack import LiveStack, live_settings, live_stack
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import wait_for
+from testbed import localize
+from testbed.gateway_double import GatewayDouble
+from testbed.live_stack import LiveStack, live_settings, live_stack
+from testbed.paths import REPO_ROOT
+from testbed.processes import wait_for
 from tests.support.real_gateway import RealGateway
 
 pytestmark = pytest.mark.live

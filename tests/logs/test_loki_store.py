@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.stack import loki
 from infra.targets.kubernetes_map import install
-from tests.support.settings import settings_of
+from testbed.settings import settings_of
 
 
 def test_docker_config_and_chart_values_agree_on_the_store() -> None:

@@ -15,9 +15,9 @@ from infra.settings import SettingsError, load_stack
 from infra.stack import alertmanager as alertmanager_service
 from infra.stack import build_stack
 from infra.stack.spec import SecretRef, fill_secrets
-from tests.support import localize
+from testbed import localize
+from testbed.settings import settings_of
 from tests.support.render import alertmanager_file, render_into
-from tests.support.settings import settings_of
 
 ALL_RECEIVER_SECRETS = frozenset(alertmanager.SECRET_OF.values())
 EMAIL = {

@@ -28,9 +28,9 @@ from infra.stack.spec import (
     Workload,
     resources,
 )
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.render import load_yaml, prometheus_dir, render_into
-from tests.support.settings import settings_of
 
 
 def check_config(config_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -17,8 +17,8 @@ from infra.preflight import secret_value_problems
 from infra.settings import missing_required_secrets
 from infra.settings.remote_write import CREDENTIALS_KEY, QUEUE_DEFAULTS, credential_key
 from infra.settings.secrets import placeholder
+from testbed.settings import settings_of
 from tests.support.render import load_yaml, prometheus_dir, render_into
-from tests.support.settings import settings_of
 
 TARGETS: list[dict[str, Any]] = [
     {

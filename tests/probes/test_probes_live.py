@@ -26,12 +26,12 @@ from infra.logs.lines import records
 from infra.monitoring import endpoints
 from infra.settings import Settings
 from infra.stack import blackbox
-from tests.support import localize
+from testbed import localize
+from testbed.processes import binary, free_port, http_ok, process, wait_for
+from testbed.settings import settings_of
 from tests.support.probes import LocalProbes, local_probes
-from tests.support.processes import binary, free_port, http_ok, process, wait_for
 from tests.support.proxy import LocalProxy, port_of, proxy_settings, run_proxy
 from tests.support.real_gateway import RealGateway
-from tests.support.settings import settings_of
 from tests.support.tls import CertFiles, self_signed
 
 pytestmark = pytest.mark.live

@@ -19,11 +19,11 @@ from infra.render import artefacts
 from infra.stack import build_stack, metrics_auth
 from infra.stack.prometheus import scrape_targets
 from infra.stack.spec import Reach, SecretRef
-from tests.support import localize
+from testbed import localize
+from testbed.processes import free_port, http_ok, process, wait_for
+from testbed.settings import settings_of
 from tests.support.gateway_log import Seen, settled
-from tests.support.processes import free_port, http_ok, process, wait_for
 from tests.support.real_gateway import RealGateway
-from tests.support.settings import settings_of
 
 KEY = "metrics-auth-admin-key-0123456789"
 WITH_TOKEN = frozenset({metrics_auth.METRICS_SECRET})

@@ -15,7 +15,7 @@ import yaml
 
 from infra import crds
 from infra.settings import Settings
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 
 def test_the_pinned_chart_and_operator_agree_and_every_crd_file_has_a_checksum() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 ALERTS_DIR = REPO_ROOT / "alerts"
 PROMTOOL_TIMEOUT = 60

@@ -11,8 +11,8 @@ from infra.settings import gateway_cost as cost
 from infra.settings.base import duration_seconds
 from infra.stack import build_stack, gateway
 from infra.targets.kubernetes_map import gateway_objects
+from testbed.settings import settings_of
 from tests.support.kubernetes import variant_settings
-from tests.support.settings import settings_of
 
 
 def test_the_model_meets_every_measurement() -> None:

@@ -14,8 +14,8 @@ from infra.monitoring import endpoints
 from infra.render import artefacts
 from infra.settings.hazards import BACKUP_MIN_PYTHON
 from infra.stack import build_stack, listeners, probe_auth
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 
 KUBERNETES = {
     "target": "kubernetes",

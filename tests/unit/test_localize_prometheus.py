@@ -9,8 +9,8 @@ from typing import Any
 from infra.monitoring import prometheus_config
 from infra.stack import build_stack
 from infra.stack.prometheus import scrape_targets
-from tests.support import localize
-from tests.support.settings import settings_of
+from testbed import localize
+from testbed.settings import settings_of
 
 TIMINGS = ("scrape_interval", "scrape_timeout", "evaluation_interval")
 

@@ -10,7 +10,7 @@ import yaml
 from infra.alerting import committed, slo, stack_constants
 from infra.cli import main
 from infra.settings import load_stack
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 
 def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ from infra.settings import Settings
 from infra.stack import backup, metrics_auth
 from infra.stack.spec import fill_secrets
 from infra.yamlio import dump_readable
-from tests.support.processes import binary
+from testbed.processes import binary
 
 INTERVAL = "1s"
 FOR_OVERRIDE = "5s"
