@@ -75,8 +75,13 @@ def grafana_secret_name(settings: Settings) -> str:
     return name(settings, "grafana-admin")
 
 
+def loki_url(settings: Settings) -> str:
+    """The installed Loki's API, as Grafana and Alloy reach it inside the cluster."""
+    return f"http://{LOKI}.{settings.kubernetes_monitoring_namespace}.svc:{loki.HTTP_PORT}"
+
+
 def loki_push_url(settings: Settings) -> str:
-    return f"http://{LOKI}.{settings.kubernetes_monitoring_namespace}.svc:{loki.HTTP_PORT}{loki.PUSH_PATH}"
+    return f"{loki_url(settings)}{loki.PUSH_PATH}"
 
 
 def objects(settings: Settings) -> list[Manifest]:
@@ -170,7 +175,7 @@ def kube_prometheus_stack(settings: Settings) -> Chart:
                     "type": datasources.LOKI.type,
                     "uid": datasources.LOKI.uid,
                     "access": "proxy",
-                    "url": f"http://{LOKI}.{settings.kubernetes_monitoring_namespace}.svc:{loki.HTTP_PORT}",
+                    "url": loki_url(settings),
                 }
             ],
         },
