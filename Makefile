@@ -59,7 +59,7 @@ lint:
 	scripts/bootstrap.sh lint
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy infra tests bench __main__.py
+	$(PY) -m mypy infra tests testbed bench __main__.py
 	.venv/bin/lint-imports
 
 ## lock: re-resolve requirements*.in into the hash-locked requirements*.txt (see README: dependencies)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench import backups, dashboards, data, grafana, latency, report, tools, tsdb
 from infra.settings import load_stack
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 OUT = REPO_ROOT / "build" / "bench"
 

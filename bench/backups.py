@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.backup import core, offsite
-from tests.support.s3_store import s3_store
+from testbed.s3_store import s3_store
 
 MB = 1 << 20
 # How the gateway's bytes spread over its databases (audit and brain grow; the rest stay small).

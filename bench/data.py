@@ -223,6 +223,9 @@ _LOKI_ROUTES = (
 )
 
 
+_REMOTE = 'remote_name="mimir",url="https://mimir.example.org/api/v1/push"'
+
+
 def _stack_series(shapes: Shapes, stack: dict[str, Instance]) -> list[Series]:
     prom, am, backup, loki, alloy = (stack[k] for k in ("prometheus", "alertmanager", "backup", "loki", "alloy"))
     c, g, k = shapes.counter, shapes.gauge, shapes.constant
@@ -262,6 +265,11 @@ def _stack_series(shapes: Shapes, stack: dict[str, Instance]) -> list[Series]:
         (backup_metrics.OFFSITE_LAST_SUCCESS, backup.labels(), _hourly_timestamp(shapes)),
         ("friday_backup_offsite_last_duration_seconds", backup.labels(), g(1, 30, 3)),
         (backup_metrics.OFFSITE_FAILURES, backup.labels(), k("0")),
+        # A stack with one remote-write target (docs/monitoring.md#remote-write), keeping up.
+        ("prometheus_remote_storage_samples_failed_total", prom.labels(_REMOTE), k("0")),
+        ("prometheus_remote_storage_samples_retried_total", prom.labels(_REMOTE), k("0")),
+        ("prometheus_remote_storage_highest_timestamp_in_seconds", prom.labels(), _timestamp(shapes, 0)),
+        ("prometheus_remote_storage_queue_highest_sent_timestamp_seconds", prom.labels(_REMOTE), _timestamp(shapes, 1)),
         *[
             (
                 "loki_request_duration_seconds_count",
@@ -294,6 +302,14 @@ def _stack_series(shapes: Shapes, stack: dict[str, Instance]) -> list[Series]:
         out.append(("prometheus_rule_evaluation_failures_total", prom.labels(label), k("0")))
         out.append(("prometheus_rule_group_last_duration_seconds", prom.labels(label), g(0.0005, 0.01, 6)))
     return [Series(name, labels, values) for name, labels, values in out]
+
+
+def _timestamp(shapes: Shapes, behind_s: int) -> Values:
+    # A Unix time that follows the timeline, behind_s seconds late.
+    i = 0
+    while True:
+        yield str(int(shapes.timeline.second(i)) - behind_s)
+        i += 1
 
 
 def _hourly_timestamp(shapes: Shapes) -> Values:

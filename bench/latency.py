@@ -1,6 +1,6 @@
 """Alert detection latency on a live pipeline, against its floor.
 
-The live tests' stack (tests/support/live_stack.py): the gateway double, Debian's Prometheus and
+The live tests' stack (testbed/live_stack.py): the gateway double, Debian's Prometheus and
 Alertmanager with the RENDERED configs of stack `live`, a webhook receiver, all on 127.0.0.1.
 HighQueueDepth's `for` is shortened to localize.FOR_OVERRIDE; the queue depth is driven over
 its threshold and the time until the webhook has the alert is measured. The floor is
@@ -22,10 +22,10 @@ from pathlib import Path
 
 from bench.grafana import duration_ms
 from infra.alerting import thresholds
-from tests.support import localize
-from tests.support.gateway_double import GatewayDouble
-from tests.support.live_stack import live_settings, live_stack
-from tests.support.processes import wait_for
+from testbed import localize
+from testbed.gateway_double import GatewayDouble
+from testbed.live_stack import live_settings, live_stack
+from testbed.processes import wait_for
 
 TOKEN = "bench-admin-key-0123456789"
 DRIVEN = thresholds.HIGH_QUEUE_DEPTH

@@ -12,8 +12,8 @@ import pulumi
 import yaml
 
 from infra.program.main import run
-from tests.support.paths import REPO_ROOT
-from tests.support.pulumi_harness import FAKE_AI_KEY, configure
+from testbed.paths import REPO_ROOT
+from testbed.pulumi_harness import FAKE_AI_KEY, configure
 
 
 def main(stack: str) -> int:

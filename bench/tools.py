@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 TIMEOUT_S = 120.0
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import yaml
 
 from bench import data
-from infra.alerting import committed, recording, rules
-from infra.monitoring import prometheus as prom_config
+from infra.alerting import committed, recording, stack_constants
+from infra.monitoring import prometheus_config as prom_config
 from infra.settings import Settings
-from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from testbed.processes import binary, free_port, http_ok, log_tail, process, wait_for
 
 PROMTOOL_TIMEOUT_S = 1800
 START_TIMEOUT_S = 120
@@ -71,7 +71,7 @@ def rules_dir(settings: Settings, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for rel, text in committed.committed_rule_files().items():
         (dest / rel.rsplit("/", 1)[-1]).write_text(text)
-    (dest / prom_config.CONSTANTS_FILE).write_text(rules.stack_constants(settings))
+    (dest / prom_config.CONSTANTS_FILE).write_text(stack_constants.stack_constants(settings))
     return dest
 
 

@@ -40,7 +40,7 @@ gateway_build() {
 
 # The engine suite mostly waits on the engine and its containers: it runs beside the other groups from
 # here on (its own build of the gateway waits for the one above), on ports of its own (below the
-# kernel's ephemeral range, tests/support/processes.py), its output printed in its group at the end.
+# kernel's ephemeral range, testbed/processes.py), its output printed in its group at the end.
 engine_log=$(mktemp)
 FRIDAY_PORT_RANGE=20000-24999 scripts/engine-suite.sh "$@" >"$engine_log" 2>&1 &
 engine_pid=$!
@@ -55,7 +55,7 @@ engine_suite() {
 group "ruff check" "$py" -m ruff check .
 group "ruff format" "$py" -m ruff format --check .
 group "import layers (lint-imports; contracts in pyproject.toml)" .venv/bin/lint-imports
-group "mypy" "$py" -m mypy infra tests bench __main__.py
+group "mypy" "$py" -m mypy infra tests testbed bench __main__.py
 group "real gateway build (scripts/build-gateway.sh)" gateway_build
 # Two workers (pytest-xdist; each on ports of its own, tests/conftest.py): most tests wait on processes.
 group "pytest (everything but the Pulumi programs, the host suite and the engine suite)" "$py" -m pytest -q -n 2 --ignore=tests/pulumi --ignore=tests/infra --ignore=tests/engine "$@"

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
+from testbed.processes import PORT_RANGE_ENV
 from tests.infra.options import add_options
-from tests.support.processes import PORT_RANGE_ENV
 
 HOST_SUITE = "tests/infra/"
 # Worker port ranges share these: above the engine suite's 20000-24999 (scripts/test.sh), below the
@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist each worker process gets a port range of its own (tests/support/processes.py:
+    """Under pytest-xdist each worker process gets a port range of its own (testbed/processes.py:
     free_port), so two workers are never handed the same port by the kernel."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))

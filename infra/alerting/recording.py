@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.alerting import thresholds as t
-from infra.alerting.rules import dump, gateway_memory_mb
+from infra.alerting.rules import gateway_memory_mb
+from infra.yamlio import dump_readable
 
 # Labels every aggregate keeps. `environment` is kept where the series carry it (a central
 # Prometheus, or a stack that stores it as a target label); elsewhere it is simply absent.
@@ -196,7 +197,7 @@ def file_text() -> str:
         "# file; a test fails on drift. Unit tests: alerts/tests/dashboards_test.yml (promtool test rules).\n"
     )
     group = {"name": GROUP, "interval": INTERVAL, "rules": [r.as_rule() for r in RULES]}
-    return header + dump({"groups": [group]})
+    return header + dump_readable({"groups": [group]})
 
 
 _RECORDED = re.compile(r"(?<![\w:])[a-z_]+:[A-Za-z0-9_]+:[A-Za-z0-9_]+(?![\w:])")

@@ -1,10 +1,11 @@
-"""The alert rules as data: the committed `alerts/*.yml` files and the per-stack constants file.
+"""The alert rules as data: what the committed `alerts/*.yml` files hold (infra/alerting/committed.py
+writes them; the per-stack constants they join against are infra/alerting/stack_constants.py).
 
 `alerts/*.yml` are static: the same for every stack, loaded by Prometheus as they are, and
 regenerated from this module by `python -m infra generate` (a test fails on drift). Thresholds
 and `for` come from `infra.alerting.thresholds`. What differs per stack (the memory limit the
 infrastructure sets, the daily cost budget, the backup age limit) is not in them: each stack gets a small generated
-recording-rule file of constants (`stack_constants`) and the static rules join against those
+recording-rule file of constants (infra/alerting/stack_constants.py) and the static rules join against those
 series with `on() group_left()` (the constants carry no labels, so the join works whatever
 labels the gateway's series have).
 
@@ -16,33 +17,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from infra.alerting import slo
 from infra.alerting import thresholds as t
 from infra.alerting.runbooks import runbook_url
+from infra.alerting.stack_constants import (
+    BACKUP_OFFSITE_STALE_AFTER_SECONDS,
+    BACKUP_STALE_AFTER_SECONDS,
+    CERT_EXPIRY_CRITICAL_SECONDS,
+    CERT_EXPIRY_WARNING_SECONDS,
+    COST_BUDGET_USD_DAILY,
+    GATEWAY_AUDIT_CAPACITY,
+    GATEWAY_SCRAPE_TIMEOUT_SECONDS,
+    MEMORY_LIMIT_MB,
+)
+from infra.alerting.stack_constants import promql_number as _n
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.backup.metrics import OFFSITE_LAST_SUCCESS as BACKUP_OFFSITE_LAST_SUCCESS
 from infra.metrics import jobs
 from infra.metrics.probes import PROBE_HTTPS, PROBE_LABEL, WEBSOCKET_PROBES
-from infra.settings import Settings, gateway_cost
-from infra.settings.base import duration_seconds
-from infra.settings.offsite import stale_after_hours as offsite_stale_after_hours
 
 # The runbooks: one section per alert in this file of the repository. Alerts link to it at the
 # same address as the dashboards' panel links (infra/alerting/runbooks.py, one place to change).
 RUNBOOK_DOC = "docs/troubleshooting.md"
 RUNBOOK_HEADING = "## Alert runbooks"
-
-# Per-stack constants (recording rules, see stack_constants); names with ':' as recording rules.
-MEMORY_LIMIT_MB = "friday:memory_limit_mb"
-COST_BUDGET_USD_DAILY = "friday:cost_budget_usd_daily"
-BACKUP_STALE_AFTER_SECONDS = "friday:backup_stale_after_seconds"
-BACKUP_OFFSITE_STALE_AFTER_SECONDS = "friday:backup_offsite_stale_after_seconds"
-GATEWAY_SCRAPE_TIMEOUT_SECONDS = "friday:gateway_scrape_timeout_seconds"
-GATEWAY_AUDIT_CAPACITY = "friday:gateway_audit_capacity_entries"
-CERT_EXPIRY_WARNING_SECONDS = "friday:cert_expiry_warning_seconds"
-CERT_EXPIRY_CRITICAL_SECONDS = "friday:cert_expiry_critical_seconds"
 
 GATEWAY_JOB = jobs.GATEWAY
 
@@ -53,10 +50,6 @@ def gateway_memory_mb(selector: str = "") -> str:
     a fraction of the RSS), else friday_memory_used_mb where no RSS is exposed."""
     sel = f"{{{selector}}}" if selector else ""
     return f"(process_rss_bytes{sel} / 1048576 or friday_memory_used_mb{sel})"
-
-
-def _n(value: float) -> str:
-    return f"{value:.12g}"
 
 
 @dataclass(frozen=True)
@@ -430,107 +423,3 @@ RULE_FILES: tuple[RuleFile, ...] = (
     REMOTE_WRITE_RULES,
 )
 ALERTS: tuple[AlertRule, ...] = tuple(r for f in RULE_FILES for r in f.rules)
-
-
-# libyaml's emitter where PyYAML was built with it (Debian's and the wheels are): several times
-# faster, same output for this data (the generated files are checked byte for byte).
-_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_SafeDumper):  # type: ignore[valid-type,misc]
-    def ignore_aliases(self, data: Any) -> bool:
-        # Repeated blocks are written out in full: anchors and aliases hurt readability.
-        return True
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    if "<secret:" in value:
-        # Filled in at deploy time with a JSON-escaped value: must sit in a double-quoted string.
-        style = '"'
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
-
-
-def dump(document: object) -> str:
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)
-
-
-def _multiline(expr: str) -> str:
-    # One line stays a plain scalar; several keep their line breaks (block scalar).
-    stripped = expr.strip()
-    return stripped + "\n" if "\n" in stripped else stripped
-
-
-def rule_file_text(rule_file: RuleFile) -> str:
-    rules: list[dict[str, Any]] = [{"record": r["record"], "expr": _multiline(r["expr"])} for r in rule_file.records]
-    for rule in rule_file.rules:
-        doc = rule.as_rule()
-        doc["expr"] = _multiline(rule.expr)
-        rules.append(doc)
-    header = (
-        f"# {rule_file.about}\n"
-        "# Generated by `python -m infra generate` from infra/alerting/rules.py (thresholds:\n"
-        "# infra/alerting/thresholds.py). Edit those, not this file; a test fails on drift.\n"
-        "# Unit tests: alerts/tests/ (promtool test rules). Runbooks: docs/troubleshooting.md.\n"
-    )
-    return header + dump({"groups": [{"name": rule_file.group, "rules": rules}]})
-
-
-def stack_constant_exprs(settings: Settings) -> dict[str, str]:
-    """{recording rule name: expression} of the per-stack constants."""
-    return {
-        MEMORY_LIMIT_MB: f"vector({settings.gateway_memory_mb})",
-        COST_BUDGET_USD_DAILY: f"vector({_n(settings.cost_budget_usd_daily)})",
-        BACKUP_STALE_AFTER_SECONDS: f"vector({settings.backup_stale_after_hours * 3600})",
-        BACKUP_OFFSITE_STALE_AFTER_SECONDS: f"vector({offsite_stale_after_hours(settings) * 3600})",
-        GATEWAY_SCRAPE_TIMEOUT_SECONDS: f"vector({_n(duration_seconds(settings.gateway_scrape_timeout))})",
-        GATEWAY_AUDIT_CAPACITY: f"vector({audit_capacity(settings)})",
-    }
-
-
-def audit_capacity(settings: Settings) -> int:
-    """Audit entries this stack's gateway can hold: a scrape within gatewayScrapeTimeout, resident memory
-    within gatewayMemoryMb (infra/settings/gateway_cost.py)."""
-    return gateway_cost.audit_capacity(duration_seconds(settings.gateway_scrape_timeout), settings.gateway_memory_mb)
-
-
-def stack_constant_labels(settings: Settings) -> dict[str, str]:
-    """Labels of every per-stack constant: the environment, stored like the scrape jobs' target label."""
-    return {"environment": settings.environment}
-
-
-def stack_constants(settings: Settings) -> str:
-    """The per-stack recording rules the static alerts join against (alerts join with `on()`; the
-    `environment` label lets the dashboards select them by environment like every scraped series)."""
-    labels = stack_constant_labels(settings)
-    rules: list[dict[str, Any]] = [
-        {"record": record, "expr": expr, "labels": labels} for record, expr in stack_constant_exprs(settings).items()
-    ]
-    # The probe and SLO constants: only the Docker target's Prometheus runs the probes (the
-    # Kubernetes target's PrometheusRule takes stack_constant_exprs alone).
-    rules += [
-        {
-            "record": CERT_EXPIRY_WARNING_SECONDS,
-            "expr": f"vector({settings.cert_expiry_warning_days * 86400})",
-            "labels": labels,
-        },
-        {
-            "record": CERT_EXPIRY_CRITICAL_SECONDS,
-            "expr": f"vector({settings.cert_expiry_critical_days * 86400})",
-            "labels": labels,
-        },
-        *slo.constants(settings),
-    ]
-    header = (
-        f"# Constants of stack {settings.stack!r} for the static alerts in alerts/*.yml\n"
-        "# (gatewayMemoryMb, costBudgetUsdDaily, backupStaleAfterHours, gatewayScrapeTimeout, the\n"
-        "# gateway's audit capacity from those two, certExpiry*Days, the SLO's objective and\n"
-        "# burn-rate thresholds), and the SLO rules over\n"
-        "# its window (sloWindowDays).\n"
-        "# Generated at render/deploy time.\n"
-    )
-    groups = [{"name": "friday-stack-constants", "rules": rules}, slo.window_group(settings)]
-    return header + dump({"groups": groups})

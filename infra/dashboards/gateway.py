@@ -8,13 +8,8 @@ limit) come from the `friday:memory_limit_mb` recording rule, not from the gatew
 from __future__ import annotations
 
 from infra.alerting import recording as rec
-from infra.alerting.rules import (
-    COST_BUDGET_USD_DAILY,
-    GATEWAY_JOB,
-    GATEWAY_SCRAPE_TIMEOUT_SECONDS,
-    MEMORY_LIMIT_MB,
-    gateway_memory_mb,
-)
+from infra.alerting.rules import GATEWAY_JOB, gateway_memory_mb
+from infra.alerting.stack_constants import COST_BUDGET_USD_DAILY, GATEWAY_SCRAPE_TIMEOUT_SECONDS, MEMORY_LIMIT_MB
 from infra.alerting.thresholds import (
     API_ERROR_RATIO,
     AUDIT_CHAIN_BROKEN,

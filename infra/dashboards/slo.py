@@ -8,7 +8,7 @@ shows exactly what the burn-rate alerts judge.
 from __future__ import annotations
 
 from infra.alerting import slo
-from infra.alerting.rules import CERT_EXPIRY_CRITICAL_SECONDS, CERT_EXPIRY_WARNING_SECONDS
+from infra.alerting.stack_constants import CERT_EXPIRY_CRITICAL_SECONDS, CERT_EXPIRY_WARNING_SECONDS
 from infra.alerting.thresholds import (
     CERT_EXPIRING,
     CERT_EXPIRING_CRITICAL,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra.alerting import recording as rec
-from infra.alerting.rules import BACKUP_OFFSITE_STALE_AFTER_SECONDS, BACKUP_STALE_AFTER_SECONDS
+from infra.alerting.stack_constants import BACKUP_OFFSITE_STALE_AFTER_SECONDS, BACKUP_STALE_AFTER_SECONDS
 from infra.alerting.thresholds import (
     ALERTMANAGER_CONFIG_RELOAD_FAILED,
     ALERTMANAGER_NOTIFICATIONS_FAILING,

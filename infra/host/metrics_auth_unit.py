@@ -9,7 +9,7 @@ systemd reads before it starts Caddy as a dynamic user; the Caddyfile names only
 from __future__ import annotations
 
 from infra.host import layout
-from infra.host.prometheus import LOOPBACK, gateway_address
+from infra.host.prometheus_files import LOOPBACK, gateway_address
 from infra.host.systemd import render_unit
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY

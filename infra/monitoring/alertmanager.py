@@ -15,18 +15,23 @@ Webhook `url_file` exists only in newer Alertmanager releases; Debian's 0.25 (th
 run) refuses it. So a webhook URL is written into alertmanager.yml when the container is
 created: that file is then a secret upload (mode 0400, owned by nobody), Pulumi keeps the
 content as a secret, and `render` shows `<secret:KEY>` in its place.
+
+The receivers are described once (`receivers`: each integration's fields, a secret marked as such);
+`file_receivers` writes them for alertmanager.yml, `operator_receivers` for the Kubernetes
+AlertmanagerConfig (camel case, secrets as references to the receivers' Secret).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from infra import PROJECT
 from infra.alerting import thresholds
-from infra.alerting.rules import dump
 from infra.monitoring import endpoints
 from infra.settings import Settings
 from infra.settings.secrets import placeholder
+from infra.yamlio import dump_readable
 
 CONFIG_PATH = f"{endpoints.ALERTMANAGER_CONFIG_DIR}/alertmanager.yml"
 SECRETS_DIR = f"{endpoints.ALERTMANAGER_CONFIG_DIR}/secrets"
@@ -82,43 +87,135 @@ def receiver_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def _webhook(key: str, send_resolved: bool) -> dict[str, Any]:
-    return {"url": placeholder(key), "send_resolved": send_resolved, "max_alerts": 0}
+@dataclass(frozen=True)
+class ReceiverSecret:
+    """A receiver's secret, and the field that carries it in each of Alertmanager's two shapes."""
+
+    receiver: str  # a key of SECRET_OF
+    file_field: str  # alertmanager.yml: the templated value or the secret file's path
+    operator_field: str  # AlertmanagerConfig: a reference to the key of the receivers' Secret
 
 
-def _notify_configs(settings: Settings) -> dict[str, list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class Integration:
+    """One `<kind>_configs` entry of a receiver: its fields in alertmanager.yml's (snake case) names,
+    in order; a ReceiverSecret where the value is the receiver's secret."""
+
+    kind: str  # webhook, slack, email, pagerduty
+    fields: tuple[tuple[str, object], ...]
+
+
+# The Prometheus Operator's names where they are not alertmanager.yml's in camel case.
+_OPERATOR_NAMES = {"require_tls": "requireTLS"}
+
+
+def _webhook(receiver: str, send_resolved: bool) -> Integration:
+    return Integration(
+        "webhook",
+        (
+            ("url", ReceiverSecret(receiver, "url", "urlSecret")),
+            ("send_resolved", send_resolved),
+            ("max_alerts", 0),
+        ),
+    )
+
+
+def receivers(settings: Settings) -> dict[str, tuple[Integration, ...]]:
+    """{receiver name: its integrations}: the one description of what each receiver sends to, which
+    alertmanager.yml (Docker, bare metal) and the AlertmanagerConfig (Kubernetes) are both written from."""
     on = enabled(settings)
-    configs: dict[str, list[dict[str, Any]]] = {}
+    notify: list[Integration] = []
     if "webhook" in on:
-        configs["webhook_configs"] = [_webhook(SECRET_OF["webhook"], True)]
+        notify.append(_webhook("webhook", True))
     if "slack" in on:
-        slack: dict[str, Any] = {"api_url_file": SECRET_FILE_OF["slack"], "send_resolved": True}
+        slack: tuple[tuple[str, object], ...] = (
+            ("api_url", ReceiverSecret("slack", "api_url_file", "apiURL")),
+            ("send_resolved", True),
+        )
         if settings.alert_slack_channel:
-            slack["channel"] = settings.alert_slack_channel
-        configs["slack_configs"] = [slack]
+            slack += (("channel", settings.alert_slack_channel),)
+        notify.append(Integration("slack", slack))
     if "email" in on:
-        configs["email_configs"] = [
-            {
-                "to": settings.alert_email_to,
-                "from": settings.alert_email_from,
-                "smarthost": settings.alert_email_smarthost,
-                "auth_username": settings.alert_email_username,
-                "auth_password_file": SECRET_FILE_OF["email"],
-                "require_tls": True,
-                "send_resolved": True,
+        notify.append(
+            Integration(
+                "email",
+                (
+                    ("to", settings.alert_email_to),
+                    ("from", settings.alert_email_from),
+                    ("smarthost", settings.alert_email_smarthost),
+                    ("auth_username", settings.alert_email_username),
+                    ("auth_password", ReceiverSecret("email", "auth_password_file", "authPassword")),
+                    ("require_tls", True),
+                    ("send_resolved", True),
+                ),
+            )
+        )
+    page = list(notify)
+    if "pagerduty" in on:
+        page.append(
+            Integration(
+                "pagerduty",
+                (
+                    ("routing_key", ReceiverSecret("pagerduty", "routing_key_file", "routingKey")),
+                    ("send_resolved", True),
+                ),
+            )
+        )
+    heartbeat = [_webhook("heartbeat", False)] if "heartbeat" in on else []
+    return {NOTIFY: tuple(notify), PAGE: tuple(page), HEARTBEAT: tuple(heartbeat)}
+
+
+def _file_value(secret: ReceiverSecret) -> str:
+    if secret.receiver in TEMPLATED:
+        return placeholder(SECRET_OF[secret.receiver])
+    return SECRET_FILE_OF[secret.receiver]
+
+
+def file_receivers(settings: Settings) -> list[dict[str, Any]]:
+    """The receivers in alertmanager.yml's shape: secrets templated in or read from their files."""
+    out: list[dict[str, Any]] = []
+    for receiver, integrations in receivers(settings).items():
+        entry: dict[str, Any] = {"name": receiver}
+        for integration in integrations:
+            config = {
+                value.file_field if isinstance(value, ReceiverSecret) else key: (
+                    _file_value(value) if isinstance(value, ReceiverSecret) else value
+                )
+                for key, value in integration.fields
             }
-        ]
-    return configs
+            entry.setdefault(f"{integration.kind}_configs", []).append(config)
+        out.append(entry)
+    return out
+
+
+def _camel(name: str) -> str:
+    if name in _OPERATOR_NAMES:
+        return _OPERATOR_NAMES[name]
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def operator_receivers(settings: Settings, secret_name: str) -> list[dict[str, Any]]:
+    """The receivers in the Prometheus Operator's AlertmanagerConfig shape (camel case); each secret a
+    reference to its key in the Secret `secret_name`."""
+    out: list[dict[str, Any]] = []
+    for receiver, integrations in receivers(settings).items():
+        entry: dict[str, Any] = {"name": receiver}
+        for integration in integrations:
+            config = {
+                value.operator_field if isinstance(value, ReceiverSecret) else _camel(key): (
+                    {"name": secret_name, "key": SECRET_OF[value.receiver]}
+                    if isinstance(value, ReceiverSecret)
+                    else value
+                )
+                for key, value in integration.fields
+            }
+            entry.setdefault(f"{_camel(integration.kind)}Configs", []).append(config)
+        out.append(entry)
+    return out
 
 
 def alertmanager_config(settings: Settings) -> dict[str, Any]:
-    notify = _notify_configs(settings)
-    page = {k: list(v) for k, v in notify.items()}
-    if "pagerduty" in enabled(settings):
-        page["pagerduty_configs"] = [{"routing_key_file": SECRET_FILE_OF["pagerduty"], "send_resolved": True}]
-    heartbeat: dict[str, Any] = {}
-    if "heartbeat" in enabled(settings):
-        heartbeat["webhook_configs"] = [_webhook(SECRET_OF["heartbeat"], False)]
     every = settings.alert_heartbeat_interval
     return {
         "route": {
@@ -148,11 +245,7 @@ def alertmanager_config(settings: Settings) -> dict[str, Any]:
                 "equal": ["alertname", "instance"],
             }
         ],
-        "receivers": [
-            {"name": NOTIFY, **notify},
-            {"name": PAGE, **page},
-            {"name": HEARTBEAT, **heartbeat},
-        ],
+        "receivers": file_receivers(settings),
     }
 
 
@@ -161,7 +254,7 @@ def config_text(settings: Settings) -> str:
         f"# Alertmanager configuration of stack {settings.stack!r}, generated from its settings\n"
         "# (infra/monitoring/alertmanager.py). <secret:KEY> placeholders are filled at deploy time.\n"
     )
-    return header + dump(alertmanager_config(settings))
+    return header + dump_readable(alertmanager_config(settings))
 
 
 def command() -> tuple[str, ...]:

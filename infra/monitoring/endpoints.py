@@ -12,7 +12,7 @@ ALERTMANAGER_PORT = 9093
 ALERTMANAGER_CONFIG_DIR = "/etc/alertmanager"
 ALERTMANAGER_DATA_DIR = "/alertmanager"
 
-# node-exporter beside a bare-metal Prometheus (infra/host/prometheus.py), on loopback.
+# node-exporter beside a bare-metal Prometheus (infra/host/prometheus_files.py), on loopback.
 NODE_EXPORTER_PORT = 9100
 
 # Both upstream images run as nobody:nogroup and ship busybox wget for healthchecks.

@@ -3,7 +3,7 @@
 Each target's credential is a file of its own beside prometheus.yml (`remote-write/<name>`, a path
 relative to the config folder, as Prometheus resolves it), read through `password_file` (basic auth)
 or `credentials_file` (bearer): the rendered configuration never holds a credential. Every sample
-sent carries the global external labels, `environment` among them (infra/monitoring/prometheus.py).
+sent carries the global external labels, `environment` among them (infra/monitoring/prometheus_config.py).
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.alerting.rules import dump
 from infra.metrics.probes import (
     PROBE_HEALTH,
     PROBE_HTTPS,
@@ -61,6 +60,7 @@ from infra.stack.spec import (
     Workload,
     resources,
 )
+from infra.yamlio import dump_readable
 
 NAME = "blackbox"
 HTTP = "http"  # the name of its port (/probe, its own /metrics, /-/healthy)
@@ -301,7 +301,7 @@ def config_text(settings: Settings) -> str:
         f"# Blackbox exporter modules of stack {settings.stack!r}, generated from its settings\n"
         "# (infra/stack/blackbox.py). No credential is in here: see probe-auth.\n"
     )
-    return header + dump({"modules": modules(settings)})
+    return header + dump_readable({"modules": modules(settings)})
 
 
 def command() -> tuple[str, ...]:

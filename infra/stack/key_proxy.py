@@ -18,7 +18,13 @@ from dataclasses import dataclass
 
 API_KEY_HEADER = "X-API-Key"
 # Where Caddy may write (it keeps nothing we need): under /tmp, a tmpfs or the unit's private /tmp.
-CADDY_ENV = {"XDG_DATA_HOME": "/tmp/caddy/data", "XDG_CONFIG_HOME": "/tmp/caddy/config", "HOME": "/tmp"}
+# Every Caddy of the stack (both key proxies and the Caddy reverse proxy) takes these from here.
+CADDY_STORAGE_DIR = "/tmp/caddy"
+CADDY_ENV = {
+    "XDG_DATA_HOME": f"{CADDY_STORAGE_DIR}/data",
+    "XDG_CONFIG_HOME": f"{CADDY_STORAGE_DIR}/config",
+    "HOME": "/tmp",
+}
 
 
 def command(config_path: str) -> tuple[str, ...]:

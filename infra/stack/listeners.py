@@ -10,7 +10,7 @@ would fail to start, or worse, a client would reach the wrong program. The place
 - the blackbox exporter's pod (kubernetes target): the exporter and its probe-auth sidecar
   (infra/targets/kubernetes_map/probes.py);
 - a bare-metal host (the `host/` files every render writes): the gateway, the metrics-auth unit,
-  and what the host render expects beside them (infra/host/prometheus.py): Debian's Prometheus and
+  and what the host render expects beside them (infra/host/prometheus_files.py): Debian's Prometheus and
   Alertmanager with their packaged defaults, node-exporter on loopback, Grafana's Alloy package,
   and a Loki on the host when `hostLokiUrl` points at a loopback address.
 

@@ -7,6 +7,8 @@ as uid 10001; the binary checks its own /ready with `-health` (grafana/loki PR 2
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from infra import yamlio
 from infra.settings import Settings
 from infra.settings.defaults import LOKI_HTTP_PORT
@@ -58,11 +60,43 @@ def retention_hours(period: str) -> int:
     return int(period[:-1]) * _HOURS[period[-1]]
 
 
+@dataclass(frozen=True)
+class Store:
+    """What Loki is on every target, whoever writes its configuration: one tenant (no auth), one
+    replica, the tsdb index (schema v13) on the filesystem, retention by the compactor. The Docker
+    service's config.yaml (`loki_config`) and the Kubernetes install chart's values
+    (infra/targets/kubernetes_map/install.py) both take these from here."""
+
+    retention_period: str  # e.g. "720h"
+    auth_enabled: bool = False
+    replication_factor: int = 1
+    object_store: str = "filesystem"
+    retention_enabled: bool = True
+
+    def schema_config(self) -> dict[str, object]:
+        return {
+            "configs": [
+                {
+                    "from": SCHEMA_FROM,
+                    "store": "tsdb",
+                    "object_store": self.object_store,
+                    "schema": "v13",
+                    "index": {"prefix": "index_", "period": "24h"},
+                }
+            ]
+        }
+
+
+def store(settings: Settings) -> Store:
+    return Store(retention_period=f"{retention_hours(settings.loki_retention_period)}h")
+
+
 def loki_config(settings: Settings) -> dict[str, object]:
-    retention = f"{retention_hours(settings.loki_retention_period)}h"
+    """config.yaml of the Loki service (Docker): the Store, with this container's listeners and paths."""
+    st = store(settings)
     return {
         "target": "all",
-        "auth_enabled": False,
+        "auth_enabled": st.auth_enabled,
         "server": {
             "http_listen_address": "0.0.0.0",
             "http_listen_port": HTTP_PORT,
@@ -72,26 +106,16 @@ def loki_config(settings: Settings) -> dict[str, object]:
         "common": {
             "path_prefix": DATA_DIR,
             "instance_addr": "127.0.0.1",
-            "replication_factor": 1,
+            "replication_factor": st.replication_factor,
             "ring": {"kvstore": {"store": "inmemory"}},
             "storage": {
-                "filesystem": {
+                st.object_store: {
                     "chunks_directory": f"{DATA_DIR}/chunks",
                     "rules_directory": f"{DATA_DIR}/rules",
                 }
             },
         },
-        "schema_config": {
-            "configs": [
-                {
-                    "from": SCHEMA_FROM,
-                    "store": "tsdb",
-                    "object_store": "filesystem",
-                    "schema": "v13",
-                    "index": {"prefix": "index_", "period": "24h"},
-                }
-            ]
-        },
+        "schema_config": st.schema_config(),
         "storage_config": {
             "tsdb_shipper": {
                 "active_index_directory": f"{DATA_DIR}/tsdb-index",
@@ -101,12 +125,12 @@ def loki_config(settings: Settings) -> dict[str, object]:
         "compactor": {
             "working_directory": f"{DATA_DIR}/compactor",
             "compaction_interval": "10m",
-            "retention_enabled": True,
+            "retention_enabled": st.retention_enabled,
             "retention_delete_delay": "2h",
-            "delete_request_store": "filesystem",
+            "delete_request_store": st.object_store,
         },
         "limits_config": {
-            "retention_period": retention,
+            "retention_period": st.retention_period,
             "reject_old_samples": True,
             "reject_old_samples_max_age": "168h",
             "allow_structured_metadata": True,

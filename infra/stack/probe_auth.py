@@ -72,7 +72,7 @@ def caddyfile(
     upstream: str,
     port: int = PORT,
     bind: str | None = None,
-    storage_dir: str = "/tmp/caddy",
+    storage_dir: str = key_proxy.CADDY_STORAGE_DIR,
     *,
     hop: ProxyHop | None = None,
     proxy_port: int = PROXY_PORT,

@@ -1,4 +1,4 @@
-"""The Prometheus service; its configuration is infra/monitoring/prometheus.py.
+"""The Prometheus service; its configuration is infra/monitoring/prometheus_config.py.
 
 Prometheus is built after every other service: it scrapes whatever metrics the services of the
 stack declare (`Service.metrics`, on one of their named ports), itself included. A service that
@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from infra.monitoring import endpoints, remote_write, web_auth
-from infra.monitoring import prometheus as config
+from infra.monitoring import prometheus_config as config
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
 from infra.stack import blackbox

@@ -10,7 +10,7 @@ from __future__ import annotations
 from infra.settings import Settings
 from infra.settings.groups import source_networks
 from infra.settings.secrets import PROXY_TLS_KEYS
-from infra.stack import gateway
+from infra.stack import gateway, key_proxy
 from infra.stack.parts import Part
 from infra.stack.proxy_config import HEALTH_PATH, ProxyParams, caddyfile, nginx_conf
 from infra.stack.spec import (
@@ -80,8 +80,8 @@ def build(settings: Settings) -> Part:
         shutdown = Shutdown.GRACEFUL_QUIT
     else:
         image = Image(settings.proxy_caddy_image, settings.proxy_caddy_tag)
-        command = ("caddy", "run", "--adapter", "caddyfile", "--config", config_path)
-        env = {"XDG_DATA_HOME": "/tmp/caddy/data", "XDG_CONFIG_HOME": "/tmp/caddy/config", "HOME": "/tmp"}
+        command = key_proxy.command(config_path)
+        env = dict(key_proxy.CADDY_ENV)
         # The image's caddy binary carries the file capability cap_net_bind_service=+ep: exec fails
         # when that capability is not in the bounding set, even on unprivileged ports
         # (caddyserver/caddy-docker#396).

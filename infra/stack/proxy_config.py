@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from infra.stack.key_proxy import CADDY_STORAGE_DIR
 from infra.stack.nginx_runtime import CONTAINER_RUNTIME, NginxRuntime, http_runtime, indent, main_context
 
 # The gateway's Fastify bodyLimit (gateway.md); the proxy refuses larger bodies itself.
@@ -55,7 +56,7 @@ class ProxyParams:
     allowlist: tuple[str, ...] = ()
     body_limit_bytes: int = GATEWAY_BODY_LIMIT_BYTES
     nginx_runtime: NginxRuntime = field(default_factory=lambda: CONTAINER_RUNTIME)
-    caddy_storage_dir: str = "/tmp/caddy"
+    caddy_storage_dir: str = CADDY_STORAGE_DIR
 
     @property
     def https_base(self) -> str:

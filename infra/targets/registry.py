@@ -22,7 +22,7 @@ from infra import host_checks
 from infra.host import artefacts as host_artefacts
 from infra.host import backup as host_backup
 from infra.host import metrics_auth_unit as host_metrics_auth
-from infra.host import prometheus as host_prometheus
+from infra.host import prometheus_files as host_prometheus
 from infra.monitoring import cluster_sizing
 from infra.settings import Settings
 from infra.stack.spec import StackSpec

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import committed, recording, rules, slo, thresholds
+from infra.alerting import committed, recording, rules, slo, stack_constants, thresholds
 from infra.alerting.runbooks import RUNBOOK_BASE_URL, github_anchor
 from infra.backup.metrics import LAST_SUCCESS as BACKUP_LAST_SUCCESS
 from infra.dashboards.files import DASHBOARDS
 from infra.metrics import exporters
 from infra.settings import load_stack
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.alerts import ALERTS_DIR, alert_rules, committed_rules, promtool
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
 
 TESTS_DIR = ALERTS_DIR / "tests"
 TROUBLESHOOTING = REPO_ROOT / rules.RUNBOOK_DOC
@@ -40,22 +40,22 @@ def test_promtool_check_rules(path: Path) -> None:
 
 def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
     path = tmp_path / "stack-constants.yml"
-    path.write_text(rules.stack_constants(load_stack("prod")))
+    path.write_text(stack_constants.stack_constants(load_stack("prod")))
     result = promtool("check", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
     loaded = yaml.safe_load(path.read_text())["groups"][0]["rules"]
     records = {r["record"]: r["expr"] for r in loaded}
     assert records == {
-        rules.MEMORY_LIMIT_MB: "vector(2048)",
-        rules.COST_BUDGET_USD_DAILY: "vector(25)",
-        rules.BACKUP_STALE_AFTER_SECONDS: "vector(46800)",
+        stack_constants.MEMORY_LIMIT_MB: "vector(2048)",
+        stack_constants.COST_BUDGET_USD_DAILY: "vector(25)",
+        stack_constants.BACKUP_STALE_AFTER_SECONDS: "vector(46800)",
         # backupOffsiteStaleAfterHours 0: twice the 6 h interval plus one.
-        rules.BACKUP_OFFSITE_STALE_AFTER_SECONDS: "vector(46800)",
-        rules.GATEWAY_SCRAPE_TIMEOUT_SECONDS: "vector(10)",
+        stack_constants.BACKUP_OFFSITE_STALE_AFTER_SECONDS: "vector(46800)",
+        stack_constants.GATEWAY_SCRAPE_TIMEOUT_SECONDS: "vector(10)",
         # 2048 MiB run out (modelled) at 537,500 audit entries, before a scrape takes 10 s (666,666).
-        rules.GATEWAY_AUDIT_CAPACITY: "vector(537500)",
-        rules.CERT_EXPIRY_WARNING_SECONDS: "vector(1814400)",
-        rules.CERT_EXPIRY_CRITICAL_SECONDS: "vector(604800)",
+        stack_constants.GATEWAY_AUDIT_CAPACITY: "vector(537500)",
+        stack_constants.CERT_EXPIRY_WARNING_SECONDS: "vector(1814400)",
+        stack_constants.CERT_EXPIRY_CRITICAL_SECONDS: "vector(604800)",
         # 99.5% over 28 days: the workbook's burn rates (14.4, 6, 3, 1 at 30 days) scaled to 28.
         slo.OBJECTIVE: "vector(0.995)",
         slo.ERROR_BUDGET: "vector(0.005)",
@@ -69,7 +69,7 @@ def test_promtool_check_rules_on_a_stack_constants_file(tmp_path: Path) -> None:
         f"1 - avg_over_time({slo.GOOD}[28d])"
     )
     # Selectable by environment on the dashboards, like every scraped series.
-    constants = rules.stack_constant_exprs(load_stack("prod"))
+    constants = stack_constants.stack_constant_exprs(load_stack("prod"))
     assert all(r["labels"] == {"environment": "prod"} for r in loaded if r["record"] in constants)
 
 
@@ -77,7 +77,7 @@ def backup_stale_test(stack_constants: str, tmp_path: Path, limit_hours: int) ->
     """promtool test of alerts/backups.yml joined with a rendered constants file: no backup ever
     (last success 0, promtool's clock starts at 0), so the age is the clock; quiet when the
     clock is at the limit plus `for`, firing one minute later."""
-    (tmp_path / "backups.yml").write_text(rules.rule_file_text(rules.BACKUP_RULES))
+    (tmp_path / "backups.yml").write_text(committed.rule_file_text(rules.BACKUP_RULES))
     (tmp_path / "stack-constants.yml").write_text(stack_constants)
     rule = rules.BACKUP_RULES.rules[0].as_rule()
     quiet_until = int(limit_hours * 60 + _minutes(rule["for"]))
@@ -108,11 +108,11 @@ def backup_stale_test(stack_constants: str, tmp_path: Path, limit_hours: int) ->
 def test_backup_stale_fires_at_the_limit_the_stack_sets(tmp_path: Path) -> None:
     """The rule Prometheus really evaluates: the static file with the stack's own constants."""
     settings = settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 30}, frozenset(), stack="test")
-    result = backup_stale_test(rules.stack_constants(settings), tmp_path, 30)
+    result = backup_stale_test(stack_constants.stack_constants(settings), tmp_path, 30)
     assert result.returncode == 0, result.stdout + result.stderr
     # The same expectations against a stack with another limit fail: the constant is what counts.
     other = settings_of({"backupIntervalHours": 24, "backupStaleAfterHours": 26}, frozenset(), stack="test")
-    result = backup_stale_test(rules.stack_constants(other), tmp_path, 30)
+    result = backup_stale_test(stack_constants.stack_constants(other), tmp_path, 30)
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
 
 
@@ -254,7 +254,7 @@ def test_recording_rules_used_by_alerts_are_generated_per_stack() -> None:
     recorded = {r["record"] for r in committed_rules() if "record" in r}
     for rule in committed_rules():
         used |= set(re.findall(r"\bfriday:[a-z0-9_:]+", rule["expr"]))
-    doc = yaml.safe_load(rules.stack_constants(load_stack("dev")))
+    doc = yaml.safe_load(stack_constants.stack_constants(load_stack("dev")))
     # Every friday: series a committed rule reads is recorded by a committed rule or is a stack
     # constant (the SLO objective is a constant for the dashboards only).
     constants = {r["record"] for r in doc["groups"][0]["rules"]}

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import rules, slo
+from infra.alerting import committed, rules, slo, stack_constants
 from infra.settings import Settings
+from testbed.settings import settings_of
 from tests.support.alerts import promtool
-from tests.support.settings import settings_of
 
 
 def stack(**values: Any) -> Settings:
@@ -54,7 +54,7 @@ def slo_promtool_test(
 ) -> subprocess.CompletedProcess[str]:
     """promtool on the SLO rules with a stack's constants: /health probe and gateway `up` series at 1m
     steps (each scraped series carries the stack's environment as a target label), then expr_tests."""
-    (tmp_path / "slo.yml").write_text(rules.rule_file_text(rules.SLO_RULES))
+    (tmp_path / "slo.yml").write_text(committed.rule_file_text(rules.SLO_RULES))
     (tmp_path / "stack-constants.yml").write_text(constants)
     test = {
         "rule_files": ["slo.yml", "stack-constants.yml"],
@@ -99,21 +99,21 @@ def test_the_page_fires_when_the_stacks_own_constants_say(
     settings: dict[str, Any], quiet_at: int, fires_at: int, tmp_path: Path
 ) -> None:
     expectations = ((quiet_at, False), (fires_at, True))
-    constants = rules.stack_constants(stack(**settings))
+    constants = stack_constants.stack_constants(stack(**settings))
     for minutes, firing in expectations:
         result = outage_test(constants, tmp_path, minutes, firing)
         assert result.returncode == 0, f"{settings} at {minutes}m:\n{result.stdout}{result.stderr}"
     if settings:
         # The default stack's constants do not meet the same expectations: the constants decide.
-        default = rules.stack_constants(stack())
+        default = stack_constants.stack_constants(stack())
         assert any(outage_test(default, tmp_path, m, f).returncode != 0 for m, f in expectations)
 
 
 def test_remaining_budget_rules_check_and_compute(tmp_path: Path) -> None:
     """The per-stack window rules: 99.5% over 28 days, one failed sample in 100 -> 2 x the budget spent
     over what exists so far, so the remaining budget is -1 (overspent)."""
-    (tmp_path / "slo.yml").write_text(rules.rule_file_text(rules.SLO_RULES))
-    (tmp_path / "stack-constants.yml").write_text(rules.stack_constants(stack()))
+    (tmp_path / "slo.yml").write_text(committed.rule_file_text(rules.SLO_RULES))
+    (tmp_path / "stack-constants.yml").write_text(stack_constants.stack_constants(stack()))
     assert promtool("check", "rules", "stack-constants.yml", cwd=tmp_path).returncode == 0
     constants = yaml.safe_load((tmp_path / "stack-constants.yml").read_text())["groups"]
     test = {
@@ -174,5 +174,5 @@ def test_a_short_outage_on_a_young_prometheus_fires_nothing_with_the_stacks_cons
     tier fires at any minute of the following hours."""
     firing = 'count(ALERTS{alertname=~"ErrorBudgetBurn.*"})'
     checks = [{"expr": firing, "eval_time": f"{m}m", "exp_samples": []} for m in range(36, 300, 4)]
-    result = slo_promtool_test(tmp_path, rules.stack_constants(stack()), "1x29 0x5 1x300", "1x335", checks)
+    result = slo_promtool_test(tmp_path, stack_constants.stack_constants(stack()), "1x29 0x5 1x300", "1x335", checks)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -14,7 +14,7 @@ from infra.render import artefacts
 from infra.settings import SettingsError, load_stack
 from infra.stack import backup, build_stack, gateway
 from infra.targets.kubernetes_map import tasks as kubernetes_tasks
-from tests.support.settings import settings_of
+from testbed.settings import settings_of
 
 STACKS = ["dev", "prod"]
 

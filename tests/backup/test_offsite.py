@@ -31,11 +31,11 @@ from infra.settings.load import from_config_env, validate
 from infra.settings.offsite import OFFSITE_SECRETS
 from infra.stack import backup as backup_task
 from infra.stack.spec import SecretRef
+from testbed.paths import REPO_ROOT
+from testbed.processes import free_port, read_line, wait_for
+from testbed.s3_store import BUCKET, S3Store, s3_store
 from tests.support.databases import make_db
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port, read_line, wait_for
 from tests.support.real_gateway import RealGateway, secret_env
-from tests.support.s3_store import BUCKET, S3Store, s3_store
 
 TIMEOUT_S = 300
 

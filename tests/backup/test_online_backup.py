@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from infra.backup import core
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import read_line
+from testbed.paths import REPO_ROOT
+from testbed.processes import read_line
 
 BACKUPS = 5
 # How long the writer may take to create its databases and say so.
@@ -45,7 +45,7 @@ def test_backups_during_writes_keep_every_committed_row(tmp_path: Path) -> None:
     writer = subprocess.Popen(
         # Bounded by time only: a row cap (the writer's default 100000) could be reached before the
         # backups end on a fast machine, and the test would then prove nothing.
-        [sys.executable, "-m", "tests.support.sqlite_writer", str(data), "--seconds", str(WRITER_SECONDS), *NO_ROW_CAP],
+        [sys.executable, "-m", "testbed.sqlite_writer", str(data), "--seconds", str(WRITER_SECONDS), *NO_ROW_CAP],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -15,8 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from infra.backup import core, metrics
 from infra.settings import load_stack
 from infra.stack import backup
+from testbed.processes import read_line
 from tests.support.databases import make_db
-from tests.support.processes import read_line
 
 # How long the service may take to say where it listens.
 START_TIMEOUT_S = 20.0

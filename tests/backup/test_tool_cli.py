@@ -19,9 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infra.backup import core, metrics
 from infra.stack.backup import PACKAGE, SOURCE_DIR
+from testbed.paths import REPO_ROOT
+from testbed.processes import read_line
 from tests.support.databases import make_db
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import read_line
 
 NOBODY = 65534
 # How long a helper process may take to say it is ready.

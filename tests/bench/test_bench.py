@@ -13,7 +13,7 @@ import pytest
 
 from bench import grafana
 from infra.dashboards.files import DASHBOARDS
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 QUICK_TIMEOUT_S = 900
 

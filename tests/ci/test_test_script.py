@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "test.sh"
 LIB = REPO_ROOT / "scripts" / "lib" / "groups.sh"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from infra.settings.load import load_stack
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 # A commit SHA, with the release it is in a comment on the same line (for people and for Renovate).
@@ -70,7 +70,7 @@ def test_ci_runs_lint_types_tests_and_drift_checks() -> None:
     for command in (
         "ruff check",
         "ruff format --check",
-        "mypy infra tests bench __main__.py",
+        "mypy infra tests testbed bench __main__.py",
         "pytest -q -n 2 --ignore=tests/pulumi --ignore=tests/infra",
         "pytest -q tests/pulumi",
         "make check-generated",
@@ -138,7 +138,7 @@ def test_ci_runs_every_group_of_make_test_even_after_a_failure() -> None:
         assert step.get("if") == "${{ !cancelled() }}", f"CI step {step.get('name')!r} stops at an earlier failure"
     commands = "\n".join(step.get("run", "") for step in runs)
     test_sh = (REPO_ROOT / "scripts" / "test.sh").read_text()
-    for tool in ("ruff check", "ruff format --check", "lint-imports", "mypy infra tests bench __main__.py"):
+    for tool in ("ruff check", "ruff format --check", "lint-imports", "mypy infra tests testbed bench __main__.py"):
         assert tool in test_sh, f"scripts/test.sh no longer runs {tool!r}: update this test and ci.yml"
         assert tool in commands, f"ci.yml's test job does not run {tool!r} as make test does"
 

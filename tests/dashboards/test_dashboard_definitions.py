@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import recording, rules, thresholds
+from infra.alerting import recording, rules, stack_constants, thresholds
 from infra.backup import metrics as backup_metrics
 from infra.dashboards import gateway, links, scope, stack
 from infra.dashboards.datasources import LOKI, PROMETHEUS
@@ -20,7 +20,7 @@ from infra.dashboards.files import DASHBOARDS
 from infra.dashboards.model import Dashboard, not_exposed, substitute
 from infra.metrics import exporters
 from infra.metrics.catalog import METRICS, NAMES, by_name, metric_names_in_promql
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 ALL_PANELS = [(d, p) for d in DASHBOARDS.values() for p in d.panels()]
 # Values the live test also uses for the template variables.
@@ -185,7 +185,7 @@ def test_cost_panel_draws_the_daily_budget() -> None:
     [panel] = [p for p in gateway.DASHBOARD.panels() if p.title == "Cost today"]
     exprs = [q.expr for q in panel.queries]
     assert f"{gateway.BUDGET_USD} * {thresholds.DAILY_COST_OVER_BUDGET.value:g}" in exprs
-    assert rules.COST_BUDGET_USD_DAILY in gateway.BUDGET_USD
+    assert stack_constants.COST_BUDGET_USD_DAILY in gateway.BUDGET_USD
     assert thresholds.DAILY_COST_OVER_BUDGET in panel.alerts
 
 
@@ -194,7 +194,7 @@ def test_backup_panels_show_age_limit_and_count() -> None:
     age = panels["Backup age and BackupStale limit"]
     exprs = [q.expr for q in age.queries]
     assert exprs == [stack.BACKUP_AGE, f"{stack.BACKUP_LIMIT} * {thresholds.BACKUP_STALE.value:g}"]
-    assert rules.BACKUP_STALE_AFTER_SECONDS in stack.BACKUP_LIMIT
+    assert stack_constants.BACKUP_STALE_AFTER_SECONDS in stack.BACKUP_LIMIT
     assert backup_metrics.LAST_SUCCESS in stack.BACKUP_AGE
     assert age.alerts == panels["Newest backup age"].alerts == (thresholds.BACKUP_STALE,)
     assert backup_metrics.KEPT in panels["Backups kept"].queries[0].expr
@@ -276,7 +276,7 @@ def test_tasks_by_status_is_documented_as_empty_until_the_first_task() -> None:
     friday_tasks_by_status, so the reference must not promise data there."""
     from infra.dashboards import gateway as gateway_dashboard
     from infra.dashboards.reference import table
-    from tests.support.exposition import MetricValues
+    from testbed.exposition import MetricValues
 
     idle = MetricValues().render()
     assert "\nfriday_tasks_by_status{" not in idle and "# TYPE friday_tasks_by_status" in idle

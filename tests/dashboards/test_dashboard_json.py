@@ -21,7 +21,7 @@ from grafanalib._gen import loader
 from infra.dashboards import files, grafana, scope
 from infra.dashboards.datasources import DATASOURCES, QUERIED
 from infra.stack import grafana as grafana_service
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 COMMITTED = sorted((REPO_ROOT / "dashboards").glob("*.json"))
 # Built-in Grafana variables the queries may use besides the dashboard's own.

@@ -1,6 +1,6 @@
 """Every dashboard query against a real Prometheus scraping the REAL gateway 0.1.0 and the backup service.
 
-The stack's RENDERED monitoring runs on 127.0.0.1 (tests/support/live_stack.py: Debian's
+The stack's RENDERED monitoring runs on 127.0.0.1 (testbed/live_stack.py: Debian's
 Prometheus and Alertmanager with the rendered configs, localized; the backup service's own
 `serve` command on the gateway's data folder; 1 s scrape and rule interval), Prometheus scraping
 the real gateway (tests/support/real_gateway.py, idle) with an admin API key created through its
@@ -32,8 +32,8 @@ from infra.dashboards.datasources import PROMETHEUS
 from infra.dashboards.files import DASHBOARDS
 from infra.dashboards.model import Panel, Query, substitute
 from infra.logs.lines import records
-from tests.support.live_stack import LiveStack, live_settings, live_stack
-from tests.support.processes import wait_for
+from testbed.live_stack import LiveStack, live_settings, live_stack
+from testbed.processes import wait_for
 from tests.support.real_gateway import RealGateway
 
 pytestmark = pytest.mark.live

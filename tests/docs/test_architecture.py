@@ -9,7 +9,7 @@ from pathlib import Path
 
 from infra.stack.spec import Service
 from infra.targets import registry
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 DOC = REPO_ROOT / "docs" / "architecture.md"
 # Each target's modules, as the document's table says.

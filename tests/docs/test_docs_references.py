@@ -20,7 +20,7 @@ import pytest
 from infra.cli import main
 from infra.render import artefacts
 from infra.settings.load import load_stack
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 DOCS = sorted([REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md")])
 # Written by other parts of the work and linked before they land; remove an entry when its file exists.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 import re
 
+from testbed.paths import REPO_ROOT
 from tests.support.engine.images import GATEWAY_REPOSITORY, LEFT_OUT, STANDINS
-from tests.support.paths import REPO_ROOT
 
 DOC = (REPO_ROOT / "docs" / "engine-test.md").read_text(encoding="utf-8")
 

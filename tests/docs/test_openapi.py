@@ -10,8 +10,8 @@ import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
+from testbed.paths import REPO_ROOT
 from tests.support.gateway_api import GatewayApi, GatewayDocError, Route, load_gateway_api, parse_http_api
-from tests.support.paths import REPO_ROOT
 
 SPEC_PATH = REPO_ROOT / "docs" / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")

@@ -26,8 +26,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from websockets.sync.client import connect
 
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port
+from testbed.paths import REPO_ROOT
+from testbed.processes import free_port
 from tests.support.real_gateway import RealGateway, minimal_config
 
 TIMEOUT = 10

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 FILES = ["README.md", *sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "docs").glob("*.md"))]
 FILES += ["docs/openapi.yaml", "tests/infra/probe.py"]

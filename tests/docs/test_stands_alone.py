@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from tests.support.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
+from testbed.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
 
 SHARED_PATH = re.compile(r"\.\./shared\b|(?<![\w./-])shared/")
 GATEWAY_SOURCE = re.compile(r"shared/upstream(?![\w.])")

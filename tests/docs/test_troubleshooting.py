@@ -7,8 +7,8 @@ import re
 
 from infra.alerting import rules
 from infra.alerting.runbooks import github_anchor
+from testbed.paths import REPO_ROOT
 from tests.support.alerts import alert_rules
-from tests.support.paths import REPO_ROOT
 
 DOC = REPO_ROOT / rules.RUNBOOK_DOC
 PROBLEMS_HEADING = "## Problems"

@@ -13,7 +13,7 @@ from infra.metrics import jobs
 from infra.settings.defaults import GATEWAY_DATA_DIR, LOKI_HTTP_PORT
 from infra.settings.model import Settings
 from infra.settings.secrets import placeholder
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 BACKUP_PORT_DEFAULT = Settings.model_fields["backup_metrics_port"].default
 

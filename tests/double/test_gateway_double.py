@@ -20,9 +20,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from infra.metrics.catalog import exposed
-from tests.support.gateway_double import BODY_LIMIT, CONTROL_PATH, GatewayDouble, is_allowed_client
-from tests.support.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
-from tests.support.processes import free_port, http_ok, wait_for
+from testbed.gateway_double import BODY_LIMIT, CONTROL_PATH, GatewayDouble, is_allowed_client
+from testbed.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
+from testbed.processes import free_port, http_ok, wait_for
 
 TOKEN = "admin-key-for-tests-0123456789"
 TIMEOUT = 5
@@ -182,7 +182,7 @@ def _start_process(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     proc = subprocess.Popen(
         [
-            *[sys.executable, "-m", "tests.support.gateway_double", "--port", str(port)],
+            *[sys.executable, "-m", "testbed.gateway_double", "--port", str(port)],
             *["--token-file", str(token_file), "--config", str(config)],
         ],
         cwd=REPO_ROOT,

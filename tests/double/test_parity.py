@@ -41,7 +41,7 @@ import yaml
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from tests.support.gateway_double import (
+from testbed.gateway_double import (
     AUDIT_ENTRIES,
     BODY_LIMIT,
     CONTENT_TYPE,
@@ -50,8 +50,8 @@ from tests.support.gateway_double import (
     banner,
     sign_jwt,
 )
-from tests.support.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
-from tests.support.processes import free_port, stop, wait_healthy
+from testbed.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
+from testbed.processes import free_port, stop, wait_healthy
 from tests.support.real_gateway import gateway_command, minimal_config, require_build, secret_env
 
 DOC = REPO_ROOT / "docs" / "gateway.md"
@@ -222,7 +222,7 @@ def start(
         # The double as the stack's tests run it: the admin key /metrics demands in a file.
         token_file = workdir / "admin-key"
         token_file.write_text(values["SECUREYEOMAN_SIGNING_KEY"], encoding="utf-8")
-        argv = [sys.executable, "-m", "tests.support.gateway_double", "--port", str(port)]
+        argv = [sys.executable, "-m", "testbed.gateway_double", "--port", str(port)]
         argv += ["--config", str(config_path), "--token-file", str(token_file)]
         full_env["PYTHONPATH"] = str(REPO_ROOT)
     with (workdir / "stdout").open("wb") as out, (workdir / "stderr").open("wb") as err:

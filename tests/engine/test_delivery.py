@@ -10,7 +10,7 @@ from collections.abc import Callable
 import docker
 import pytest
 
-from infra.monitoring.prometheus import ALERTMANAGER_PASSWORD_FILE
+from infra.monitoring.prometheus_config import ALERTMANAGER_PASSWORD_FILE
 from infra.stack import gateway, prometheus
 from infra.targets.docker_plan import OneShot, ServiceContainer, config_digest
 from tests.support.engine.checks import run_in
@@ -145,10 +145,10 @@ def _read_each(
     problems: list[str] = []
     for upload in init.uploads:
         # A digest, not the content: a long exec output can come back cut short (Docker 20.10).
-        code, out = read("sha256sum", upload.file)
+        code, out = read("sha256sum", upload.file, expect_output=True)
         if code != 0 or out.split()[:1] != [sha256(upload.resolve(secrets))]:
             problems.append(f"{step.service}: {upload.file} not readable as {step.settings.user} ({code}: {out[:80]})")
-        code, out = read("stat", "-c", "%a %u %g", upload.file)
+        code, out = read("stat", "-c", "%a %u %g", upload.file, expect_output=True)
         if out.split() != [upload.permissions.lstrip("0"), str(upload.owner), str(upload.group)]:
             problems.append(
                 f"{step.service}: {upload.file} is {out.strip()}, "

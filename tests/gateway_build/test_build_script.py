@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 from tests.support.real_gateway import require_build
 
 SCRIPT = REPO_ROOT / "scripts" / "build-gateway.sh"

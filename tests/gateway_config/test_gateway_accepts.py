@@ -19,9 +19,9 @@ from infra.settings import Settings
 from infra.settings import validate as validate_settings
 from infra.settings.load import read_stack_file, stack_file
 from infra.stack import gateway as stack_gateway
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.real_gateway import require_build
-from tests.support.settings import settings_of
 
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO_ROOT.glob("Pulumi.*.yaml"))
 

@@ -14,7 +14,7 @@ from infra.host import artefacts, layout
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import gateway
 from infra.stack.build import build_stack
-from tests.support.settings import settings_of
+from testbed.settings import settings_of
 
 
 def test_bare_metal_gateway_config_reuses_the_container_one_with_host_paths() -> None:

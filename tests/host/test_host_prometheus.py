@@ -11,16 +11,16 @@ import pytest
 import yaml
 
 from infra.host import metrics_auth_unit as host_metrics_auth
-from infra.host import prometheus as host_prometheus
-from infra.monitoring import prometheus
+from infra.host import prometheus_files as host_prometheus
+from infra.monitoring import prometheus_config
 from infra.render import artefacts
 from infra.settings import Settings
 from infra.settings.secrets import METRICS_TOKEN
 from infra.stack import build_stack
 from infra.stack.prometheus import scrape_targets
 from infra.stack.spec import fill_secrets
-from tests.support import localize
-from tests.support.settings import settings_of
+from testbed import localize
+from testbed.settings import settings_of
 
 PROM_DIR = host_prometheus.PREFIX + host_prometheus.DIR
 
@@ -105,7 +105,7 @@ def test_same_globals_and_rules_as_the_container_config() -> None:
     s = settings({}, token=True)
     spec = build_stack(s)
     host = host_prometheus.prometheus_config(s, spec)
-    container = prometheus.prometheus_config(s, scrape_targets(spec.long_running()))
+    container = prometheus_config.prometheus_config(s, scrape_targets(spec.long_running()))
     assert host["global"] == container["global"] and host["rule_files"] == container["rule_files"]
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from infra.host.logrotate import logrotate_config
+from testbed.settings import settings_of
 from tests.support import rotation
-from tests.support.settings import settings_of
 
 
 def debug_run(conf: Path, state: Path) -> subprocess.CompletedProcess[str]:

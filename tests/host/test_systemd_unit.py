@@ -11,8 +11,8 @@ import pytest
 from infra.host import layout
 from infra.host.systemd import gateway_unit
 from infra.stack import gateway
+from testbed.settings import settings_of
 from tests.support.host import fake_gateway
-from tests.support.settings import settings_of
 from tests.support.systemd import parse_unit
 
 

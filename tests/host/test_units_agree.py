@@ -16,8 +16,8 @@ from infra.host import backup as host_backup
 from infra.host.systemd import gateway_unit
 from infra.settings import Settings
 from infra.stack import build_stack
+from testbed.settings import settings_of
 from tests.support.host import fake_gateway
-from tests.support.settings import settings_of
 from tests.support.systemd import parse_unit
 
 NON_DEFAULT = {

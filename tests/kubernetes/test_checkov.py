@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 from infra.targets.kubernetes_map import manifests
+from testbed.paths import REPO_ROOT
 from tests.support.kubernetes import Manifest, gateway_deployment, write_manifests
-from tests.support.paths import REPO_ROOT
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 

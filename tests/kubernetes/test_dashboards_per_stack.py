@@ -19,8 +19,8 @@ from infra.dashboards.model import substitute
 from infra.settings import Settings
 from infra.targets.kubernetes_map import monitoring
 from infra.targets.kubernetes_map.rules import scope as add_namespace
+from testbed.settings import settings_of
 from tests.support.kubernetes import KUBE_BASE
-from tests.support.settings import settings_of
 
 MARK = "selector-mark"
 # The selectors of one expression, as kubernetes_map/rules.py finds them (it marks each one).

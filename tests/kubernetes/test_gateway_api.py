@@ -16,6 +16,7 @@ import pytest
 from infra.settings import Settings
 from infra.stack import build_stack
 from infra.targets.kubernetes_map import edge, gateway_api, gateway_objects, manifests
+from testbed.settings import settings_of
 from tests.support.kubernetes import (
     KUBE_BASE,
     Manifest,
@@ -25,7 +26,6 @@ from tests.support.kubernetes import (
     write_manifests,
 )
 from tests.support.network_policy import Destination, Source, admitted, namespace_labels
-from tests.support.settings import settings_of
 
 GATEWAY_API = {
     "kubernetesRouting": "gateway-api",

@@ -21,9 +21,9 @@ from infra.stack import metrics_auth as stack_metrics_auth
 from infra.stack.spec import Service
 from infra.targets.kubernetes_map import gateway_objects, manifests, metrics_auth_sidecar, tasks
 from infra.targets.kubernetes_map.meta import NAME_LABEL, claim_name
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.kubernetes import KUBE_BASE, Manifest, gateway_deployment, variant_settings
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
 
 
 def _one(objects: list[Manifest], kind: str) -> Manifest:

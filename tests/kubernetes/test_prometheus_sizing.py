@@ -9,9 +9,9 @@ from infra.monitoring import cluster_sizing
 from infra.settings import Settings
 from infra.targets import registry
 from infra.targets.kubernetes_map import install
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.kubernetes import KUBE_BASE
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
 
 
 def _notes(settings: Settings) -> list[str]:

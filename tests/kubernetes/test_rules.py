@@ -17,10 +17,10 @@ from infra.dashboards import scope as dashboard_scope
 from infra.settings import Settings
 from infra.targets.kubernetes_map import monitoring
 from infra.targets.kubernetes_map.rules import scope
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support import alerts as alerts_support
 from tests.support.kubernetes import KUBE_BASE, variant_settings
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
 
 HERE = Path(__file__).parent / "promtool"
 NS = "friday-test"

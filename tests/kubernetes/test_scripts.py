@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 
 def run(stack: str, tmp_path: Path, contexts: list[str]) -> subprocess.CompletedProcess[str]:

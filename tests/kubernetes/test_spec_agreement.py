@@ -13,8 +13,8 @@ from infra.stack import metrics_auth as metrics_auth_service
 from infra.stack.prometheus import scrape_targets
 from infra.targets.kubernetes_map import manifests
 from infra.targets.kubernetes_map.meta import mebibytes, millicores
+from testbed.settings import settings_of
 from tests.support.kubernetes import KUBE_BASE, gateway_deployment
-from tests.support.settings import settings_of
 
 TIMING = {"gatewayScrapeInterval": "45s", "gatewayScrapeTimeout": "20s"}
 

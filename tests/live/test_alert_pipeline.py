@@ -9,8 +9,8 @@ queue depth over a threshold, then back under it, then past the critical tier):
 Debian's prometheus (2.42), prometheus-alertmanager (0.25) and caddy (2.6, the metrics-auth
 proxy) run with the RENDERED configs of a stack that enables the webhook and heartbeat receivers
 and sets metricsToken, changed only by
-tests/support/localize.py (addresses, intervals, the driven alert's `for`, secrets filled in);
-the backup service runs its rendered `serve` command (tests/support/live_stack.py). The test
+testbed/localize.py (addresses, intervals, the driven alert's `for`, secrets filled in);
+the backup service runs its rendered `serve` command (testbed/live_stack.py). The test
 drives friday_tasks_queue_depth over the HighQueueDepth threshold on the double, waits for the
 alert at the webhook, then for its resolution, then past the critical tier's threshold (both
 tiers fire; the webhook gets the critical, Alertmanager's inhibit rule holds back the warning),
@@ -32,15 +32,15 @@ from typing import Any
 import pytest
 import requests
 
-from infra.alerting import committed, rules, thresholds
+from infra.alerting import committed, rules, stack_constants, thresholds
 from infra.alerting.runbooks import runbook_url
 from infra.backup.metrics import LAST_SUCCESS
 from infra.stack import gateway
-from tests.support import localize
-from tests.support.gateway_double import GatewayDouble
-from tests.support.live_stack import LiveStack, live_settings, live_stack
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import wait_for
+from testbed import localize
+from testbed.gateway_double import GatewayDouble
+from testbed.live_stack import LiveStack, live_settings, live_stack
+from testbed.paths import REPO_ROOT
+from testbed.processes import wait_for
 from tests.support.real_gateway import RealGateway
 
 pytestmark = pytest.mark.live
@@ -69,10 +69,10 @@ def check_metric_names_and_constants(stack: LiveStack, gw: GatewayDouble) -> Non
         assert stack.query(metric), f"{metric} has no series"
     # The per-stack constants are loaded and join with the gateway's real series.
     memory_limit_mb = stack.settings.gateway_memory_mb
-    [limit] = stack.query(rules.MEMORY_LIMIT_MB)
+    [limit] = stack.query(stack_constants.MEMORY_LIMIT_MB)
     assert limit["value"][1] == str(memory_limit_mb)
     # HighMemoryUsage's own left-hand side: the RSS of the gateway, in MiB, over the stack's limit.
-    [share] = stack.query(f"{rules.gateway_memory_mb()} / on() group_left() {rules.MEMORY_LIMIT_MB}")
+    [share] = stack.query(f"{rules.gateway_memory_mb()} / on() group_left() {stack_constants.MEMORY_LIMIT_MB}")
     assert share["metric"]["job"] == "gateway"
     rss_mb = gw.values.value("process_rss_bytes") / 1048576
     assert float(share["value"][1]) == pytest.approx(rss_mb / memory_limit_mb)
@@ -88,7 +88,7 @@ def check_backup_stale_is_silent(stack: LiveStack) -> None:
     )
     finished = float(backup_up[0]["value"][1])
     assert time.time() - 3600 < finished <= time.time()
-    [limit] = stack.query(rules.BACKUP_STALE_AFTER_SECONDS)
+    [limit] = stack.query(stack_constants.BACKUP_STALE_AFTER_SECONDS)
     assert float(limit["value"][1]) == stack.settings.backup_stale_after_hours * 3600
     seen_at = time.time()
 

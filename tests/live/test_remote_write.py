@@ -41,10 +41,10 @@ from infra.monitoring import remote_write as prometheus_remote_write
 from infra.settings import Settings
 from infra.settings.remote_write import CREDENTIALS_KEY
 from infra.stack import metrics_auth
-from tests.support import localize
-from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from testbed import localize
+from testbed.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from testbed.settings import settings_of
 from tests.support.real_gateway import RealGateway
-from tests.support.settings import settings_of
 
 pytestmark = pytest.mark.live
 

@@ -1,7 +1,7 @@
 """Nobody silences alerts without a credential (issue 23 item 5), live on 127.0.0.1.
 
 Debian's prometheus-alertmanager (0.25) and prometheus (2.42) run with the RENDERED configs of stack
-`live` (tests/support/live_stack.py): Alertmanager with the rendered `--web.config.file`, its
+`live` (testbed/live_stack.py): Alertmanager with the rendered `--web.config.file`, its
 placeholder filled with a bcrypt hash of a password made for the run; Prometheus with its rendered
 `basic_auth` blocks pointing at a file holding that password. The real gateway is scraped as usual.
 
@@ -23,9 +23,9 @@ import requests
 
 from infra.alerting import thresholds
 from infra.monitoring import web_auth
-from tests.support import localize
-from tests.support.live_stack import LiveStack, live_settings, live_stack
-from tests.support.processes import wait_for
+from testbed import localize
+from testbed.live_stack import LiveStack, live_settings, live_stack
+from testbed.processes import wait_for
 from tests.support.real_gateway import RealGateway
 
 pytestmark = pytest.mark.live

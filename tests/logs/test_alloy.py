@@ -16,10 +16,10 @@ from infra.stack import alloy, gateway, loki
 from infra.stack.build import build_stack
 from infra.targets.kubernetes_map import install
 from infra.targets.kubernetes_map.meta import NAME_LABEL
+from testbed.settings import settings_of
 from tests.support.alloy_parser import AlloySyntaxError, ParsedBlock, Reference, all_references, parse
 from tests.support.docker_plan import container_of
 from tests.support.kubernetes import KUBE_BASE
-from tests.support.settings import settings_of
 
 # Exports each component kind has, from Alloy's component reference.
 EXPORTS = {

@@ -10,9 +10,9 @@ import yaml
 from infra.settings import SettingsError
 from infra.stack import loki
 from infra.stack.build import build_stack
+from testbed.settings import settings_of
 from tests.support.docker_plan import container_of
 from tests.support.kubernetes import KUBE_BASE
-from tests.support.settings import settings_of
 
 # Keys the config may use, per block, from Loki 3's configuration reference: a misspelt key
 # (Loki refuses unknown keys at start) fails here although Loki cannot run on this machine.

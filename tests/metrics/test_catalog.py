@@ -16,7 +16,7 @@ from infra.metrics.catalog import (
     exposed,
     metric_names_in_promql,
 )
-from tests.support.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
+from testbed.paths import GATEWAY_METRICS_FIXTURE, REPO_ROOT
 
 FIXTURE = GATEWAY_METRICS_FIXTURE
 GATEWAY_MD = REPO_ROOT / "docs" / "gateway.md"

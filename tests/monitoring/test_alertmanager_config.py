@@ -15,9 +15,9 @@ from infra.settings import SettingsError, load_stack
 from infra.stack import alertmanager as alertmanager_service
 from infra.stack import build_stack
 from infra.stack.spec import SecretRef, fill_secrets
-from tests.support import localize
+from testbed import localize
+from testbed.settings import settings_of
 from tests.support.render import alertmanager_file, render_into
-from tests.support.settings import settings_of
 
 ALL_RECEIVER_SECRETS = frozenset(alertmanager.SECRET_OF.values())
 EMAIL = {
@@ -210,3 +210,33 @@ def test_rendered_web_config_passes_promtool_once_the_hash_is_filled(stack: str,
 
 def web_auth_path() -> str:
     return alertmanager_service.WEB_CONFIG_PATH
+
+
+def test_both_shapes_of_the_receivers_come_from_one_description() -> None:
+    """alertmanager.yml (Docker, bare metal) and the AlertmanagerConfig (Kubernetes) carry the same
+    receivers, integrations and plain values in the same order; only the names' case and the way a
+    secret arrives differ (a file path or a templated value there, a Secret key reference here)."""
+    settings = settings_of(ALL_ON, ALL_RECEIVER_SECRETS)
+    files = alertmanager.file_receivers(settings)
+    operator = alertmanager.operator_receivers(settings, "receivers-secret")
+    assert [r["name"] for r in files] == [r["name"] for r in operator] == list(alertmanager.receivers(settings))
+    for in_file, in_operator in zip(files, operator, strict=True):
+        assert [k.removesuffix("_configs").replace("_", "") for k in in_file if k != "name"] == [
+            k.removesuffix("Configs").lower() for k in in_operator if k != "name"
+        ]
+        file_configs = [c for k, v in in_file.items() if k != "name" for c in v]
+        operator_configs = [c for k, v in in_operator.items() if k != "name" for c in v]
+        for file_config, operator_config in zip(file_configs, operator_configs, strict=True):
+            assert len(file_config) == len(operator_config)
+            for file_value, operator_value in zip(file_config.values(), operator_config.values(), strict=True):
+                if isinstance(operator_value, dict):
+                    assert operator_value["name"] == "receivers-secret"
+                    assert operator_value["key"] in ALL_RECEIVER_SECRETS
+                    assert file_value in (*alertmanager.SECRET_FILE_OF.values(), f"<secret:{operator_value['key']}>")
+                else:
+                    assert file_value == operator_value
+    page = next(r for r in operator if r["name"] == alertmanager.PAGE)
+    assert page["slackConfigs"] == [
+        {"apiURL": {"name": "receivers-secret", "key": "alertSlackUrl"}, "sendResolved": True, "channel": "#ops"}
+    ]
+    assert page["emailConfigs"][0]["requireTLS"] is True

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.alerting import committed, rules
+from infra.alerting import committed, stack_constants
 from infra.cli import main
-from infra.monitoring import prometheus
+from infra.monitoring import prometheus_config
 from infra.settings import Settings, load_stack
 from infra.stack import build, build_stack, metrics_auth
 from infra.stack import prometheus as prometheus_service
@@ -28,9 +28,9 @@ from infra.stack.spec import (
     Workload,
     resources,
 )
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.render import load_yaml, prometheus_dir, render_into
-from tests.support.settings import settings_of
 
 
 def check_config(config_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -93,7 +93,7 @@ def test_with_a_token_the_gateway_job_scrapes_the_metrics_auth_proxy_and_holds_n
 
 
 def config_of(settings: Settings) -> dict[str, Any]:
-    return prometheus.prometheus_config(
+    return prometheus_config.prometheus_config(
         settings, prometheus_service.scrape_targets(build_stack(settings).long_running())
     )
 
@@ -162,7 +162,7 @@ def test_rule_files_in_the_service_are_the_committed_ones() -> None:
         assert files[f"/etc/prometheus/rules/{name}"] == (REPO_ROOT / rel).read_text()
     # No remote-write targets in dev: their alert is not loaded (tests/monitoring/test_remote_write.py).
     assert "/etc/prometheus/rules/remote-write.yml" not in files
-    assert files["/etc/prometheus/rules/stack-constants.yml"] == rules.stack_constants(s)
+    assert files["/etc/prometheus/rules/stack-constants.yml"] == stack_constants.stack_constants(s)
     config = yaml.safe_load(files["/etc/prometheus/prometheus.yml"])
     assert config["rule_files"] == [
         "rules/gateway.yml",

@@ -13,14 +13,14 @@ import pytest
 
 from infra.alerting import rules
 from infra.monitoring import remote_write
-from infra.monitoring.prometheus import ALERTMANAGER_PASSWORD_FILE
+from infra.monitoring.prometheus_config import ALERTMANAGER_PASSWORD_FILE
 from infra.preflight import secret_value_problems
 from infra.settings import missing_required_secrets
 from infra.settings.remote_write import CREDENTIALS_KEY, QUEUE_DEFAULTS, credential_key
 from infra.settings.secrets import placeholder
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.render import load_yaml, prometheus_dir, render_into
-from tests.support.settings import settings_of
 
 TARGETS: list[dict[str, Any]] = [
     {

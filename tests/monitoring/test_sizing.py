@@ -10,7 +10,7 @@ from infra.monitoring import sizing
 from infra.monitoring.notes import monitoring_notes
 from infra.settings import load_stack, validate
 from infra.settings.load import RawConfig
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 PERFORMANCE = REPO_ROOT / "docs" / "performance.md"
 

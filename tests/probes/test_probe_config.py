@@ -18,7 +18,7 @@ from infra.settings import Settings
 from infra.stack import blackbox, build_stack, probe_auth
 from infra.stack.blackbox import probe_targets
 from infra.stack.probe_resource import probe_manifests
-from tests.support.settings import settings_of as support_settings
+from testbed.settings import settings_of as support_settings
 
 PROBE_CRD = "monitoring.coreos.com_probes.yaml"
 

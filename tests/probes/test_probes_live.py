@@ -21,17 +21,17 @@ import requests
 import yaml
 
 from infra import render
-from infra.alerting import rules, thresholds
+from infra.alerting import stack_constants, thresholds
 from infra.logs.lines import records
 from infra.monitoring import endpoints
 from infra.settings import Settings
 from infra.stack import blackbox
-from tests.support import localize
+from testbed import localize
+from testbed.processes import binary, free_port, http_ok, process, wait_for
+from testbed.settings import settings_of
 from tests.support.probes import LocalProbes, local_probes
-from tests.support.processes import binary, free_port, http_ok, process, wait_for
 from tests.support.proxy import LocalProxy, port_of, proxy_settings, run_proxy
 from tests.support.real_gateway import RealGateway
-from tests.support.settings import settings_of
 from tests.support.tls import CertFiles, self_signed
 
 pytestmark = pytest.mark.live
@@ -286,7 +286,7 @@ def test_prometheus_fires_certificate_expiring_for_the_short_lived_certificate_o
             original = localize.shorten_for(config.parent / "rules" / "probes.yml", thresholds.CERT_EXPIRING.alert)
             assert original == thresholds.CERT_EXPIRING.for_  # the last tier of the file: the warning
             constants = (config.parent / "rules" / "stack-constants.yml").read_text()
-            assert rules.CERT_EXPIRY_CRITICAL_SECONDS in constants
+            assert stack_constants.CERT_EXPIRY_CRITICAL_SECONDS in constants
             port = free_port()
             cmd = localize.prometheus_command(out, config, tmp_path / "data", port)
             log = tmp_path / "prometheus.log"

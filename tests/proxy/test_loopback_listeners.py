@@ -17,12 +17,12 @@ import requests
 from infra.render import artefacts
 from infra.stack import metrics_auth, probe_auth
 from infra.targets.kubernetes_map import probes
-from tests.support import localize
+from testbed import localize
+from testbed.processes import free_port, http_ok, log_tail, process, wait_for
+from testbed.settings import settings_of
 from tests.support.kubernetes import variant_settings
 from tests.support.listeners import connects, listening_addresses, non_loopback_ipv4_addresses
-from tests.support.processes import free_port, http_ok, log_tail, process, wait_for
 from tests.support.real_gateway import BUILD_TIMEOUT_S, RealGateway
-from tests.support.settings import settings_of
 
 WITH_TOKEN = frozenset({metrics_auth.METRICS_SECRET})
 # Another loopback address: the kernel routes all of 127/8 to lo, so a socket bound to every

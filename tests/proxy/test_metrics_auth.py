@@ -14,16 +14,16 @@ import requests
 import yaml
 
 from infra.host import metrics_auth_unit as host_metrics_auth
-from infra.monitoring import prometheus
+from infra.monitoring import prometheus_config
 from infra.render import artefacts
 from infra.stack import build_stack, metrics_auth
 from infra.stack.prometheus import scrape_targets
 from infra.stack.spec import Reach, SecretRef
-from tests.support import localize
+from testbed import localize
+from testbed.processes import free_port, http_ok, process, wait_for
+from testbed.settings import settings_of
 from tests.support.gateway_log import Seen, settled
-from tests.support.processes import free_port, http_ok, process, wait_for
 from tests.support.real_gateway import RealGateway
-from tests.support.settings import settings_of
 
 KEY = "metrics-auth-admin-key-0123456789"
 WITH_TOKEN = frozenset({metrics_auth.METRICS_SECRET})
@@ -32,7 +32,7 @@ WITH_TOKEN = frozenset({metrics_auth.METRICS_SECRET})
 def test_debian_prometheus_cannot_send_a_header_itself(tmp_path: Path) -> None:
     """Why the proxy: Prometheus 2.42 refuses `http_headers` (documented from 2.55 on)."""
     settings = settings_of({}, WITH_TOKEN)
-    config = prometheus.prometheus_config(settings, scrape_targets(build_stack(settings).long_running()))
+    config = prometheus_config.prometheus_config(settings, scrape_targets(build_stack(settings).long_running()))
     [job] = [j for j in config["scrape_configs"] if j["job_name"] == "gateway"]
     job["http_headers"] = {"X-API-Key": {"files": ["key"]}}
     config.pop("rule_files")

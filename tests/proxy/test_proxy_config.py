@@ -17,10 +17,10 @@ from infra.settings.load import missing_required_secrets
 from infra.stack import build_stack, gateway, proxy
 from infra.stack.proxy_config import GATEWAY_BODY_LIMIT_BYTES, LOGIN_PATH, caddyfile, nginx_conf
 from infra.stack.spec import Reach, Workload
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.docker_plan import container_of
-from tests.support.paths import REPO_ROOT
 from tests.support.proxy import check, local_params, proxy_settings, workdir
-from tests.support.settings import settings_of
 from tests.support.tls import CertFiles, self_signed
 
 KINDS = ["nginx", "caddy"]

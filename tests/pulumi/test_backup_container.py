@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.stack import backup, gateway
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
+from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
 
 
 def test_backup_container_reads_the_gateway_volume_as_the_gateway_user() -> None:

@@ -10,8 +10,8 @@ import pytest
 from infra.program.main import run
 from infra.settings import SettingsError
 from infra.stack.spec import EnvValue
+from testbed.pulumi_harness import configure_stack_file
 from tests.support.bad_settings import BAD, Bad, engine_strings
-from tests.support.pulumi_harness import configure_stack_file
 
 
 @pytest.mark.parametrize("case", BAD, ids=[c.name for c in BAD])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.stack import blackbox, probe_auth
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, deploy
+from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, deploy
 
 TOKEN = "probe-admin-key-0123456789abcdef"
 

@@ -19,8 +19,8 @@ from infra.stack import build_stack
 from infra.targets.docker import DockerStack
 from infra.targets.docker_map import VOLUME_KIND_LABEL, VOLUME_LABEL, policy
 from infra.targets.docker_plan import ServiceContainer, plan
-from tests.support.pulumi_harness import FAKE_AI_KEY, Recorder, configure
-from tests.support.settings import settings_of
+from testbed.pulumi_harness import FAKE_AI_KEY, Recorder, configure
+from testbed.settings import settings_of
 
 VOLUME = "docker:index/volume:Volume"
 CONTAINER = "docker:index/container:Container"

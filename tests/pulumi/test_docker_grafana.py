@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from infra.stack import grafana
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
+from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
 
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 

@@ -12,8 +12,8 @@ from infra.program.main import run
 from infra.settings import SettingsError
 from infra.stack import gateway
 from infra.targets import docker_plan
-from tests.support.paths import REPO_ROOT
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, deploy, resolved_exports
+from testbed.paths import REPO_ROOT
+from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, deploy, resolved_exports
 
 CONTAINER = "docker:index/container:Container"
 PASSWORD = "random:index/randomPassword:RandomPassword"

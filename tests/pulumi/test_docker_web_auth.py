@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from infra.monitoring import prometheus as prometheus_config
+from infra.monitoring import prometheus_config
 from infra.settings import SettingsError
 from infra.stack import alertmanager, grafana
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, deploy
+from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, deploy
 
 PASSWORD = "random:index/randomPassword:RandomPassword"
 GENERATED = "generated-friday-alertmanagerPassword-"

@@ -10,8 +10,8 @@ import pytest
 
 from infra.program.main import run
 from infra.settings import SettingsError
+from testbed.pulumi_harness import configure_stack_file
 from tests.support.hostile_files import BOUND_SECONDS, HOSTILE, Hostile
-from tests.support.pulumi_harness import configure_stack_file
 
 STACK_FILE_CASES = [case for case in HOSTILE if not case.project]
 

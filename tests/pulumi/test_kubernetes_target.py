@@ -19,11 +19,11 @@ from infra.settings import SettingsError
 from infra.stack import build_stack
 from infra.targets.kubernetes import KubernetesStack, logical_name
 from infra.targets.kubernetes_map import install, manifests
+from testbed.paths import REPO_ROOT
+from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, resolved_exports
+from testbed.settings import settings_of
 from tests.support.crd_cache import TEST_CRDS, TEST_OPERATOR
 from tests.support.kubernetes import ALL_RECEIVERS, KUBE_BASE
-from tests.support.paths import REPO_ROOT
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, resolved_exports
-from tests.support.settings import settings_of
 
 RECEIVER_VALUES = {
     "alertWebhookUrl": "https://hooks.example.org/webhook-secret-path",

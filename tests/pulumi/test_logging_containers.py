@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.logs import pipeline
 from infra.stack import alloy, loki
-from tests.support.pulumi_harness import Recorder, delivered, deploy
+from testbed.pulumi_harness import Recorder, delivered, deploy
 
 
 def test_alloy_reads_the_socket_read_only_as_a_non_root_member_of_its_group() -> None:

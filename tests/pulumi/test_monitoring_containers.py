@@ -6,8 +6,8 @@ from typing import Any
 
 from infra.alerting import committed
 from infra.settings import load_stack
-from tests.support.paths import REPO_ROOT
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
+from testbed.paths import REPO_ROOT
+from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, delivered, deploy
 
 TOKEN = "metrics-admin-key-0123456789abcdef"
 WEBHOOK = "https://hooks.example.org/friday/8c1d2e"

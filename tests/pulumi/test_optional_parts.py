@@ -10,8 +10,8 @@ import pytest
 from infra.program.main import run
 from infra.settings import SettingsError
 from infra.stack import proxy, swagger_ui
-from tests.support.paths import REPO_ROOT
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, deploy
+from testbed.paths import REPO_ROOT
+from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, deploy
 from tests.support.tls import pem_pair
 
 OPERATOR_PEM = pem_pair(("localhost",))

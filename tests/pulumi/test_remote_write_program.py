@@ -12,9 +12,9 @@ import pulumi
 
 from infra.program.main import run
 from infra.targets.kubernetes import KubernetesStack
+from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, delivered, deploy
 from tests.support.crd_cache import TEST_OPERATOR
 from tests.support.kubernetes import KUBE_BASE
-from tests.support.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, delivered, deploy
 
 SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270"
 PASSWORD = "mimir-password-correct-horse"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Release Test",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 LOGGER = '#!/bin/sh\necho "$(basename "$(dirname "$(dirname "$0")")")/$(basename "$0") $*" >> {log}\n'
 FAKE_PYTHON = LOGGER + '[ "$1 $2" = "-m venv" ] && mkdir -p "$3/bin" && cp "$0" "$3/bin/python"\nexit 0\n'

@@ -15,7 +15,7 @@ import yaml
 
 from infra import crds
 from infra.settings import Settings
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 
 def test_the_pinned_chart_and_operator_agree_and_every_crd_file_has_a_checksum() -> None:
@@ -147,4 +147,4 @@ def test_tests_and_workflows_get_the_crds_from_the_script_not_a_companion_reposi
     assert checkouts == [None, "MacCracken/secureyeoman"], "only this repository and the gateway's source"
     preview = (REPO_ROOT / ".github" / "workflows" / "preview.yml").read_text()
     assert preview.index("run: scripts/crds.sh") < preview.index("pulumi preview --stack")
-    assert "shared" not in (REPO_ROOT / "tests" / "support" / "paths.py").read_text()
+    assert "shared" not in (REPO_ROOT / "testbed" / "paths.py").read_text()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "install-pulumi.sh"
 SDK = re.search(r"^pulumi==([0-9.]+)$", (REPO_ROOT / "requirements.in").read_text(), re.M)

@@ -13,9 +13,9 @@ import pytest
 from infra.cli import main
 from infra.settings import Settings
 from infra.targets.kubernetes_map import install
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.kubernetes import KUBE_BASE
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
 
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+?)(?: ;.*?)?(?: \\)?$", re.M)
 
@@ -95,7 +95,12 @@ def test_make_lint_runs_ruff_and_mypy() -> None:
     dry = subprocess.run(
         ["make", "-n", "lint"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30, check=True
     ).stdout
-    for command in ("ruff check .", "ruff format --check .", "mypy infra tests bench __main__.py", "lint-imports"):
+    for command in (
+        "ruff check .",
+        "ruff format --check .",
+        "mypy infra tests testbed bench __main__.py",
+        "lint-imports",
+    ):
         assert command in dry, command
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 SDK = re.search(r"^pulumi==([0-9.]+)$", (REPO_ROOT / "requirements.in").read_text(), re.M)
 assert SDK, "requirements.in pins the Pulumi SDK"

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 ALERTS_DIR = REPO_ROOT / "alerts"
 # A bound against a hang, not a performance check: `promtool test rules` over every file takes ~30 s on

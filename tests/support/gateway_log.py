@@ -16,7 +16,7 @@ from typing import NamedTuple
 import requests
 
 from infra.logs.lines import records
-from tests.support.processes import wait_for
+from testbed.processes import wait_for
 from tests.support.real_gateway import RealGateway
 
 REQUEST_LINE = "Request completed"

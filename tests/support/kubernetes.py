@@ -26,7 +26,7 @@ from infra.settings import Settings
 from infra.stack import build_stack, gateway
 from infra.targets.kubernetes_map import manifests
 from infra.targets.kubernetes_map.meta import NAME_LABEL
-from tests.support.settings import settings_of
+from testbed.settings import settings_of
 
 KUBERNETES_VERSIONS = ("1.29", "1.37")
 Manifest = dict[str, Any]

@@ -4,7 +4,7 @@
 
 Lays the rendered host files out under the root (systemd units, the backup tool, the gateway
 config, its secrets file filled in at mode 0600, tmpfiles.d applied with `systemd-tmpfiles
---root`, the logrotate file; localized by tests/support/localize.py: host folders under the
+--root`, the logrotate file; localized by testbed/localize.py: host folders under the
 root, the current user for `friday`), installs the REAL gateway (scripts/build-gateway.sh) where
 the rendered unit expects it (hostGatewayExec is a link to the build's Node, the install folder of
 hostGatewayScript a link to the build's app tree) and starts it from the rendered unit: its
@@ -16,7 +16,7 @@ API key is then created through its API (login with the admin password of the se
 an operator does for metricsToken. Then it runs one backup with the rendered unit's own command,
 starts the rendered metrics-auth proxy with that key, Debian's node-exporter with the rendered
 ARGS (its textfile collector reads the backup metrics) and Debian's Prometheus with the stack's
-RENDERED bare-metal configuration, host/prometheus/ (localized by tests/support/localize.py, as
+RENDERED bare-metal configuration, host/prometheus/ (localized by testbed/localize.py, as
 the live tests do: the gateway job scrapes the gateway through metrics-auth, the node job scrapes
 node-exporter, Prometheus scrapes itself; Alertmanager does not run here), then runs
 `pytest tests/infra --hosts=local:// --friday-mode baremetal` against it all.
@@ -48,16 +48,16 @@ from infra.host import artefacts as host_files
 from infra.host import backup as host_backup
 from infra.host import layout
 from infra.host import metrics_auth_unit as host_metrics_auth
-from infra.host import prometheus as host_prometheus
+from infra.host import prometheus_files as host_prometheus
 from infra.monitoring import endpoints
 from infra.render import artefacts
 from infra.settings import Settings, load_stack, validate
 from infra.settings.load import read_stack_file, stack_file
 from infra.settings.secrets import METRICS_TOKEN, SECRETS
 from infra.stack import build_stack, metrics_auth
-from tests.support import localize
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from testbed import localize
+from testbed.paths import REPO_ROOT
+from testbed.processes import binary, free_port, http_ok, log_tail, process, wait_for
 from tests.support.real_gateway import ENTRY, GatewayUnavailableError, RealGateway, build_dir
 from tests.support.systemd import parse_unit
 
@@ -83,7 +83,7 @@ def local_users(root: Path) -> None:
 
 
 def logrotate_conf(root: Path, settings: Settings) -> str:
-    """The RENDERED host/logrotate/friday, localized for root (tests/support/localize.py)."""
+    """The RENDERED host/logrotate/friday, localized for root (testbed/localize.py)."""
     text = artefacts(settings)[f"{host_files.PREFIX}logrotate/friday"]
     return localize.host_logrotate(text, root, settings)
 

@@ -23,8 +23,8 @@ import yaml
 from infra import render
 from infra.settings import Settings
 from infra.stack import blackbox, gateway, probe_auth, proxy
-from tests.support import localize
-from tests.support.processes import binary, free_port, http_ok, running, wait_for
+from testbed import localize
+from testbed.processes import binary, free_port, http_ok, running, wait_for
 from tests.support.proxy import LocalProxy, port_of
 from tests.support.tls import CertFiles
 

@@ -22,8 +22,8 @@ from infra.settings import Settings
 from infra.stack import proxy
 from infra.stack.nginx_runtime import NginxRuntime
 from infra.stack.proxy_config import ProxyParams, caddyfile, nginx_conf
-from tests.support.processes import free_port, running
-from tests.support.settings import settings_of
+from testbed.processes import free_port, running
+from testbed.settings import settings_of
 from tests.support.tls import CertFiles
 
 

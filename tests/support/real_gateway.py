@@ -25,8 +25,8 @@ import pytest
 import requests
 import yaml
 
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port, stop, wait_healthy
+from testbed.paths import REPO_ROOT
+from testbed.processes import free_port, stop, wait_healthy
 
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-gateway.sh"
 ENTRY = Path("app/packages/core/dist/cli.js")

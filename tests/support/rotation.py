@@ -36,10 +36,10 @@ from infra.host.artefacts import gateway_yaml
 from infra.host.logrotate import logrotate_config
 from infra.logs.lines import classify
 from infra.settings import Settings
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import STOP_TIMEOUT_S, free_port
+from testbed.paths import REPO_ROOT
+from testbed.processes import STOP_TIMEOUT_S, free_port
+from testbed.settings import settings_of
 from tests.support.real_gateway import RealGateway, gateway_command, require_build, secret_env
-from tests.support.settings import settings_of
 
 # The bound the tests assert and docs/logging.md states: per rotation, at most the lines
 # written in this long a window (plus the one being written). Measured windows here are

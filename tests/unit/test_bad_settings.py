@@ -17,8 +17,8 @@ from infra.preflight import EngineConfig, preflight
 from infra.settings import SettingsError, validate
 from infra.settings.load import from_config_env
 from infra.stack import build_stack
+from testbed.paths import REPO_ROOT
 from tests.support.bad_settings import BAD, Bad, engine_strings
-from tests.support.paths import REPO_ROOT
 
 
 def project(tmp_path: Path, text: str, stack: str = "x") -> Path:

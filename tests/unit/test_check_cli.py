@@ -20,8 +20,8 @@ from infra import host_checks, tls_check
 from infra.cli import main
 from infra.render import MARKER
 from infra.stack import build_stack
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.tls import pem_pair
 
 

@@ -17,8 +17,8 @@ from infra import consumers, render
 from infra.cli import main
 from infra.consumers import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIGS, run_consumers
 from infra.settings import Settings
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.tls import self_signed
 
 TOOLS = ("promtool", "amtool", "systemd-analyze", "nginx", "caddy", "openssl")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import processes
+from testbed import processes
 
 
 def test_free_ports_are_distinct() -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from infra.alerting import rules
+from infra.alerting import stack_constants
 from infra.alerting import thresholds as t
 from infra.settings import gateway_cost as cost
 from infra.settings.base import duration_seconds
 from infra.stack import build_stack, gateway
 from infra.targets.kubernetes_map import gateway_objects
+from testbed.settings import settings_of
 from tests.support.kubernetes import variant_settings
-from tests.support.settings import settings_of
 
 
 def test_the_model_meets_every_measurement() -> None:
@@ -38,11 +38,11 @@ def test_with_the_defaults_memory_outlasts_the_scrape_timeout() -> None:
     assert cost.entries_at_memory_limit(s.gateway_memory_mb) >= at_timeout
     assert cost.entries_at_memory_limit(1024) < at_timeout * t.GATEWAY_SCRAPE_SLOW.value * 1.1
     # The audit capacity is then the timeout's, and the audit warning comes where GatewayScrapeSlow does.
-    assert rules.audit_capacity(s) == at_timeout == 666_666
+    assert stack_constants.audit_capacity(s) == at_timeout == 666_666
     slow_at = cost.entries_at_scrape_timeout(timeout_s * t.GATEWAY_SCRAPE_SLOW.value)
-    assert rules.audit_capacity(s) * t.GATEWAY_AUDIT_LOG_LARGE.value == pytest.approx(slow_at, abs=1)
+    assert stack_constants.audit_capacity(s) * t.GATEWAY_AUDIT_LOG_LARGE.value == pytest.approx(slow_at, abs=1)
     # ... and the critical before HighMemoryUsage's critical tier could be reached.
-    critical_entries = rules.audit_capacity(s) * t.GATEWAY_AUDIT_LOG_LARGE_CRITICAL.value
+    critical_entries = stack_constants.audit_capacity(s) * t.GATEWAY_AUDIT_LOG_LARGE_CRITICAL.value
     assert cost.rss_mib(critical_entries) < s.gateway_memory_mb * t.HIGH_MEMORY_USAGE_CRITICAL.value
 
 
@@ -52,9 +52,9 @@ def test_with_the_defaults_memory_outlasts_the_scrape_timeout() -> None:
 )
 def test_the_capacity_is_the_first_limit_reached(memory_mb: int, capacity: int) -> None:
     s = settings_of({"gatewayMemoryMb": memory_mb})
-    assert rules.audit_capacity(s) == capacity
-    assert f"{rules.GATEWAY_AUDIT_CAPACITY}: vector({capacity})" in " ".join(
-        f"{k}: {v}" for k, v in rules.stack_constant_exprs(s).items()
+    assert stack_constants.audit_capacity(s) == capacity
+    assert f"{stack_constants.GATEWAY_AUDIT_CAPACITY}: vector({capacity})" in " ".join(
+        f"{k}: {v}" for k, v in stack_constants.stack_constant_exprs(s).items()
     )
 
 

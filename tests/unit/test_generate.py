@@ -10,7 +10,7 @@ from pathlib import Path
 from infra import generate
 from infra.cli import main
 from infra.dashboards import files as dashboard_files
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 
 def makefile_generated() -> list[str]:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from infra.host import layout
 from infra.settings import load_stack
+from testbed.paths import REPO_ROOT
 from tests.infra.options import LOGROTATE_CONF
 from tests.support.local_host import logrotate_conf, under
-from tests.support.paths import REPO_ROOT
 
 
 def line(age_s: float) -> str:

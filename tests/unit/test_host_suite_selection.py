@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 
 def collect(*args: str) -> subprocess.CompletedProcess[str]:

@@ -20,8 +20,8 @@ import pytest
 
 from infra.preflight import EngineConfig, preflight
 from infra.settings import SettingsError, bounded
+from testbed.paths import REPO_ROOT
 from tests.support.hostile_files import BOUND_SECONDS, HOSTILE, Hostile
-from tests.support.paths import REPO_ROOT
 
 
 def project(tmp_path: Path, case: Hostile) -> Path:

@@ -1,9 +1,11 @@
 """Test hygiene the suite holds itself to, checked over the source (ast):
 
 - every subprocess call and every wait on a child has a timeout, and a child's output pipe is read
-  only through tests/support/processes.py's bounded read_line;
+  only through testbed/processes.py's bounded read_line;
 - no test module imports another test module: shared helpers live in tests/support (the host
-  suite tests/infra, which operators run on its own, keeps its options and probe modules).
+  suite tests/infra, which operators run on its own, keeps its options and probe modules);
+- the benchmarks (bench/) do not import the tests: what both run is in testbed/, which imports
+  neither.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 SUBPROCESS_CALLS = {"run", "check_output", "check_call", "call"}
 PIPES = {"stdout", "stderr"}
 PIPE_READS = {"read", "readline", "readlines"}
-BOUNDED_READER = REPO_ROOT / "tests/support/processes.py"
+BOUNDED_READER = REPO_ROOT / "testbed/processes.py"
 
 
 def python_files() -> list[Path]:
-    roots = [REPO_ROOT / "infra", REPO_ROOT / "tests", REPO_ROOT / "scripts"]
+    roots = [REPO_ROOT / d for d in ("infra", "tests", "testbed", "bench", "scripts")]
     return sorted(p for root in roots for p in root.rglob("*.py"))
 
 
@@ -100,4 +102,14 @@ def test_no_test_module_imports_another_test_module() -> None:
                 problems.append(f"{path.relative_to(REPO_ROOT)} imports the test module {module}")
             elif parts[1] not in ("support", "infra"):
                 problems.append(f"{path.relative_to(REPO_ROOT)} imports {module}: shared helpers go in tests/support")
+    assert problems == []
+
+
+def test_bench_and_testbed_do_not_import_the_tests() -> None:
+    problems = []
+    for folder, forbidden in (("bench", ("tests",)), ("testbed", ("tests", "bench"))):
+        for path in sorted((REPO_ROOT / folder).rglob("*.py")):
+            for module in imported_modules(ast.parse(path.read_text())):
+                if module.split(".")[0] in forbidden:
+                    problems.append(f"{path.relative_to(REPO_ROOT)} imports {module}")
     assert problems == []

@@ -9,7 +9,7 @@ import tomllib
 
 import grimp
 
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 
 def contract_layers() -> list[set[str]]:

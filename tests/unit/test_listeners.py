@@ -9,13 +9,13 @@ from typing import Any
 
 import yaml
 
-from infra.host import prometheus as host_prometheus
+from infra.host import prometheus_files as host_prometheus
 from infra.monitoring import endpoints
 from infra.render import artefacts
 from infra.settings.hazards import BACKUP_MIN_PYTHON
 from infra.stack import build_stack, listeners, probe_auth
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 
 KUBERNETES = {
     "target": "kubernetes",

@@ -1,4 +1,4 @@
-"""The host-file localization of the local host suite (tests/support/localize.py) changes only what
+"""The host-file localization of the local host suite (testbed/localize.py) changes only what
 it documents: host folders move under the root, the service user becomes the current one."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from infra.host import artefacts, layout
 from infra.stack import build_stack
-from tests.support import localize
-from tests.support.settings import settings_of
+from testbed import localize
+from testbed.settings import settings_of
 
 
 def test_logrotate_is_the_rendered_one_under_root_as_the_current_user(tmp_path: Path) -> None:

@@ -6,18 +6,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from infra.monitoring import prometheus
+from infra.monitoring import prometheus_config
 from infra.stack import build_stack
 from infra.stack.prometheus import scrape_targets
-from tests.support import localize
-from tests.support.settings import settings_of
+from testbed import localize
+from testbed.settings import settings_of
 
 TIMINGS = ("scrape_interval", "scrape_timeout", "evaluation_interval")
 
 
 def rendered() -> dict[str, Any]:
     settings = settings_of({}, frozenset({"metricsToken"}))
-    return prometheus.prometheus_config(settings, scrape_targets(build_stack(settings).long_running()))
+    return prometheus_config.prometheus_config(settings, scrape_targets(build_stack(settings).long_running()))
 
 
 def everywhere() -> dict[str, str]:

@@ -20,8 +20,8 @@ import pytest
 
 from infra.cli import main
 from infra.preflight import Outcome, preflight
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port
+from testbed.paths import REPO_ROOT
+from testbed.processes import free_port
 
 Machine = Callable[["World"], None]
 

@@ -11,7 +11,7 @@ from infra.settings import SettingsError
 from infra.settings.model import Settings
 from infra.settings.pattern_words import WORDS, patterns
 from infra.settings.shown import shown
-from tests.support.settings import settings_of
+from testbed.settings import settings_of
 
 REGEX_BITS = re.compile(r"\^|\$|\[[^\]]*\]\{|\\s|\(\?")
 

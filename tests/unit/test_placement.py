@@ -15,8 +15,8 @@ from infra.stack.spec import StackSpec
 from infra.targets import registry
 from infra.targets.kubernetes_map.meta import NAME_LABEL
 from infra.targets.placement import Kind, Placement
+from testbed.settings import settings_of
 from tests.support.kubernetes import variant_settings
-from tests.support.settings import settings_of
 
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "CronJob"}
 # Every optional part on: the reverse proxy (and with it the proxied WebSocket probe), Swagger UI,

@@ -14,7 +14,7 @@ from infra.cli import main
 from infra.render import MARKER
 from infra.settings.model import Settings
 from infra.settings.secrets import SECRETS
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 
 def copy_repo_stack(tmp_path: Path, stack: str) -> Path:

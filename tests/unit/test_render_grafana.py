@@ -10,7 +10,7 @@ import yaml
 
 from infra.cli import main
 from infra.stack import grafana
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 FILES = Path("files/grafana") / grafana.CONFIG_DIR.lstrip("/")
 

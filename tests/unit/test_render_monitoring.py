@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from infra.alerting import committed, rules, slo
+from infra.alerting import committed, slo, stack_constants
 from infra.cli import main
 from infra.settings import load_stack
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 
 def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
@@ -22,14 +22,14 @@ def test_render_writes_monitoring_configs_and_rules(tmp_path: Path) -> None:
         assert (prom / "rules" / name).read_text() == (REPO_ROOT / rel).read_text()
     constants = yaml.safe_load((prom / "rules/stack-constants.yml").read_text())
     assert {r["record"] for r in constants["groups"][0]["rules"]} == {
-        rules.MEMORY_LIMIT_MB,
-        rules.COST_BUDGET_USD_DAILY,
-        rules.BACKUP_STALE_AFTER_SECONDS,
-        rules.BACKUP_OFFSITE_STALE_AFTER_SECONDS,
-        rules.GATEWAY_SCRAPE_TIMEOUT_SECONDS,
-        rules.GATEWAY_AUDIT_CAPACITY,
-        rules.CERT_EXPIRY_WARNING_SECONDS,
-        rules.CERT_EXPIRY_CRITICAL_SECONDS,
+        stack_constants.MEMORY_LIMIT_MB,
+        stack_constants.COST_BUDGET_USD_DAILY,
+        stack_constants.BACKUP_STALE_AFTER_SECONDS,
+        stack_constants.BACKUP_OFFSITE_STALE_AFTER_SECONDS,
+        stack_constants.GATEWAY_SCRAPE_TIMEOUT_SECONDS,
+        stack_constants.GATEWAY_AUDIT_CAPACITY,
+        stack_constants.CERT_EXPIRY_WARNING_SECONDS,
+        stack_constants.CERT_EXPIRY_CRITICAL_SECONDS,
         *(r["record"] for r in slo.constants(load_stack("dev"))),
     }
     config = yaml.safe_load((prom / "prometheus.yml").read_text())

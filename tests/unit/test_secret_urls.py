@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra.preflight import secret_value_problems
-from tests.support.settings import settings_of
+from testbed.settings import settings_of
 
 SECRET = "tok3n-tok3n-tok3n"
 

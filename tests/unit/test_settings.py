@@ -10,7 +10,7 @@ import yaml
 
 from infra.settings import SettingsError, load_stack, missing_required_secrets, validate
 from infra.settings.load import from_config_env, read_stack_file
-from tests.support.settings import settings_of
+from testbed.settings import settings_of
 
 
 def problems_of(plain: dict[str, Any], secrets: frozenset[str] = frozenset()) -> str:

@@ -14,10 +14,10 @@ from infra.logs.lines import records
 from infra.stack import build_stack, gateway
 from infra.stack.spec import HttpCheck, Reach, SecretRef, Service, Shutdown, StackSpec, Workload
 from infra.targets import docker_map
+from testbed.processes import free_port
+from testbed.settings import settings_of
 from tests.support.docker_plan import container_of
-from tests.support.processes import free_port
 from tests.support.real_gateway import RealGateway
-from tests.support.settings import settings_of
 
 
 def spec_of(**plain: Any) -> StackSpec:
@@ -156,7 +156,7 @@ def test_gateway_port_is_not_published_behind_the_proxy() -> None:
 @pytest.mark.parametrize("level", ["trace", "debug", "info", "warn", "error"])
 def test_log_level_goes_into_the_config_file_for_container_and_bare_metal(level: str) -> None:
     from infra.host.artefacts import gateway_yaml
-    from tests.support.settings import settings_of
+    from testbed.settings import settings_of
 
     assert config_of(gw(gatewayLogLevel=level))["logging"]["level"] == level
     assert yaml.safe_load(gateway_yaml(settings_of({"gatewayLogLevel": level})))["logging"]["level"] == level

@@ -14,9 +14,9 @@ from infra.settings import SettingsError
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import build_stack, grafana, upstreams
 from infra.stack.spec import Reach, SecretFile, SecretRef, Service
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.docker_plan import container_of
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
 
 
 def service(stack: str = "test", **plain: Any) -> Service:

@@ -16,11 +16,11 @@ from infra.settings import SettingsError
 from infra.stack import build_stack, swagger_ui
 from infra.stack.nginx_runtime import NginxRuntime
 from infra.stack.spec import Service
+from testbed.paths import REPO_ROOT
+from testbed.processes import free_port, running
+from testbed.settings import settings_of
 from tests.support.docker_plan import container_of
-from tests.support.paths import REPO_ROOT
-from tests.support.processes import free_port, running
 from tests.support.proxy import drop_root, tool, workdir
-from tests.support.settings import settings_of
 
 
 def service(**plain: Any) -> Service:

@@ -12,9 +12,9 @@ from infra import render
 from infra.program.main import DEPLOY
 from infra.stack import build_stack
 from infra.targets import registry
+from testbed.paths import REPO_ROOT
+from testbed.settings import settings_of
 from tests.support.kubernetes import variant_settings
-from tests.support.paths import REPO_ROOT
-from tests.support.settings import settings_of
 
 
 def test_each_stack_deploys_exactly_its_target_and_renders_bare_metal_besides() -> None:

@@ -84,8 +84,13 @@ def grafana_secret_name(settings: Settings) -> str:
     return name(settings, "grafana-admin")
 
 
+def loki_url(settings: Settings) -> str:
+    """The installed Loki's API, as Grafana and Alloy reach it inside the cluster."""
+    return f"http://{LOKI}.{settings.kubernetes_monitoring_namespace}.svc:{loki.HTTP_PORT}"
+
+
 def loki_push_url(settings: Settings) -> str:
-    return f"http://{LOKI}.{settings.kubernetes_monitoring_namespace}.svc:{loki.HTTP_PORT}{loki.PUSH_PATH}"
+    return f"{loki_url(settings)}{loki.PUSH_PATH}"
 
 
 def objects(settings: Settings) -> list[Manifest]:
@@ -181,7 +186,7 @@ def kube_prometheus_stack(settings: Settings) -> Chart:
                     "type": datasources.LOKI.type,
                     "uid": datasources.LOKI.uid,
                     "access": "proxy",
-                    "url": f"http://{LOKI}.{settings.kubernetes_monitoring_namespace}.svc:{loki.HTTP_PORT}",
+                    "url": loki_url(settings),
                 }
             ],
         },
@@ -197,26 +202,16 @@ def kube_prometheus_stack(settings: Settings) -> Chart:
 
 
 def loki_chart(settings: Settings) -> Chart:
-    retention = f"{loki.retention_hours(settings.loki_retention_period)}h"
+    st = loki.store(settings)
     values = {
         "deploymentMode": "Monolithic",
         "loki": {
-            "auth_enabled": False,
-            "commonConfig": {"replication_factor": 1},
-            "storage": {"type": "filesystem"},
-            "schemaConfig": {
-                "configs": [
-                    {
-                        "from": loki.SCHEMA_FROM,
-                        "store": "tsdb",
-                        "object_store": "filesystem",
-                        "schema": "v13",
-                        "index": {"prefix": "index_", "period": "24h"},
-                    }
-                ]
-            },
-            "limits_config": {"retention_period": retention},
-            "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
+            "auth_enabled": st.auth_enabled,
+            "commonConfig": {"replication_factor": st.replication_factor},
+            "storage": {"type": st.object_store},
+            "schemaConfig": st.schema_config(),
+            "limits_config": {"retention_period": st.retention_period},
+            "compactor": {"retention_enabled": st.retention_enabled, "delete_request_store": st.object_store},
         },
         "singleBinary": {
             "replicas": 1,

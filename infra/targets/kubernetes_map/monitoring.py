@@ -141,46 +141,6 @@ def _matcher(text: str) -> dict[str, str]:
     return {"name": key, "value": value.strip('"'), "matchType": "="}
 
 
-def _receivers(settings: Settings) -> list[dict[str, Any]]:
-    on = alertmanager.enabled(settings)
-    secret = receiver_secret_name(settings)
-
-    def ref(receiver: str) -> dict[str, str]:
-        return {"name": secret, "key": alertmanager.SECRET_OF[receiver]}
-
-    notify: dict[str, Any] = {}
-    if "webhook" in on:
-        notify["webhookConfigs"] = [{"urlSecret": ref("webhook"), "sendResolved": True, "maxAlerts": 0}]
-    if "slack" in on:
-        slack: dict[str, Any] = {"apiURL": ref("slack"), "sendResolved": True}
-        if settings.alert_slack_channel:
-            slack["channel"] = settings.alert_slack_channel
-        notify["slackConfigs"] = [slack]
-    if "email" in on:
-        notify["emailConfigs"] = [
-            {
-                "to": settings.alert_email_to,
-                "from": settings.alert_email_from,
-                "smarthost": settings.alert_email_smarthost,
-                "authUsername": settings.alert_email_username,
-                "authPassword": ref("email"),
-                "requireTLS": True,
-                "sendResolved": True,
-            }
-        ]
-    page = dict(notify)
-    if "pagerduty" in on:
-        page["pagerdutyConfigs"] = [{"routingKey": ref("pagerduty"), "sendResolved": True}]
-    heartbeat: dict[str, Any] = {}
-    if "heartbeat" in on:
-        heartbeat["webhookConfigs"] = [{"urlSecret": ref("heartbeat"), "sendResolved": False, "maxAlerts": 0}]
-    return [
-        {"name": alertmanager.NOTIFY, **notify},
-        {"name": alertmanager.PAGE, **page},
-        {"name": alertmanager.HEARTBEAT, **heartbeat},
-    ]
-
-
 def alertmanager_config(settings: Settings) -> Manifest:
     """The Alertmanager routing of infra/monitoring/alertmanager.py in the operator's shape.
 
@@ -220,7 +180,7 @@ def alertmanager_config(settings: Settings) -> Manifest:
                     "equal": list(docker["inhibit_rules"][0]["equal"]),
                 }
             ],
-            "receivers": _receivers(settings),
+            "receivers": alertmanager.operator_receivers(settings, receiver_secret_name(settings)),
         },
     }
 

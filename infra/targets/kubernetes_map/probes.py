@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.alerting.rules import dump
 from infra.metrics.probes import PROBE_HEALTH, PROBE_WS_UPGRADE
 from infra.monitoring import endpoints
 from infra.monitoring.scrape import ScrapeTarget
@@ -30,6 +29,7 @@ from infra.targets.kubernetes_map import gateway_objects
 from infra.targets.kubernetes_map.meta import Manifest, content_hash, labels, metadata, name, selector
 from infra.targets.kubernetes_map.pods import container_security, pod_security, pod_spec_defaults
 from infra.targets.kubernetes_map.pods import resources as pod_resources
+from infra.yamlio import dump_readable
 
 COMPONENT = blackbox.NAME
 HTTP_PORT_NAME = blackbox.HTTP
@@ -75,7 +75,7 @@ def config_text(settings: Settings) -> str:
         f"# Blackbox exporter modules of stack {settings.stack!r} on Kubernetes, generated from its settings\n"
         "# (infra/stack/blackbox.py, infra/targets/kubernetes_map/probes.py). No credential is in here.\n"
     )
-    return header + dump({"modules": modules})
+    return header + dump_readable({"modules": modules})
 
 
 def probe_auth_caddyfile(settings: Settings) -> str:

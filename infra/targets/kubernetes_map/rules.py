@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.alerting import recording, rules, slo, thresholds
+from infra.alerting import recording, rules, slo, stack_constants, thresholds
 from infra.settings import Settings
 
 # A metric name, optionally followed by its {matchers}; functions and keywords are skipped below.
@@ -93,7 +93,7 @@ def backup_stale_expr(settings: Settings, cronjob: str) -> str:
     sel = f'{{namespace="{ns}",cronjob="{cronjob}"}}'
     return (
         f"(time() - max by (namespace) ({LAST_SUCCESS}{sel} or {CREATED}{sel}))\n"
-        f'/ on(namespace) group_left() {rules.BACKUP_STALE_AFTER_SECONDS}{{namespace="{ns}"}}'
+        f'/ on(namespace) group_left() {stack_constants.BACKUP_STALE_AFTER_SECONDS}{{namespace="{ns}"}}'
         f" > {thresholds.BACKUP_STALE.value:g}\n"
         f"or absent({CREATED}{sel})\n"
     )
@@ -106,7 +106,7 @@ def backup_offsite_stale_expr(settings: Settings, cronjob: str) -> str:
     sel = f'{{namespace="{ns}",cronjob="{cronjob}"}}'
     return (
         f"(time() - max by (namespace) ({LAST_SUCCESS}{sel} or {CREATED}{sel}))\n"
-        f'/ on(namespace) group_left() {rules.BACKUP_OFFSITE_STALE_AFTER_SECONDS}{{namespace="{ns}"}}'
+        f'/ on(namespace) group_left() {stack_constants.BACKUP_OFFSITE_STALE_AFTER_SECONDS}{{namespace="{ns}"}}'
         f" > {thresholds.BACKUP_OFFSITE_STALE.value:g}\n"
         f"or absent({CREATED}{sel})\n"
     )
@@ -147,16 +147,16 @@ def groups(settings: Settings, backup_cronjob: str, offsite_cronjob: str | None 
         f"allows (backupStaleAfterHours), or kube-state-metrics reports no backup CronJob, for "
         f"{thresholds.BACKUP_STALE.for_}. A restore now would lose everything written since the newest backup.",
     }
-    constant_labels = {"namespace": ns, **rules.stack_constant_labels(settings)}
+    constant_labels = {"namespace": ns, **stack_constants.stack_constant_labels(settings)}
     constants = [
         {"record": record, "expr": expr, "labels": constant_labels}
-        for record, expr in rules.stack_constant_exprs(settings).items()
+        for record, expr in stack_constants.stack_constant_exprs(settings).items()
     ]
     constants += [
         {"record": record, "expr": f"vector({days * 86400})", "labels": constant_labels}
         for record, days in (
-            (rules.CERT_EXPIRY_WARNING_SECONDS, settings.cert_expiry_warning_days),
-            (rules.CERT_EXPIRY_CRITICAL_SECONDS, settings.cert_expiry_critical_days),
+            (stack_constants.CERT_EXPIRY_WARNING_SECONDS, settings.cert_expiry_warning_days),
+            (stack_constants.CERT_EXPIRY_CRITICAL_SECONDS, settings.cert_expiry_critical_days),
         )
     ]
     constants += [{**rule, "labels": {**rule["labels"], "namespace": ns}} for rule in slo.constants(settings)]

@@ -32,10 +32,11 @@ from infra.stack import build_stack, gateway
 from infra.stack.spec import SecretRef, Service, StackSpec
 from infra.targets import docker_map, docker_plan
 from infra.targets.docker_plan import DockerPlan, OneShot, ServiceContainer, Upload
-from tests.support import localize, real_gateway
+from testbed import localize
+from testbed.processes import free_port
+from tests.support import real_gateway
 from tests.support.engine.images import LEFT_OUT
 from tests.support.engine.provider import Deviations, Provider, run_prefix
-from tests.support.processes import free_port
 from tests.support.tls import self_signed
 
 HOST_PORT_KEYS = (

@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 
-from tests.support.processes import free_port, stop, wait_for
+from testbed.processes import free_port, stop, wait_for
 
 START_TIMEOUT_S = 30.0
 REGION = "us-east-1"

@@ -9,7 +9,7 @@ state the real one cannot reach on demand, the double: anything with the `port` 
 127.0.0.1.
 
 Renders the stack `live` (webhook and heartbeat receivers, metricsToken set), localizes it
-(tests/support/localize.py) and runs Debian's Alertmanager, Prometheus and Caddy (the rendered
+(testbed/localize.py) and runs Debian's Alertmanager, Prometheus and Caddy (the rendered
 metrics-auth proxy, which adds the gateway's X-API-Key to the gateway job's scrapes) plus the
 backup service's own `serve` command (on the gateway's data folder, or a fresh one with the seven
 databases when the gateway is the double), next to a
@@ -39,10 +39,10 @@ from infra.monitoring import endpoints, web_auth
 from infra.settings import Settings
 from infra.settings.base import duration_seconds
 from infra.stack import backup, metrics_auth
-from tests.support import localize
-from tests.support.processes import binary, free_port, http_ok, log_tail, process, wait_for
-from tests.support.settings import settings_of
-from tests.support.sqlite_writer import create as create_databases
+from testbed import localize
+from testbed.processes import binary, free_port, http_ok, log_tail, process, wait_for
+from testbed.settings import settings_of
+from testbed.sqlite_writer import create as create_databases
 
 START_TIMEOUT_S = 30.0
 SECRETS = frozenset({"metricsToken", "alertWebhookUrl", "alertHeartbeatUrl"})

@@ -1,7 +1,7 @@
 """A stand-in for the gateway's database writes: keeps committing rows to WAL databases.
 
 Run as a process (the gateway is another process than the backup, which matters for SQLite
-locking): `python -m tests.support.sqlite_writer DATA_DIR --seconds S --max-rows N`.
+locking): `python -m testbed.sqlite_writer DATA_DIR --seconds S --max-rows N`.
 It creates the gateway's seven databases in WAL mode, prints `ready` on stdout, then commits
 one row per transaction round-robin until the time or row budget is spent or SIGTERM.
 Row ids of each table are 1, 2, 3... with no gaps, so "every row up to max(id)" is checkable.

@@ -19,7 +19,7 @@ from pulumi.runtime import config as runtime_config
 from infra import PROJECT
 from infra.program.main import run
 from infra.targets.docker import DockerStack
-from tests.support.paths import REPO_ROOT
+from testbed.paths import REPO_ROOT
 
 # A realistic, long enough value for every required secret; tests look for these strings
 # to prove no secret leaks into plain outputs.

@@ -33,7 +33,7 @@ Metric values are a test's to change: in process through `GatewayDouble.values`,
 with `POST /__double/values` when run as a process.
 
 In process:   with GatewayDouble(token="k") as gw: gw.values.update({...}); requests.get(gw.url)
-As a process: python -m tests.support.gateway_double --port 18789 --token-file F [--config gateway.yaml]
+As a process: python -m testbed.gateway_double --port 18789 --token-file F [--config gateway.yaml]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from typing import Any, TextIO
 import yaml
 from aiohttp import WSMsgType, web
 
-from tests.support.exposition import MetricValues
+from testbed.exposition import MetricValues
 
 VERSION = "0.1.0"
 BODY_LIMIT = 1024 * 1024  # the gateway's Fastify bodyLimit
@@ -663,7 +663,7 @@ def read_config(path: Path | None) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.gateway_double", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m testbed.gateway_double", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18789)
     parser.add_argument("--token-file", type=Path, help="file holding the admin key /metrics demands")

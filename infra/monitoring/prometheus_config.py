@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from infra.alerting import committed, rules
+from infra.alerting import committed, stack_constants
 from infra.monitoring import endpoints, remote_write, web_auth
 from infra.monitoring.scrape import ScrapeTarget
 from infra.settings import Settings
+from infra.yamlio import dump_readable
 
 CONFIG_FILE = "prometheus.yml"
 RULES_DIR = "rules"
@@ -105,10 +106,10 @@ def config_files(settings: Settings, targets: Sequence[ScrapeTarget]) -> dict[st
     """{path relative to the config folder: content}: prometheus.yml and every rule file."""
     header = (
         f"# Prometheus configuration of stack {settings.stack!r}, generated from its settings\n"
-        "# (infra/monitoring/prometheus.py; scrape targets: the metrics each service declares).\n"
+        "# (infra/monitoring/prometheus_config.py; scrape targets: the metrics each service declares).\n"
     )
-    files = {CONFIG_FILE: header + rules.dump(prometheus_config(settings, targets))}
+    files = {CONFIG_FILE: header + dump_readable(prometheus_config(settings, targets))}
     for path, text in committed.stack_rule_files(settings).items():
         files[f"{RULES_DIR}/{path.rsplit('/', 1)[-1]}"] = text
-    files[f"{RULES_DIR}/{CONSTANTS_FILE}"] = rules.stack_constants(settings)
+    files[f"{RULES_DIR}/{CONSTANTS_FILE}"] = stack_constants.stack_constants(settings)
     return files

@@ -60,13 +60,13 @@ from typing import Any
 
 import yaml
 
-from infra.alerting.rules import dump
 from infra.host import layout
 from infra.monitoring import endpoints, web_auth
 from infra.settings import Settings
 from infra.stack import backup, metrics_auth
 from infra.stack.spec import fill_secrets
-from tests.support.processes import binary
+from infra.yamlio import dump_readable
+from testbed.processes import binary
 
 INTERVAL = "1s"
 FOR_OVERRIDE = "5s"
@@ -156,7 +156,7 @@ def shorten_group_intervals(rule_file: Path) -> None:
     for group in groups:
         group["interval"] = INTERVAL
     if groups:
-        rule_file.write_text(dump(doc))
+        rule_file.write_text(dump_readable(doc))
 
 
 def metrics_auth_caddyfile(text: str, listen: str, upstream: str) -> str:
@@ -216,14 +216,14 @@ def shorten_for(rule_file: Path, alert: str, for_: str = FOR_OVERRIDE) -> str:
                 rule["for"] = for_
     if original is None:
         raise KeyError(f"{rule_file} has no alert {alert}")
-    rule_file.write_text(dump(doc))
+    rule_file.write_text(dump_readable(doc))
     return str(original)
 
 
 def alertmanager_config(text: str, secret_values: dict[str, str], shorten: bool = True) -> str:
     doc = yaml.safe_load(fill_secrets(text, secret_values))
     if not shorten:
-        return dump(doc)
+        return dump_readable(doc)
     route = doc["route"]
     route["group_wait"] = INTERVAL
     route["group_interval"] = INTERVAL
@@ -231,7 +231,7 @@ def alertmanager_config(text: str, secret_values: dict[str, str], shorten: bool 
         if "group_interval" in child:
             child["group_interval"] = INTERVAL
             child["repeat_interval"] = INTERVAL
-    return dump(doc)
+    return dump_readable(doc)
 
 
 def alertmanager_command(
