@@ -8,11 +8,12 @@ import dataclasses
 
 import pytest
 
+from infra.settings.groups import label_pairs
 from infra.stack import blackbox, build_stack, metrics_auth, probe_auth
 from infra.stack.spec import HttpCheck, SecretRef, Service, Workload
 from infra.targets.kubernetes_map import pods, service_objects
 from infra.targets.kubernetes_map.meta import Manifest
-from tests.support.kubernetes import variant_settings
+from tests.support.kubernetes import crd_problems, variant_settings
 
 
 def _by_kind(objects: list[Manifest], kind: str) -> list[Manifest]:
@@ -112,3 +113,23 @@ def test_the_probes_follow_the_declared_health() -> None:
     assert probes["readinessProbe"]["periodSeconds"] == 10 and probes["readinessProbe"]["timeoutSeconds"] == 7
     # Up to start_period + one minute: 110 s at one probe per 7 s.
     assert probes["startupProbe"]["periodSeconds"] == 7 and probes["startupProbe"]["failureThreshold"] == 16
+
+
+def test_a_service_with_metrics_gets_a_service_monitor_prometheus_selects() -> None:
+    settings = variant_settings("full")
+    spec = build_stack(settings)
+    exporter = spec.service(blackbox.NAME)
+    assert exporter.metrics is not None
+    [monitor] = service_objects.monitors(settings, spec)
+    assert crd_problems(monitor) == []
+    assert label_pairs(settings.kubernetes_prometheus_selector).items() <= monitor["metadata"]["labels"].items()
+    [endpoint] = monitor["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["path"]) == (exporter.metrics.port, exporter.metrics.path)
+    # job = the Service's name label = the service's name, as Docker's scrape job.
+    [svc] = [o for o in service_objects.objects(settings, spec) if o["kind"] == "Service"]
+    assert svc["metadata"]["labels"][monitor["spec"]["jobLabel"]] == blackbox.NAME
+    assert monitor["spec"]["selector"]["matchLabels"] == svc["spec"]["selector"]
+    # A sidecar serving another job's metrics cannot take its pod's Service label as the job.
+    sidecar = metrics_auth.build(settings).services[0]
+    with pytest.raises(AssertionError, match="is not its pod's Service label"):
+        service_objects.service_monitors(settings, exporter, [sidecar])

@@ -39,6 +39,7 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         *tasks.objects(settings, spec),
         *service_objects.objects(settings, spec),
         *monitoring.objects(settings, spec),
+        *service_objects.monitors(settings, spec),
     ]
 
 

@@ -8,7 +8,9 @@
   limits, capabilities, read-only root, probes from the health check, config folder and scratch;
 - a ConfigMap per service with files (its config folder), a Secret with every key the pod's
   containers refer to (values are `<secret:KEY>` placeholders the Pulumi target fills);
-- a ClusterIP Service on the named ports others reach.
+- a ClusterIP Service on the named ports others reach;
+- a ServiceMonitor for each service of the pod that declares metrics (applied with the other custom
+  resources, last: `monitors`).
 
 A sidecar that serves no metrics is reached only from inside its pod (probe-auth beside the
 exporter): it listens on the pod's loopback, so it lists no container port, is left out of the
@@ -28,12 +30,13 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from infra.settings import Settings
+from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import blackbox, gateway, probe_auth
 from infra.stack.spec import HttpCheck, SecretRef, Service, StackSpec, Workload
 from infra.targets import placement
 from infra.targets.kubernetes_map import probes
-from infra.targets.kubernetes_map.meta import Manifest, content_hash, labels, metadata, name, selector
+from infra.targets.kubernetes_map.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
 from infra.targets.kubernetes_map.pods import (
     container_security,
     pod_security,
@@ -44,6 +47,7 @@ from infra.targets.kubernetes_map.pods import (
 )
 
 LOOPBACK = "127.0.0.1"
+MONITORING_API = "monitoring.coreos.com/v1"
 # OWN services still built by a module of their own (gateway_objects.py: Deployment, Service, Ingress).
 BESPOKE = frozenset({gateway.NAME})
 # This target's content of a service's files, by path (the in-cluster addresses).
@@ -256,4 +260,53 @@ def objects(settings: Settings, spec: StackSpec, *, bespoke: frozenset[str] = BE
         for s in spec.services
         if placement.KUBERNETES[s.name].kind is placement.Kind.OWN and s.name not in bespoke
         for obj in service_objects(settings, s, sidecars_of(spec, s.name))
+    ]
+
+
+def service_monitors(settings: Settings, service: Service, sidecars: Sequence[Service] = ()) -> list[Manifest]:
+    """One ServiceMonitor per service of the pod with metrics: its port, path, interval and timeout, the
+    job the pod's Service name label (so the job is the service's, as on Docker)."""
+    out = []
+    for s in (service, *sidecars):
+        if s.metrics is None:
+            continue
+        job = s.metrics.job or s.name
+        if job != service.name:
+            raise AssertionError(f"{s.name}: job {job!r} is not its pod's Service label {service.name!r}")
+        meta = metadata(settings, name(settings, f"{s.name}-metrics"), service.name)
+        meta["labels"].update(label_pairs(settings.kubernetes_prometheus_selector))
+        timing = {"interval": s.metrics.interval, "scrapeTimeout": s.metrics.timeout}
+        endpoint = {
+            "port": s.metrics.port,
+            "path": s.metrics.path,
+            "scheme": "http",
+            **{key: value for key, value in timing.items() if value is not None},
+            "relabelings": [
+                {"action": "replace", "targetLabel": "stack", "replacement": settings.stack},
+                {"action": "replace", "targetLabel": "environment", "replacement": settings.environment},
+            ],
+        }
+        out.append(
+            {
+                "apiVersion": MONITORING_API,
+                "kind": "ServiceMonitor",
+                "metadata": meta,
+                "spec": {
+                    "jobLabel": NAME_LABEL,
+                    "selector": {"matchLabels": selector(settings, service.name)},
+                    "namespaceSelector": {"matchNames": [settings.kubernetes_namespace]},
+                    "endpoints": [endpoint],
+                },
+            }
+        )
+    return out
+
+
+def monitors(settings: Settings, spec: StackSpec, *, bespoke: frozenset[str] = BESPOKE) -> list[Manifest]:
+    """The ServiceMonitors of the services `objects` maps (custom resources: applied last)."""
+    return [
+        obj
+        for s in spec.services
+        if placement.KUBERNETES[s.name].kind is placement.Kind.OWN and s.name not in bespoke
+        for obj in service_monitors(settings, s, sidecars_of(spec, s.name))
     ]
