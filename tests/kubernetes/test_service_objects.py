@@ -108,7 +108,7 @@ def test_the_workload_kind_follows_the_service() -> None:
 def test_the_probes_follow_the_declared_health() -> None:
     exporter = _exporter(Workload.STATELESS)
     health = dataclasses.replace(exporter.health, interval_s=17, timeout_s=7, retries=4, start_period_s=50)
-    probes = service_objects.health_probes(dataclasses.replace(exporter, health=health))
+    probes = pods.health_probes(dataclasses.replace(exporter, health=health))
     assert probes["livenessProbe"]["periodSeconds"] == 17 and probes["livenessProbe"]["failureThreshold"] == 4
     assert probes["readinessProbe"]["periodSeconds"] == 10 and probes["readinessProbe"]["timeoutSeconds"] == 7
     # Up to start_period + one minute: 110 s at one probe per 7 s.

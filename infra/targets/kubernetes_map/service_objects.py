@@ -33,12 +33,13 @@ from infra.settings import Settings
 from infra.settings.groups import label_pairs
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import blackbox, gateway, probe_auth
-from infra.stack.spec import HttpCheck, SecretRef, Service, StackSpec, Workload
+from infra.stack.spec import SecretRef, Service, StackSpec, Workload
 from infra.targets import placement
 from infra.targets.kubernetes_map import probes
 from infra.targets.kubernetes_map.meta import NAME_LABEL, Manifest, content_hash, labels, metadata, name, selector
 from infra.targets.kubernetes_map.pods import (
     container_security,
+    health_probes,
     pod_security,
     pod_spec_defaults,
     resources,
@@ -46,7 +47,6 @@ from infra.targets.kubernetes_map.pods import (
     scratch_volumes,
 )
 
-LOOPBACK = "127.0.0.1"
 MONITORING_API = "monitoring.coreos.com/v1"
 # OWN services still built by a module of their own (gateway_objects.py: Deployment, Service, Ingress).
 BESPOKE = frozenset({gateway.NAME})
@@ -60,30 +60,6 @@ FILES: dict[str, Callable[[Settings], dict[str, str]]] = {
 def loopback_only(service: Service) -> bool:
     """A sidecar nobody outside its pod reaches: it serves no metrics for Prometheus to scrape."""
     return service.metrics is None
-
-
-def health_probes(service: Service, *, loopback: bool = False) -> dict[str, Any]:
-    """The declared health as startup, readiness and liveness probes (`loopback`: through the image's
-    own client inside the container, as the kubelet cannot reach the pod's loopback)."""
-    hc = service.health
-    if not isinstance(hc.check, HttpCheck):
-        raise AssertionError(f"{service.name}: the Kubernetes mapping expects an HTTP health check")
-    check: dict[str, Any]
-    if loopback:
-        url = f"http://{LOOPBACK}:{service.port(hc.check.port).number}{hc.check.path}"
-        check = {"exec": {"command": [part.replace("{url}", url) for part in hc.check.fetch]}}
-    else:
-        check = {"httpGet": {"path": hc.check.path, "port": hc.check.port}}
-    get = {**check, "timeoutSeconds": hc.timeout_s}
-    startup_period = max(5, hc.timeout_s)
-    startup_failures = -(-(hc.start_period_s + 60) // startup_period)
-    return {
-        # Up to start_period + one minute to come up; the other two wait for it. Never more often
-        # than a probe may take (the gateway's timeout outlasts a scrape, infra/stack/gateway.py).
-        "startupProbe": {**get, "periodSeconds": startup_period, "failureThreshold": startup_failures},
-        "readinessProbe": {**get, "periodSeconds": max(10, hc.timeout_s), "failureThreshold": 3},
-        "livenessProbe": {**get, "periodSeconds": hc.interval_s, "failureThreshold": hc.retries},
-    }
 
 
 def container_ports(service: Service) -> list[dict[str, Any]]:
