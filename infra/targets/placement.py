@@ -81,9 +81,9 @@ KUBERNETES: dict[str, Placement] = {
     alloy.NAME: Placement(Kind.PLATFORM, "the install-mode Alloy chart (pod discovery, no Docker socket)"),
     swagger_ui.NAME: Placement(Kind.ABSENT, "a development aid of the Docker target"),
     proxy.NAME: Placement(Kind.REPLACED, "the Ingress is the reverse proxy (proxyEnabled is refused here)"),
-    blackbox.NAME: _own("Deployment, Service, Probes (kubernetes_map/probes.py)"),
+    blackbox.NAME: _own("Deployment, Service (kubernetes_map/service_objects.py), Probes (kubernetes_map/probes.py)"),
     probe_auth.NAME: Placement(
-        Kind.SIDECAR, "in the blackbox pod on 127.0.0.1 (kubernetes_map/probes.py)", blackbox.NAME
+        Kind.SIDECAR, "in the blackbox pod on 127.0.0.1 (kubernetes_map/service_objects.py)", blackbox.NAME
     ),
     prometheus.NAME: Placement(Kind.PLATFORM, f"{_CHART}; the ServiceMonitor, Probes and PrometheusRule"),
     backup.NAME: _own("CronJob (kubernetes_map/tasks.py, generic over tasks)"),

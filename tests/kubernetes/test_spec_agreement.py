@@ -41,7 +41,7 @@ def test_the_sidecar_asks_for_the_requests_and_limits_of_the_spec_service() -> N
 def test_the_service_monitor_scrapes_the_gateway_job_of_the_spec(token: bool) -> None:
     spec, objects = _objects(token)
     [job] = [t for t in scrape_targets(spec.services) if t.job == gateway.NAME]
-    [monitor] = [o for o in objects if o["kind"] == "ServiceMonitor"]
+    [monitor] = [o for o in objects if o["kind"] == "ServiceMonitor" and o["metadata"]["name"].endswith("-gateway")]
     [endpoint] = monitor["spec"]["endpoints"]
     assert (endpoint["path"], endpoint["interval"], endpoint["scrapeTimeout"]) == (
         job.metrics_path,

@@ -10,7 +10,7 @@ from infra.alerting import thresholds as t
 from infra.settings import gateway_cost as cost
 from infra.settings.base import duration_seconds
 from infra.stack import build_stack, gateway
-from infra.targets.kubernetes_map import gateway_objects
+from infra.targets.kubernetes_map import pods
 from testbed.settings import settings_of
 from tests.support.kubernetes import variant_settings
 
@@ -69,7 +69,7 @@ def test_no_scrape_within_the_timeout_fails_the_gateways_health_check(timeout: s
 
 def test_kubernetes_probes_wait_out_a_scrape_and_run_no_more_often_than_they_may_take() -> None:
     s = variant_settings("full")
-    probes = gateway_objects._probes(build_stack(s).service(gateway.NAME))
+    probes = pods.health_probes(build_stack(s).service(gateway.NAME))
     worst_wait = duration_seconds(s.gateway_scrape_timeout) * cost.HEALTH_WAIT_FACTOR
     for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
         probe = probes[kind]

@@ -49,7 +49,7 @@ def test_the_pods_listeners_are_the_rendered_containers() -> None:
     assert rendered == _ports(listeners.gateway_pod(settings, spec)) == {("0.0.0.0", 18000), ("0.0.0.0", 9500)}
     blackbox_pod = _deployment(files, "-blackbox")["spec"]["template"]["spec"]
     exporter = {("0.0.0.0", p["containerPort"]) for c in blackbox_pod["containers"] for p in c.get("ports", [])}
-    config = next(text for path, text in files.items() if path.startswith("kubernetes/") and "blackbox-config" in path)
+    config = next(t for path, t in files.items() if path.startswith("kubernetes/") and "probe-auth-config" in path)
     caddyfile = yaml.safe_load(config)["data"]["Caddyfile"]
     assert f"http://:{probe_auth.PORT} {{" in caddyfile and f"bind {listeners.PROBE_AUTH_BIND}" in caddyfile
     assert exporter | {(listeners.PROBE_AUTH_BIND, probe_auth.PORT)} == _ports(listeners.blackbox_pod(settings))

@@ -12,7 +12,8 @@ import yaml
 from infra.settings import Settings
 from infra.stack import build_stack
 from infra.stack.spec import StackSpec
-from infra.targets import registry
+from infra.targets import placement, registry
+from infra.targets.kubernetes_map import manifests, service_objects
 from infra.targets.kubernetes_map.meta import NAME_LABEL
 from infra.targets.placement import Kind, Placement
 from testbed.settings import settings_of
@@ -110,3 +111,26 @@ def test_each_placement_is_what_the_target_plan_holds(which: str, settings: Sett
             if not holds:
                 wrong.append(f"{target.name}: {name} is not {placed.kind.value} ({placed.why})")
     assert wrong == [], which
+
+
+KUBERNETES_STACKS = [(w, s) for w, s in stacks() if w.startswith("kubernetes-")]
+POD_KINDS = {"Deployment", "Service", "ConfigMap", "Secret"}
+
+
+@pytest.mark.parametrize(("which", "settings"), KUBERNETES_STACKS, ids=[w for w, _ in KUBERNETES_STACKS])
+def test_kubernetes_pods_of_own_services_are_exactly_the_generic_mapping(which: str, settings: Settings) -> None:
+    """Each service placed OWN on Kubernetes (but the ones a module of their own still builds) is what
+    service_objects makes of it with its sidecars, and no other module adds a pod object for it."""
+    spec = build_stack(settings)
+    objects = manifests.objects(settings, spec)
+    assert {n for n, p in placement.KUBERNETES.items() if p.kind is Kind.OWN} >= service_objects.BESPOKE
+    mapped = 0
+    for service in spec.services:
+        if placement.KUBERNETES[service.name].kind is not Kind.OWN or service.name in service_objects.BESPOKE:
+            continue
+        sidecars = service_objects.sidecars_of(spec, service.name)
+        pod = {service.name, *(s.name for s in sidecars)}
+        found = [o for o in objects if o["kind"] in POD_KINDS and o["metadata"]["labels"][NAME_LABEL] in pod]
+        assert found == service_objects.service_objects(settings, service, sidecars), which
+        mapped += 1
+    assert mapped >= 1, f"{which}: no service is mapped generically"

@@ -16,7 +16,7 @@ import yaml
 from infra.settings import Settings
 from infra.settings.secrets import SECRETS_BY_KEY
 from infra.stack import backup, gateway
-from infra.stack.spec import ConfigFile, HttpCheck, SecretRef, Service, StackSpec, Workload
+from infra.stack.spec import ConfigFile, SecretRef, Service, StackSpec, Workload
 from infra.targets.kubernetes_map import edge, metrics_auth_sidecar
 from infra.targets.kubernetes_map.meta import (
     Manifest,
@@ -31,6 +31,7 @@ from infra.targets.kubernetes_map.meta import (
 )
 from infra.targets.kubernetes_map.pods import (
     container_security,
+    health_probes,
     pod_security,
     pod_spec_defaults,
     resources,
@@ -174,23 +175,6 @@ def _env(service: Service, secret: str) -> list[dict[str, Any]]:
     return env
 
 
-def _probes(service: Service) -> dict[str, Any]:
-    """The declared health as startup, readiness and liveness probes."""
-    hc = service.health
-    if not isinstance(hc.check, HttpCheck):
-        raise AssertionError(f"{service.name}: the Kubernetes mapping expects an HTTP health check")
-    get = {"httpGet": {"path": hc.check.path, "port": hc.check.port}, "timeoutSeconds": hc.timeout_s}
-    startup_period = max(5, hc.timeout_s)
-    startup_failures = -(-(hc.start_period_s + 60) // startup_period)
-    return {
-        # Up to start_period + one minute to come up; the other two wait for it. Never more often
-        # than a probe may take (the gateway's timeout outlasts a scrape, infra/stack/gateway.py).
-        "startupProbe": {**get, "periodSeconds": startup_period, "failureThreshold": startup_failures},
-        "readinessProbe": {**get, "periodSeconds": max(10, hc.timeout_s), "failureThreshold": 3},
-        "livenessProbe": {**get, "periodSeconds": hc.interval_s, "failureThreshold": hc.retries},
-    }
-
-
 def _ports(service: Service) -> list[dict[str, Any]]:
     return [{"name": p.name, "containerPort": p.number, "protocol": "TCP"} for p in service.ports]
 
@@ -212,7 +196,7 @@ def deployment(settings: Settings, spec: StackSpec) -> Manifest:
         "imagePullPolicy": "IfNotPresent",
         "env": _env(service, secret),
         "ports": _ports(service),
-        **_probes(service),
+        **health_probes(service),
         "resources": resources(service.resources),
         "securityContext": container_security(),
         "volumeMounts": [

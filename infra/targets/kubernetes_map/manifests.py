@@ -9,7 +9,15 @@ import yaml
 
 from infra.settings import Settings
 from infra.stack.spec import StackSpec
-from infra.targets.kubernetes_map import gateway_api, gateway_objects, install, monitoring, network, probes, tasks
+from infra.targets.kubernetes_map import (
+    gateway_api,
+    gateway_objects,
+    install,
+    monitoring,
+    network,
+    service_objects,
+    tasks,
+)
 from infra.targets.kubernetes_map.meta import Manifest
 
 RENDER_DIR = "kubernetes"
@@ -29,8 +37,9 @@ def objects(settings: Settings, spec: StackSpec) -> list[Manifest]:
         *gateway_objects.objects(settings, spec),
         *gateway_api.objects(settings),
         *tasks.objects(settings, spec),
-        *probes.objects(settings, spec),
+        *service_objects.objects(settings, spec),
         *monitoring.objects(settings, spec),
+        *service_objects.monitors(settings, spec),
     ]
 
 

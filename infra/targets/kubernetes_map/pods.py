@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.stack.spec import Resources, ScheduledTask, Scratch, Service
+from infra.stack.spec import HttpCheck, Resources, ScheduledTask, Scratch, Service
 from infra.targets.kubernetes_map.meta import mebibytes, millicores
+
+LOOPBACK = "127.0.0.1"
 
 
 def pod_security(uid: int, gid: int) -> dict[str, Any]:
@@ -61,3 +63,27 @@ def scratch_volumes(service: Service | ScheduledTask) -> list[dict[str, Any]]:
 
 def scratch_mounts(service: Service | ScheduledTask) -> list[dict[str, Any]]:
     return [{"name": _scratch_name(s), "mountPath": s.path} for s in service.scratch]
+
+
+def health_probes(service: Service, *, loopback: bool = False) -> dict[str, Any]:
+    """The declared health as startup, readiness and liveness probes (`loopback`: through the image's
+    own client inside the container, as the kubelet cannot reach the pod's loopback)."""
+    hc = service.health
+    if not isinstance(hc.check, HttpCheck):
+        raise AssertionError(f"{service.name}: the Kubernetes mapping expects an HTTP health check")
+    check: dict[str, Any]
+    if loopback:
+        url = f"http://{LOOPBACK}:{service.port(hc.check.port).number}{hc.check.path}"
+        check = {"exec": {"command": [part.replace("{url}", url) for part in hc.check.fetch]}}
+    else:
+        check = {"httpGet": {"path": hc.check.path, "port": hc.check.port}}
+    get = {**check, "timeoutSeconds": hc.timeout_s}
+    startup_period = max(5, hc.timeout_s)
+    startup_failures = -(-(hc.start_period_s + 60) // startup_period)
+    return {
+        # Up to start_period + one minute to come up; the other two wait for it. Never more often
+        # than a probe may take (the gateway's timeout outlasts a scrape, infra/stack/gateway.py).
+        "startupProbe": {**get, "periodSeconds": startup_period, "failureThreshold": startup_failures},
+        "readinessProbe": {**get, "periodSeconds": max(10, hc.timeout_s), "failureThreshold": 3},
+        "livenessProbe": {**get, "periodSeconds": hc.interval_s, "failureThreshold": hc.retries},
+    }
