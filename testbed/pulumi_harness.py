@@ -128,6 +128,30 @@ def deploy(
     program()
 
 
+def run_recording_options(
+    stack: str,
+    plain: dict[str, Any],
+    secrets: dict[str, str],
+    awaited: Callable[[Any], list[pulumi.Output[Any]]],
+    check: Callable[[Recorder, dict[str, pulumi.ResourceOptions], Any], None],
+) -> None:
+    """Run the program with every resource's options recorded (a stack transformation), wait for the
+    Outputs `awaited(program_result)` names, then call check(recorder, {name: options}, program_result)."""
+    recorder = configure(stack, plain, secrets)
+    opts: dict[str, pulumi.ResourceOptions] = {}
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        opts[args.name] = args.opts
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[None]:
+        pulumi.runtime.register_stack_transformation(record)
+        result = run()
+        return pulumi.Output.all(*awaited(result)).apply(lambda _: check(recorder, opts, result))
+
+    program()
+
+
 def resolved_exports(monkeypatch: Any) -> dict[str, Any]:
     """Run the configured program and return every stack output, resolved (nested Outputs included,
     so a secret in any of them is seen)."""

@@ -70,17 +70,8 @@ class Target(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class _Selected:
-    """Deployed when `friday:target` names it; rendered exactly then."""
-
-    name: str
-
-    def deployed(self, settings: Settings) -> bool:
-        return settings.target == self.name
-
-    def rendered(self, settings: Settings) -> bool:
-        return self.deployed(settings)
+class _Quiet:
+    """No machine fact, warning or note: what a target has unless it says otherwise."""
 
     def machine_facts(self, settings: Settings, providers: Mapping[str, Any]) -> tuple[Settings, list[str]]:
         return settings, []
@@ -93,6 +84,19 @@ class _Selected:
 
     def notes(self, settings: Settings) -> list[str]:
         return []
+
+
+@dataclass(frozen=True)
+class _Selected(_Quiet):
+    """Deployed when `friday:target` names it; rendered exactly then."""
+
+    name: str
+
+    def deployed(self, settings: Settings) -> bool:
+        return settings.target == self.name
+
+    def rendered(self, settings: Settings) -> bool:
+        return self.deployed(settings)
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ class KubernetesTarget(_Selected):
 
 
 @dataclass(frozen=True)
-class BareMetalTarget:
+class BareMetalTarget(_Quiet):
     """A Debian host with systemd (infra/host/): rendered for every stack, installed by the operator
     (or tests/support/local_host.py), never by `pulumi up`."""
 
@@ -161,18 +165,6 @@ class BareMetalTarget:
                     raise AssertionError(f"two bare-metal producers write {rel}")
                 out[rel] = content
         return out
-
-    def machine_facts(self, settings: Settings, providers: Mapping[str, Any]) -> tuple[Settings, list[str]]:
-        return settings, []
-
-    def machine_warnings(self, spec: StackSpec, providers: Mapping[str, Any]) -> list[str]:
-        return []
-
-    def deploy_time_notes(self, settings: Settings) -> list[str]:
-        return []
-
-    def notes(self, settings: Settings) -> list[str]:
-        return []
 
 
 DOCKER = DockerTarget()

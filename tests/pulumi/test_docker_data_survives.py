@@ -14,12 +14,11 @@ from typing import Any
 
 import pulumi
 
-from infra.program.main import run
 from infra.stack import build_stack
 from infra.targets.docker import DockerStack
 from infra.targets.docker_map import VOLUME_KIND_LABEL, VOLUME_LABEL, policy
 from infra.targets.docker_plan import ServiceContainer, plan
-from testbed.pulumi_harness import FAKE_AI_KEY, Recorder, configure
+from testbed.pulumi_harness import FAKE_AI_KEY, Recorder, run_recording_options
 from testbed.settings import settings_of
 
 VOLUME = "docker:index/volume:Volume"
@@ -33,21 +32,14 @@ class Seen:
 
 
 def deploy(check: Callable[[Recorder, Seen, DockerStack], None], plain: dict[str, Any]) -> None:
-    recorder = configure("dev", plain, {"anthropicApiKey": FAKE_AI_KEY})
-    seen = Seen()
-
-    def record(args: pulumi.ResourceTransformationArgs) -> None:
-        seen.opts[args.name] = args.opts
-
-    @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def program() -> pulumi.Output[None]:
-        pulumi.runtime.register_stack_transformation(record)
-        stack = run()
+    def awaited(stack: Any) -> list[pulumi.Output[Any]]:
         assert isinstance(stack, DockerStack)
-        ids = [c.id for c in stack.containers.values()] + [v.id for v in stack.volumes.values()]
-        return pulumi.Output.all(*ids).apply(lambda _: check(recorder, seen, stack))
+        return [c.id for c in stack.containers.values()] + [v.id for v in stack.volumes.values()]
 
-    program()
+    def checked(recorder: Recorder, opts: dict[str, pulumi.ResourceOptions], stack: Any) -> None:
+        check(recorder, Seen(opts), stack)
+
+    run_recording_options("dev", plain, {"anthropicApiKey": FAKE_AI_KEY}, awaited, checked)
 
 
 def test_data_volumes_are_protected_and_kept_on_delete_config_volumes_are_not() -> None:

@@ -20,7 +20,14 @@ from infra.stack import build_stack
 from infra.targets.kubernetes import KubernetesStack, logical_name
 from infra.targets.kubernetes_map import install, manifests
 from testbed.paths import REPO_ROOT
-from testbed.pulumi_harness import FAKE_AI_KEY, SECRET_SIG, Recorder, configure, resolved_exports
+from testbed.pulumi_harness import (
+    FAKE_AI_KEY,
+    SECRET_SIG,
+    Recorder,
+    configure,
+    resolved_exports,
+    run_recording_options,
+)
 from testbed.settings import settings_of
 from tests.support.crd_cache import TEST_CRDS, TEST_OPERATOR
 from tests.support.kubernetes import ALL_RECEIVERS, KUBE_BASE
@@ -49,21 +56,14 @@ class Seen:
 def deploy(
     check: Callable[[Recorder, Seen, KubernetesStack], None], plain: dict[str, Any], secrets: dict[str, str]
 ) -> None:
-    recorder = configure("prod", {**KUBE_BASE, **plain}, secrets)
-    seen = Seen()
-
-    def record(args: pulumi.ResourceTransformationArgs) -> None:
-        seen.opts[args.name] = args.opts
-
-    @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def program() -> pulumi.Output[None]:
-        pulumi.runtime.register_stack_transformation(record)
-        stack = run()
+    def awaited(stack: Any) -> list[pulumi.Output[Any]]:
         assert isinstance(stack, KubernetesStack)
-        ids = [r.id for r in stack.resources.values()] + [r.id for r in stack.releases.values()]
-        return pulumi.Output.all(*ids).apply(lambda _: check(recorder, seen, stack))
+        return [r.id for r in stack.resources.values()] + [r.id for r in stack.releases.values()]
 
-    program()
+    def checked(recorder: Recorder, opts: dict[str, pulumi.ResourceOptions], stack: Any) -> None:
+        check(recorder, Seen(opts), stack)
+
+    run_recording_options("prod", {**KUBE_BASE, **plain}, secrets, awaited, checked)
 
 
 def expected_objects(plain: dict[str, Any], secrets: dict[str, str]) -> list[dict[str, Any]]:
