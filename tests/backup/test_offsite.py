@@ -27,14 +27,15 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from infra.backup import core, metrics
-from infra.settings.load import from_config_env, validate
-from infra.settings.offsite import OFFSITE_SECRETS
+from infra.settings import Settings
 from infra.stack import backup as backup_task
 from infra.stack.spec import SecretRef
 from testbed.paths import REPO_ROOT
 from testbed.processes import free_port, read_line, wait_for
 from testbed.s3_store import BUCKET, S3Store, s3_store
 from tests.support.databases import make_db
+from tests.support.offsite_settings import ON as OFFSITE_ON
+from tests.support.offsite_settings import settings as offsite_settings
 from tests.support.real_gateway import RealGateway, secret_env
 
 TIMEOUT_S = 300
@@ -224,19 +225,19 @@ def test_damaged_snapshot_fails_the_restore_and_keeps_the_local_backup(
     assert not list(backups.glob(".offsite-restore-*"))
 
 
+def _offsite_on(stack: str) -> Settings:
+    """A stack with off-host copies on, to this test's bucket (the endpoint is replaced by the store's)."""
+    return offsite_settings(
+        {**OFFSITE_ON, "friday:backupOffsiteEndpoint": "https://s3.example.org", "friday:backupOffsiteBucket": BUCKET},
+        stack,
+    )
+
+
 def test_the_docker_service_sends_off_host_and_serves_the_metrics(store: S3Store, data: Path, tmp_path: Path) -> None:
     """The resident service exactly as the Docker target runs it with off-host copies on (its files, its
     command, restic's secrets in its environment), on Debian's python3 -S and restic: /metrics shows the
     off-host copy's time and a failure count of 0."""
-    values = {
-        "friday:backupOffsiteEnabled": "true",
-        "friday:backupOffsiteEndpoint": "https://s3.example.org",
-        "friday:backupOffsiteBucket": BUCKET,
-        "friday:backupImage": "registry.example.org/friday-backup",
-        "friday:backupTag": "0.14.0-1",
-    }
-    keys = {f"friday:{k}" for k in OFFSITE_SECRETS}
-    settings = validate(from_config_env("dev", {**values, **dict.fromkeys(keys, "set")}, keys))
+    settings = _offsite_on("dev")
     service = backup_task.build(settings).tasks[0].resident_service()
     tool_dir, backups = tmp_path / "etc", tmp_path / "backups"
     for f in service.files:
@@ -295,15 +296,7 @@ def test_the_kubernetes_steps_back_up_then_copy_the_newest_backup_off_host(
     CronJobs run them: the backup step has no off-host argument or secret; the off-host step sends the
     newest complete backup (its name tagged on the snapshot), fails clearly with no backup or a refused
     key, counts each failure and leaves the local backups as they are."""
-    values = {
-        "friday:backupOffsiteEnabled": "true",
-        "friday:backupOffsiteEndpoint": "https://s3.example.org",
-        "friday:backupOffsiteBucket": BUCKET,
-        "friday:backupImage": "registry.example.org/friday-backup",
-        "friday:backupTag": "0.14.0-1",
-    }
-    keys = {f"friday:{k}" for k in OFFSITE_SECRETS}
-    settings = validate(from_config_env("prod", {**values, **dict.fromkeys(keys, "set")}, keys))
+    settings = _offsite_on("prod")
     [task] = backup_task.build(settings).tasks
     local, offsite = task.steps
     assert offsite.name == backup_task.OFFSITE_STEP

@@ -12,7 +12,6 @@ import pytest
 from infra import render
 from infra.backup.cli import parser
 from infra.host import backup as host_backup
-from infra.settings import Settings
 from infra.settings.load import from_config_env, missing_required_secrets, validate
 from infra.settings.offsite import OFFSITE_SECRETS, offsite_notes
 from infra.stack import backup, backup_offsite
@@ -21,20 +20,7 @@ from infra.stack.spec import SecretRef
 from infra.targets.kubernetes_map import tasks
 from infra.targets.kubernetes_map.meta import claim_name, selector
 from tests.support.kubernetes import KUBERNETES_VERSIONS, kubernetes_validate, write_manifests
-
-ON = {
-    "friday:backupOffsiteEnabled": "true",
-    "friday:backupOffsiteEndpoint": "https://s3.example.org:9000",
-    "friday:backupOffsiteBucket": "friday-backups",
-    "friday:backupImage": "registry.example.org/friday-backup",
-    "friday:backupTag": "0.14.0-1",
-}
-
-
-def settings(values: dict[str, str], stack: str = "prod") -> Settings:
-    secret_keys = {f"friday:{k}" for k in OFFSITE_SECRETS}
-    values = {**values, **dict.fromkeys(secret_keys, "set")} if values else values
-    return validate(from_config_env(stack, values, secret_keys))
+from tests.support.offsite_settings import ON, settings
 
 
 def test_off_by_default_adds_nothing_and_notes_it_outside_development() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +29,8 @@ from infra.stack.spec import (
 )
 from testbed.paths import REPO_ROOT
 from testbed.settings import settings_of
+from tests.support.alerts import check_config
 from tests.support.render import load_yaml, prometheus_dir, render_into
-
-
-def check_config(config_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["promtool", "check", "config", "prometheus.yml"],
-        cwd=config_dir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

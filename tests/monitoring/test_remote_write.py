@@ -5,7 +5,6 @@ credentials secret is judged before deploy without being shown."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from infra.settings.remote_write import CREDENTIALS_KEY, QUEUE_DEFAULTS, credent
 from infra.settings.secrets import placeholder
 from testbed.paths import REPO_ROOT
 from testbed.settings import settings_of
+from tests.support.alerts import check_config
 from tests.support.render import load_yaml, prometheus_dir, render_into
 
 TARGETS: list[dict[str, Any]] = [
@@ -36,17 +36,6 @@ TARGETS: list[dict[str, Any]] = [
 SECRET = "s3cr3t-credential-value"
 
 
-def promtool(config_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["promtool", "check", "config", "prometheus.yml"],
-        cwd=config_dir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = settings_of({"environment": "prod", "remoteWrite": TARGETS}, frozenset({CREDENTIALS_KEY}))
@@ -55,7 +44,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_docker_config_maps_every_target_and_passes_promtool(rendered: Path) -> None:
     config_dir = prometheus_dir(rendered)
-    result = promtool(config_dir)
+    result = check_config(config_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     config = load_yaml(config_dir / "prometheus.yml")
     by_name = {w["name"]: w for w in config["remote_write"]}
@@ -97,7 +86,7 @@ def test_bare_metal_config_has_the_same_targets_and_passes_promtool(rendered: Pa
     host = load_yaml(host_dir / "prometheus.yml")
     docker = load_yaml(prometheus_dir(rendered) / "prometheus.yml")
     assert host["remote_write"] == docker["remote_write"]
-    result = promtool(host_dir)
+    result = check_config(host_dir)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

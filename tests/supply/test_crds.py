@@ -82,15 +82,19 @@ def test_offline_with_the_stacks_files_cached_the_download_failures_are_said_not
         "https_proxy": "http://127.0.0.1:9",
         "HTTPS_PROXY": "http://127.0.0.1:9",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "infra.crds"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=REPO_ROOT,
-        check=False,
-    )
+
+    def crds_script() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "infra.crds"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=REPO_ROOT,
+            check=False,
+        )
+
+    done = crds_script()
     assert done.returncode == 0, done.stderr
     assert "(download from the operator's repository)" in done.stdout
     assert done.stdout.count("already in the cache, sha256 checked") == 5
@@ -98,15 +102,7 @@ def test_offline_with_the_stacks_files_cached_the_download_failures_are_said_not
     assert "note: 5 file(s) not cached" in done.stderr
     # Without the stack's own files it is an error.
     (tmp_path / "cache" / crds.OPERATOR_VERSION / "monitoring.coreos.com_probes.yaml").unlink()
-    again = subprocess.run(
-        [sys.executable, "-m", "infra.crds"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=REPO_ROOT,
-        check=False,
-    )
+    again = crds_script()
     assert again.returncode == 1 and "monitoring.coreos.com_probes.yaml" in again.stderr
 
 

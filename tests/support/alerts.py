@@ -23,6 +23,11 @@ def promtool(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[s
     )
 
 
+def check_config(config_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`promtool check config` of the prometheus.yml in config_dir (its relative rule and file paths resolve there)."""
+    return promtool("check", "config", "prometheus.yml", cwd=config_dir)
+
+
 def committed_rules() -> list[dict[str, Any]]:
     out = []
     for path in sorted(ALERTS_DIR.glob("*.yml")):
